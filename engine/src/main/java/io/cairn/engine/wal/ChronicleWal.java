@@ -1,0 +1,651 @@
+package io.cairn.engine.wal;
+
+import io.cairn.engine.buffer.Check;
+import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.bytes.SyncMode;
+import net.openhft.chronicle.queue.ExcerptAppender;
+import net.openhft.chronicle.queue.ExcerptTailer;
+import net.openhft.chronicle.queue.RollCycle;
+import net.openhft.chronicle.queue.RollCycles;
+import net.openhft.chronicle.queue.impl.StoreFileListener;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import net.openhft.chronicle.queue.rollcycles.TestRollCycles;
+import net.openhft.chronicle.wire.DocumentContext;
+import net.openhft.posix.PosixAPI;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.IntArrayList;
+import org.agrona.collections.LongArrayList;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * The WAL on Chronicle Queue. Chronicle only appends, so the Raft operations it lacks are built above it: every
+ * change to the log is a record appended to the queue, and the logical log is what replaying those records in order
+ * yields ({@link WalIndex}, rebuilt on open).
+ *
+ * <pre>
+ * directory/
+ *   cairn-wal.properties     format=1 (a directory of an unknown format is refused at open)
+ *   wal.lock                 held (flock) by the one process that has the WAL open
+ *   metadata.cq4t            Chronicle's own table store
+ *   yyyyMMdd-HHmm.cq4        one file per roll cycle, each a sequence of excerpts:
+ *
+ *   | chronicle hdr | WalRecord ENTRY 1 | chronicle hdr | WalRecord ENTRY 2 | ... | TRUNCATE 1 | ENTRY 2' | ...
+ *                     ^ our framing: magic, crc32c, kind, type, format, index, term, length, payload
+ *
+ *   replay:  ENTRY i          appended when i == last + 1 (the first entry of a compacted log sets the base)
+ *            TRUNCATE i       entries after i dropped
+ *            BASE i, t        entries at or below i dropped; the log starts after i (term t)
+ *            HARD_STATE       the latest one wins
+ * </pre>
+ *
+ * <p>Compaction writes a BASE record and a fresh HARD_STATE into the current file, syncs, then deletes the oldest
+ * files whose entries all lie at or below the base: only a prefix of files, never one in the middle, since a
+ * TRUNCATE record acts on records before it. Recovery reads every record and checks its checksum; the first bad one
+ * (a torn tail after a crash, or corruption) ends the valid log, is reported with its file and position, and is
+ * fenced off by a recovery TRUNCATE record so that appends made after it are trusted on the next open.
+ */
+public final class ChronicleWal implements Wal {
+    /** The WAL's directory format. */
+    public static final int DIRECTORY_FORMAT = 1;
+    static final String FORMAT_FILE = "cairn-wal.properties";
+    static final String LOCK_FILE = "wal.lock";
+    /** Marks a TRUNCATE record written by recovery to fence off bad records before it. */
+    static final byte TYPE_RECOVERY = 1;
+    private static final System.Logger LOG = System.getLogger(ChronicleWal.class.getName());
+    private static final int STATE_RECORD_BYTES = WalRecord.HEADER_LENGTH + Long.BYTES;
+
+    private final WalConfig config;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+    private final SingleChronicleQueue queue;
+    private final ExcerptAppender appender;
+    private final ExcerptTailer tailer;
+    private final RollCycle rollCycle;
+    private final WalIndex index = new WalIndex();
+    private final HardState hardState = new HardState();
+    private final WalRecord record = new WalRecord();
+    private final UnsafeBuffer stateRecord = new UnsafeBuffer(ByteBuffer.allocateDirect(STATE_RECORD_BYTES));
+    private final UnsafeBuffer payloadView = new UnsafeBuffer(0, 0);
+    private final Int2ObjectHashMap<File> cycleFiles = new Int2ObjectHashMap<>();
+    // Cycles in ascending order with the highest entry index written in each (dead entries included).
+    private final IntArrayList cycles = new IntArrayList();
+    private final LongArrayList cycleIndexMax = new LongArrayList();
+    private WalCorruption recoveryReport;
+    private int writtenCycle = Integer.MIN_VALUE;
+    private boolean unsynced;
+    private boolean rolledSinceSync;
+    private boolean closed;
+
+    private ChronicleWal(final WalConfig config, final FileChannel lockChannel, final FileLock lock) {
+        this.config = config;
+        this.lockChannel = lockChannel;
+        this.lock = lock;
+        this.rollCycle = rollCycle(config.rollCycle());
+        final StoreFileListener listener = new StoreFileListener() {
+            @Override
+            public void onAcquired(final int cycle, final File file) {
+                cycleFiles.put(cycle, file);
+            }
+
+            @Override
+            public void onReleased(final int cycle, final File file) {
+                // Files stay known until compaction deletes them.
+            }
+        };
+        this.queue = SingleChronicleQueueBuilder.binary(config.directory())
+            .rollCycle(rollCycle)
+            .syncMode(config.durable() ? SyncMode.SYNC : SyncMode.NONE)
+            .blockSize(Math.max(64L << 20, 4L * config.entryBytesMax()))
+            .timeProvider(config.clockMs()::getAsLong)
+            .storeFileListener(listener)
+            .build();
+        this.appender = queue.createAppender();
+        this.tailer = queue.createTailer();
+    }
+
+    /**
+     * Opens (creating if absent) the WAL in {@code config.directory()}, recovers the logical log from its records and
+     * fences off a torn or corrupt tail.
+     *
+     * @param config settings.
+     * @return the open WAL.
+     * @throws IOException if the directory cannot be used: another process holds it, its format is unknown, or
+     *                     durable mode was asked for but Chronicle's native msync is not available.
+     */
+    public static ChronicleWal open(final WalConfig config) throws IOException {
+        final Path directory = config.directory();
+        Files.createDirectories(directory);
+        checkFormat(directory);
+        if (config.durable()) {
+            checkNativeSync();
+        } else {
+            LOG.log(System.Logger.Level.WARNING, "WAL at " + directory + " opened with fsync OFF: acknowledged "
+                + "writes can be lost on power failure. For measuring only.");
+        }
+        final FileChannel lockChannel = FileChannel.open(
+            directory.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock = null;
+        try {
+            lock = lockChannel.tryLock();
+        } catch (final OverlappingFileLockException ex) {
+            lock = null;
+        }
+        if (lock == null) {
+            lockChannel.close();
+            throw new IOException("WAL at " + directory + " is in use by another process or instance");
+        }
+        final ChronicleWal wal;
+        try {
+            wal = new ChronicleWal(config, lockChannel, lock);
+        } catch (final RuntimeException ex) {
+            lock.release();
+            lockChannel.close();
+            throw new IOException("cannot open Chronicle Queue at " + directory + ": " + ex, ex);
+        }
+        wal.recover();
+        return wal;
+    }
+
+    private static void checkFormat(final Path directory) throws IOException {
+        final Path formatFile = directory.resolve(FORMAT_FILE);
+        final String expected = "format=" + DIRECTORY_FORMAT;
+        if (!Files.exists(formatFile)) {
+            try (var files = Files.list(directory)) {
+                if (files.anyMatch(p -> p.getFileName().toString().endsWith(".cq4"))) {
+                    throw new IOException("WAL directory " + directory + " holds queue files but no " + FORMAT_FILE
+                        + ": not a Cairn WAL, or from an unknown version; refusing to open it");
+                }
+            }
+            Files.writeString(formatFile, expected + "\n", StandardCharsets.US_ASCII);
+            return;
+        }
+        final String found = Files.readString(formatFile, StandardCharsets.US_ASCII).trim();
+        if (!found.equals(expected)) {
+            throw new IOException("WAL directory " + directory + " has " + found + " but this Cairn reads "
+                + expected + " only; refusing to open it");
+        }
+    }
+
+    private static void checkNativeSync() throws IOException {
+        final String api;
+        try {
+            api = PosixAPI.posix().getClass().getName();
+        } catch (final LinkageError | RuntimeException ex) {
+            throw new IOException("Chronicle's native layer failed to load (" + ex + "): msync would do nothing, so "
+                + "a durable WAL cannot be opened", ex);
+        }
+        if (api.contains("NoOp")) {
+            throw new IOException("Chronicle's native layer did not load (" + api + "): msync would do nothing, so a"
+                + " durable WAL cannot be opened. Check JNA/jnr on this platform, or open with durable=false to"
+                + " measure without fsync");
+        }
+    }
+
+    static RollCycle rollCycle(final String name) {
+        for (final RollCycles cycle : RollCycles.values()) {
+            if (cycle.name().equals(name)) {
+                return cycle;
+            }
+        }
+        for (final TestRollCycles cycle : TestRollCycles.values()) {
+            if (cycle.name().equals(name)) {
+                return cycle;
+            }
+        }
+        throw new IllegalArgumentException("unknown roll cycle " + name);
+    }
+
+    @Override
+    public long firstIndex() {
+        return index.baseIndex() + 1;
+    }
+
+    @Override
+    public long lastIndex() {
+        return index.lastIndex();
+    }
+
+    @Override
+    public long lastTerm() {
+        return index.lastTerm();
+    }
+
+    @Override
+    public long baseIndex() {
+        return index.baseIndex();
+    }
+
+    @Override
+    public long baseTerm() {
+        return index.baseTerm();
+    }
+
+    @Override
+    public long term(final long entryIndex) {
+        return index.term(entryIndex);
+    }
+
+    @Override
+    public HardState hardState() {
+        return hardState;
+    }
+
+    @Override
+    public WalCorruption recoveryReport() {
+        return recoveryReport;
+    }
+
+    @Override
+    public void append(final WalBatch batch) {
+        checkOpen();
+        if (batch.entryCount() == 0) {
+            return;
+        }
+        Check.state(batch.firstIndex() == index.lastIndex() + 1, "append must follow the last index",
+            index.lastIndex(), batch.firstIndex());
+        final DirectBuffer source = batch.buffer();
+        int offset = 0;
+        final int end = batch.length();
+        long previousTerm = index.lastTerm();
+        while (offset < end) {
+            record.wrap(source, offset, end - offset);
+            final int recordLength = record.recordLength();
+            Check.state(record.payloadLength() <= config.entryBytesMax(), "entry larger than entryBytesMax",
+                record.payloadLength());
+            final long entryTerm = record.term();
+            Check.state(entryTerm >= previousTerm, "terms must not decrease", previousTerm, entryTerm);
+            final long entryIndex = record.index();
+            final long position = write(source, offset, recordLength);
+            index.append(entryIndex, entryTerm, position);
+            noteCycle(position, entryIndex);
+            previousTerm = entryTerm;
+            offset += recordLength;
+        }
+    }
+
+    @Override
+    public void truncateAfter(final long entryIndex) {
+        checkOpen();
+        Check.state(entryIndex >= index.baseIndex(), "cannot truncate below the base", index.baseIndex(), entryIndex);
+        if (entryIndex >= index.lastIndex()) {
+            return;
+        }
+        writeStateRecord(WalRecord.KIND_TRUNCATE, (byte)0, entryIndex, 0, 0);
+        index.truncateAfter(entryIndex);
+    }
+
+    @Override
+    public void compactBefore(final long entryIndex) {
+        checkOpen();
+        Check.state(entryIndex >= firstIndex() && entryIndex <= index.lastIndex() + 1,
+            "compaction point outside the log", firstIndex(), entryIndex);
+        if (entryIndex == firstIndex()) {
+            return;
+        }
+        final long newBase = entryIndex - 1;
+        rebase(newBase, index.term(newBase));
+    }
+
+    @Override
+    public void reset(final long newBaseIndex, final long newBaseTerm) {
+        checkOpen();
+        Check.state(newBaseIndex >= index.baseIndex() && newBaseTerm >= 0, "reset below the base",
+            index.baseIndex(), newBaseIndex);
+        if (index.count() > 0) {
+            writeStateRecord(WalRecord.KIND_TRUNCATE, (byte)0, index.baseIndex(), 0, 0);
+            index.truncateAfter(index.baseIndex());
+        }
+        rebase(newBaseIndex, newBaseTerm);
+    }
+
+    private void rebase(final long newBase, final long newBaseTerm) {
+        writeStateRecord(WalRecord.KIND_BASE, (byte)0, newBase, newBaseTerm, 0);
+        writeStateRecord(WalRecord.KIND_HARD_STATE, (byte)0, hardState.commitIndex(), hardState.term(),
+            hardState.vote());
+        sync();
+        index.rebase(newBase, newBaseTerm);
+        deleteCompactedFiles(newBase);
+    }
+
+    @Override
+    public void saveHardState(final long term, final long vote, final long commitIndex) {
+        checkOpen();
+        writeStateRecord(WalRecord.KIND_HARD_STATE, (byte)0, commitIndex, term, vote);
+        hardState.set(term, vote, commitIndex);
+    }
+
+    @Override
+    public void sync() {
+        checkOpen();
+        if (!config.durable() || !unsynced) {
+            return;
+        }
+        appender.sync();
+        if (rolledSinceSync) {
+            // A new file's directory entry must be durable too, or a power loss could lose the whole file.
+            syncDirectory();
+            rolledSinceSync = false;
+        }
+        unsynced = false;
+    }
+
+    private void syncDirectory() {
+        try (FileChannel directory = FileChannel.open(config.directory(), StandardOpenOption.READ)) {
+            directory.force(true);
+        } catch (final IOException ex) {
+            throw new UncheckedIOException("fsync of WAL directory " + config.directory() + " failed", ex);
+        }
+    }
+
+    @Override
+    public boolean read(final long entryIndex, final WalEntryHandler handler) {
+        checkOpen();
+        if (!index.contains(entryIndex)) {
+            return false;
+        }
+        return readAt(entryIndex, index.position(entryIndex), handler) >= 0;
+    }
+
+    @Override
+    public int readRange(
+        final long fromIndex,
+        final long toIndex,
+        final int entryCountMax,
+        final long bytesMax,
+        final WalEntryHandler handler) {
+        checkOpen();
+        final long last = Math.min(toIndex, index.lastIndex());
+        int entryCount = 0;
+        long bytes = 0;
+        for (long i = Math.max(fromIndex, firstIndex()); i <= last && entryCount < entryCountMax; i++) {
+            if (entryCount > 0 && bytes >= bytesMax) {
+                break;
+            }
+            final int payloadLength = readAt(i, index.position(i), handler);
+            if (payloadLength < 0) {
+                break;
+            }
+            bytes += payloadLength;
+            entryCount++;
+        }
+        return entryCount;
+    }
+
+    /**
+     * @return payload length handed to the handler, or -1 if the record could not be served.
+     */
+    private int readAt(final long entryIndex, final long position, final WalEntryHandler handler) {
+        if (tailer.index() != position && !tailer.moveToIndex(position)) {
+            LOG.log(System.Logger.Level.ERROR, "WAL entry " + entryIndex + " missing from the queue at " + position);
+            return -1;
+        }
+        try (DocumentContext dc = tailer.readingDocument()) {
+            if (!dc.isPresent()) {
+                LOG.log(System.Logger.Level.ERROR, "WAL entry " + entryIndex + " not readable at " + position);
+                return -1;
+            }
+            final Bytes<?> bytes = dc.wire().bytes();
+            final long start = bytes.readPosition();
+            final int length = (int)bytes.readRemaining();
+            record.wrap(bytes.addressForRead(start, length), length);
+            final int validity = record.validate();
+            if (validity != WalRecord.VALID || record.kind() != WalRecord.KIND_ENTRY || record.index() != entryIndex) {
+                // Valid at open, bad now: the file changed under us. Report, never serve.
+                LOG.log(System.Logger.Level.ERROR, "WAL entry " + entryIndex + " failed validation (" + validity
+                    + ") in " + tailer.currentFile() + " at byte " + start);
+                return -1;
+            }
+            final int payloadLength = record.payloadLength();
+            payloadView.wrap(record.buffer(), WalRecord.HEADER_LENGTH, payloadLength);
+            handler.onEntry(entryIndex, record.term(), record.type(), payloadView, 0, payloadLength);
+            return payloadLength;
+        }
+    }
+
+    private long write(final DirectBuffer source, final int offset, final int length) {
+        if (unsynced && config.durable() && queue.cycle() != writtenCycle) {
+            // The appender is about to roll to a new file: make the old one durable first, since a later sync()
+            // reaches the new file only.
+            appender.sync();
+            rolledSinceSync = true;
+        }
+        try (DocumentContext dc = appender.writingDocument()) {
+            final Bytes<?> bytes = dc.wire().bytes();
+            final byte[] array = source.byteArray();
+            if (array != null) {
+                bytes.write(array, offset, length);
+            } else {
+                bytes.unsafeWrite(source.addressOffset() + offset, length);
+            }
+        }
+        final long position = appender.lastIndexAppended();
+        final int cycle = rollCycle.toCycle(position);
+        if (cycle != writtenCycle) {
+            writtenCycle = cycle;
+            rolledSinceSync = true;
+        }
+        unsynced = true;
+        return position;
+    }
+
+    private void writeStateRecord(
+        final byte kind, final byte type, final long entryIndex, final long term, final long value) {
+        final int length = WalRecord.encodeLong(stateRecord, 0, kind, type, entryIndex, term, value);
+        final long position = write(stateRecord, 0, length);
+        noteCycle(position, -1);
+    }
+
+    private void noteCycle(final long position, final long entryIndex) {
+        final int cycle = rollCycle.toCycle(position);
+        final int last = cycles.size() - 1;
+        if (last >= 0 && cycles.getInt(last) == cycle) {
+            if (entryIndex > cycleIndexMax.getLong(last)) {
+                cycleIndexMax.setLong(last, entryIndex);
+            }
+        } else {
+            Check.state(last < 0 || cycles.getInt(last) < cycle, "queue cycles must increase", cycle);
+            cycles.addInt(cycle);
+            cycleIndexMax.addLong(entryIndex);
+        }
+    }
+
+    private void deleteCompactedFiles(final long newBase) {
+        final int current = rollCycle.toCycle(appender.lastIndexAppended());
+        int deleted = 0;
+        while (deleted < cycles.size() - 1) {
+            final int cycle = cycles.getInt(deleted);
+            if (cycle >= current || cycleIndexMax.getLong(deleted) > newBase) {
+                break;
+            }
+            final File file = cycleFiles.get(cycle);
+            if (file != null) {
+                try {
+                    Files.deleteIfExists(file.toPath());
+                } catch (final IOException ex) {
+                    LOG.log(System.Logger.Level.WARNING, "could not delete compacted WAL file " + file + ": " + ex);
+                    break;
+                }
+                cycleFiles.remove(cycle);
+            }
+            deleted++;
+        }
+        if (deleted > 0) {
+            for (int i = 0; i < deleted; i++) {
+                cycles.removeAt(0);
+                cycleIndexMax.removeAt(0);
+            }
+            queue.refreshDirectoryListing();
+        }
+    }
+
+    /**
+     * Replays every record from the start of the queue, rebuilding the index and hard state. Stops serving at the
+     * first bad record; a later recovery TRUNCATE record (written by an earlier recovery) resumes it.
+     */
+    private void recover() {
+        final Recovery recovery = new Recovery();
+        tailer.toStart();
+        while (true) {
+            try (DocumentContext dc = tailer.readingDocument()) {
+                if (!dc.isPresent()) {
+                    break;
+                }
+                final Bytes<?> bytes = dc.wire().bytes();
+                final long start = bytes.readPosition();
+                final int length = (int)bytes.readRemaining();
+                record.wrap(bytes.addressForRead(start, length), length);
+                recovery.onRecord(dc.index(), start);
+            } catch (final RuntimeException ex) {
+                // Chronicle's own framing is broken: nothing past here can be read at all.
+                recovery.onUnreadable(ex);
+                break;
+            }
+        }
+        recovery.finish();
+    }
+
+    private final class Recovery {
+        private boolean baseSeen;
+        private boolean fenced;
+        private File badFile;
+        private long badPosition;
+        private String badReason;
+        private long discarded;
+
+        void onRecord(final long position, final long bytePosition) {
+            final int validity = record.validate();
+            if (validity != WalRecord.VALID) {
+                onBad(bytePosition, reason(validity));
+                return;
+            }
+            final byte kind = record.kind();
+            if (fenced) {
+                if (kind == WalRecord.KIND_TRUNCATE && record.type() == TYPE_RECOVERY) {
+                    fenced = false;
+                    LOG.log(System.Logger.Level.INFO, "WAL: a bad record at byte " + badPosition + " of " + badFile
+                        + " was fenced off by an earlier recovery");
+                    badReason = null;
+                } else {
+                    discarded++;
+                    return;
+                }
+            }
+            apply(position, bytePosition, kind);
+        }
+
+        private void apply(final long position, final long bytePosition, final byte kind) {
+            final long recordIndex = record.index();
+            final long recordTerm = record.term();
+            switch (kind) {
+                case WalRecord.KIND_ENTRY -> {
+                    if (!baseSeen && index.count() == 0 && recordIndex != index.lastIndex() + 1) {
+                        // The files holding the log's start were compacted away (a BASE record comes later and
+                        // settles the base); until then the first entry found starts the log.
+                        index.restart(recordIndex - 1, 0);
+                    }
+                    if (recordIndex != index.lastIndex() + 1 || recordTerm < index.lastTerm()) {
+                        onBad(bytePosition, "entry " + recordIndex + " (term " + recordTerm
+                            + ") does not follow index " + index.lastIndex() + " (term " + index.lastTerm() + ")");
+                        return;
+                    }
+                    index.append(recordIndex, recordTerm, position);
+                    noteCycle(position, recordIndex);
+                }
+                case WalRecord.KIND_TRUNCATE -> {
+                    index.truncateAfter(Math.max(recordIndex, index.baseIndex()));
+                    noteCycle(position, -1);
+                }
+                case WalRecord.KIND_BASE -> {
+                    baseSeen = true;
+                    index.rebase(recordIndex, recordTerm);
+                    noteCycle(position, -1);
+                }
+                case WalRecord.KIND_HARD_STATE -> {
+                    hardState.set(recordTerm, record.payloadLong(), recordIndex);
+                    noteCycle(position, -1);
+                }
+                default -> throw new IllegalStateException("validated kind " + kind);
+            }
+        }
+
+        void onBad(final long bytePosition, final String reason) {
+            if (fenced) {
+                discarded++;
+                return;
+            }
+            fenced = true;
+            badFile = tailer.currentFile();
+            badPosition = bytePosition;
+            badReason = reason;
+            discarded = 0;
+        }
+
+        void onUnreadable(final RuntimeException ex) {
+            if (!fenced) {
+                onBad(-1, "queue framing unreadable: " + ex);
+            }
+        }
+
+        void finish() {
+            if (!fenced) {
+                return;
+            }
+            recoveryReport = new WalCorruption(
+                badFile == null ? config.directory() : badFile.toPath(), badPosition, badReason, index.lastIndex(),
+                discarded);
+            if (recoveryReport.tornTail()) {
+                LOG.log(System.Logger.Level.INFO, "WAL recovered: " + recoveryReport);
+            } else {
+                LOG.log(System.Logger.Level.ERROR, "WAL recovered past " + recoveryReport);
+            }
+            writeStateRecord(WalRecord.KIND_TRUNCATE, TYPE_RECOVERY, index.lastIndex(), 0, 0);
+            sync();
+        }
+
+        private String reason(final int validity) {
+            return switch (validity) {
+                case WalRecord.TRUNCATED -> "record truncated";
+                case WalRecord.BAD_MAGIC -> "not a Cairn WAL record (bad magic)";
+                case WalRecord.BAD_CHECKSUM -> "checksum mismatch";
+                case WalRecord.UNKNOWN_FORMAT -> "unknown record format " + record.format() + " kind "
+                    + record.kind();
+                default -> "invalid (" + validity + ")";
+            };
+        }
+    }
+
+    private void checkOpen() {
+        Check.state(!closed, "WAL is closed");
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        tailer.close();
+        appender.close();
+        queue.close();
+        try {
+            lock.release();
+            lockChannel.close();
+        } catch (final IOException ex) {
+            LOG.log(System.Logger.Level.WARNING, "closing WAL lock: " + ex);
+        }
+    }
+}

@@ -1,0 +1,315 @@
+package io.cairn.engine.wal;
+
+import io.cairn.engine.buffer.InvariantViolation;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Goal: the WAL behaves as Raft's log must — appends, reads by index, truncation of a suffix, compaction of a prefix
+ * with whole files deleted, hard state — and recovers exactly that logical log from real Chronicle Queue files on
+ * reopen, including after corruption. Method: real queues in temporary directories; file-level damage is done by
+ * flipping bytes of our records found by their magic number; roll cycles are forced with an injected clock.
+ */
+class ChronicleWalTest {
+    @TempDir
+    Path dir;
+
+    private final AtomicLong clockMs = new AtomicLong(1_700_000_000_000L);
+
+    private WalConfig config() {
+        return WalConfig.durable(dir.resolve("wal")).withRollCycle("TEST_SECONDLY", clockMs::get);
+    }
+
+    private static DirectBuffer payload(final long index, final long term) {
+        final byte[] bytes = ("entry-" + index + "-term-" + term).getBytes(StandardCharsets.US_ASCII);
+        return new UnsafeBuffer(bytes);
+    }
+
+    private static void appendRange(final Wal wal, final long from, final long to, final long term) {
+        final WalBatch batch = new WalBatch(1024);
+        for (long i = from; i <= to; i++) {
+            final DirectBuffer payload = payload(i, term);
+            batch.add(i, term, (byte)7, payload, 0, payload.capacity());
+        }
+        wal.append(batch);
+    }
+
+    private static List<String> readAll(final Wal wal) {
+        final List<String> out = new ArrayList<>();
+        wal.readRange(wal.firstIndex(), wal.lastIndex(), Integer.MAX_VALUE, Long.MAX_VALUE,
+            (index, term, type, buffer, offset, length) -> {
+                final String text = buffer.getStringWithoutLengthAscii(offset, length);
+                assertEquals("entry-" + index + "-term-" + term, text);
+                assertEquals(7, type);
+                out.add(index + "@" + term);
+            });
+        return out;
+    }
+
+    private static List<String> expected(final long from, final long to, final long term) {
+        final List<String> out = new ArrayList<>();
+        for (long i = from; i <= to; i++) {
+            out.add(i + "@" + term);
+        }
+        return out;
+    }
+
+    @Test
+    void shouldReadBackAppendedEntriesWhenReopened() throws IOException {
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertEquals(0, wal.lastIndex());
+            assertEquals(1, wal.firstIndex());
+            appendRange(wal, 1, 100, 1);
+            appendRange(wal, 101, 150, 2);
+            wal.saveHardState(2, 3, 120);
+            wal.sync();
+            assertEquals(150, wal.lastIndex());
+            assertEquals(2, wal.lastTerm());
+            assertEquals(1, wal.term(100));
+            assertEquals(-1, wal.term(151));
+        }
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertNull(wal.recoveryReport());
+            assertEquals(150, wal.lastIndex());
+            assertEquals(2, wal.hardState().term());
+            assertEquals(3, wal.hardState().vote());
+            assertEquals(120, wal.hardState().commitIndex());
+            final List<String> all = readAll(wal);
+            final List<String> expected = expected(1, 100, 1);
+            expected.addAll(expected(101, 150, 2));
+            assertEquals(expected, all);
+            final long[] seen = new long[2];
+            assertTrue(wal.read(42, (index, term, type, buffer, offset, length) -> {
+                seen[0] = index;
+                seen[1] = term;
+            }));
+            assertEquals(42, seen[0]);
+            assertFalse(wal.read(151, (index, term, type, buffer, offset, length) -> { }));
+        }
+    }
+
+    @Test
+    void shouldLimitReadRangeByCountAndBytesWhenAsked() throws IOException {
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            appendRange(wal, 1, 50, 1);
+            final AtomicLong count = new AtomicLong();
+            assertEquals(10, wal.readRange(5, 50, 10, Long.MAX_VALUE, (i, t, y, b, o, l) -> count.incrementAndGet()));
+            // "entry-5-term-1" is 14 bytes: a budget of 20 bytes stops after the second entry.
+            assertEquals(2, wal.readRange(5, 50, 100, 20, (i, t, y, b, o, l) -> { }));
+            assertEquals(1, wal.readRange(5, 50, 100, 1, (i, t, y, b, o, l) -> { }));
+            assertEquals(6, wal.readRange(45, 1000, 100, Long.MAX_VALUE, (i, t, y, b, o, l) -> { }));
+        }
+    }
+
+    @Test
+    void shouldDropConflictingSuffixWhenTruncatedAndKeepItDroppedAfterReopen() throws IOException {
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            appendRange(wal, 1, 30, 1);
+            wal.truncateAfter(20);
+            assertEquals(20, wal.lastIndex());
+            appendRange(wal, 21, 25, 3);
+            wal.sync();
+        }
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            final List<String> expected = expected(1, 20, 1);
+            expected.addAll(expected(21, 25, 3));
+            assertEquals(expected, readAll(wal));
+            assertEquals(3, wal.lastTerm());
+        }
+    }
+
+    @Test
+    void shouldRefuseAppendWhenIndexDoesNotFollow() throws IOException {
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            appendRange(wal, 1, 3, 2);
+            assertThrows(InvariantViolation.class, () -> appendRange(wal, 5, 6, 2));
+            assertThrows(InvariantViolation.class, () -> appendRange(wal, 3, 4, 2));
+            assertThrows(InvariantViolation.class, () -> appendRange(wal, 4, 4, 1));
+            assertEquals(3, wal.lastIndex());
+        }
+    }
+
+    @Test
+    void shouldDeleteWholeFilesWhenCompactedAndRecoverTheBase() throws IOException {
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            for (int second = 0; second < 5; second++) {
+                appendRange(wal, second * 100L + 1, second * 100L + 100, 1);
+                wal.sync();
+                clockMs.addAndGet(1000);
+            }
+            assertEquals(5, queueFiles().size());
+            wal.compactBefore(251);
+            assertEquals(251, wal.firstIndex());
+            assertEquals(250, wal.baseIndex());
+            assertEquals(1, wal.baseTerm());
+            // Files of seconds 0 and 1 held only entries <= 200: gone. Second 2 holds 201..300: kept.
+            assertEquals(4, queueFiles().size(), queueFiles().toString());
+            assertFalse(wal.read(250, (i, t, y, b, o, l) -> { }));
+            assertTrue(wal.read(251, (i, t, y, b, o, l) -> { }));
+        }
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertNull(wal.recoveryReport());
+            assertEquals(250, wal.baseIndex());
+            assertEquals(1, wal.baseTerm());
+            assertEquals(expected(251, 500, 1), readAll(wal));
+            appendRange(wal, 501, 510, 2);
+            wal.sync();
+        }
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertEquals(510, wal.lastIndex());
+        }
+    }
+
+    @Test
+    void shouldRecoverWhenATruncationBelowTheFirstKeptFileFollowsCompaction() throws IOException {
+        // Entries 1..120 (files 0, 1), truncate to 20 and rewrite 21..200 in file 1, compact at 150: file 0 goes,
+        // and replaying file 1 meets a truncation below its first entry before the BASE record.
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            appendRange(wal, 1, 100, 1);
+            wal.sync();
+            clockMs.addAndGet(1000);
+            appendRange(wal, 101, 120, 1);
+            wal.truncateAfter(20);
+            appendRange(wal, 21, 200, 2);
+            wal.sync();
+            clockMs.addAndGet(1000);
+            wal.compactBefore(151);
+            assertEquals(2, queueFiles().size(), queueFiles().toString());
+        }
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertNull(wal.recoveryReport());
+            assertEquals(150, wal.baseIndex());
+            assertEquals(2, wal.baseTerm());
+            assertEquals(expected(151, 200, 2), readAll(wal));
+        }
+    }
+
+    @Test
+    void shouldStartAfterSnapshotPointWhenReset() throws IOException {
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            appendRange(wal, 1, 10, 1);
+            wal.reset(1000, 4);
+            assertEquals(1000, wal.lastIndex());
+            assertEquals(4, wal.lastTerm());
+            assertEquals(1001, wal.firstIndex());
+            appendRange(wal, 1001, 1005, 5);
+            wal.sync();
+        }
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertEquals(1000, wal.baseIndex());
+            assertEquals(4, wal.baseTerm());
+            assertEquals(expected(1001, 1005, 5), readAll(wal));
+        }
+    }
+
+    @Test
+    void shouldReportCorruptionAndServeNothingAfterItWhenAMiddleRecordIsDamaged() throws IOException {
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            appendRange(wal, 1, 50, 1);
+            wal.sync();
+        }
+        final Path file = queueFiles().get(0);
+        flipPayloadByte(file, 20);
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            final WalCorruption report = wal.recoveryReport();
+            assertNotNull(report);
+            assertFalse(report.tornTail());
+            assertEquals(file.toAbsolutePath().normalize(), report.file().toAbsolutePath().normalize());
+            assertTrue(report.position() > 0);
+            assertEquals("checksum mismatch", report.reason());
+            assertEquals(19, report.lastValidIndex());
+            assertEquals(30, report.recordsDiscarded());
+            assertEquals(expected(1, 19, 1), readAll(wal));
+            // Raft refills the log from the leader; the new entries survive the next open.
+            appendRange(wal, 20, 25, 2);
+            wal.sync();
+        }
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertNull(wal.recoveryReport());
+            final List<String> expected = expected(1, 19, 1);
+            expected.addAll(expected(20, 25, 2));
+            assertEquals(expected, readAll(wal));
+        }
+    }
+
+    @Test
+    void shouldCutTornTailQuietlyWhenTheLastRecordIsDamaged() throws IOException {
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            appendRange(wal, 1, 10, 1);
+            wal.sync();
+        }
+        flipPayloadByte(queueFiles().get(0), 10);
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertNotNull(wal.recoveryReport());
+            assertTrue(wal.recoveryReport().tornTail());
+            assertEquals(9, wal.lastIndex());
+        }
+    }
+
+    @Test
+    void shouldRefuseToOpenWhenTheFormatIsUnknown() throws IOException {
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            appendRange(wal, 1, 1, 1);
+        }
+        Files.writeString(dir.resolve("wal").resolve(ChronicleWal.FORMAT_FILE), "format=99\n");
+        final IOException error = assertThrows(IOException.class, () -> ChronicleWal.open(config()));
+        assertTrue(error.getMessage().contains("format=99"), error.getMessage());
+    }
+
+    @Test
+    void shouldRefuseSecondOpenerWhenTheWalIsInUse() throws IOException {
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            final IOException error = assertThrows(IOException.class, () -> ChronicleWal.open(config()));
+            assertTrue(error.getMessage().contains("in use"), error.getMessage());
+        }
+    }
+
+    private List<Path> queueFiles() throws IOException {
+        try (Stream<Path> files = Files.list(dir.resolve("wal"))) {
+            return files.filter(p -> p.getFileName().toString().endsWith(".cq4")).sorted().toList();
+        }
+    }
+
+    /**
+     * Flips one payload byte of the record holding entry {@code entryIndex}, found by scanning for our magic.
+     */
+    static void flipPayloadByte(final Path file, final long entryIndex) throws IOException {
+        final byte[] bytes = Files.readAllBytes(file);
+        final UnsafeBuffer buffer = new UnsafeBuffer(bytes);
+        final WalRecord record = new WalRecord();
+        for (int i = 0; i + WalRecord.HEADER_LENGTH < bytes.length; i++) {
+            if (buffer.getInt(i, java.nio.ByteOrder.LITTLE_ENDIAN) != WalRecord.MAGIC) {
+                continue;
+            }
+            record.wrap(buffer, i, bytes.length - i);
+            if (record.validate() == WalRecord.VALID && record.kind() == WalRecord.KIND_ENTRY
+                && record.index() == entryIndex) {
+                final int at = i + WalRecord.HEADER_LENGTH + 1;
+                try (var channel = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+                    channel.write(ByteBuffer.wrap(new byte[] {(byte)(bytes[at] ^ 0x5A)}), at);
+                }
+                return;
+            }
+        }
+        throw new AssertionError("entry " + entryIndex + " not found in " + file);
+    }
+}
