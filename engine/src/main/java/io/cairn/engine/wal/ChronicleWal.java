@@ -59,7 +59,8 @@ import java.nio.file.StandardOpenOption;
  * files whose entries all lie at or below the base: only a prefix of files, never one in the middle, since a
  * TRUNCATE record acts on records before it. Recovery reads every record and checks its checksum; the first bad one
  * (a torn tail after a crash, or corruption) ends the valid log, is reported with its file and position, and is
- * fenced off by a recovery TRUNCATE record so that appends made after it are trusted on the next open.
+ * fenced off by a recovery TRUNCATE record so that appends made after it are trusted on the next open. Valid
+ * HARD_STATE records past a bad one are still honoured: a vote, once cast, is never forgotten.
  */
 public final class ChronicleWal implements Wal {
     /** The WAL's directory format. */
@@ -94,7 +95,8 @@ public final class ChronicleWal implements Wal {
     private boolean rolledSinceSync;
     private boolean closed;
 
-    private ChronicleWal(final WalConfig config, final FileChannel lockChannel, final FileLock lock) {
+    private ChronicleWal(
+        final WalConfig config, final FileChannel lockChannel, final FileLock lock, final boolean readOnly) {
         this.config = config;
         this.lockChannel = lockChannel;
         this.lock = lock;
@@ -116,8 +118,9 @@ public final class ChronicleWal implements Wal {
             .blockSize(Math.max(64L << 20, 4L * config.entryBytesMax()))
             .timeProvider(config.clockMs()::getAsLong)
             .storeFileListener(listener)
+            .readOnly(readOnly)
             .build();
-        this.appender = queue.createAppender();
+        this.appender = readOnly ? null : queue.createAppender();
         this.tailer = queue.createTailer();
     }
 
@@ -154,7 +157,7 @@ public final class ChronicleWal implements Wal {
         }
         final ChronicleWal wal;
         try {
-            wal = new ChronicleWal(config, lockChannel, lock);
+            wal = new ChronicleWal(config, lockChannel, lock, false);
         } catch (final RuntimeException ex) {
             lock.release();
             lockChannel.close();
@@ -162,6 +165,38 @@ public final class ChronicleWal implements Wal {
         }
         wal.recover();
         return wal;
+    }
+
+    /**
+     * Opens a WAL read-only, as a check tool would: replays and validates every record, writes nothing (no
+     * recovery fence, no lock), and refuses every write. May run beside the process that owns the WAL.
+     *
+     * @param directory the WAL's directory.
+     * @return the recovered log, read-only; {@link #recoveryReport()} says what is wrong, if anything.
+     * @throws IOException if the directory is not a Cairn WAL.
+     */
+    public static ChronicleWal inspect(final Path directory) throws IOException {
+        final Path formatFile = directory.resolve(FORMAT_FILE);
+        if (!Files.exists(formatFile)) {
+            throw new IOException(directory + " is not a Cairn WAL: no " + FORMAT_FILE);
+        }
+        checkFormat(directory);
+        final WalConfig config = WalConfig.durable(directory).withDurable(false);
+        final ChronicleWal wal;
+        try {
+            wal = new ChronicleWal(config, null, null, true);
+        } catch (final RuntimeException ex) {
+            throw new IOException("cannot open Chronicle Queue at " + directory + ": " + ex, ex);
+        }
+        wal.recover();
+        return wal;
+    }
+
+    /**
+     * @return the Chronicle Queue files holding the log, oldest first.
+     */
+    public int fileCount() {
+        return cycles.size();
     }
 
     private static void checkFormat(final Path directory) throws IOException {
@@ -255,7 +290,7 @@ public final class ChronicleWal implements Wal {
 
     @Override
     public void append(final WalBatch batch) {
-        checkOpen();
+        checkWritable();
         if (batch.entryCount() == 0) {
             return;
         }
@@ -283,7 +318,7 @@ public final class ChronicleWal implements Wal {
 
     @Override
     public void truncateAfter(final long entryIndex) {
-        checkOpen();
+        checkWritable();
         Check.state(entryIndex >= index.baseIndex(), "cannot truncate below the base", index.baseIndex(), entryIndex);
         if (entryIndex >= index.lastIndex()) {
             return;
@@ -294,7 +329,7 @@ public final class ChronicleWal implements Wal {
 
     @Override
     public void compactBefore(final long entryIndex) {
-        checkOpen();
+        checkWritable();
         Check.state(entryIndex >= firstIndex() && entryIndex <= index.lastIndex() + 1,
             "compaction point outside the log", firstIndex(), entryIndex);
         if (entryIndex == firstIndex()) {
@@ -306,7 +341,7 @@ public final class ChronicleWal implements Wal {
 
     @Override
     public void reset(final long newBaseIndex, final long newBaseTerm) {
-        checkOpen();
+        checkWritable();
         Check.state(newBaseIndex >= index.baseIndex() && newBaseTerm >= 0, "reset below the base",
             index.baseIndex(), newBaseIndex);
         if (index.count() > 0) {
@@ -327,7 +362,7 @@ public final class ChronicleWal implements Wal {
 
     @Override
     public void saveHardState(final long term, final long vote, final long commitIndex) {
-        checkOpen();
+        checkWritable();
         writeStateRecord(WalRecord.KIND_HARD_STATE, (byte)0, commitIndex, term, vote);
         hardState.set(term, vote, commitIndex);
     }
@@ -335,7 +370,7 @@ public final class ChronicleWal implements Wal {
     @Override
     public void sync() {
         checkOpen();
-        if (!config.durable() || !unsynced) {
+        if (!config.durable() || !unsynced || appender == null) {
             return;
         }
         appender.sync();
@@ -560,6 +595,12 @@ public final class ChronicleWal implements Wal {
             }
             final byte kind = record.kind();
             if (fenced) {
+                if (kind == WalRecord.KIND_HARD_STATE) {
+                    // Term and vote stand on their own (checksummed, independent of the entries before them):
+                    // forgetting a vote could let this node vote twice in one term (§5.2), so keep it.
+                    apply(position, bytePosition, kind);
+                    return;
+                }
                 if (kind == WalRecord.KIND_TRUNCATE && record.type() == TYPE_RECOVERY) {
                     fenced = false;
                     LOG.log(System.Logger.Level.INFO, "WAL: a bad record at byte " + badPosition + " of " + badFile
@@ -638,8 +679,10 @@ public final class ChronicleWal implements Wal {
             } else {
                 LOG.log(System.Logger.Level.ERROR, "WAL recovered past " + recoveryReport);
             }
-            writeStateRecord(WalRecord.KIND_TRUNCATE, TYPE_RECOVERY, index.lastIndex(), 0, 0);
-            sync();
+            if (appender != null) {
+                writeStateRecord(WalRecord.KIND_TRUNCATE, TYPE_RECOVERY, index.lastIndex(), 0, 0);
+                sync();
+            }
         }
 
         private String reason(final int validity) {
@@ -658,6 +701,11 @@ public final class ChronicleWal implements Wal {
         Check.state(!closed, "WAL is closed");
     }
 
+    private void checkWritable() {
+        checkOpen();
+        Check.state(appender != null, "WAL is open read-only");
+    }
+
     @Override
     public void close() {
         if (closed) {
@@ -665,8 +713,13 @@ public final class ChronicleWal implements Wal {
         }
         closed = true;
         tailer.close();
-        appender.close();
+        if (appender != null) {
+            appender.close();
+        }
         queue.close();
+        if (lock == null) {
+            return;
+        }
         try {
             lock.release();
             lockChannel.close();

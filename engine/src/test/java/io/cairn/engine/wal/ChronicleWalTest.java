@@ -252,6 +252,26 @@ class ChronicleWalTest {
     }
 
     @Test
+    void shouldReportWithoutWritingWhenInspected() throws IOException {
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            appendRange(wal, 1, 30, 1);
+            wal.saveHardState(1, 2, 25);
+            wal.sync();
+        }
+        flipPayloadByte(queueFiles().get(0), 12);
+        final byte[] before = Files.readAllBytes(queueFiles().get(0));
+        try (ChronicleWal wal = ChronicleWal.inspect(dir.resolve("wal"))) {
+            assertEquals(11, wal.lastIndex());
+            assertEquals(18, wal.recoveryReport().recordsDiscarded());
+            // A valid hard state past the bad record is still honoured: a vote must never be forgotten.
+            assertEquals(2, wal.hardState().vote());
+            assertThrows(InvariantViolation.class, () -> wal.truncateAfter(5));
+            assertEquals(expected(1, 11, 1), readAll(wal));
+        }
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(queueFiles().get(0))), "inspect wrote");
+    }
+
+    @Test
     void shouldCutTornTailQuietlyWhenTheLastRecordIsDamaged() throws IOException {
         try (ChronicleWal wal = ChronicleWal.open(config())) {
             appendRange(wal, 1, 10, 1);
