@@ -1,0 +1,129 @@
+package io.cairn.engine.snapshot;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.zip.CRC32C;
+
+/**
+ * Sealing a store copy into a snapshot file and checking one: checksums over mapped file regions, the trailer, and
+ * the fsync-then-rename dance that makes a new file appear whole or not at all.
+ */
+public final class SnapshotFiles {
+    /** Bytes mapped at a time when checksumming. */
+    static final int SEGMENT_BYTES = 1 << 30;
+
+    private SnapshotFiles() {
+    }
+
+    /**
+     * Appends a trailer to a finished store copy and moves it, durably, to {@code target}.
+     *
+     * @param storeCopy    a consistent copy of the store file; consumed.
+     * @param appliedIndex the Raft index the copy reflects.
+     * @param appliedTerm  that entry's term.
+     * @param revision     the keyspace revision in the copy.
+     * @param target       where the snapshot file goes (replaced atomically if present).
+     * @return what the snapshot holds.
+     * @throws IOException if it cannot be written.
+     */
+    public static SnapshotMeta seal(
+        final Path storeCopy, final long appliedIndex, final long appliedTerm, final long revision, final Path target)
+        throws IOException {
+        final SnapshotMeta meta;
+        try (FileChannel channel = FileChannel.open(storeCopy, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            final long dataBytes = channel.size();
+            meta = new SnapshotMeta(appliedIndex, appliedTerm, revision, dataBytes, checksum(channel, dataBytes));
+            final ByteBuffer trailer = SnapshotTrailer.encode(meta);
+            long position = dataBytes;
+            while (trailer.hasRemaining()) {
+                position += channel.write(trailer, position);
+            }
+            channel.force(true);
+        }
+        moveDurably(storeCopy, target);
+        return meta;
+    }
+
+    /**
+     * Checks a snapshot file whole: trailer, length and the checksum of every byte.
+     *
+     * @param file the snapshot.
+     * @return what it holds.
+     * @throws CorruptSnapshotException if it is truncated, damaged or of an unknown format.
+     * @throws IOException if it cannot be read.
+     */
+    public static SnapshotMeta verify(final Path file) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            final long fileBytes = channel.size();
+            if (fileBytes < SnapshotTrailer.LENGTH) {
+                throw new CorruptSnapshotException(file, "only " + fileBytes + " bytes: truncated");
+            }
+            final ByteBuffer trailer = ByteBuffer.allocateDirect(SnapshotTrailer.LENGTH);
+            long position = fileBytes - SnapshotTrailer.LENGTH;
+            while (trailer.hasRemaining()) {
+                final int read = channel.read(trailer, position);
+                if (read < 0) {
+                    throw new CorruptSnapshotException(file, "ended while reading the trailer");
+                }
+                position += read;
+            }
+            trailer.flip();
+            final String[] why = new String[1];
+            final SnapshotMeta meta = SnapshotTrailer.decode(trailer, fileBytes, why);
+            if (meta == null) {
+                throw new CorruptSnapshotException(file, why[0]);
+            }
+            final int computed = checksum(channel, meta.dataBytes());
+            if (computed != meta.dataChecksum()) {
+                throw new CorruptSnapshotException(file, "data checksum mismatch (expected "
+                    + Integer.toHexString(meta.dataChecksum()) + ", computed " + Integer.toHexString(computed) + ")");
+            }
+            return meta;
+        }
+    }
+
+    /**
+     * @return CRC32C of the first {@code length} bytes of the channel's file.
+     */
+    static int checksum(final FileChannel channel, final long length) throws IOException {
+        final CRC32C crc = new CRC32C();
+        for (long offset = 0; offset < length; offset += SEGMENT_BYTES) {
+            final long segment = Math.min(SEGMENT_BYTES, length - offset);
+            final MappedByteBuffer mapped = channel.map(FileChannel.MapMode.READ_ONLY, offset, segment);
+            crc.update(mapped);
+        }
+        return (int)crc.getValue();
+    }
+
+    /**
+     * fsyncs {@code source}, renames it over {@code target} and fsyncs the directory, so that after a crash
+     * {@code target} is either the old file or the whole new one.
+     *
+     * @param source a finished file.
+     * @param target its final name.
+     * @throws IOException if a step fails.
+     */
+    public static void moveDurably(final Path source, final Path target) throws IOException {
+        try (FileChannel channel = FileChannel.open(source, StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+        Files.move(source, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        syncDirectory(target.toAbsolutePath().getParent());
+    }
+
+    /**
+     * @param directory a directory whose entries must be durable.
+     * @throws IOException if the fsync fails.
+     */
+    public static void syncDirectory(final Path directory) throws IOException {
+        try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
+            channel.force(true);
+        }
+    }
+}
