@@ -1,18 +1,18 @@
 package io.cairn.engine.snapshot;
 
+import io.cairn.engine.buffer.DurableFiles;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.zip.CRC32C;
 
 /**
  * Sealing a store copy into a snapshot file and checking one: checksums over mapped file regions, the trailer, and
- * the fsync-then-rename dance that makes a new file appear whole or not at all.
+ * moving a finished one into place durably.
  */
 public final class SnapshotFiles {
     /** Bytes mapped at a time when checksumming. */
@@ -46,7 +46,7 @@ public final class SnapshotFiles {
             }
             channel.force(true);
         }
-        moveDurably(storeCopy, target);
+        DurableFiles.moveDurably(storeCopy, target);
         return meta;
     }
 
@@ -99,31 +99,5 @@ public final class SnapshotFiles {
             crc.update(mapped);
         }
         return (int)crc.getValue();
-    }
-
-    /**
-     * fsyncs {@code source}, renames it over {@code target} and fsyncs the directory, so that after a crash
-     * {@code target} is either the old file or the whole new one.
-     *
-     * @param source a finished file.
-     * @param target its final name.
-     * @throws IOException if a step fails.
-     */
-    public static void moveDurably(final Path source, final Path target) throws IOException {
-        try (FileChannel channel = FileChannel.open(source, StandardOpenOption.WRITE)) {
-            channel.force(true);
-        }
-        Files.move(source, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        syncDirectory(target.toAbsolutePath().getParent());
-    }
-
-    /**
-     * @param directory a directory whose entries must be durable.
-     * @throws IOException if the fsync fails.
-     */
-    public static void syncDirectory(final Path directory) throws IOException {
-        try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
-            channel.force(true);
-        }
     }
 }

@@ -1,5 +1,6 @@
 package io.cairn.engine.snapshot;
 
+import io.cairn.engine.buffer.DurableFiles;
 import org.agrona.BufferUtil;
 import org.agrona.DirectBuffer;
 import org.agrona.checksum.Crc32c;
@@ -98,7 +99,7 @@ public final class SnapshotReceiver implements AutoCloseable {
             done = true;
             throw ex;
         }
-        SnapshotFiles.moveDurably(temporary, target);
+        DurableFiles.moveDurably(temporary, target);
         done = true;
         return meta;
     }

@@ -1,6 +1,7 @@
 package io.cairn.engine.wal;
 
 import io.cairn.engine.buffer.Check;
+import io.cairn.engine.buffer.DurableFiles;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.bytes.BytesStore;
 import net.openhft.chronicle.bytes.MappedBytesStore;
@@ -383,8 +384,8 @@ public final class ChronicleWal implements Wal {
     }
 
     private void syncDirectory() {
-        try (FileChannel directory = FileChannel.open(config.directory(), StandardOpenOption.READ)) {
-            directory.force(true);
+        try {
+            DurableFiles.syncDirectory(config.directory());
         } catch (final IOException ex) {
             throw new UncheckedIOException("fsync of WAL directory " + config.directory() + " failed", ex);
         }

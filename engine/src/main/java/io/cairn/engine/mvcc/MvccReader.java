@@ -1,0 +1,343 @@
+package io.cairn.engine.mvcc;
+
+import io.cairn.engine.buffer.Check;
+import io.cairn.engine.lease.LeaseVisitor;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.checksum.Crc32c;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.lmdbjava.Cursor;
+import org.lmdbjava.GetOp;
+import org.lmdbjava.SeekOp;
+import org.lmdbjava.Txn;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A read-only view of the keyspace as of one committed state: one LMDB read transaction, reused across
+ * {@link #refresh()}es, so a steady reader allocates nothing. Results are views into LMDB's map ({@link #range}) or
+ * copies into a response buffer ({@link #rangeInto}). One thread at a time; any number of readers beside the writer.
+ */
+public final class MvccReader implements AutoCloseable {
+    private final Tables tables;
+    private final AtomicInteger openReaders;
+    private final Txn<DirectBuffer> txn;
+    private final Keyspace keyspace;
+    private final KeyValueView change = new KeyValueView();
+    private final UnsafeBuffer revisionKey = Tables.direct(Tables.REVISION_KEY_BYTES);
+    private final UnsafeBuffer leaseKey = Tables.direct(Long.BYTES);
+    private final RangeVisitor encoder = this::encode;
+    private Cursor<DirectBuffer> revsCursor;
+    private long revision;
+    private long compactRevision;
+    private long appliedIndex;
+    private long appliedTerm;
+    private boolean closed;
+
+    private MutableDirectBuffer out;
+    private int outPosition;
+    private int outCount;
+    private boolean outKeysOnly;
+
+    MvccReader(final Tables tables, final AtomicInteger openReaders) {
+        this.tables = tables;
+        this.openReaders = openReaders;
+        this.txn = tables.env.txnRead();
+        this.keyspace = new Keyspace(tables);
+        keyspace.bind(txn);
+        loadState();
+    }
+
+    /**
+     * Moves the view to the latest committed state.
+     */
+    public void refresh() {
+        txn.reset();
+        txn.renew();
+        keyspace.bind(txn);
+        if (revsCursor != null) {
+            revsCursor.renew(txn);
+        }
+        loadState();
+    }
+
+    private void loadState() {
+        final DirectBuffer state = tables.meta.get(txn, tables.stateKey);
+        Check.state(state != null, "keyspace state record missing");
+        appliedIndex = state.getLong(Tables.STATE_APPLIED_INDEX, KeyValueView.ORDER);
+        appliedTerm = state.getLong(Tables.STATE_APPLIED_TERM, KeyValueView.ORDER);
+        revision = state.getLong(Tables.STATE_REVISION, KeyValueView.ORDER);
+        compactRevision = state.getLong(Tables.STATE_COMPACT_REVISION, KeyValueView.ORDER);
+    }
+
+    /**
+     * @return the revision this view shows.
+     */
+    public long revision() {
+        return revision;
+    }
+
+    /**
+     * @return the compacted revision in this view.
+     */
+    public long compactRevision() {
+        return compactRevision;
+    }
+
+    /**
+     * @return the last Raft index applied in this view (a linearizable read waits until it reaches the read index).
+     */
+    public long appliedIndex() {
+        return appliedIndex;
+    }
+
+    /**
+     * @return the term of {@link #appliedIndex()}.
+     */
+    public long appliedTerm() {
+        return appliedTerm;
+    }
+
+    /**
+     * etcd's Range, handing each key-value to {@code visitor} as a view into LMDB (valid until {@link #refresh()}
+     * or {@link #close()}); then {@link #count()} and {@link #more()} tell the rest.
+     *
+     * @param command a RANGE command ({@link MvccCommand} layout).
+     * @param offset  where it starts.
+     * @param visitor receives the key-values, in order.
+     * @return {@link MvccError#OK}, COMPACTED or FUTURE_REVISION.
+     */
+    public int range(final DirectBuffer command, final int offset, final RangeVisitor visitor) {
+        Check.state(MvccCommand.type(command, offset) == MvccCommand.RANGE, "not a range");
+        return keyspace.range(command, offset, revision, compactRevision, visitor);
+    }
+
+    /**
+     * @return the number of keys in the last range (before limit and filters, as etcd counts).
+     */
+    public long count() {
+        return keyspace.rangeCount();
+    }
+
+    /**
+     * @return true when the last range's limit cut it short.
+     */
+    public boolean more() {
+        return keyspace.rangeMore();
+    }
+
+    /**
+     * etcd's Range, copied into a response ({@link MvccResponse} RANGE layout).
+     *
+     * @param command  a RANGE command.
+     * @param offset   where it starts.
+     * @param response where to write (an expandable buffer).
+     * @param at       where in it.
+     * @return the response's length.
+     */
+    public int rangeInto(final DirectBuffer command, final int offset, final MutableDirectBuffer response,
+        final int at) {
+        out = response;
+        outPosition = at + MvccResponse.RANGE_KVS_OFFSET;
+        outCount = 0;
+        outKeysOnly = (command.getByte(offset + MvccCommand.RANGE_FLAGS_OFFSET) & MvccCommand.FLAG_KEYS_ONLY) != 0;
+        final int status = range(command, offset, encoder);
+        out = null;
+        response.putInt(at + MvccResponse.STATUS_OFFSET, status, MvccResponse.ORDER);
+        response.putInt(at + MvccResponse.TYPE_OFFSET, MvccCommand.RANGE, MvccResponse.ORDER);
+        response.putLong(at + MvccResponse.REVISION_OFFSET, revision, MvccResponse.ORDER);
+        if (status != MvccError.OK) {
+            return MvccResponse.HEADER;
+        }
+        response.putLong(at + MvccResponse.RANGE_COUNT_OFFSET, count(), MvccResponse.ORDER);
+        response.putInt(at + MvccResponse.RANGE_MORE_OFFSET, more() ? 1 : 0, MvccResponse.ORDER);
+        response.putInt(at + MvccResponse.RANGE_KV_COUNT_OFFSET, outCount, MvccResponse.ORDER);
+        return outPosition - at;
+    }
+
+    private boolean encode(final KeyValueView kv) {
+        outPosition = kv.encodeInto(out, outPosition, outKeysOnly);
+        outCount++;
+        return true;
+    }
+
+    /**
+     * Visits every change to keys in a range with a revision in {@code [fromRevision, toRevision]}, in revision
+     * order: how a watcher catches up from a historical revision.
+     *
+     * @param fromRevision first revision wanted; must not be below the compacted revision.
+     * @param toRevision   last revision wanted (capped at this view's revision).
+     * @param key          range start.
+     * @param keyOffset    where it starts.
+     * @param keyLength    its length.
+     * @param end          range end: length 0 for the key alone, one zero byte for every key from the key on.
+     * @param endOffset    where it starts.
+     * @param endLength    its length.
+     * @param previous     hand over each change's previous key-value too.
+     * @param visitor      gets the changes; returning false stops.
+     * @return {@link MvccError#OK} or COMPACTED.
+     */
+    public int changes(
+        final long fromRevision, final long toRevision,
+        final DirectBuffer key, final int keyOffset, final int keyLength,
+        final DirectBuffer end, final int endOffset, final int endLength,
+        final boolean previous, final ChangeVisitor visitor) {
+        if (fromRevision < compactRevision) {
+            return MvccError.COMPACTED;
+        }
+        final long last = Math.min(toRevision, revision);
+        final Cursor<DirectBuffer> cursor = revsCursor();
+        Tables.revisionKey(revisionKey, Math.max(fromRevision, 1), 0);
+        boolean found = cursor.get(revisionKey, GetOp.MDB_SET_RANGE);
+        final boolean unbounded = endLength == 1 && end.getByte(endOffset) == 0;
+        while (found) {
+            final long main = cursor.key().getLong(0, Tables.KEY_ORDER);
+            if (main > last) {
+                break;
+            }
+            final DirectBuffer record = cursor.val();
+            change.wrap(record, 0, record.capacity(), main);
+            if (inRange(key, keyOffset, keyLength, end, endOffset, endLength, unbounded)) {
+                KeyValueView before = null;
+                if (previous) {
+                    final long at = keyspace.latest(change.buffer(), change.keyOffset(), change.keyLength(), main - 1);
+                    if (at != Keyspace.NULL_REVISION && !keyspace.view().isTombstone()) {
+                        before = keyspace.view();
+                    }
+                }
+                if (!visitor.onChange(change, before)) {
+                    break;
+                }
+            }
+            found = cursor.seek(SeekOp.MDB_NEXT);
+        }
+        return MvccError.OK;
+    }
+
+    private boolean inRange(
+        final DirectBuffer key, final int keyOffset, final int keyLength,
+        final DirectBuffer end, final int endOffset, final int endLength, final boolean unbounded) {
+        final int fromStart = Tables.compare(change.buffer(), change.keyOffset(), change.keyLength(),
+            key, keyOffset, keyLength);
+        if (endLength == 0) {
+            return fromStart == 0;
+        }
+        return fromStart >= 0 && (unbounded || Tables.compare(change.buffer(), change.keyOffset(),
+            change.keyLength(), end, endOffset, endLength) < 0);
+    }
+
+    private Cursor<DirectBuffer> revsCursor() {
+        if (revsCursor == null) {
+            revsCursor = tables.revs.openCursor(txn);
+        }
+        return revsCursor;
+    }
+
+    /**
+     * @param leaseId a lease.
+     * @return its granted TTL in seconds, or -1 when it does not exist.
+     */
+    public long leaseTtl(final long leaseId) {
+        leaseKey.putLong(0, leaseId, Tables.KEY_ORDER);
+        final DirectBuffer ttl = tables.leases.get(txn, leaseKey);
+        return ttl == null ? -1 : ttl.getLong(0, KeyValueView.ORDER);
+    }
+
+    /**
+     * @param leaseId a lease.
+     * @param visitor gets each key attached to it, in key order.
+     * @return how many keys.
+     */
+    public int leaseKeys(final long leaseId, final KeyVisitor visitor) {
+        leaseKey.putLong(0, leaseId, Tables.KEY_ORDER);
+        int count = 0;
+        try (Cursor<DirectBuffer> cursor = tables.leaseKeys.openCursor(txn)) {
+            boolean found = cursor.get(leaseKey, GetOp.MDB_SET_KEY);
+            while (found) {
+                final DirectBuffer key = cursor.val();
+                visitor.onKey(key, 0, key.capacity());
+                count++;
+                found = cursor.seek(SeekOp.MDB_NEXT_DUP);
+            }
+        }
+        return count;
+    }
+
+    /**
+     * @param visitor gets every lease, in ID order.
+     * @return how many leases.
+     */
+    public int leases(final LeaseVisitor visitor) {
+        int count = 0;
+        try (Cursor<DirectBuffer> cursor = tables.leases.openCursor(txn)) {
+            boolean found = cursor.first();
+            while (found) {
+                visitor.onLease(cursor.key().getLong(0, Tables.KEY_ORDER), cursor.val().getLong(0, KeyValueView.ORDER));
+                count++;
+                found = cursor.next();
+            }
+        }
+        return count;
+    }
+
+    /**
+     * @param visitor gets every raised alarm.
+     * @return how many.
+     */
+    public int alarms(final AlarmVisitor visitor) {
+        int count = 0;
+        try (Cursor<DirectBuffer> cursor = tables.alarms.openCursor(txn)) {
+            boolean found = cursor.first();
+            while (found) {
+                final DirectBuffer key = cursor.key();
+                visitor.onAlarm(key.getLong(1, Tables.KEY_ORDER), key.getByte(0));
+                count++;
+                found = cursor.next();
+            }
+        }
+        return count;
+    }
+
+    /**
+     * A hash of the keyspace's history up to a revision, the same on every member that applied the same log
+     * whatever its physical compaction progress (etcd's HashKV serves the same purpose: detecting divergence).
+     *
+     * @param atRevision last revision included (0 = this view's revision).
+     * @return the hash.
+     */
+    public long hashKv(final long atRevision) {
+        final long last = atRevision <= 0 ? revision : Math.min(atRevision, revision);
+        long hash = 0x6a09e667f3bcc908L ^ compactRevision;
+        final Cursor<DirectBuffer> cursor = revsCursor();
+        boolean found = cursor.first();
+        while (found) {
+            final DirectBuffer revisionBytes = cursor.key();
+            final long main = revisionBytes.getLong(0, Tables.KEY_ORDER);
+            if (main > last) {
+                break;
+            }
+            final DirectBuffer record = cursor.val();
+            if (main > compactRevision || keyspace.keptByCompaction(record, main, compactRevision)) {
+                final int crc = Crc32c.INSTANCE.compute(record.addressOffset(), 0, record.capacity());
+                hash = (hash ^ revisionBytes.getLong(8, Tables.KEY_ORDER) ^ main) * 0x9E3779B97F4A7C15L;
+                hash = (hash ^ (crc & 0xFFFFFFFFL)) * 0xBF58476D1CE4E5B9L;
+            }
+            found = cursor.next();
+        }
+        return hash;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (revsCursor != null) {
+            revsCursor.close();
+        }
+        keyspace.close();
+        txn.close();
+        openReaders.decrementAndGet();
+    }
+}

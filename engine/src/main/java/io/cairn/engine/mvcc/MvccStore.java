@@ -1,0 +1,1075 @@
+package io.cairn.engine.mvcc;
+
+import io.cairn.engine.buffer.Check;
+import io.cairn.engine.buffer.DurableFiles;
+import org.agrona.DirectBuffer;
+import org.agrona.ExpandableDirectByteBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.collections.IntArrayList;
+import org.agrona.collections.LongArrayList;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.lmdbjava.Cursor;
+import org.lmdbjava.CopyFlags;
+import org.lmdbjava.Dbi;
+import org.lmdbjava.DbiFlags;
+import org.lmdbjava.DirectBufferProxy;
+import org.lmdbjava.Env;
+import org.lmdbjava.EnvFlags;
+import org.lmdbjava.GetOp;
+import org.lmdbjava.LmdbException;
+import org.lmdbjava.PutFlags;
+import org.lmdbjava.SeekOp;
+import org.lmdbjava.Txn;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * etcd's MVCC keyspace on LMDB: every change is a record under its revision (main, sub); each key indexes its
+ * revisions newest first; leases and the keys attached to them, alarms and the applied Raft position live in the
+ * same environment, so one LMDB transaction moves all of them together. See {@link Tables} for the layout and
+ * {@link MvccCommand}/{@link MvccResponse} for what goes in and comes out.
+ *
+ * <p>The writer applies committed Raft entries in batches: {@link #beginBatch()}, {@link #apply} per command,
+ * {@link #commit(long, long)} with the last applied index and term — one LMDB write transaction per batch, the applied
+ * index inside it, so a restart neither applies an entry twice nor skips one. Each mutating command is one revision
+ * (a txn's ops share it, with sub-revisions in order); reads inside a txn see its own earlier writes. A refused command
+ * changes nothing. Single-threaded: the event loop owns the writer; {@link MvccReader}s serve other threads.
+ *
+ * <p>Durability: LMDB runs without syncing ({@code MDB_NOSYNC}) because the WAL is what makes writes durable; after a
+ * process crash LMDB's last committed transaction is intact in the page cache and the WAL replays from its applied
+ * index. {@link #sync()} flushes it (at snapshot points, before the WAL below them may go). A power failure between
+ * syncs can lose or damage LMDB's recent pages: the node then restores from a snapshot and the log.
+ *
+ * <p>Compaction is logical at once (reads below the compacted revision fail with etcd's error) and physical in steps
+ * ({@link #compactStep(int)}), oldest revision first, so that partial progress never changes what a read sees: a
+ * record is deleted when a newer revision of its key lies at or below the compacted revision, or when it is a
+ * tombstone below it.
+ */
+public final class MvccStore implements AutoCloseable {
+    /** LMDB's key limit, and so Cairn's longest key. */
+    public static final int KEY_BYTES_MAX = 511;
+    /** The revision of an empty keyspace (etcd starts at 1; the first write is revision 2). */
+    public static final long FIRST_REVISION = 1;
+    /** The file LMDB keeps the keyspace in. */
+    public static final String DATA_FILE = "data.mdb";
+    static final String LOCK_FILE = "lock.mdb";
+    private static final System.Logger LOG = System.getLogger(MvccStore.class.getName());
+    private static final PutFlags[] NO_FLAGS = new PutFlags[0];
+    private static final PutFlags[] APPEND = {PutFlags.MDB_APPEND};
+
+    private final MvccConfig config;
+    private final MvccValidator validator;
+    private final AtomicInteger openReaders = new AtomicInteger();
+    private Tables tables;
+    private Keyspace keyspace;
+
+    // The state as of the last commit, moved forward by the batch in progress; reloaded if a batch is abandoned.
+    private long appliedIndex;
+    private long appliedTerm;
+    private long revision;
+    private long compactRevision;
+    private long compactScanMain;
+    private long compactScanSub;
+    private final int[] alarmCounts = new int[3];
+
+    private Txn<DirectBuffer> batch;
+    private long pendingMain;
+    private long sub;
+    private int changes;
+
+    private final UnsafeBuffer revisionKey = Tables.direct(Tables.REVISION_KEY_BYTES);
+    private final UnsafeBuffer dup = Tables.direct(Tables.REVISION_KEY_BYTES);
+    private final UnsafeBuffer leaseKey = Tables.direct(Long.BYTES);
+    private final UnsafeBuffer leaseValue = Tables.direct(Long.BYTES);
+    private final UnsafeBuffer alarmKey = Tables.direct(1 + Long.BYTES);
+    private final UnsafeBuffer alarmValue = Tables.direct(1);
+    private final UnsafeBuffer stateValue = Tables.direct(Tables.STATE_BYTES);
+    private final UnsafeBuffer formatValue = Tables.direct(Integer.BYTES);
+    private final UnsafeBuffer writeKey = new UnsafeBuffer(0, 0);
+    private final UnsafeBuffer writeKeyScratch = Tables.direct(KEY_BYTES_MAX + 1);
+    private final UnsafeBuffer recordWriter = new UnsafeBuffer(0, 0);
+    private final ExpandableDirectByteBuffer valueScratch = new ExpandableDirectByteBuffer(1024);
+    private final ExpandableDirectByteBuffer collectedKeys = new ExpandableDirectByteBuffer(4096);
+    private final IntArrayList collectedKeyAt = new IntArrayList();
+    private final LongArrayList collectedLeases = new LongArrayList();
+    private final IntArrayList path = new IntArrayList();
+    private int pathPosition;
+    private int collectedBytes;
+
+    private final RangeVisitor deleteCollector = this::collectForDelete;
+    private final RangeVisitor rangeEncoder = this::encodeKeyValue;
+    private final RangeVisitor compareVisitor = this::compareOne;
+    private MutableDirectBuffer out;
+    private int outPosition;
+    private int outCount;
+    private boolean outKeysOnly;
+    private boolean collectPrevious;
+    private DirectBuffer compareCommand;
+    private int compareOffset;
+    private boolean compareSeen;
+    private boolean compareHolds;
+
+    private MvccStore(final MvccConfig config) throws IOException {
+        this.config = config;
+        this.validator = MvccValidator.of(config);
+        openEnvironment();
+    }
+
+    /**
+     * Opens (creating when absent) the keyspace in {@code config.directory()}.
+     *
+     * @param config where and how big.
+     * @return the store, at the state its last commit left.
+     * @throws IOException if the directory holds something that is not a Cairn keyspace of a known format.
+     */
+    public static MvccStore open(final MvccConfig config) throws IOException {
+        Files.createDirectories(config.directory());
+        return new MvccStore(config);
+    }
+
+    private void openEnvironment() throws IOException {
+        final Env<DirectBuffer> env;
+        try {
+            env = Env.create(DirectBufferProxy.PROXY_DB)
+                .setMapSize(config.mapBytes())
+                .setMaxDbs(Tables.DATABASES)
+                .setMaxReaders(config.readersMax())
+                .open(config.directory().toFile(), EnvFlags.MDB_NOSYNC, EnvFlags.MDB_NOTLS, EnvFlags.MDB_NORDAHEAD);
+        } catch (final LmdbException ex) {
+            throw new IOException("keyspace " + config.directory() + " cannot be opened (not an LMDB file?): "
+                + ex.getMessage(), ex);
+        }
+        try {
+            Check.state(env.getMaxKeySize() == KEY_BYTES_MAX, "LMDB built with another key limit",
+                env.getMaxKeySize());
+            checkFormat(env, config.directory());
+            tables = new Tables(env);
+            keyspace = new Keyspace(tables);
+            initialiseIfNew();
+            loadState();
+        } catch (final IOException | RuntimeException ex) {
+            env.close();
+            throw ex;
+        }
+    }
+
+    private static void checkFormat(final Env<DirectBuffer> env, final Path directory) throws IOException {
+        final Dbi<DirectBuffer> meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
+        try (Txn<DirectBuffer> txn = env.txnRead()) {
+            final DirectBuffer format = meta.get(txn, Tables.ascii("format"));
+            if (format != null && (format.capacity() != Integer.BYTES
+                || format.getInt(0, KeyValueView.ORDER) != Tables.FORMAT)) {
+                throw new IOException("keyspace " + directory + " has format "
+                    + (format.capacity() == Integer.BYTES ? format.getInt(0, KeyValueView.ORDER) : -1)
+                    + "; this build reads format " + Tables.FORMAT + " only");
+            }
+        }
+    }
+
+    private void initialiseIfNew() {
+        try (Txn<DirectBuffer> txn = tables.env.txnWrite()) {
+            if (tables.meta.get(txn, tables.formatKey) != null) {
+                return;
+            }
+            formatValue.putInt(0, Tables.FORMAT, KeyValueView.ORDER);
+            tables.meta.put(txn, tables.formatKey, formatValue, NO_FLAGS);
+            appliedIndex = 0;
+            appliedTerm = 0;
+            revision = FIRST_REVISION;
+            compactRevision = 0;
+            compactScanMain = FIRST_REVISION;
+            compactScanSub = 0;
+            writeState(txn);
+            txn.commit();
+        }
+    }
+
+    private void loadState() {
+        try (Txn<DirectBuffer> txn = tables.env.txnRead()) {
+            final DirectBuffer state = tables.meta.get(txn, tables.stateKey);
+            Check.state(state != null && state.capacity() == Tables.STATE_BYTES, "keyspace state record missing");
+            appliedIndex = state.getLong(Tables.STATE_APPLIED_INDEX, KeyValueView.ORDER);
+            appliedTerm = state.getLong(Tables.STATE_APPLIED_TERM, KeyValueView.ORDER);
+            revision = state.getLong(Tables.STATE_REVISION, KeyValueView.ORDER);
+            compactRevision = state.getLong(Tables.STATE_COMPACT_REVISION, KeyValueView.ORDER);
+            compactScanMain = state.getLong(Tables.STATE_COMPACT_SCAN_MAIN, KeyValueView.ORDER);
+            compactScanSub = state.getLong(Tables.STATE_COMPACT_SCAN_SUB, KeyValueView.ORDER);
+            alarmCounts[MvccCommand.ALARM_NOSPACE] = 0;
+            alarmCounts[MvccCommand.ALARM_CORRUPT] = 0;
+            try (Cursor<DirectBuffer> cursor = tables.alarms.openCursor(txn)) {
+                boolean found = cursor.first();
+                while (found) {
+                    final int alarm = cursor.key().getByte(0);
+                    if (alarm > 0 && alarm < alarmCounts.length) {
+                        alarmCounts[alarm]++;
+                    }
+                    found = cursor.next();
+                }
+            }
+        }
+    }
+
+    private void writeState(final Txn<DirectBuffer> txn) {
+        stateValue.putLong(Tables.STATE_APPLIED_INDEX, appliedIndex, KeyValueView.ORDER);
+        stateValue.putLong(Tables.STATE_APPLIED_TERM, appliedTerm, KeyValueView.ORDER);
+        stateValue.putLong(Tables.STATE_REVISION, revision, KeyValueView.ORDER);
+        stateValue.putLong(Tables.STATE_COMPACT_REVISION, compactRevision, KeyValueView.ORDER);
+        stateValue.putLong(Tables.STATE_COMPACT_SCAN_MAIN, compactScanMain, KeyValueView.ORDER);
+        stateValue.putLong(Tables.STATE_COMPACT_SCAN_SUB, compactScanSub, KeyValueView.ORDER);
+        tables.meta.put(txn, tables.stateKey, stateValue, NO_FLAGS);
+    }
+
+    /**
+     * @return the Raft index of the last entry applied (committed with {@link #commit}).
+     */
+    public long appliedIndex() {
+        return appliedIndex;
+    }
+
+    /**
+     * @return the term of {@link #appliedIndex()}.
+     */
+    public long appliedTerm() {
+        return appliedTerm;
+    }
+
+    /**
+     * @return the current revision (including the batch in progress).
+     */
+    public long revision() {
+        return revision;
+    }
+
+    /**
+     * @return the revision history was compacted at (reads below it fail), or 0.
+     */
+    public long compactRevision() {
+        return compactRevision;
+    }
+
+    /**
+     * @param alarm {@link MvccCommand#ALARM_NOSPACE} or {@link MvccCommand#ALARM_CORRUPT}.
+     * @return true when some member has that alarm raised.
+     */
+    public boolean alarmed(final int alarm) {
+        return alarmCounts[alarm] > 0;
+    }
+
+    /**
+     * @return the configuration.
+     */
+    public MvccConfig config() {
+        return config;
+    }
+
+    /**
+     * Starts a batch: one LMDB write transaction for the commands that follow, until {@link #commit}.
+     */
+    public void beginBatch() {
+        Check.state(batch == null, "a batch is already open");
+        batch = tables.env.txnWrite();
+        keyspace.bind(batch);
+    }
+
+    /**
+     * Applies one command inside the open batch and writes its response.
+     *
+     * @param command  holds the command ({@link MvccCommand} layout).
+     * @param offset   where it starts.
+     * @param length   its length.
+     * @param response where the response goes ({@link MvccResponse} layout); must be able to grow (an expandable
+     *                 buffer) since a range or a prev_kv may be large.
+     * @param at       where in {@code response} to write.
+     * @return the response's length. Its status is {@link MvccError#OK} or why the command was refused (then nothing
+     *         changed).
+     */
+    public int apply(
+        final DirectBuffer command, final int offset, final int length, final MutableDirectBuffer response,
+        final int at) {
+        Check.state(batch != null, "apply outside a batch");
+        final byte type = length > 0 ? MvccCommand.type(command, offset) : 0;
+        final int status = validator.validate(command, offset, length);
+        if (status != MvccError.OK) {
+            return refuse(response, at, type, status) - at;
+        }
+        pendingMain = revision + 1;
+        sub = 0;
+        changes = 0;
+        final int end;
+        switch (type) {
+            case MvccCommand.PUT:
+                end = applyPut(command, offset, response, at);
+                break;
+            case MvccCommand.DELETE_RANGE:
+                end = deleteOp(command, offset, response, at);
+                break;
+            case MvccCommand.RANGE:
+                end = rangeOp(command, offset, response, at);
+                break;
+            case MvccCommand.TXN:
+                end = applyTxn(command, offset, response, at);
+                break;
+            case MvccCommand.COMPACT:
+                end = applyCompact(command, offset, response, at);
+                break;
+            case MvccCommand.LEASE_GRANT:
+                end = applyLeaseGrant(command, offset, response, at);
+                break;
+            case MvccCommand.LEASE_REVOKE:
+                end = applyLeaseRevoke(command, offset, response, at);
+                break;
+            default:
+                end = applyAlarm(command, offset, response, at);
+                break;
+        }
+        if (changes > 0) {
+            revision = pendingMain;
+        }
+        response.putLong(at + MvccResponse.REVISION_OFFSET, revision, MvccResponse.ORDER);
+        return end - at;
+    }
+
+    /**
+     * Ends the batch: records the last applied Raft entry in the same transaction and commits it.
+     *
+     * @param index the Raft index of the last entry the batch applied.
+     * @param term  its term.
+     */
+    public void commit(final long index, final long term) {
+        Check.state(batch != null, "commit without a batch");
+        Check.state(index >= appliedIndex, "applied index must not go back", appliedIndex, index);
+        appliedIndex = index;
+        appliedTerm = term;
+        writeState(batch);
+        keyspace.release();
+        try {
+            batch.commit();
+        } finally {
+            batch.close();
+            batch = null;
+        }
+    }
+
+    /**
+     * Abandons the batch: nothing it did remains.
+     */
+    public void abortBatch() {
+        if (batch == null) {
+            return;
+        }
+        keyspace.release();
+        batch.abort();
+        batch.close();
+        batch = null;
+        loadState();
+    }
+
+    private long currentRevision() {
+        return changes > 0 ? pendingMain : revision;
+    }
+
+    private static int header(final MutableDirectBuffer response, final int at, final int status, final byte type) {
+        response.putInt(at + MvccResponse.STATUS_OFFSET, status, MvccResponse.ORDER);
+        response.putInt(at + MvccResponse.TYPE_OFFSET, type & 0xFF, MvccResponse.ORDER);
+        return at + MvccResponse.HEADER;
+    }
+
+    private int refuse(final MutableDirectBuffer response, final int at, final byte type, final int status) {
+        header(response, at, status, type);
+        response.putLong(at + MvccResponse.REVISION_OFFSET, revision, MvccResponse.ORDER);
+        return at + MvccResponse.HEADER;
+    }
+
+    private DirectBuffer lmdbWriteKey(final DirectBuffer buffer, final int offset, final int length) {
+        return Tables.offHeap(buffer, offset, length, writeKey, writeKeyScratch);
+    }
+
+    private boolean leaseExists(final long lease) {
+        leaseKey.putLong(0, lease, Tables.KEY_ORDER);
+        return tables.leases.get(batch, leaseKey) != null;
+    }
+
+    // ---------------------------------------------------------------------------------------------------- put
+
+    private int applyPut(final DirectBuffer command, final int offset, final MutableDirectBuffer response,
+        final int at) {
+        if (alarmed(MvccCommand.ALARM_NOSPACE)) {
+            return refuse(response, at, MvccCommand.PUT, MvccError.NO_SPACE);
+        }
+        final int status = checkPut(command, offset);
+        if (status != MvccError.OK) {
+            return refuse(response, at, MvccCommand.PUT, status);
+        }
+        return putOp(command, offset, response, at);
+    }
+
+    /** etcd's checks of a put against the state before it: ignore_* need the key; a lease must exist. */
+    private int checkPut(final DirectBuffer command, final int offset) {
+        final int flags = MvccCommand.flags(command, offset);
+        if ((flags & (MvccCommand.FLAG_IGNORE_VALUE | MvccCommand.FLAG_IGNORE_LEASE)) != 0) {
+            final long found = keyspace.latest(command, offset + MvccCommand.PUT_HEADER,
+                MvccCommand.keyLength(command, offset), revision);
+            if (found == Keyspace.NULL_REVISION || keyspace.view().isTombstone()) {
+                return MvccError.KEY_NOT_FOUND;
+            }
+        }
+        final long lease = command.getLong(offset + MvccCommand.PUT_LEASE_OFFSET, MvccCommand.ORDER);
+        return lease != 0 && !leaseExists(lease) ? MvccError.LEASE_NOT_FOUND : MvccError.OK;
+    }
+
+    private int putOp(final DirectBuffer command, final int offset, final MutableDirectBuffer response,
+        final int at) {
+        header(response, at, MvccError.OK, MvccCommand.PUT);
+        final int flags = MvccCommand.flags(command, offset);
+        final int keyLength = MvccCommand.keyLength(command, offset);
+        final int keyAt = offset + MvccCommand.PUT_HEADER;
+        final long previous = keyspace.latest(command, keyAt, keyLength, currentRevision());
+        final KeyValueView kv = keyspace.view();
+        final boolean live = previous != Keyspace.NULL_REVISION && !kv.isTombstone();
+        final long createRevision = live ? kv.createRevision() : pendingMain;
+        final long version = live ? kv.version() + 1 : 1;
+        final long previousLease = live ? kv.lease() : 0;
+        final int end;
+        if ((flags & MvccCommand.FLAG_PREV_KV) != 0 && live) {
+            response.putInt(at + MvccResponse.PUT_HAS_PREV_OFFSET, 1, MvccResponse.ORDER);
+            end = kv.encodeInto(response, at + MvccResponse.PUT_PREV_KV_OFFSET, false);
+        } else {
+            response.putInt(at + MvccResponse.PUT_HAS_PREV_OFFSET, 0, MvccResponse.ORDER);
+            end = at + MvccResponse.PUT_PREV_KV_OFFSET;
+        }
+        DirectBuffer value = command;
+        int valueAt = keyAt + keyLength;
+        int valueLength = MvccCommand.secondLength(command, offset);
+        if ((flags & MvccCommand.FLAG_IGNORE_VALUE) != 0 && live) {
+            valueLength = kv.valueLength();
+            valueScratch.putBytes(0, kv.buffer(), kv.valueOffset(), valueLength);
+            value = valueScratch;
+            valueAt = 0;
+        }
+        final long lease = (flags & MvccCommand.FLAG_IGNORE_LEASE) != 0
+            ? previousLease : command.getLong(offset + MvccCommand.PUT_LEASE_OFFSET, MvccCommand.ORDER);
+        writeRecord(command, keyAt, keyLength, value, valueAt, valueLength, createRevision, version, lease, false);
+        if (previousLease != lease) {
+            if (previousLease != 0) {
+                detach(previousLease, command, keyAt, keyLength);
+            }
+            if (lease != 0) {
+                leaseKey.putLong(0, lease, Tables.KEY_ORDER);
+                tables.leaseKeys.put(batch, leaseKey, lmdbWriteKey(command, keyAt, keyLength), NO_FLAGS);
+            }
+        }
+        return end;
+    }
+
+    /**
+     * Writes one change at (pendingMain, sub): the record under its revision, the revision under its key.
+     */
+    private void writeRecord(
+        final DirectBuffer key, final int keyAt, final int keyLength,
+        final DirectBuffer value, final int valueAt, final int valueLength,
+        final long createRevision, final long version, final long lease, final boolean tombstone) {
+        final int length = KeyValueView.HEADER + keyLength + valueLength;
+        Tables.revisionKey(revisionKey, pendingMain, sub);
+        final DirectBuffer reserved = tables.revs.reserve(batch, revisionKey, length, APPEND);
+        recordWriter.wrap(reserved.addressOffset(), length);
+        KeyValueView.writeHeader(recordWriter, 0, tombstone, keyLength, createRevision, version, lease);
+        recordWriter.putBytes(KeyValueView.HEADER, key, keyAt, keyLength);
+        if (valueLength > 0) {
+            recordWriter.putBytes(KeyValueView.HEADER + keyLength, value, valueAt, valueLength);
+        }
+        Tables.keyRevision(dup, pendingMain, sub);
+        tables.keys.put(batch, lmdbWriteKey(key, keyAt, keyLength), dup, NO_FLAGS);
+        sub++;
+        changes++;
+    }
+
+    private void detach(final long lease, final DirectBuffer key, final int keyAt, final int keyLength) {
+        leaseKey.putLong(0, lease, Tables.KEY_ORDER);
+        tables.leaseKeys.delete(batch, leaseKey, lmdbWriteKey(key, keyAt, keyLength));
+    }
+
+    // ------------------------------------------------------------------------------------------------- delete
+
+    private int deleteOp(final DirectBuffer command, final int offset, final MutableDirectBuffer response,
+        final int at) {
+        header(response, at, MvccError.OK, MvccCommand.DELETE_RANGE);
+        final boolean previous = (MvccCommand.flags(command, offset) & MvccCommand.FLAG_PREV_KV) != 0;
+        final int keyLength = MvccCommand.keyLength(command, offset);
+        final int keyAt = offset + MvccCommand.DELETE_HEADER;
+        clearCollected();
+        out = response;
+        outPosition = at + MvccResponse.DELETE_KVS_OFFSET;
+        collectPrevious = previous;
+        keyspace.scan(command, keyAt, keyLength, command, keyAt + keyLength, MvccCommand.secondLength(command, offset),
+            currentRevision(), deleteCollector);
+        final int deleted = tombstoneCollected();
+        response.putLong(at + MvccResponse.DELETE_DELETED_OFFSET, deleted, MvccResponse.ORDER);
+        response.putInt(at + MvccResponse.DELETE_PREV_COUNT_OFFSET, previous ? deleted : 0, MvccResponse.ORDER);
+        out = null;
+        return outPosition;
+    }
+
+    private void clearCollected() {
+        collectedBytes = 0;
+        collectedKeyAt.clear();
+        collectedLeases.clear();
+    }
+
+    private void collect(final DirectBuffer key, final int keyAt, final int keyLength, final long lease) {
+        collectedKeys.putBytes(collectedBytes, key, keyAt, keyLength);
+        collectedKeyAt.addInt(collectedBytes);
+        collectedKeyAt.addInt(keyLength);
+        collectedLeases.addLong(lease);
+        collectedBytes += keyLength;
+    }
+
+    private boolean collectForDelete(final KeyValueView kv) {
+        collect(kv.buffer(), kv.keyOffset(), kv.keyLength(), kv.lease());
+        if (collectPrevious) {
+            outPosition = kv.encodeInto(out, outPosition, false);
+        }
+        return true;
+    }
+
+    /** Deletes every collected key: a tombstone each, under one revision, detached from its lease. */
+    private int tombstoneCollected() {
+        final int count = collectedLeases.size();
+        for (int i = 0; i < count; i++) {
+            final int keyAt = collectedKeyAt.getInt(2 * i);
+            final int keyLength = collectedKeyAt.getInt(2 * i + 1);
+            writeRecord(collectedKeys, keyAt, keyLength, null, 0, 0, 0, 0, 0, true);
+            final long lease = collectedLeases.getLong(i);
+            if (lease != 0) {
+                detach(lease, collectedKeys, keyAt, keyLength);
+            }
+        }
+        return count;
+    }
+
+    // -------------------------------------------------------------------------------------------------- range
+
+    private int rangeOp(final DirectBuffer command, final int offset, final MutableDirectBuffer response,
+        final int at) {
+        header(response, at, MvccError.OK, MvccCommand.RANGE);
+        out = response;
+        outPosition = at + MvccResponse.RANGE_KVS_OFFSET;
+        outCount = 0;
+        outKeysOnly = (command.getByte(offset + MvccCommand.RANGE_FLAGS_OFFSET) & MvccCommand.FLAG_KEYS_ONLY) != 0;
+        final int status = keyspace.range(command, offset, currentRevision(), compactRevision, rangeEncoder);
+        out = null;
+        if (status != MvccError.OK) {
+            return refuse(response, at, MvccCommand.RANGE, status);
+        }
+        response.putLong(at + MvccResponse.RANGE_COUNT_OFFSET, keyspace.rangeCount(), MvccResponse.ORDER);
+        response.putInt(at + MvccResponse.RANGE_MORE_OFFSET, keyspace.rangeMore() ? 1 : 0, MvccResponse.ORDER);
+        response.putInt(at + MvccResponse.RANGE_KV_COUNT_OFFSET, outCount, MvccResponse.ORDER);
+        return outPosition;
+    }
+
+    private boolean encodeKeyValue(final KeyValueView kv) {
+        outPosition = kv.encodeInto(out, outPosition, outKeysOnly);
+        outCount++;
+        return true;
+    }
+
+    // ---------------------------------------------------------------------------------------------------- txn
+
+    /**
+     * etcd 3.4's Txn: every compare on the path (nested ones too) is evaluated first against the state before the
+     * txn; the chosen ops are checked against that state (a put's lease and ignore_* conditions, a range's
+     * revision); only then do they run, in order, as one revision.
+     */
+    private int applyTxn(final DirectBuffer command, final int offset, final MutableDirectBuffer response,
+        final int at) {
+        if (alarmed(MvccCommand.ALARM_NOSPACE) && hasDirectPut(command, offset)) {
+            return refuse(response, at, MvccCommand.TXN, MvccError.NO_SPACE);
+        }
+        path.clear();
+        evaluatePath(command, offset);
+        pathPosition = 0;
+        final int status = checkPath(command, offset);
+        if (status != MvccError.OK) {
+            return refuse(response, at, MvccCommand.TXN, status);
+        }
+        pathPosition = 0;
+        return executeTxn(command, offset, response, at);
+    }
+
+    /** etcd's quota only weighs a txn's own puts (in either branch), not those of nested txns. */
+    private static boolean hasDirectPut(final DirectBuffer command, final int txn) {
+        final int ops = MvccCommand.txnCount(command, txn, MvccCommand.TXN_SUCCESS_COUNT_OFFSET)
+            + MvccCommand.txnCount(command, txn, MvccCommand.TXN_FAILURE_COUNT_OFFSET);
+        int position = MvccCommand.successOps(command, txn);
+        for (int i = 0; i < ops; i++) {
+            if (MvccCommand.type(command, position + MvccCommand.ELEMENT_LENGTH_BYTES) == MvccCommand.PUT) {
+                return true;
+            }
+            position = MvccCommand.nextElement(command, position);
+        }
+        return false;
+    }
+
+    private static int branchOps(final DirectBuffer command, final int txn, final boolean holds) {
+        return holds ? MvccCommand.successOps(command, txn) : MvccCommand.failureOps(command, txn);
+    }
+
+    private static int branchCount(final DirectBuffer command, final int txn, final boolean holds) {
+        return MvccCommand.txnCount(command, txn,
+            holds ? MvccCommand.TXN_SUCCESS_COUNT_OFFSET : MvccCommand.TXN_FAILURE_COUNT_OFFSET);
+    }
+
+    private void evaluatePath(final DirectBuffer command, final int txn) {
+        final int compares = MvccCommand.txnCount(command, txn, MvccCommand.TXN_COMPARE_COUNT_OFFSET);
+        boolean holds = true;
+        int position = txn + MvccCommand.TXN_HEADER;
+        for (int i = 0; i < compares && holds; i++) {
+            holds = compare(command, position + MvccCommand.ELEMENT_LENGTH_BYTES);
+            position = MvccCommand.nextElement(command, position);
+        }
+        path.addInt(holds ? 1 : 0);
+        int op = branchOps(command, txn, holds);
+        final int count = branchCount(command, txn, holds);
+        for (int i = 0; i < count; i++) {
+            final int element = op + MvccCommand.ELEMENT_LENGTH_BYTES;
+            if (MvccCommand.type(command, element) == MvccCommand.TXN) {
+                evaluatePath(command, element);
+            }
+            op = MvccCommand.nextElement(command, op);
+        }
+    }
+
+    private int checkPath(final DirectBuffer command, final int txn) {
+        final boolean holds = path.getInt(pathPosition++) != 0;
+        int op = branchOps(command, txn, holds);
+        final int count = branchCount(command, txn, holds);
+        for (int i = 0; i < count; i++) {
+            final int element = op + MvccCommand.ELEMENT_LENGTH_BYTES;
+            int status = MvccError.OK;
+            switch (MvccCommand.type(command, element)) {
+                case MvccCommand.PUT:
+                    status = checkPut(command, element);
+                    break;
+                case MvccCommand.RANGE:
+                    final long at = command.getLong(element + MvccCommand.RANGE_REVISION_OFFSET, MvccCommand.ORDER);
+                    if (at > revision) {
+                        status = MvccError.FUTURE_REVISION;
+                    } else if (at > 0 && at < compactRevision) {
+                        status = MvccError.COMPACTED;
+                    }
+                    break;
+                case MvccCommand.TXN:
+                    status = checkPath(command, element);
+                    break;
+                default:
+                    break;
+            }
+            if (status != MvccError.OK) {
+                return status;
+            }
+            op = MvccCommand.nextElement(command, op);
+        }
+        return MvccError.OK;
+    }
+
+    private int executeTxn(final DirectBuffer command, final int txn, final MutableDirectBuffer response,
+        final int at) {
+        header(response, at, MvccError.OK, MvccCommand.TXN);
+        final boolean holds = path.getInt(pathPosition++) != 0;
+        final int count = branchCount(command, txn, holds);
+        int op = branchOps(command, txn, holds);
+        response.putInt(at + MvccResponse.TXN_SUCCEEDED_OFFSET, holds ? 1 : 0, MvccResponse.ORDER);
+        response.putInt(at + MvccResponse.TXN_COUNT_OFFSET, count, MvccResponse.ORDER);
+        int position = at + MvccResponse.TXN_RESPONSES_OFFSET;
+        for (int i = 0; i < count; i++) {
+            final int element = op + MvccCommand.ELEMENT_LENGTH_BYTES;
+            final int nested = position + MvccCommand.ELEMENT_LENGTH_BYTES;
+            final int end;
+            switch (MvccCommand.type(command, element)) {
+                case MvccCommand.PUT:
+                    end = putOp(command, element, response, nested);
+                    break;
+                case MvccCommand.DELETE_RANGE:
+                    end = deleteOp(command, element, response, nested);
+                    break;
+                case MvccCommand.RANGE:
+                    end = rangeOp(command, element, response, nested);
+                    break;
+                default:
+                    end = executeTxn(command, element, response, nested);
+                    break;
+            }
+            response.putLong(nested + MvccResponse.REVISION_OFFSET, currentRevision(), MvccResponse.ORDER);
+            response.putInt(position, end - nested, MvccResponse.ORDER);
+            position = end;
+            op = MvccCommand.nextElement(command, op);
+        }
+        return position;
+    }
+
+    /** Does the compare hold for every key in its range (etcd: a missing key compares as zeros, never by value)? */
+    private boolean compare(final DirectBuffer command, final int offset) {
+        compareCommand = command;
+        compareOffset = offset;
+        compareSeen = false;
+        compareHolds = true;
+        final int keyLength = MvccCommand.keyLength(command, offset);
+        final int keyAt = offset + MvccCommand.COMPARE_HEADER;
+        keyspace.scan(command, keyAt, keyLength, command, keyAt + keyLength, MvccCommand.secondLength(command, offset),
+            revision, compareVisitor);
+        compareCommand = null;
+        if (compareSeen) {
+            return compareHolds;
+        }
+        final int target = command.getByte(offset + MvccCommand.COMPARE_TARGET_OFFSET);
+        return target != MvccCommand.COMPARE_VALUE && outcome(command, offset,
+            Long.compare(0, command.getLong(offset + MvccCommand.COMPARE_NUMBER_OFFSET, MvccCommand.ORDER)));
+    }
+
+    private boolean compareOne(final KeyValueView kv) {
+        compareSeen = true;
+        final DirectBuffer command = compareCommand;
+        final int offset = compareOffset;
+        final long number = command.getLong(offset + MvccCommand.COMPARE_NUMBER_OFFSET, MvccCommand.ORDER);
+        final int c;
+        switch (command.getByte(offset + MvccCommand.COMPARE_TARGET_OFFSET)) {
+            case MvccCommand.COMPARE_VALUE:
+                final int valueAt = offset + MvccCommand.COMPARE_HEADER + MvccCommand.keyLength(command, offset)
+                    + MvccCommand.secondLength(command, offset);
+                c = Tables.compare(kv.buffer(), kv.valueOffset(), kv.valueLength(), command, valueAt,
+                    command.getInt(offset + MvccCommand.COMPARE_VALUE_LENGTH_OFFSET, MvccCommand.ORDER));
+                break;
+            case MvccCommand.COMPARE_CREATE:
+                c = Long.compare(kv.createRevision(), number);
+                break;
+            case MvccCommand.COMPARE_MOD:
+                c = Long.compare(kv.modRevision(), number);
+                break;
+            case MvccCommand.COMPARE_LEASE:
+                c = Long.compare(kv.lease(), number);
+                break;
+            default:
+                c = Long.compare(kv.version(), number);
+                break;
+        }
+        if (!outcome(command, offset, c)) {
+            compareHolds = false;
+            return false;
+        }
+        return true;
+    }
+
+    private static boolean outcome(final DirectBuffer command, final int offset, final int comparison) {
+        switch (command.getByte(offset + MvccCommand.COMPARE_RESULT_OFFSET)) {
+            case MvccCommand.COMPARE_EQUAL:
+                return comparison == 0;
+            case MvccCommand.COMPARE_GREATER:
+                return comparison > 0;
+            case MvccCommand.COMPARE_LESS:
+                return comparison < 0;
+            default:
+                return comparison != 0;
+        }
+    }
+
+    // ------------------------------------------------------------------------------- compaction, leases, alarms
+
+    private int applyCompact(final DirectBuffer command, final int offset, final MutableDirectBuffer response,
+        final int at) {
+        final long target = MvccCommand.longArgument(command, offset);
+        if (target > revision) {
+            return refuse(response, at, MvccCommand.COMPACT, MvccError.FUTURE_REVISION);
+        }
+        if (target <= compactRevision) {
+            return refuse(response, at, MvccCommand.COMPACT, MvccError.COMPACTED);
+        }
+        compactRevision = target;
+        // Records kept by an earlier compaction may be superseded now: the physical pass starts over.
+        compactScanMain = FIRST_REVISION;
+        compactScanSub = 0;
+        return header(response, at, MvccError.OK, MvccCommand.COMPACT);
+    }
+
+    private int applyLeaseGrant(final DirectBuffer command, final int offset, final MutableDirectBuffer response,
+        final int at) {
+        final long lease = MvccCommand.longArgument(command, offset);
+        final long ttl = MvccCommand.leaseTtl(command, offset);
+        if (alarmed(MvccCommand.ALARM_NOSPACE)) {
+            return refuse(response, at, MvccCommand.LEASE_GRANT, MvccError.NO_SPACE);
+        }
+        if (leaseExists(lease)) {
+            return refuse(response, at, MvccCommand.LEASE_GRANT, MvccError.LEASE_EXISTS);
+        }
+        leaseValue.putLong(0, ttl, KeyValueView.ORDER);
+        tables.leases.put(batch, leaseKey, leaseValue, NO_FLAGS);
+        final int end = header(response, at, MvccError.OK, MvccCommand.LEASE_GRANT);
+        response.putLong(at + MvccResponse.LEASE_ID_OFFSET, lease, MvccResponse.ORDER);
+        response.putLong(at + MvccResponse.LEASE_TTL_OFFSET, ttl, MvccResponse.ORDER);
+        return end + 2 * Long.BYTES;
+    }
+
+    /** Revokes a lease: its keys are deleted (in key order, one revision), then the lease. */
+    private int applyLeaseRevoke(final DirectBuffer command, final int offset, final MutableDirectBuffer response,
+        final int at) {
+        final long lease = MvccCommand.longArgument(command, offset);
+        if (!leaseExists(lease)) {
+            return refuse(response, at, MvccCommand.LEASE_REVOKE, MvccError.LEASE_NOT_FOUND);
+        }
+        clearCollected();
+        try (Cursor<DirectBuffer> cursor = tables.leaseKeys.openCursor(batch)) {
+            boolean found = cursor.get(leaseKey, GetOp.MDB_SET_KEY);
+            while (found) {
+                final DirectBuffer key = cursor.val();
+                collect(key, 0, key.capacity(), 0);
+                found = cursor.seek(SeekOp.MDB_NEXT_DUP);
+            }
+        }
+        final int count = collectedLeases.size();
+        for (int i = 0; i < count; i++) {
+            final int keyAt = collectedKeyAt.getInt(2 * i);
+            final int keyLength = collectedKeyAt.getInt(2 * i + 1);
+            final long found = keyspace.latest(collectedKeys, keyAt, keyLength, currentRevision());
+            Check.state(found != Keyspace.NULL_REVISION && !keyspace.view().isTombstone()
+                && keyspace.view().lease() == lease, "lease_keys names a key not attached to its lease", lease);
+            writeRecord(collectedKeys, keyAt, keyLength, null, 0, 0, 0, 0, 0, true);
+        }
+        leaseKey.putLong(0, lease, Tables.KEY_ORDER);
+        if (count > 0) {
+            tables.leaseKeys.delete(batch, leaseKey);
+        }
+        tables.leases.delete(batch, leaseKey);
+        return header(response, at, MvccError.OK, MvccCommand.LEASE_REVOKE);
+    }
+
+    private int applyAlarm(final DirectBuffer command, final int offset, final MutableDirectBuffer response,
+        final int at) {
+        final int action = command.getByte(offset + MvccCommand.ALARM_ACTION_OFFSET);
+        final int alarm = command.getByte(offset + MvccCommand.ALARM_TYPE_OFFSET);
+        alarmKey.putByte(0, (byte)alarm);
+        alarmKey.putLong(1, MvccCommand.longArgument(command, offset), Tables.KEY_ORDER);
+        if (action == MvccCommand.ALARM_ACTIVATE) {
+            if (tables.alarms.get(batch, alarmKey) == null) {
+                alarmValue.putByte(0, (byte)1);
+                tables.alarms.put(batch, alarmKey, alarmValue, NO_FLAGS);
+                alarmCounts[alarm]++;
+            }
+        } else if (tables.alarms.delete(batch, alarmKey)) {
+            alarmCounts[alarm]--;
+        }
+        final int end = header(response, at, MvccError.OK, MvccCommand.ALARM);
+        response.putInt(at + MvccResponse.ALARMS_OFFSET, alarmBits(), MvccResponse.ORDER);
+        return end + Integer.BYTES;
+    }
+
+    /**
+     * @return the alarms raised, as bits {@code 1 << alarm}.
+     */
+    public int alarmBits() {
+        int bits = 0;
+        for (int alarm = 1; alarm < alarmCounts.length; alarm++) {
+            if (alarmCounts[alarm] > 0) {
+                bits |= 1 << alarm;
+            }
+        }
+        return bits;
+    }
+
+    // ----------------------------------------------------------------------------------- physical compaction
+
+    /**
+     * @return true while the physical pass of the last compaction has records left to look at.
+     */
+    public boolean compactPending() {
+        return compactScanMain <= compactRevision;
+    }
+
+    /**
+     * Runs part of the physical compaction in its own write transaction: looks at up to {@code recordsMax} records
+     * in revision order and deletes those no read at or above the compacted revision can see. Call between batches
+     * until {@link #compactPending()} is false; what it deletes never changes what a read sees.
+     *
+     * @param recordsMax most records looked at.
+     * @return records deleted.
+     */
+    public int compactStep(final int recordsMax) {
+        Check.state(batch == null, "compaction runs between batches");
+        if (!compactPending()) {
+            return 0;
+        }
+        int deleted = 0;
+        try (Txn<DirectBuffer> txn = tables.env.txnWrite()) {
+            keyspace.bind(txn);
+            try (Cursor<DirectBuffer> cursor = tables.revs.openCursor(txn)) {
+                Tables.revisionKey(revisionKey, compactScanMain, compactScanSub);
+                boolean found = cursor.get(revisionKey, GetOp.MDB_SET_RANGE);
+                int looked = 0;
+                while (found && looked < recordsMax) {
+                    final long main = cursor.key().getLong(0, Tables.KEY_ORDER);
+                    final long recordSub = cursor.key().getLong(8, Tables.KEY_ORDER);
+                    if (main > compactRevision) {
+                        break;
+                    }
+                    final DirectBuffer record = cursor.val();
+                    if (!keyspace.keptByCompaction(record, main, compactRevision)) {
+                        final int keyLength = record.getInt(KeyValueView.KEY_LENGTH_OFFSET, KeyValueView.ORDER);
+                        collectedKeys.putBytes(0, record, KeyValueView.HEADER, keyLength);
+                        cursor.delete(NO_FLAGS);
+                        Tables.keyRevision(dup, main, recordSub);
+                        tables.keys.delete(txn, lmdbWriteKey(collectedKeys, 0, keyLength), dup);
+                        deleted++;
+                    }
+                    compactScanMain = main;
+                    compactScanSub = recordSub + 1;
+                    looked++;
+                    found = cursor.seek(SeekOp.MDB_NEXT);
+                }
+                if (!found || cursor.key().getLong(0, Tables.KEY_ORDER) > compactRevision) {
+                    compactScanMain = compactRevision + 1;
+                    compactScanSub = 0;
+                }
+            }
+            keyspace.release();
+            writeState(txn);
+            txn.commit();
+        }
+        return deleted;
+    }
+
+    // ---------------------------------------------------------------------------------- readers and snapshots
+
+    /**
+     * @return a reader over the latest committed state, for one thread at a time; close it when done.
+     */
+    public MvccReader newReader() {
+        openReaders.incrementAndGet();
+        return new MvccReader(tables, openReaders);
+    }
+
+    /**
+     * Flushes LMDB to the device: after this the store survives a power failure as of its last commit.
+     */
+    public void sync() {
+        tables.env.sync(true);
+    }
+
+    /**
+     * @return bytes of the map in use (LMDB's last page), what etcd's quota and {@code dbSize} measure.
+     */
+    public long usedBytes() {
+        return (tables.env.info().lastPageNumber + 1) * tables.env.stat().pageSize;
+    }
+
+    /**
+     * Writes a consistent copy of the store (LMDB's own copy under one read transaction, compacted of free pages)
+     * into an empty directory, while writes go on. May be called from any thread.
+     *
+     * @param directory an empty directory; the copy is {@code directory/data.mdb}.
+     * @return the copy.
+     * @throws IOException if the copy fails.
+     */
+    public Path copyTo(final Path directory) throws IOException {
+        Files.createDirectories(directory);
+        try {
+            tables.env.copy(directory.toFile(), CopyFlags.MDB_CP_COMPACT);
+        } catch (final LmdbException ex) {
+            throw new IOException("copy of keyspace into " + directory + " failed: " + ex.getMessage(), ex);
+        }
+        return directory.resolve(DATA_FILE);
+    }
+
+    /**
+     * Replaces the whole store with the store file inside a snapshot (the first {@code dataBytes} bytes of
+     * {@code snapshotFile}): written beside the current file, synced, renamed over it; then reopened. Every reader
+     * must be closed and no batch open.
+     *
+     * @param snapshotFile a verified snapshot file.
+     * @param dataBytes    the store file's length inside it.
+     * @throws IOException if the new file cannot be written or does not open as a keyspace.
+     */
+    public void replaceWith(final Path snapshotFile, final long dataBytes) throws IOException {
+        Check.state(batch == null, "replace with a batch open");
+        Check.state(openReaders.get() == 0, "replace with readers open", openReaders.get());
+        tables.env.close();
+        install(snapshotFile, dataBytes, config.directory());
+        openEnvironment();
+        LOG.log(System.Logger.Level.INFO, "keyspace replaced from {0}: applied {1}@{2}, revision {3}",
+            snapshotFile, appliedIndex, appliedTerm, revision);
+    }
+
+    /**
+     * Writes the store file inside a snapshot into {@code directory} as its keyspace (restoring a data directory).
+     *
+     * @param snapshotFile a verified snapshot file.
+     * @param dataBytes    the store file's length inside it.
+     * @param directory    the keyspace directory (created when absent; any keyspace there is replaced).
+     * @throws IOException if it cannot be written.
+     */
+    public static void install(final Path snapshotFile, final long dataBytes, final Path directory)
+        throws IOException {
+        Files.createDirectories(directory);
+        final Path temporary = directory.resolve(DATA_FILE + ".installing");
+        try (FileChannel source = FileChannel.open(snapshotFile, StandardOpenOption.READ);
+            FileChannel target = FileChannel.open(temporary, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            long copied = 0;
+            while (copied < dataBytes) {
+                final long moved = source.transferTo(copied, dataBytes - copied, target);
+                Check.state(moved > 0, "snapshot ended early", copied);
+                copied += moved;
+            }
+        }
+        DurableFiles.moveDurably(temporary, directory.resolve(DATA_FILE));
+        Files.deleteIfExists(directory.resolve(LOCK_FILE));
+    }
+
+    /**
+     * Reads the state recorded in a store file (a copy, or a closed store), without opening it for writing.
+     *
+     * @param directory holds {@code data.mdb}.
+     * @return applied index and term, revision and compacted revision.
+     * @throws IOException if it is not a keyspace of a known format.
+     */
+    public static StoreState readState(final Path directory) throws IOException {
+        try (Env<DirectBuffer> env = Env.create(DirectBufferProxy.PROXY_DB).setMaxDbs(Tables.DATABASES)
+            .open(directory.toFile(), EnvFlags.MDB_RDONLY_ENV, EnvFlags.MDB_NOLOCK, EnvFlags.MDB_NOTLS)) {
+            final Dbi<DirectBuffer> meta = env.openDbi("meta");
+            try (Txn<DirectBuffer> txn = env.txnRead()) {
+                final DirectBuffer format = meta.get(txn, Tables.ascii("format"));
+                final DirectBuffer state = meta.get(txn, Tables.ascii("state"));
+                if (format == null || format.getInt(0, KeyValueView.ORDER) != Tables.FORMAT || state == null) {
+                    throw new IOException(directory + " holds no keyspace of format " + Tables.FORMAT);
+                }
+                return new StoreState(state.getLong(Tables.STATE_APPLIED_INDEX, KeyValueView.ORDER),
+                    state.getLong(Tables.STATE_APPLIED_TERM, KeyValueView.ORDER),
+                    state.getLong(Tables.STATE_REVISION, KeyValueView.ORDER),
+                    state.getLong(Tables.STATE_COMPACT_REVISION, KeyValueView.ORDER));
+            }
+        } catch (final LmdbException ex) {
+            throw new IOException(directory + " cannot be read as a keyspace: " + ex.getMessage(), ex);
+        }
+    }
+
+    /**
+     * What a store file records about itself.
+     *
+     * @param appliedIndex    the last Raft index applied.
+     * @param appliedTerm     its term.
+     * @param revision        the keyspace revision.
+     * @param compactRevision the compacted revision.
+     */
+    public record StoreState(long appliedIndex, long appliedTerm, long revision, long compactRevision) {
+    }
+
+    @Override
+    public void close() {
+        if (tables.env.isClosed()) {
+            return;
+        }
+        abortBatch();
+        tables.env.close();
+    }
+}

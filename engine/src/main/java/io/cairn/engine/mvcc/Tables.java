@@ -1,0 +1,135 @@
+package io.cairn.engine.mvcc;
+
+import io.cairn.engine.buffer.Check;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.lmdbjava.Dbi;
+import org.lmdbjava.DbiFlags;
+import org.lmdbjava.Env;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * The LMDB tables of one keyspace and their key layouts. All keys are big-endian so LMDB's byte order is numeric
+ * order.
+ *
+ * <pre>
+ * revs        revision (main 8, sub 8)          → record ({@link KeyValueView}); every change, in revision order
+ * keys        user key (dup-sorted, fixed 16)   → (Long.MAX_VALUE - main 8, sub 8): a key's revisions, newest first
+ * leases      lease ID (8)                      → granted TTL seconds (8, little-endian)
+ * lease_keys  lease ID (8) (dup-sorted)         → user key: the keys attached to a lease now
+ * alarms      alarm (1) member ID (8)           → nothing: the alarms raised
+ * meta        "state"                           → applied index, applied term, revision, compacted revision,
+ *                                                  physical compaction position (main, sub): 6 longs, little-endian
+ *             "format"                          → the store's format (int)
+ * </pre>
+ */
+final class Tables {
+    static final ByteOrder KEY_ORDER = ByteOrder.BIG_ENDIAN;
+    static final int REVISION_KEY_BYTES = 16;
+    static final int STATE_APPLIED_INDEX = 0;
+    static final int STATE_APPLIED_TERM = 8;
+    static final int STATE_REVISION = 16;
+    static final int STATE_COMPACT_REVISION = 24;
+    static final int STATE_COMPACT_SCAN_MAIN = 32;
+    static final int STATE_COMPACT_SCAN_SUB = 40;
+    static final int STATE_BYTES = 48;
+    static final int FORMAT = 1;
+
+    final Env<DirectBuffer> env;
+    final Dbi<DirectBuffer> revs;
+    final Dbi<DirectBuffer> keys;
+    final Dbi<DirectBuffer> leases;
+    final Dbi<DirectBuffer> leaseKeys;
+    final Dbi<DirectBuffer> alarms;
+    final Dbi<DirectBuffer> meta;
+    final UnsafeBuffer stateKey;
+    final UnsafeBuffer formatKey;
+
+    Tables(final Env<DirectBuffer> env) {
+        this.env = env;
+        this.revs = env.openDbi("revs", DbiFlags.MDB_CREATE);
+        this.keys = env.openDbi("keys", DbiFlags.MDB_CREATE, DbiFlags.MDB_DUPSORT, DbiFlags.MDB_DUPFIXED);
+        this.leases = env.openDbi("leases", DbiFlags.MDB_CREATE);
+        this.leaseKeys = env.openDbi("lease_keys", DbiFlags.MDB_CREATE, DbiFlags.MDB_DUPSORT);
+        this.alarms = env.openDbi("alarms", DbiFlags.MDB_CREATE);
+        this.meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
+        this.stateKey = ascii("state");
+        this.formatKey = ascii("format");
+    }
+
+    static final int DATABASES = 6;
+
+    static UnsafeBuffer ascii(final String text) {
+        final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocateDirect(text.length()));
+        buffer.putStringWithoutLengthAscii(0, text);
+        return buffer;
+    }
+
+    static UnsafeBuffer direct(final int bytes) {
+        return new UnsafeBuffer(ByteBuffer.allocateDirect(bytes));
+    }
+
+    static void revisionKey(final MutableDirectBuffer target, final long main, final long sub) {
+        target.putLong(0, main, KEY_ORDER);
+        target.putLong(8, sub, KEY_ORDER);
+    }
+
+    static void keyRevision(final MutableDirectBuffer target, final long main, final long sub) {
+        target.putLong(0, Long.MAX_VALUE - main, KEY_ORDER);
+        target.putLong(8, sub, KEY_ORDER);
+    }
+
+    static long keyRevisionMain(final DirectBuffer dup) {
+        return Long.MAX_VALUE - dup.getLong(0, KEY_ORDER);
+    }
+
+    static long keyRevisionSub(final DirectBuffer dup) {
+        return dup.getLong(8, KEY_ORDER);
+    }
+
+    /**
+     * LMDB reads key and value memory by absolute address: a heap buffer's "address" is an array offset, so bytes in
+     * a heap buffer are copied off-heap first.
+     */
+    static DirectBuffer offHeap(
+        final DirectBuffer source, final int offset, final int length, final UnsafeBuffer view,
+        final UnsafeBuffer scratch) {
+        Check.state(length > 0, "LMDB keys are never empty");
+        if (source.byteArray() == null && source.addressOffset() != 0) {
+            view.wrap(source, offset, length);
+        } else {
+            Check.state(length <= scratch.capacity(), "key longer than the scratch space", length);
+            scratch.putBytes(0, source, offset, length);
+            view.wrap(scratch, 0, length);
+        }
+        return view;
+    }
+
+    /**
+     * Unsigned lexicographic comparison, shorter first on a common prefix: LMDB's and etcd's key order.
+     */
+    static int compare(
+        final DirectBuffer a, final int aOffset, final int aLength,
+        final DirectBuffer b, final int bOffset, final int bLength) {
+        final int common = Math.min(aLength, bLength);
+        int i = 0;
+        for (; i + Long.BYTES <= common; i += Long.BYTES) {
+            final long x = a.getLong(aOffset + i, KEY_ORDER);
+            final long y = b.getLong(bOffset + i, KEY_ORDER);
+            if (x != y) {
+                return Long.compareUnsigned(x, y);
+            }
+        }
+        for (; i < common; i++) {
+            final int x = a.getByte(aOffset + i) & 0xFF;
+            final int y = b.getByte(bOffset + i) & 0xFF;
+            if (x != y) {
+                return x - y;
+            }
+        }
+        return aLength - bLength;
+    }
+}
