@@ -1038,9 +1038,12 @@ public final class MvccStore implements AutoCloseable {
             .open(directory.toFile(), EnvFlags.MDB_RDONLY_ENV, EnvFlags.MDB_NOLOCK, EnvFlags.MDB_NOTLS)) {
             final Dbi<DirectBuffer> meta = env.openDbi("meta");
             try (Txn<DirectBuffer> txn = env.txnRead()) {
+                // Both gets hand back the transaction's one value view: read the first before the second.
                 final DirectBuffer format = meta.get(txn, Tables.ascii("format"));
+                final boolean known = format != null && format.capacity() == Integer.BYTES
+                    && format.getInt(0, KeyValueView.ORDER) == Tables.FORMAT;
                 final DirectBuffer state = meta.get(txn, Tables.ascii("state"));
-                if (format == null || format.getInt(0, KeyValueView.ORDER) != Tables.FORMAT || state == null) {
+                if (!known || state == null) {
                     throw new IOException(directory + " holds no keyspace of format " + Tables.FORMAT);
                 }
                 return new StoreState(state.getLong(Tables.STATE_APPLIED_INDEX, KeyValueView.ORDER),

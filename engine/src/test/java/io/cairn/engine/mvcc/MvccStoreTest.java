@@ -402,6 +402,21 @@ class MvccStoreTest {
         Files.write(foreign.resolve(MvccStore.DATA_FILE), new byte[8192]);
         final IOException notLmdb = assertThrows(IOException.class, () -> MvccTesting.open(foreign));
         assertTrue(notLmdb.getMessage().contains("cannot be opened"), notLmdb.getMessage());
+
+        store.close();
+        try (org.lmdbjava.Env<org.agrona.DirectBuffer> env = org.lmdbjava.Env.create(
+            org.lmdbjava.DirectBufferProxy.PROXY_DB).setMaxDbs(8).open(dir.resolve("kv").toFile())) {
+            final org.lmdbjava.Dbi<org.agrona.DirectBuffer> meta = env.openDbi("meta");
+            try (org.lmdbjava.Txn<org.agrona.DirectBuffer> txn = env.txnWrite()) {
+                final org.agrona.concurrent.UnsafeBuffer newer = Tables.direct(4);
+                newer.putInt(0, 2, KeyValueView.ORDER);
+                meta.put(txn, Tables.ascii("format"), newer);
+                txn.commit();
+            }
+        }
+        final IOException newer = assertThrows(IOException.class, () -> MvccTesting.open(dir.resolve("kv")));
+        assertTrue(newer.getMessage().contains("has format 2; this build reads format 1 only"), newer.getMessage());
+        store = MvccTesting.open(foreign.resolveSibling("fresh"));
     }
 
     private Response txnOf(final java.util.function.Consumer<CommandEncoder> success) {
