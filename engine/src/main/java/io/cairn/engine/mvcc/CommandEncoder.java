@@ -101,18 +101,10 @@ public final class CommandEncoder {
         final DirectBuffer value, final int valueOffset, final int valueLength,
         final long lease, final int flags) {
         final int lengthPosition = beginElement(false);
-        final int start = position;
-        buffer.putByte(start, MvccCommand.PUT);
-        buffer.putByte(start + MvccCommand.FLAGS_OFFSET, (byte)flags);
-        buffer.putShort(start + 2, (short)0, ORDER);
-        buffer.putInt(start + MvccCommand.KEY_LENGTH_OFFSET, keyLength, ORDER);
-        buffer.putInt(start + MvccCommand.SECOND_LENGTH_OFFSET, valueLength, ORDER);
+        final int start = keyedHeader(MvccCommand.PUT, flags, keyLength, valueLength);
         buffer.putLong(start + MvccCommand.PUT_LEASE_OFFSET, lease, ORDER);
-        position = start + MvccCommand.PUT_HEADER;
-        bytes(key, keyOffset, keyLength);
-        bytes(value, valueOffset, valueLength);
-        endElement(lengthPosition);
-        return this;
+        return keyedBody(start + MvccCommand.PUT_HEADER, key, keyOffset, keyLength, value, valueOffset, valueLength,
+            lengthPosition);
     }
 
     /**
@@ -129,17 +121,9 @@ public final class CommandEncoder {
         final DirectBuffer key, final int keyOffset, final int keyLength,
         final DirectBuffer end, final int endOffset, final int endLength, final int flags) {
         final int lengthPosition = beginElement(false);
-        final int start = position;
-        buffer.putByte(start, MvccCommand.DELETE_RANGE);
-        buffer.putByte(start + MvccCommand.FLAGS_OFFSET, (byte)flags);
-        buffer.putShort(start + 2, (short)0, ORDER);
-        buffer.putInt(start + MvccCommand.KEY_LENGTH_OFFSET, keyLength, ORDER);
-        buffer.putInt(start + MvccCommand.SECOND_LENGTH_OFFSET, endLength, ORDER);
-        position = start + MvccCommand.DELETE_HEADER;
-        bytes(key, keyOffset, keyLength);
-        bytes(end, endOffset, endLength);
-        endElement(lengthPosition);
-        return this;
+        final int start = keyedHeader(MvccCommand.DELETE_RANGE, flags, keyLength, endLength);
+        return keyedBody(start + MvccCommand.DELETE_HEADER, key, keyOffset, keyLength, end, endOffset, endLength,
+            lengthPosition);
     }
 
     /**
@@ -162,18 +146,13 @@ public final class CommandEncoder {
         final DirectBuffer end, final int endOffset, final int endLength,
         final long revision, final long limit, final int flags) {
         final int lengthPosition = beginElement(false);
-        final int start = position;
-        buffer.setMemory(start, MvccCommand.RANGE_HEADER, (byte)0);
-        buffer.putByte(start, MvccCommand.RANGE);
+        buffer.setMemory(position, MvccCommand.RANGE_HEADER, (byte)0);
+        final int start = keyedHeader(MvccCommand.RANGE, 0, keyLength, endLength);
         buffer.putByte(start + MvccCommand.RANGE_FLAGS_OFFSET, (byte)flags);
-        buffer.putInt(start + MvccCommand.KEY_LENGTH_OFFSET, keyLength, ORDER);
-        buffer.putInt(start + MvccCommand.SECOND_LENGTH_OFFSET, endLength, ORDER);
         buffer.putLong(start + MvccCommand.RANGE_LIMIT_OFFSET, limit, ORDER);
         buffer.putLong(start + MvccCommand.RANGE_REVISION_OFFSET, revision, ORDER);
-        position = start + MvccCommand.RANGE_HEADER;
-        bytes(key, keyOffset, keyLength);
-        bytes(end, endOffset, endLength);
-        endElement(lengthPosition);
+        keyedBody(start + MvccCommand.RANGE_HEADER, key, keyOffset, keyLength, end, endOffset, endLength,
+            lengthPosition);
         lastRange = start;
         return this;
     }
@@ -385,6 +364,27 @@ public final class CommandEncoder {
      */
     public CommandEncoder put(final byte[] key, final byte[] value, final long lease, final int flags) {
         return put(new UnsafeBuffer(key), 0, key.length, new UnsafeBuffer(value), 0, value.length, lease, flags);
+    }
+
+    /** Type, flags and the two lengths that every keyed command starts with; returns where the command starts. */
+    private int keyedHeader(final byte type, final int flags, final int keyLength, final int secondLength) {
+        final int start = position;
+        buffer.putByte(start, type);
+        buffer.putByte(start + MvccCommand.FLAGS_OFFSET, (byte)flags);
+        buffer.putShort(start + 2, (short)0, ORDER);
+        buffer.putInt(start + MvccCommand.KEY_LENGTH_OFFSET, keyLength, ORDER);
+        buffer.putInt(start + MvccCommand.SECOND_LENGTH_OFFSET, secondLength, ORDER);
+        return start;
+    }
+
+    private CommandEncoder keyedBody(
+        final int bodyAt, final DirectBuffer key, final int keyOffset, final int keyLength,
+        final DirectBuffer second, final int secondOffset, final int secondLength, final int lengthPosition) {
+        position = bodyAt;
+        bytes(key, keyOffset, keyLength);
+        bytes(second, secondOffset, secondLength);
+        endElement(lengthPosition);
+        return this;
     }
 
     private CommandEncoder fixed(final byte type, final int length, final long first, final long second) {
