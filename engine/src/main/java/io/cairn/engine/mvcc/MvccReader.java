@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class MvccReader implements AutoCloseable {
     private final Tables tables;
     private final AtomicInteger openReaders;
+    private final MvccValidator validator;
     private final Txn<DirectBuffer> txn;
     private final Keyspace keyspace;
     private final KeyValueView change = new KeyValueView();
@@ -39,9 +40,10 @@ public final class MvccReader implements AutoCloseable {
     private int outCount;
     private boolean outKeysOnly;
 
-    MvccReader(final Tables tables, final AtomicInteger openReaders) {
+    MvccReader(final Tables tables, final AtomicInteger openReaders, final MvccValidator validator) {
         this.tables = tables;
         this.openReaders = openReaders;
+        this.validator = validator;
         this.txn = tables.env.txnRead();
         this.keyspace = new Keyspace(tables);
         keyspace.bind(txn);
@@ -102,14 +104,20 @@ public final class MvccReader implements AutoCloseable {
      * etcd's Range, handing each key-value to {@code visitor} as a view into LMDB (valid until {@link #refresh()}
      * or {@link #close()}); then {@link #count()} and {@link #more()} tell the rest.
      *
-     * @param command a RANGE command ({@link MvccCommand} layout).
+     * @param command a RANGE command ({@link MvccCommand} layout), ending at the buffer's capacity or before.
      * @param offset  where it starts.
      * @param visitor receives the key-values, in order.
-     * @return {@link MvccError#OK}, COMPACTED or FUTURE_REVISION.
+     * @return {@link MvccError#OK}, or why etcd would refuse it (EMPTY_KEY, COMPACTED, FUTURE_REVISION, ...).
      */
     public int range(final DirectBuffer command, final int offset, final RangeVisitor visitor) {
-        Check.state(MvccCommand.type(command, offset) == MvccCommand.RANGE, "not a range");
-        return keyspace.range(command, offset, revision, compactRevision, visitor);
+        if (MvccCommand.type(command, offset) != MvccCommand.RANGE) {
+            return MvccError.MALFORMED;
+        }
+        final int length = MvccCommand.RANGE_HEADER + Math.max(0, MvccCommand.keyLength(command, offset))
+            + Math.max(0, MvccCommand.secondLength(command, offset));
+        final int status = length <= command.capacity() - offset
+            ? validator.validate(command, offset, length) : MvccError.MALFORMED;
+        return status != MvccError.OK ? status : keyspace.range(command, offset, revision, compactRevision, visitor);
     }
 
     /**

@@ -946,7 +946,7 @@ public final class MvccStore implements AutoCloseable {
      */
     public MvccReader newReader() {
         openReaders.incrementAndGet();
-        return new MvccReader(tables, openReaders);
+        return new MvccReader(tables, openReaders, MvccValidator.of(config));
     }
 
     /**

@@ -149,6 +149,8 @@ class MvccStoreTest {
         assertTrue(client.range("k", null, 4, 0, 0).kvs().isEmpty());
         assertTrue(client.range("k", null, 1, 0, 0).kvs().isEmpty());
         assertEquals(MvccError.FUTURE_REVISION, client.range("k", null, 5, 0, 0).status());
+        assertEquals(MvccError.EMPTY_KEY, client.range("", null, 0, 0, 0).status(), "readers validate too");
+        assertEquals(MvccError.KEY_TOO_LONG, client.range("k".repeat(600), null, 0, 0, 0).status());
     }
 
     @Test
