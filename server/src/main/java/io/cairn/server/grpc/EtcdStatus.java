@@ -1,0 +1,67 @@
+package io.cairn.server.grpc;
+
+import io.cairn.engine.mvcc.MvccError;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+
+/**
+ * etcd 3.4's gRPC status for each refusal ({@code rpctypes}): the same code and the same message, so clients that
+ * match on either (etcdctl, jetcd, Kubernetes) behave as they do against etcd.
+ */
+public final class EtcdStatus {
+    /** No leader is known (etcd's {@code ErrGRPCNoLeader}). */
+    public static final String NO_LEADER = "etcdserver: no leader";
+    /** The request did not complete in time (etcd's {@code ErrGRPCTimeout}). */
+    public static final String TIMEOUT = "etcdserver: request timed out";
+    /** The member is stopping (etcd's {@code ErrGRPCStopped}). */
+    public static final String STOPPED = "etcdserver: server stopped";
+
+    private EtcdStatus() {
+    }
+
+    /**
+     * @param code a keyspace refusal ({@link MvccError}).
+     * @return the gRPC status etcd answers with.
+     */
+    public static Status of(final int code) {
+        final String message = MvccError.message(code);
+        switch (code) {
+            case MvccError.COMPACTED:
+            case MvccError.FUTURE_REVISION:
+            case MvccError.LEASE_TTL_TOO_LARGE:
+                return Status.OUT_OF_RANGE.withDescription(message);
+            case MvccError.LEASE_NOT_FOUND:
+                return Status.NOT_FOUND.withDescription(message);
+            case MvccError.LEASE_EXISTS:
+                return Status.FAILED_PRECONDITION.withDescription(message);
+            case MvccError.NO_SPACE:
+                return Status.RESOURCE_EXHAUSTED.withDescription(message);
+            case MvccError.MALFORMED:
+                return Status.INTERNAL.withDescription(message);
+            default:
+                return Status.INVALID_ARGUMENT.withDescription(message);
+        }
+    }
+
+    /**
+     * @param code a keyspace refusal.
+     * @return it as an exception for {@code StreamObserver.onError}.
+     */
+    public static StatusRuntimeException exception(final int code) {
+        return of(code).asRuntimeException();
+    }
+
+    /**
+     * @return etcd's answer when no leader is known.
+     */
+    public static StatusRuntimeException noLeader() {
+        return Status.UNAVAILABLE.withDescription(NO_LEADER).asRuntimeException();
+    }
+
+    /**
+     * @return etcd's answer when a request did not complete in time.
+     */
+    public static StatusRuntimeException timeout() {
+        return Status.UNAVAILABLE.withDescription(TIMEOUT).asRuntimeException();
+    }
+}
