@@ -1,7 +1,8 @@
 /**
- * Consensus's {@code Transport} over Aeron UDP and the peer message codecs.
+ * Consensus's peer messages over Aeron UDP: an embedded (or external) media driver, one subscription per node, one
+ * exclusive publication per peer, every message in a checksummed {@code PeerFrame}; malformed frames are dropped and
+ * counted, back-pressure is a return code.
  *
- * <p>Depends on {@code io.cairn.consensus}. Must not import the keyspace or gRPC. Built under the issue
- * "Aeron transport"; this package holds nothing yet.
+ * <p>Depends on {@code io.cairn.consensus} (and the engine's {@code Check}). Must not import the keyspace or gRPC.
  */
 package io.cairn.transport.aeron;

@@ -1,0 +1,377 @@
+package io.cairn.transport.aeron;
+
+import io.aeron.Aeron;
+import io.aeron.CommonContext;
+import io.aeron.ExclusivePublication;
+import io.aeron.FragmentAssembler;
+import io.aeron.Publication;
+import io.aeron.Subscription;
+import io.aeron.driver.MediaDriver;
+import io.aeron.driver.ThreadingMode;
+import io.aeron.logbuffer.BufferClaim;
+import io.aeron.logbuffer.Header;
+import io.cairn.engine.buffer.Check;
+import org.agrona.CloseHelper;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.SleepingMillisIdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.io.File;
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32C;
+
+/**
+ * Peer messages over Aeron UDP: one subscription on this node's endpoint, one exclusive publication per peer, an
+ * embedded media driver (SHARED threading, backoff idle) unless the operator runs one. Every message travels in a
+ * {@link PeerFrame}; what fails the frame checks is dropped and counted, never handed on and never thrown.
+ *
+ * <p>{@link #send} never blocks: it returns {@link #SENT} or why not ({@link #BACK_PRESSURED}, {@link #NOT_CONNECTED},
+ * {@link #ADMIN_ACTION}, ...), and Raft decides what to retry. Small frames go through {@code tryClaim} (one copy into
+ * the term buffer); larger ones through a two-part {@code offer} (header and payload gathered, still one copy), which
+ * Aeron fragments and {@link #poll} reassembles. A peer that is down costs nothing but NOT_CONNECTED answers; one that
+ * comes back is reconnected by Aeron on its own.
+ *
+ * <p>Single-threaded: the event loop owns it.
+ */
+public final class AeronTransport implements AutoCloseable {
+    /** The frame was handed to Aeron. */
+    public static final int SENT = 0;
+    /** The peer's receiver is behind: try later. */
+    public static final int BACK_PRESSURED = 1;
+    /** No receiver is connected (the peer is down or not yet up). */
+    public static final int NOT_CONNECTED = 2;
+    /** Aeron was busy with housekeeping: try again at once. */
+    public static final int ADMIN_ACTION = 3;
+    /** No publication to that node. */
+    public static final int UNKNOWN_PEER = 4;
+    /** Larger than the largest message ({@link #maxMessageLength()}). */
+    public static final int TOO_LARGE = 5;
+    /** The publication is closed. */
+    public static final int CLOSED = 6;
+
+    private static final System.Logger LOG = System.getLogger(AeronTransport.class.getName());
+    private static final long WARNING_INTERVAL_NS = TimeUnit.SECONDS.toNanos(5);
+
+    private final AeronTransportConfig config;
+    private final MediaDriver driver;
+    private final Aeron aeron;
+    private final Subscription subscription;
+    private final Int2ObjectHashMap<ExclusivePublication> publications = new Int2ObjectHashMap<>();
+    private final FragmentAssembler assembler;
+    private final BufferClaim claim = new BufferClaim();
+    private final UnsafeBuffer header = new UnsafeBuffer(ByteBuffer.allocateDirect(PeerFrame.HEADER_LENGTH));
+    private final CRC32C sendCrc = new CRC32C();
+    private final CRC32C receiveCrc = new CRC32C();
+    private final long[] dropped = new long[PeerFrame.BAD_CHECKSUM + 1];
+    private PeerMessageHandler handler;
+    private long framesSent;
+    private long framesReceived;
+    private long backPressured;
+    private long notConnected;
+    private long lastWarningNs;
+    private boolean closed;
+
+    private AeronTransport(final AeronTransportConfig config) {
+        this.config = config;
+        final String directory = config.embeddedDirectory();
+        MediaDriver launched = null;
+        if (!config.externalDriver()) {
+            cleanStaleDirectories(new File(directory).getParentFile(), new File(directory));
+            launched = MediaDriver.launch(new MediaDriver.Context()
+                .aeronDirectoryName(directory)
+                .threadingMode(ThreadingMode.SHARED)
+                .sharedIdleStrategy(new BackoffIdleStrategy(100, 10, 1_000, config.driverIdleMaxParkNs()))
+                .dirDeleteOnStart(true)
+                .dirDeleteOnShutdown(true)
+                .termBufferSparseFile(true)
+                .publicationTermBufferLength(config.termBytes())
+                .ipcTermBufferLength(64 * 1024)
+                .mtuLength(config.mtuBytes())
+                .warnIfDirectoryExists(false));
+        }
+        this.driver = launched;
+        try {
+            this.aeron = Aeron.connect(new Aeron.Context()
+                .aeronDirectoryName(directory)
+                .idleStrategy(new SleepingMillisIdleStrategy(1)));
+            this.subscription = aeron.addSubscription(
+                AeronTransportConfig.channel(config.listenEndpoint(), config.mtuBytes()), config.streamId());
+            for (final Map.Entry<Integer, String> peer : config.peers().entrySet()) {
+                addPeer(peer.getKey(), peer.getValue());
+            }
+        } catch (final RuntimeException ex) {
+            CloseHelper.quietClose(driver);
+            throw ex;
+        }
+        this.assembler = new FragmentAssembler(this::onFragment);
+    }
+
+    /**
+     * Starts the transport (and its embedded media driver, unless configured to use an external one).
+     *
+     * @param config where to listen and who the peers are.
+     * @return the transport.
+     */
+    public static AeronTransport launch(final AeronTransportConfig config) {
+        return new AeronTransport(config);
+    }
+
+    /**
+     * Deletes embedded-driver directories of ours (prefix {@link AeronTransportConfig#DIRECTORY_PREFIX}) whose
+     * driver is no longer alive: a SIGKILLed node leaves tens of MB of /dev/shm behind otherwise.
+     *
+     * @param parent where embedded directories live.
+     * @param own    this node's directory (replaced at start anyway; skipped).
+     * @return directories deleted.
+     */
+    static int cleanStaleDirectories(final File parent, final File own) {
+        final File[] candidates = parent == null ? null : parent.listFiles(
+            file -> file.isDirectory() && file.getName().startsWith(AeronTransportConfig.DIRECTORY_PREFIX));
+        int deleted = 0;
+        if (candidates == null) {
+            return 0;
+        }
+        for (final File candidate : candidates) {
+            if (candidate.equals(own) || CommonContext.isDriverActive(candidate, 10_000, message -> { })) {
+                continue;
+            }
+            final File[] files = candidate.listFiles();
+            boolean whole = true;
+            if (files != null) {
+                for (final File file : files) {
+                    whole &= deleteTree(file);
+                }
+            }
+            if (whole && candidate.delete()) {
+                deleted++;
+                LOG.log(System.Logger.Level.INFO, "deleted stale Aeron directory {0}", candidate);
+            }
+        }
+        return deleted;
+    }
+
+    private static boolean deleteTree(final File file) {
+        final File[] children = file.listFiles();
+        boolean whole = true;
+        if (children != null) {
+            for (final File child : children) {
+                whole &= deleteTree(child);
+            }
+        }
+        return file.delete() && whole;
+    }
+
+    /**
+     * Adds (or replaces) the publication to a peer: membership changes.
+     *
+     * @param nodeId   the peer.
+     * @param endpoint its {@code host:port}.
+     */
+    public void addPeer(final int nodeId, final String endpoint) {
+        Check.state(nodeId != config.nodeId(), "a node does not publish to itself", nodeId);
+        removePeer(nodeId);
+        AeronTransportConfig.port(endpoint);
+        final String channel = AeronTransportConfig.channel(endpoint, config.mtuBytes());
+        publications.put(nodeId, aeron.addExclusivePublication(channel, config.streamId()));
+    }
+
+    /**
+     * @param nodeId a peer no longer in the cluster.
+     */
+    public void removePeer(final int nodeId) {
+        CloseHelper.quietClose(publications.remove(nodeId));
+    }
+
+    /**
+     * @param nodeId a peer.
+     * @return true while a receiver of that peer's is connected.
+     */
+    public boolean isConnected(final int nodeId) {
+        final Publication publication = publications.get(nodeId);
+        return publication != null && publication.isConnected();
+    }
+
+    /**
+     * @return the largest message {@link #send} accepts.
+     */
+    public int maxMessageLength() {
+        return subscriptionMaxMessageLength() - PeerFrame.HEADER_LENGTH;
+    }
+
+    private int subscriptionMaxMessageLength() {
+        for (final ExclusivePublication publication : publications.values()) {
+            return publication.maxMessageLength();
+        }
+        return Math.min(config.termBytes() / 8, 16 << 20);
+    }
+
+    /**
+     * Sends one message to one peer, framed; never blocks.
+     *
+     * @param nodeId the peer.
+     * @param buffer the message (consensus's encoding).
+     * @param offset where it starts.
+     * @param length its length.
+     * @return {@link #SENT} or why not.
+     */
+    public int send(final int nodeId, final DirectBuffer buffer, final int offset, final int length) {
+        final ExclusivePublication publication = publications.get(nodeId);
+        if (publication == null) {
+            return UNKNOWN_PEER;
+        }
+        final int frameLength = PeerFrame.HEADER_LENGTH + length;
+        if (frameLength > publication.maxMessageLength()) {
+            return TOO_LARGE;
+        }
+        final long result;
+        if (frameLength <= publication.maxPayloadLength()) {
+            result = publication.tryClaim(frameLength, claim);
+            if (result > 0) {
+                final int at = claim.offset();
+                PeerFrame.writeHeader(sendCrc, claim.buffer(), at, config.nodeId(), buffer, offset, length);
+                claim.buffer().putBytes(at + PeerFrame.HEADER_LENGTH, buffer, offset, length);
+                claim.commit();
+            }
+        } else {
+            PeerFrame.writeHeader(sendCrc, header, 0, config.nodeId(), buffer, offset, length);
+            result = publication.offer(header, 0, PeerFrame.HEADER_LENGTH, buffer, offset, length);
+        }
+        return outcome(result);
+    }
+
+    private int outcome(final long result) {
+        if (result > 0) {
+            framesSent++;
+            return SENT;
+        }
+        if (result == Publication.BACK_PRESSURED) {
+            backPressured++;
+            return BACK_PRESSURED;
+        }
+        if (result == Publication.NOT_CONNECTED) {
+            notConnected++;
+            return NOT_CONNECTED;
+        }
+        if (result == Publication.ADMIN_ACTION) {
+            return ADMIN_ACTION;
+        }
+        return CLOSED;
+    }
+
+    /**
+     * Hands every message that arrived (up to {@code fragmentLimit} fragments) to {@code handler}.
+     *
+     * @param handler       receives valid messages.
+     * @param fragmentLimit most fragments read.
+     * @return fragments read (work done, for the idle strategy).
+     */
+    public int poll(final PeerMessageHandler handler, final int fragmentLimit) {
+        this.handler = handler;
+        try {
+            return subscription.poll(assembler, fragmentLimit);
+        } finally {
+            this.handler = null;
+        }
+    }
+
+    private void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header frameHeader) {
+        final int status = PeerFrame.check(receiveCrc, buffer, offset, length);
+        if (status != PeerFrame.VALID) {
+            dropped[status]++;
+            final long now = System.nanoTime();
+            if (now - lastWarningNs > WARNING_INTERVAL_NS) {
+                lastWarningNs = now;
+                LOG.log(System.Logger.Level.WARNING, "node {0}: dropped a malformed peer frame ({1}, {2} bytes); "
+                    + "dropped so far: {3}", config.nodeId(), reason(status), length, droppedFrames());
+            }
+            return;
+        }
+        framesReceived++;
+        handler.onMessage(PeerFrame.senderId(buffer, offset), buffer, offset + PeerFrame.HEADER_LENGTH,
+            length - PeerFrame.HEADER_LENGTH);
+    }
+
+    private static String reason(final int status) {
+        switch (status) {
+            case PeerFrame.TRUNCATED:
+                return "shorter than a header";
+            case PeerFrame.FOREIGN:
+                return "not a Cairn frame";
+            case PeerFrame.UNKNOWN_VERSION:
+                return "unknown frame version";
+            case PeerFrame.BAD_LENGTH:
+                return "length field disagrees";
+            default:
+                return "checksum mismatch";
+        }
+    }
+
+    /**
+     * @return frames handed to Aeron.
+     */
+    public long framesSent() {
+        return framesSent;
+    }
+
+    /**
+     * @return valid frames received.
+     */
+    public long framesReceived() {
+        return framesReceived;
+    }
+
+    /**
+     * @return malformed frames dropped.
+     */
+    public long droppedFrames() {
+        long total = 0;
+        for (final long count : dropped) {
+            total += count;
+        }
+        return total;
+    }
+
+    /**
+     * @return sends refused for back-pressure.
+     */
+    public long backPressured() {
+        return backPressured;
+    }
+
+    /**
+     * @return sends refused for want of a connected receiver.
+     */
+    public long notConnected() {
+        return notConnected;
+    }
+
+    Aeron aeron() {
+        return aeron;
+    }
+
+    /**
+     * @return the media driver directory in use.
+     */
+    public String aeronDirectory() {
+        return aeron.context().aeronDirectoryName();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (final ExclusivePublication publication : publications.values()) {
+            CloseHelper.quietClose(publication);
+        }
+        publications.clear();
+        CloseHelper.quietClose(subscription);
+        CloseHelper.quietClose(aeron);
+        CloseHelper.quietClose(driver);
+    }
+}

@@ -1,0 +1,105 @@
+package io.cairn.transport.aeron;
+
+import io.cairn.engine.buffer.Check;
+
+import java.io.File;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Validated, immutable settings of one node's transport.
+ *
+ * @param nodeId             this node's ID (positive).
+ * @param listenEndpoint     {@code host:port} the node receives on (UDP).
+ * @param peers              peer node ID → {@code host:port}.
+ * @param aeronDirectory     the media driver's directory; null for an embedded driver in a directory of our own
+ *                           ({@link #embeddedDirectory()}).
+ * @param externalDriver     true: use a media driver the operator runs at {@code aeronDirectory}; false: embed one.
+ * @param streamId           Aeron stream ID of peer traffic.
+ * @param termBytes          term buffer length of each publication; Aeron's largest message is an eighth of it.
+ * @param mtuBytes           UDP payload per datagram.
+ * @param driverIdleMaxParkNs the embedded driver's longest park when idle: backoff, never a busy spin, since small
+ *                           machines share two cores between everything.
+ */
+public record AeronTransportConfig(
+    int nodeId, String listenEndpoint, Map<Integer, String> peers, String aeronDirectory, boolean externalDriver,
+    int streamId, int termBytes, int mtuBytes, long driverIdleMaxParkNs) {
+    /** Default stream ID. */
+    public static final int STREAM_ID_DEFAULT = 0xCA1;
+    /** Default term length: 4 MiB (largest message 512 KiB). */
+    public static final int TERM_BYTES_DEFAULT = 4 << 20;
+    /** Aeron's default MTU. */
+    public static final int MTU_BYTES_DEFAULT = 1408;
+    /** Default longest idle park of the embedded driver: 100 µs. */
+    public static final long DRIVER_IDLE_MAX_PARK_NS_DEFAULT = 100_000;
+    /** Prefix of embedded driver directories (stale ones with it are cleaned on start). */
+    public static final String DIRECTORY_PREFIX = "cairn-aeron-";
+
+    /**
+     * Checks the settings.
+     */
+    public AeronTransportConfig {
+        Check.state(nodeId > 0, "node ID must be positive", nodeId);
+        port(listenEndpoint);
+        Check.state(peers != null && !peers.containsKey(nodeId), "peers must not include this node", nodeId);
+        peers = Map.copyOf(new TreeMap<>(peers));
+        for (final String endpoint : peers.values()) {
+            port(endpoint);
+        }
+        Check.state(!externalDriver || aeronDirectory != null, "an external driver needs its directory");
+        Check.state(Integer.bitCount(termBytes) == 1 && termBytes >= 64 * 1024, "termBytes", termBytes);
+        Check.state(mtuBytes >= 1024 && mtuBytes % 32 == 0, "mtuBytes", mtuBytes);
+        Check.state(driverIdleMaxParkNs >= 1_000, "driverIdleMaxParkNs", driverIdleMaxParkNs);
+    }
+
+    /**
+     * @param nodeId         this node.
+     * @param listenEndpoint where it listens.
+     * @param peers          the others.
+     * @return defaults: embedded driver, 4 MiB terms.
+     */
+    public static AeronTransportConfig of(final int nodeId, final String listenEndpoint,
+        final Map<Integer, String> peers) {
+        return new AeronTransportConfig(nodeId, listenEndpoint, peers, null, false, STREAM_ID_DEFAULT,
+            TERM_BYTES_DEFAULT, MTU_BYTES_DEFAULT, DRIVER_IDLE_MAX_PARK_NS_DEFAULT);
+    }
+
+    /**
+     * @return where the media driver's files are: the configured directory, or one of our own under /dev/shm (or the
+     *         temporary directory where there is no /dev/shm) named after the node and its port.
+     */
+    public String embeddedDirectory() {
+        if (aeronDirectory != null) {
+            return aeronDirectory;
+        }
+        final File shm = new File("/dev/shm");
+        final String parent =
+            shm.isDirectory() && shm.canWrite() ? shm.getPath() : System.getProperty("java.io.tmpdir");
+        return new File(parent, DIRECTORY_PREFIX + nodeId + "-" + port(listenEndpoint)).getPath();
+    }
+
+    /**
+     * @param endpoint {@code host:port}.
+     * @return the port.
+     */
+    static int port(final String endpoint) {
+        Check.state(endpoint != null, "endpoint required");
+        final int colon = endpoint.lastIndexOf(':');
+        int port = -1;
+        if (colon > 0) {
+            try {
+                port = Integer.parseInt(endpoint.substring(colon + 1));
+            } catch (final NumberFormatException ex) {
+                port = -1;
+            }
+        }
+        if (port <= 0 || port > 65535) {
+            throw new IllegalArgumentException("not a host:port endpoint: " + endpoint);
+        }
+        return port;
+    }
+
+    static String channel(final String endpoint, final int mtuBytes) {
+        return "aeron:udp?endpoint=" + endpoint + "|mtu=" + mtuBytes;
+    }
+}

@@ -1,0 +1,238 @@
+package io.cairn.transport.aeron;
+
+import io.aeron.ExclusivePublication;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.BooleanSupplier;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Goal: framed peer messages cross real Aeron UDP on loopback intact, whatever their size; malformed frames are
+ * dropped and counted while the node keeps working; a down peer is NOT_CONNECTED and a restarted one reconnects on
+ * its own; a peer that stops reading back-pressures the sender without blocking it; stale driver directories go.
+ * Method: three transports with embedded drivers in one JVM on free loopback ports; every wait is bounded in time.
+ */
+@Timeout(60)
+class AeronTransportTest {
+    private final List<AeronTransport> started = new ArrayList<>();
+
+    @TempDir
+    Path dir;
+
+    @AfterEach
+    void stop() {
+        for (final AeronTransport transport : started) {
+            transport.close();
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (DatagramSocket socket = new DatagramSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    private AeronTransport start(final int id, final Map<Integer, String> endpoints) {
+        final Map<Integer, String> peers = new HashMap<>(endpoints);
+        final String own = peers.remove(id);
+        final AeronTransport transport = AeronTransport.launch(AeronTransportConfig.of(id, own, peers));
+        started.add(transport);
+        return transport;
+    }
+
+    private Map<Integer, String> endpoints(final int count) throws IOException {
+        final Map<Integer, String> endpoints = new HashMap<>();
+        for (int id = 1; id <= count; id++) {
+            endpoints.put(id, "127.0.0.1:" + freePort());
+        }
+        return endpoints;
+    }
+
+    private static void await(final String what, final BooleanSupplier condition, final AeronTransport... pollers) {
+        final long deadline = System.nanoTime() + 20_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            for (final AeronTransport poller : pollers) {
+                poller.poll((sender, buffer, offset, length) -> { }, 10);
+            }
+            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
+            Thread.onSpinWait();
+        }
+    }
+
+    private static int sendUntil(final AeronTransport from, final int to, final UnsafeBuffer message,
+        final AeronTransport... pollers) {
+        final long deadline = System.nanoTime() + 20_000_000_000L;
+        int result;
+        while ((result = from.send(to, message, 0, message.capacity())) != AeronTransport.SENT) {
+            for (final AeronTransport poller : pollers) {
+                poller.poll((sender, buffer, offset, length) -> { }, 10);
+            }
+            assertTrue(System.nanoTime() < deadline, "send kept failing: " + result);
+        }
+        return result;
+    }
+
+    @Test
+    void shouldDeliverFramedMessagesOfEverySizeBetweenThreeNodes() throws IOException {
+        final Map<Integer, String> endpoints = endpoints(3);
+        final AeronTransport[] nodes = {start(1, endpoints), start(2, endpoints), start(3, endpoints)};
+        await("connections", () -> nodes[0].isConnected(2) && nodes[0].isConnected(3) && nodes[1].isConnected(1)
+            && nodes[1].isConnected(3) && nodes[2].isConnected(1) && nodes[2].isConnected(2));
+        final Random random = new Random(7);
+        final int[] sizes = {1, 100, 1360, 1361, 5000, 100_000, nodes[0].maxMessageLength()};
+        final List<byte[]> sent = new ArrayList<>();
+        for (final int size : sizes) {
+            final byte[] payload = new byte[size];
+            random.nextBytes(payload);
+            sent.add(payload);
+            final UnsafeBuffer message = new UnsafeBuffer(ByteBuffer.allocateDirect(size));
+            message.putBytes(0, payload);
+            sendUntil(nodes[0], 2, message);
+            sendUntil(nodes[0], 3, message);
+        }
+        final UnsafeBuffer tooLarge = new UnsafeBuffer(ByteBuffer.allocateDirect(nodes[0].maxMessageLength() + 1));
+        assertEquals(AeronTransport.TOO_LARGE, nodes[0].send(2, tooLarge, 0, tooLarge.capacity()));
+        assertEquals(AeronTransport.UNKNOWN_PEER, nodes[0].send(9, tooLarge, 0, 1));
+        for (int receiver = 1; receiver <= 2; receiver++) {
+            final List<byte[]> received = new ArrayList<>();
+            final AeronTransport node = nodes[receiver];
+            await("messages at node " + (receiver + 1), () -> {
+                node.poll((sender, buffer, offset, length) -> {
+                    assertEquals(1, sender);
+                    final byte[] copy = new byte[length];
+                    buffer.getBytes(offset, copy);
+                    received.add(copy);
+                }, 10);
+                return received.size() == sizes.length;
+            });
+            for (int i = 0; i < sizes.length; i++) {
+                assertArrayEquals(sent.get(i), received.get(i), "message of " + sizes[i] + " bytes");
+            }
+            assertEquals(0, node.droppedFrames());
+        }
+    }
+
+    @Test
+    void shouldDropMalformedFramesAndKeepWorking() throws IOException {
+        final Map<Integer, String> endpoints = endpoints(2);
+        final AeronTransport a = start(1, endpoints);
+        final AeronTransport b = start(2, endpoints);
+        final ExclusivePublication rogue = b.aeron().addExclusivePublication(
+            AeronTransportConfig.channel(endpoints.get(1), AeronTransportConfig.MTU_BYTES_DEFAULT),
+            AeronTransportConfig.STREAM_ID_DEFAULT);
+        await("rogue connection", rogue::isConnected, a);
+        final Random random = new Random(11);
+        final UnsafeBuffer frame = new UnsafeBuffer(ByteBuffer.allocateDirect(4096));
+        final UnsafeBuffer payload = new UnsafeBuffer(ByteBuffer.allocateDirect(64));
+        int offered = 0;
+        for (int i = 0; i < 200; i++) {
+            final int length;
+            if (i % 4 == 0) {
+                length = random.nextInt(PeerFrame.HEADER_LENGTH);
+                frame.setMemory(0, Math.max(length, 1), (byte)random.nextInt());
+            } else {
+                PeerFrame.writeHeader(new java.util.zip.CRC32C(), frame, 0, 2, payload, 0, 64);
+                frame.putBytes(PeerFrame.HEADER_LENGTH, payload, 0, 64);
+                length = PeerFrame.HEADER_LENGTH + 64;
+                final int at = random.nextInt(length);
+                frame.putByte(at, (byte)(frame.getByte(at) ^ (1 + random.nextInt(255))));
+            }
+            if (length > 0) {
+                while (rogue.offer(frame, 0, length) < 0) {
+                    a.poll((sender, buffer, offset, l) -> { }, 10);
+                }
+                offered++;
+            }
+        }
+        final int expected = offered;
+        await("malformed frames dropped", () -> a.droppedFrames() == expected, a);
+        assertEquals(0, a.framesReceived());
+        final UnsafeBuffer good = new UnsafeBuffer(ByteBuffer.allocateDirect(32));
+        good.putLong(0, 42);
+        sendUntil(b, 1, good);
+        final long[] seen = {0};
+        await("a valid message after the garbage", () -> {
+            a.poll((sender, buffer, offset, length) -> seen[0] = buffer.getLong(offset), 10);
+            return seen[0] == 42;
+        });
+        rogue.close();
+    }
+
+    @Test
+    void shouldAnswerNotConnectedAndReconnectWhenPeerRestarts() throws IOException {
+        final Map<Integer, String> endpoints = endpoints(2);
+        final AeronTransport a = start(1, endpoints);
+        AeronTransport b = start(2, endpoints);
+        final UnsafeBuffer message = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
+        sendUntil(a, 2, message, b);
+        b.close();
+        started.remove(b);
+        await("the peer to be seen gone", () -> a.send(2, message, 0, 8) == AeronTransport.NOT_CONNECTED);
+        assertTrue(a.notConnected() > 0);
+        b = start(2, endpoints);
+        message.putLong(0, 7);
+        sendUntil(a, 2, message, b);
+        final AeronTransport restarted = b;
+        final long[] seen = {0};
+        await("delivery to the restarted peer", () -> {
+            restarted.poll((sender, buffer, offset, length) -> seen[0] = buffer.getLong(offset), 10);
+            return seen[0] == 7;
+        });
+    }
+
+    @Test
+    void shouldBackPressureWithoutBlockingWhenPeerStopsReading() throws IOException {
+        final Map<Integer, String> endpoints = endpoints(2);
+        final AeronTransport a = start(1, endpoints);
+        final AeronTransport b = start(2, endpoints);
+        final UnsafeBuffer message = new UnsafeBuffer(ByteBuffer.allocateDirect(60_000));
+        sendUntil(a, 2, message, b);
+        int backPressured = 0;
+        for (int i = 0; i < 100_000 && backPressured == 0; i++) {
+            final long start = System.nanoTime();
+            final int result = a.send(2, message, 0, message.capacity());
+            assertTrue(System.nanoTime() - start < 1_000_000_000L, "a send blocked");
+            if (result == AeronTransport.BACK_PRESSURED) {
+                backPressured++;
+            }
+        }
+        assertTrue(backPressured > 0, "a peer that never reads must back-pressure the sender");
+        assertEquals(a.backPressured(), backPressured);
+    }
+
+    @Test
+    void shouldDeleteStaleDriverDirectoriesOnly() throws IOException {
+        final File stale = dir.resolve(AeronTransportConfig.DIRECTORY_PREFIX + "9-1").toFile();
+        final File other = dir.resolve("someone-else").toFile();
+        Files.createDirectories(stale.toPath().resolve("publications"));
+        Files.write(stale.toPath().resolve("cnc.dat"), new byte[64]);
+        Files.createDirectories(other.toPath());
+        assertEquals(1, AeronTransport.cleanStaleDirectories(dir.toFile(), null));
+        assertFalse(stale.exists());
+        assertTrue(other.exists());
+        final Map<Integer, String> endpoints = endpoints(1);
+        final AeronTransport live = start(1, endpoints);
+        final File liveDirectory = new File(live.aeronDirectory());
+        AeronTransport.cleanStaleDirectories(liveDirectory.getParentFile(), null);
+        assertTrue(liveDirectory.exists(), "a live driver's directory stays");
+    }
+}
