@@ -84,7 +84,8 @@ public final class AeronTransport implements AutoCloseable {
             launched = MediaDriver.launch(new MediaDriver.Context()
                 .aeronDirectoryName(directory)
                 .threadingMode(ThreadingMode.SHARED)
-                .sharedIdleStrategy(new BackoffIdleStrategy(100, 10, 1_000, config.driverIdleMaxParkNs()))
+                .sharedIdleStrategy(new BackoffIdleStrategy(
+                    100, config.driverIdleYields(), 1_000, config.driverIdleMaxParkNs()))
                 .dirDeleteOnStart(true)
                 .dirDeleteOnShutdown(true)
                 .termBufferSparseFile(true)

@@ -18,18 +18,24 @@ import java.util.TreeMap;
  * @param streamId           Aeron stream ID of peer traffic.
  * @param termBytes          term buffer length of each publication; Aeron's largest message is an eighth of it.
  * @param mtuBytes           UDP payload per datagram.
+ * @param driverIdleYields   how many times the embedded driver yields, after spinning briefly, before it parks. More
+ *                           yields cut latency on an idle machine (a parked thread wakes late: Linux's timer slack
+ *                           makes even a 1 µs park cost ~50 µs, four times per round trip) but steal the cores
+ *                           from everything else on a busy one: measured both ways by {@code AeronRoundTripBenchmark}.
  * @param driverIdleMaxParkNs the embedded driver's longest park when idle: backoff, never a busy spin, since small
  *                           machines share two cores between everything.
  */
 public record AeronTransportConfig(
     int nodeId, String listenEndpoint, Map<Integer, String> peers, String aeronDirectory, boolean externalDriver,
-    int streamId, int termBytes, int mtuBytes, long driverIdleMaxParkNs) {
+    int streamId, int termBytes, int mtuBytes, int driverIdleYields, long driverIdleMaxParkNs) {
     /** Default stream ID. */
     public static final int STREAM_ID_DEFAULT = 0xCA1;
     /** Default term length: 4 MiB (largest message 512 KiB). */
     public static final int TERM_BYTES_DEFAULT = 4 << 20;
     /** Aeron's default MTU. */
     public static final int MTU_BYTES_DEFAULT = 1408;
+    /** Default yields before the embedded driver parks. */
+    public static final int DRIVER_IDLE_YIELDS_DEFAULT = 10;
     /** Default longest idle park of the embedded driver: 100 µs. */
     public static final long DRIVER_IDLE_MAX_PARK_NS_DEFAULT = 100_000;
     /** Prefix of embedded driver directories (stale ones with it are cleaned on start). */
@@ -49,6 +55,7 @@ public record AeronTransportConfig(
         Check.state(!externalDriver || aeronDirectory != null, "an external driver needs its directory");
         Check.state(Integer.bitCount(termBytes) == 1 && termBytes >= 64 * 1024, "termBytes", termBytes);
         Check.state(mtuBytes >= 1024 && mtuBytes % 32 == 0, "mtuBytes", mtuBytes);
+        Check.state(driverIdleYields >= 0, "driverIdleYields", driverIdleYields);
         Check.state(driverIdleMaxParkNs >= 1_000, "driverIdleMaxParkNs", driverIdleMaxParkNs);
     }
 
@@ -61,7 +68,7 @@ public record AeronTransportConfig(
     public static AeronTransportConfig of(final int nodeId, final String listenEndpoint,
         final Map<Integer, String> peers) {
         return new AeronTransportConfig(nodeId, listenEndpoint, peers, null, false, STREAM_ID_DEFAULT,
-            TERM_BYTES_DEFAULT, MTU_BYTES_DEFAULT, DRIVER_IDLE_MAX_PARK_NS_DEFAULT);
+            TERM_BYTES_DEFAULT, MTU_BYTES_DEFAULT, DRIVER_IDLE_YIELDS_DEFAULT, DRIVER_IDLE_MAX_PARK_NS_DEFAULT);
     }
 
     /**
@@ -82,6 +89,16 @@ public record AeronTransportConfig(
      * @param endpoint {@code host:port}.
      * @return the port.
      */
+    /**
+     * @param yields    yields before parking.
+     * @param maxParkNs longest park.
+     * @return a copy with the embedded driver's idle strategy changed.
+     */
+    public AeronTransportConfig withDriverIdle(final int yields, final long maxParkNs) {
+        return new AeronTransportConfig(nodeId, listenEndpoint, peers, aeronDirectory, externalDriver, streamId,
+            termBytes, mtuBytes, yields, maxParkNs);
+    }
+
     static int port(final String endpoint) {
         Check.state(endpoint != null, "endpoint required");
         final int colon = endpoint.lastIndexOf(':');
