@@ -1,0 +1,89 @@
+package io.cairn.consensus.sim;
+
+import java.util.Random;
+
+/**
+ * Goal: one simulated run's parameters, drawn from its seed as a swarm (TigerBeetle's VOPR, Groce et al.'s swarm
+ * testing): each seed enables a different mix and intensity of faults, so that rare combinations are reached by
+ * some seeds rather than diluted in all. Method: {@link #swarm(Random)} draws every field; the same seed always
+ * draws the same options.
+ */
+record SimOptions(
+    int clusterSize,
+    int spareNodes,
+    boolean preVote,
+    boolean checkQuorum,
+    int tickMs,
+    int electionTicks,
+    int heartbeatTicks,
+    int inflightMessagesMax,
+    int appendBytesMax,
+    int appendEntriesMax,
+    double lossProbability,
+    double duplicateProbability,
+    int delayMinMs,
+    int delayMaxMs,
+    int syncLatencyMaxMs,
+    double crashPerMs,
+    int restartDelayMaxMs,
+    double partitionPerMs,
+    double asymmetricPerMs,
+    double healPerMs,
+    double membershipPerMs,
+    double transferPerMs,
+    int snapshotInterval,
+    int snapshotKeep,
+    int snapshotChunkBytes,
+    int clients,
+    double clientOpPerMs,
+    int clientTimeoutMs,
+    int keys,
+    int safetyMs,
+    int livenessMs) {
+
+    static SimOptions swarm(final Random random) {
+        final int clusterSize = random.nextBoolean() ? 3 : 5;
+        final int tickMs = 10;
+        final boolean faulty = random.nextInt(10) != 0;
+        return new SimOptions(
+            clusterSize,
+            random.nextInt(3),
+            random.nextInt(5) != 0,
+            random.nextInt(5) != 0,
+            tickMs,
+            8 + random.nextInt(8),
+            1 + random.nextInt(3),
+            1 + random.nextInt(16),
+            64 + random.nextInt(1024),
+            1 + random.nextInt(32),
+            faulty ? chance(random, 0.5, 0.2) : 0,
+            faulty ? chance(random, 0.3, 0.1) : 0,
+            1 + random.nextInt(3),
+            4 + random.nextInt(40),
+            random.nextInt(12),
+            faulty ? chance(random, 0.6, 0.002) : 0,
+            50 + random.nextInt(1500),
+            faulty ? chance(random, 0.5, 0.002) : 0,
+            faulty ? chance(random, 0.3, 0.001) : 0,
+            0.0005 + random.nextDouble() * 0.005,
+            chance(random, 0.5, 0.004),
+            chance(random, 0.5, 0.002),
+            4 + random.nextInt(60),
+            random.nextInt(8),
+            8 + random.nextInt(120),
+            1 + random.nextInt(5),
+            0.02 + random.nextDouble() * 0.2,
+            200 + random.nextInt(1500),
+            1 + random.nextInt(4),
+            3000 + random.nextInt(4000),
+            20_000);
+    }
+
+    private static double chance(final Random random, final double enabledProbability, final double max) {
+        return random.nextDouble() < enabledProbability ? random.nextDouble() * max : 0;
+    }
+
+    int nodeCount() {
+        return clusterSize + spareNodes;
+    }
+}
