@@ -290,8 +290,11 @@ public final class RaftCore {
                 // A deposed leader that never saw the new term (CheckQuorum, PreVote) learns it from this answer
                 // and steps down.
                 sendAppendResponse(decoder.from(), true, 0, 0, 0, ready.messages);
-            } else if (kind == RaftMessage.PRE_VOTE_REQUEST) {
-                sendVoteResponse(decoder.from(), true, true, term, ready.messages);
+            } else if (kind == RaftMessage.PRE_VOTE_REQUEST || kind == RaftMessage.VOTE_REQUEST) {
+                // §5.1: the refusal carries our term so that the candidate updates its own. Without it a candidate
+                // that only hears from members with higher terms (through a configuration they do not know yet)
+                // could campaign forever below them.
+                sendVoteResponse(decoder.from(), kind == RaftMessage.PRE_VOTE_REQUEST, true, term, ready.messages);
             }
             return false;
         }

@@ -36,6 +36,11 @@ final class SafetyChecker {
     // index -> {term, content hash}
     private final Map<Long, long[]> applied = new HashMap<>();
     private final List<String> violations = new ArrayList<>();
+    private final List<SimNode> nodes = new ArrayList<>();
+
+    void register(final SimNode node) {
+        nodes.add(node);
+    }
 
     List<String> violations() {
         return violations;
@@ -81,6 +86,11 @@ final class SafetyChecker {
 
     private void checkCommit(final SimNode node, final RaftCore core, final SimWal wal) {
         final long commit = core.commitIndex();
+        if (core.role() == Role.LEADER) {
+            for (long i = Math.max(node.commitSeen(), wal.baseIndex()) + 1; i <= commit; i++) {
+                checkCommitSurvivesElections(node, i, wal.term(i));
+            }
+        }
         for (long i = Math.max(node.commitSeen(), wal.baseIndex()) + 1; i <= commit; i++) {
             if (i > wal.lastIndex()) {
                 violation("node " + node.id() + " commit index " + commit + " beyond its log " + wal.lastIndex());
@@ -99,6 +109,47 @@ final class SafetyChecker {
             }
         }
         node.commitSeen(Math.max(node.commitSeen(), commit));
+    }
+
+    /**
+     * The heart of §5.4's safety argument, checked when a leader commits: every server lacking the entry must be
+     * unable to win an election, because a majority of the voters hold logs more up to date than its own (§5.4.1).
+     * Otherwise the entry could be overwritten by a later leader (figure 8) even if no such election happens in
+     * this run; checking the possibility catches the bug without waiting for the unlucky schedule.
+     */
+    private void checkCommitSurvivesElections(final SimNode leader, final long index, final long term) {
+        final io.cairn.consensus.Membership voters = leader.core().membership();
+        for (final SimNode candidate : nodes) {
+            final SimWal log = candidate.wal();
+            if (!voters.isVoter(candidate.id()) || index <= log.baseIndex() || log.term(index) == term) {
+                continue;
+            }
+            int supporters = 0;
+            for (int v = 0; v < voters.voterCount(); v++) {
+                final SimWal voterLog = nodeById(voters.voter(v)).wal();
+                final boolean atLeastAsUpToDate = log.lastTerm() > voterLog.lastTerm()
+                    || (log.lastTerm() == voterLog.lastTerm() && log.lastIndex() >= voterLog.lastIndex());
+                if (atLeastAsUpToDate) {
+                    supporters++;
+                }
+            }
+            if (supporters >= voters.quorum()) {
+                violation("commit not safe: node " + leader.id() + " committed (" + index + ", " + term
+                    + ") in term " + leader.core().term() + " but node " + candidate.id() + ", whose log lacks it"
+                    + " (last " + log.lastIndex() + "/" + log.lastTerm() + "), could win an election with "
+                    + supporters + " of " + voters.voterCount() + " votes (§5.4.2)");
+                return;
+            }
+        }
+    }
+
+    private SimNode nodeById(final int id) {
+        for (final SimNode node : nodes) {
+            if (node.id() == id) {
+                return node;
+            }
+        }
+        throw new IllegalStateException("no node " + id);
     }
 
     private void checkNewLeader(final SimNode node, final RaftCore core, final SimWal wal) {

@@ -8,8 +8,8 @@ import java.util.Random;
 /**
  * Goal: the simulator's network, unreliable in every way Raft must tolerate. Method: each message becomes a packet
  * with a delivery time drawn from {@code [delayMin, delayMax]} ms (so messages reorder), may be lost or duplicated,
- * and is dropped at send time when its link is cut: a partition cuts both directions between two groups, an
- * asymmetric fault cuts one direction of one link. Nothing here knows Raft.
+ * and is dropped when its link is cut at send or at delivery time: a partition cuts both directions between two
+ * groups, an asymmetric fault cuts one direction of one link. Nothing here knows Raft.
  */
 final class SimNetwork {
     /** One message on the wire. */
@@ -71,11 +71,18 @@ final class SimNetwork {
      * @return the next packet due at or before {@code nowMs}, or null.
      */
     Packet poll(final long nowMs) {
-        final Packet next = inFlight.peek();
-        if (next == null || next.deliverAtMs() > nowMs) {
-            return null;
+        while (true) {
+            final Packet next = inFlight.peek();
+            if (next == null || next.deliverAtMs() > nowMs) {
+                return null;
+            }
+            inFlight.poll();
+            if (!linkDown[next.from()][next.to()]) {
+                return next;
+            }
+            // A link that fails while a packet is on it loses the packet too.
+            cut++;
         }
-        return inFlight.poll();
     }
 
     /**

@@ -45,6 +45,9 @@ record SimOptions(
         final int clusterSize = random.nextBoolean() ? 3 : 5;
         final int tickMs = 10;
         final boolean faulty = random.nextInt(10) != 0;
+        // Some seeds are storms: partitions, losses and leader crashes every few hundred milliseconds, so that
+        // terms churn and leaders often lose their first entries (the road to figure 8).
+        final boolean storm = faulty && random.nextBoolean();
         return new SimOptions(
             clusterSize,
             random.nextInt(3),
@@ -53,19 +56,19 @@ record SimOptions(
             tickMs,
             8 + random.nextInt(8),
             1 + random.nextInt(3),
-            1 + random.nextInt(16),
-            64 + random.nextInt(1024),
-            1 + random.nextInt(32),
-            faulty ? chance(random, 0.5, 0.2) : 0,
+            storm ? 1 + random.nextInt(2) : 1 + random.nextInt(16),
+            random.nextBoolean() ? 32 + random.nextInt(64) : 64 + random.nextInt(1024),
+            storm ? 1 : random.nextBoolean() ? 1 + random.nextInt(3) : 1 + random.nextInt(32),
+            storm ? 0.2 + random.nextDouble() * 0.3 : faulty ? chance(random, 0.5, 0.2) : 0,
             faulty ? chance(random, 0.3, 0.1) : 0,
             1 + random.nextInt(3),
             4 + random.nextInt(40),
             random.nextInt(12),
-            faulty ? chance(random, 0.6, 0.002) : 0,
-            50 + random.nextInt(1500),
-            faulty ? chance(random, 0.5, 0.002) : 0,
+            storm ? 0.002 + random.nextDouble() * 0.004 : faulty ? chance(random, 0.6, 0.002) : 0,
+            storm ? 20 + random.nextInt(300) : 50 + random.nextInt(1500),
+            storm ? 0.003 + random.nextDouble() * 0.007 : faulty ? chance(random, 0.5, 0.002) : 0,
             faulty ? chance(random, 0.3, 0.001) : 0,
-            0.0005 + random.nextDouble() * 0.005,
+            storm ? 0.001 + random.nextDouble() * 0.004 : 0.0005 + random.nextDouble() * 0.005,
             chance(random, 0.5, 0.004),
             chance(random, 0.5, 0.002),
             4 + random.nextInt(60),

@@ -86,6 +86,7 @@ public final class Simulator {
             final Membership bootstrap = id <= options.clusterSize() ? Membership.ofVoters(founders)
                 : new Membership();
             nodes[id] = new SimNode(id, this, bootstrap, options.snapshotChunkBytes());
+            checker.register(nodes[id]);
         }
         for (int c = 0; c < options.clients(); c++) {
             clients.add(new Client(c, options.keys()));
@@ -171,7 +172,9 @@ public final class Simulator {
 
     private void injectFaults() {
         if (random.nextDouble() < options.crashPerMs()) {
-            final SimNode node = nodes[1 + random.nextInt(nodes.length - 1)];
+            // Leaders are where the interesting histories start (uncommitted tails, figure 8): aim at them often.
+            final SimNode leader = random.nextBoolean() ? leader() : null;
+            final SimNode node = leader != null ? leader : nodes[1 + random.nextInt(nodes.length - 1)];
             if (node.up()) {
                 node.crash();
                 count("crashes");
@@ -182,6 +185,13 @@ public final class Simulator {
             final int[] groupOf = new int[nodes.length];
             for (int id = 1; id < nodes.length; id++) {
                 groupOf[id] = random.nextInt(2);
+            }
+            final SimNode leader = random.nextBoolean() ? leader() : null;
+            if (leader != null) {
+                // Isolate the leader, alone or with a minority.
+                for (int id = 1; id < nodes.length; id++) {
+                    groupOf[id] = id == leader.id() || random.nextInt(4) == 0 ? 1 : 0;
+                }
             }
             network.partition(groupOf);
             count("partitions");
