@@ -84,6 +84,15 @@ final class KvStateMachine {
         return bytes.array();
     }
 
+    static boolean isSnapshot(final byte[] bytes) {
+        try {
+            restore(bytes);
+            return true;
+        } catch (final RuntimeException ex) {
+            return false;
+        }
+    }
+
     static KvStateMachine restore(final byte[] snapshot) {
         final KvStateMachine machine = new KvStateMachine();
         if (snapshot == null) {

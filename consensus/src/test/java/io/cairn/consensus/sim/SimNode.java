@@ -64,7 +64,7 @@ final class SimNode {
         this.sim = sim;
         this.bootstrap = bootstrap;
         this.store = new SimSnapshotStore(chunkBytes);
-        this.sink = new SimSnapshotStore.Sink(store);
+        this.sink = new SimSnapshotStore.Sink(store, KvStateMachine::isSnapshot);
     }
 
     int id() {

@@ -27,7 +27,7 @@ import java.util.Random;
  */
 public final class SimWal implements Wal {
     /** One log entry; the payload is a private copy. */
-    record Entry(long index, long term, byte type, byte[] payload) {
+    public record Entry(long index, long term, byte type, byte[] payload) {
     }
 
     private interface Op {
@@ -133,7 +133,11 @@ public final class SimWal implements Wal {
         return entry(index).term();
     }
 
-    Entry entry(final long index) {
+    /**
+     * @param index an index in {@code (baseIndex, lastIndex]}.
+     * @return the entry there.
+     */
+    public Entry entry(final long index) {
         return current.entries.get((int)(index - current.baseIndex - 1));
     }
 
@@ -273,7 +277,7 @@ public final class SimWal implements Wal {
      *
      * @param random the simulator's random source.
      */
-    void crash(final Random random) {
+    public void crash(final Random random) {
         final int kept = random.nextInt(pending.size() + 1);
         final State recovered = durable.copy();
         for (int i = 0; i < kept; i++) {
@@ -310,7 +314,7 @@ public final class SimWal implements Wal {
         return lostOperations;
     }
 
-    boolean hasUnsynced() {
+    public boolean hasUnsynced() {
         return !pending.isEmpty();
     }
 }
