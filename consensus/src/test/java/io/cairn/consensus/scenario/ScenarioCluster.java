@@ -295,6 +295,43 @@ public final class ScenarioCluster {
     }
 
     /**
+     * @param id        the member asked.
+     * @param requestId the read's id.
+     * @return what {@link RaftCore#readIndex} returned.
+     */
+    public long read(final int id, final long requestId) {
+        final Node node = nodes.get(id);
+        final long result = node.core.readIndex(requestId);
+        drive(node);
+        return result;
+    }
+
+    /**
+     * @param id       the member asked (the leader).
+     * @param change   a {@code MembershipChange} constant.
+     * @param memberId the server concerned.
+     * @return what {@link RaftCore#proposeMembership} returned.
+     */
+    public long changeMembership(final int id, final int change, final int memberId) {
+        final Node node = nodes.get(id);
+        final long result = node.core.proposeMembership(change, memberId);
+        drive(node);
+        return result;
+    }
+
+    /**
+     * @param id     the leader.
+     * @param target the voter that should lead.
+     * @return what {@link RaftCore#transferLeadership} returned.
+     */
+    public long transfer(final int id, final int target) {
+        final Node node = nodes.get(id);
+        final long result = node.core.transferLeadership(target);
+        drive(node);
+        return result;
+    }
+
+    /**
      * Delivers queued messages, in order, until none is left.
      *
      * @return messages delivered.
