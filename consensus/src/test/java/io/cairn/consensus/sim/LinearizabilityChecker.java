@@ -22,10 +22,16 @@ import java.util.TreeMap;
  * left out.
  */
 final class LinearizabilityChecker {
-    /** What the check found. */
-    record Result(boolean linearizable, int key, String explanation) {
-        static final Result OK = new Result(true, -1, "");
+    /** What the check found; {@code inconclusive} when a key's search ran out of its step budget. */
+    record Result(boolean linearizable, boolean inconclusive, int key, String explanation) {
+        static final Result OK = new Result(true, false, -1, "");
     }
+
+    /** Search steps allowed per key: Wing and Gong's search is exponential in the worst case (many open writes). */
+    static final long STEP_BUDGET = 20_000_000;
+    private static final int LINEARIZABLE = 0;
+    private static final int NOT_LINEARIZABLE = 1;
+    private static final int INCONCLUSIVE = 2;
 
     private static final class Entry {
         final History.Op op;
@@ -52,6 +58,10 @@ final class LinearizabilityChecker {
     }
 
     static Result check(final List<History.Op> ops) {
+        return check(ops, STEP_BUDGET);
+    }
+
+    static Result check(final List<History.Op> ops, final long stepBudget) {
         final Map<Integer, List<History.Op>> byKey = new TreeMap<>();
         for (final History.Op op : ops) {
             if (op.status == History.FAILED || (op.status != History.OK && !op.isWrite())) {
@@ -59,19 +69,25 @@ final class LinearizabilityChecker {
             }
             byKey.computeIfAbsent(op.key, key -> new ArrayList<>()).add(op);
         }
+        Result result = Result.OK;
         for (final Map.Entry<Integer, List<History.Op>> key : byKey.entrySet()) {
-            if (!checkKey(key.getValue())) {
-                return new Result(false, key.getKey(), describe(key.getValue()));
+            final int verdict = checkKey(key.getValue(), stepBudget);
+            if (verdict == NOT_LINEARIZABLE) {
+                return new Result(false, false, key.getKey(), describe(key.getValue()));
+            }
+            if (verdict == INCONCLUSIVE) {
+                result = new Result(true, true, key.getKey(), "search budget exhausted");
             }
         }
-        return Result.OK;
+        return result;
     }
 
     /**
-     * @param ops one key's operations (OK ones, and open writes).
-     * @return true if some order of them respects real time and the register's semantics.
+     * @param ops        one key's operations (OK ones, and open writes).
+     * @param stepBudget most search steps before giving up.
+     * @return whether some order of them respects real time and the register's semantics, or inconclusive.
      */
-    static boolean checkKey(final List<History.Op> ops) {
+    static int checkKey(final List<History.Op> ops, final long stepBudget) {
         final Entry head = buildList(ops);
         final BitSet linearized = new BitSet();
         final Set<CacheKey> cache = new HashSet<>();
@@ -79,7 +95,11 @@ final class LinearizabilityChecker {
         final int[] slots = slotsOf(ops);
         long state = 0;
         Entry entry = head.next;
+        long steps = 0;
         while (head.next != null) {
+            if (++steps > stepBudget) {
+                return INCONCLUSIVE;
+            }
             if (entry.isCall) {
                 final long next = step(state, entry.op);
                 if (next != INVALID) {
@@ -97,7 +117,7 @@ final class LinearizabilityChecker {
                 entry = entry.next;
             } else {
                 if (calls.isEmpty()) {
-                    return false;
+                    return NOT_LINEARIZABLE;
                 }
                 final Frame frame = calls.pop();
                 entry = frame.entry();
@@ -107,7 +127,7 @@ final class LinearizabilityChecker {
                 entry = entry.next;
             }
         }
-        return true;
+        return LINEARIZABLE;
     }
 
     private static final long INVALID = Long.MIN_VALUE;

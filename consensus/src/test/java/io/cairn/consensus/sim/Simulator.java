@@ -413,6 +413,8 @@ public final class Simulator {
         final LinearizabilityChecker.Result result = LinearizabilityChecker.check(history.ops());
         if (!result.linearizable()) {
             violations.add("history not linearizable for key " + result.key() + ":\n" + result.explanation());
+        } else if (result.inconclusive()) {
+            count("linearizability checks inconclusive");
         }
     }
 
