@@ -9,6 +9,8 @@ import java.util.Random;
  * draws the same options.
  */
 record SimOptions(
+    boolean faulty,
+    boolean storm,
     int clusterSize,
     int spareNodes,
     boolean preVote,
@@ -49,6 +51,8 @@ record SimOptions(
         // terms churn and leaders often lose their first entries (the road to figure 8).
         final boolean storm = faulty && random.nextBoolean();
         return new SimOptions(
+            faulty,
+            storm,
             clusterSize,
             random.nextInt(3),
             random.nextInt(5) != 0,

@@ -438,6 +438,8 @@ public final class Simulator {
     }
 
     private void collectCounters() {
+        count("seeds with faults", options.faulty() ? 1 : 0);
+        count("seeds with fault storms", options.storm() ? 1 : 0);
         count("packets sent", network.sent());
         count("packets lost", network.lost());
         count("packets duplicated", network.duplicated());
