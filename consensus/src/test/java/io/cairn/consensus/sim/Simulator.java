@@ -64,6 +64,8 @@ public final class Simulator {
     private final long[] restartAtMs;
     private final List<Client> clients = new ArrayList<>();
     private final Map<String, Long> counters = new LinkedHashMap<>();
+    private final SimClock clock = new SimClock();
+    // Mirrors clock.nowMs() for brevity; written only by advance().
     private long nowMs;
     private boolean clientsActive = true;
 
@@ -112,7 +114,7 @@ public final class Simulator {
             for (int id = 1; id < nodes.length; id++) {
                 nodes[id].start(0);
             }
-            for (nowMs = 1; nowMs <= options.safetyMs() && checker.violations().isEmpty(); nowMs++) {
+            for (advance(); nowMs <= options.safetyMs() && checker.violations().isEmpty(); advance()) {
                 step(true);
             }
             if (checker.violations().isEmpty()) {
@@ -129,6 +131,11 @@ public final class Simulator {
         violations.addAll(0, checker.violations());
         collectCounters();
         return new Result(seed, options, nowMs, violations, counters);
+    }
+
+    private void advance() {
+        clock.advance();
+        nowMs = clock.nowMs();
     }
 
     private void step(final boolean faults) {
@@ -339,7 +346,7 @@ public final class Simulator {
         final long deadlineMs = nowMs + options.livenessMs();
         History.Op probe = null;
         long probeTries = 0;
-        for (; nowMs <= deadlineMs && checker.violations().isEmpty(); nowMs++) {
+        for (; nowMs <= deadlineMs && checker.violations().isEmpty(); advance()) {
             step(false);
             if (probe != null && probe.status == History.OK) {
                 break;
@@ -373,7 +380,7 @@ public final class Simulator {
     }
 
     private void awaitConvergence(final List<String> violations, final long deadlineMs) {
-        for (; nowMs <= deadlineMs && checker.violations().isEmpty(); nowMs++) {
+        for (; nowMs <= deadlineMs && checker.violations().isEmpty(); advance()) {
             final SimNode leader = leader();
             if (leader != null && converged(leader)) {
                 return;

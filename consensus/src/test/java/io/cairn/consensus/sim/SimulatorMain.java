@@ -61,8 +61,8 @@ public final class SimulatorMain {
             }
         }
         final double seconds = (System.nanoTime() - startNs) / 1e9;
-        out.printf("seeds run: %d (%d..%d), failed: %d, simulated: %.1f s, wall: %.1f s, %.1f seeds/s%n", count, seed,
-            seed + count - 1, failed, simulatedMs / 1000.0, seconds, count / seconds);
+        out.printf("seeds run: %d (%d..%d), failed: %d, steps: %d (1 simulated ms each), wall: %.1f s, %.1f seeds/s%n",
+            count, seed, seed + count - 1, failed, simulatedMs, seconds, count / seconds);
         out.println("faults and events (all seeds):");
         totals.forEach((what, amount) -> out.printf("  %-32s %d%n", what, amount));
         return failed == 0 ? 0 : 1;
