@@ -179,9 +179,11 @@ public final class Simulator {
 
     private void injectFaults() {
         if (random.nextDouble() < options.crashPerMs()) {
-            // Leaders are where the interesting histories start (uncommitted tails, figure 8): aim at them often.
-            final SimNode leader = random.nextBoolean() ? leader() : null;
-            final SimNode node = leader != null ? leader : nodes[1 + random.nextInt(nodes.length - 1)];
+            // Leaders are where the interesting histories start (uncommitted tails, figure 8), and members in the
+            // middle of a sync are where unsynced writes are lost and torn: aim at both often.
+            final int aim = random.nextInt(4);
+            final SimNode target = aim < 2 ? leader() : aim == 2 ? syncingNode() : null;
+            final SimNode node = target != null ? target : nodes[1 + random.nextInt(nodes.length - 1)];
             if (node.up()) {
                 node.crash();
                 count("crashes");
@@ -233,6 +235,17 @@ public final class Simulator {
             }
         }
         return leader;
+    }
+
+    private SimNode syncingNode() {
+        final int start = random.nextInt(nodes.length - 1);
+        for (int i = 0; i < nodes.length - 1; i++) {
+            final SimNode node = nodes[1 + (start + i) % (nodes.length - 1)];
+            if (node.up() && node.busy()) {
+                return node;
+            }
+        }
+        return null;
     }
 
     private void changeMembership() {
