@@ -118,7 +118,8 @@ public final class RaftCore {
     private long unreadableEntries;
 
     /**
-     * Builds a member from its log and its latest snapshot (see {@link RaftContext}).
+     * Builds a member from its log and its latest snapshot (see {@link RaftContext}). Reads the WAL (hard state,
+     * configuration entries), so build it on the thread that will drive it: the WAL is single-threaded.
      *
      * @param context what the member is made of.
      */
@@ -1477,6 +1478,13 @@ public final class RaftCore {
      */
     public long readStatesDroppedCount() {
         return readStatesDropped;
+    }
+
+    /**
+     * @return appends not sent because the WAL refused to serve an entry (it failed its checksum).
+     */
+    public long unreadableEntryCount() {
+        return unreadableEntries;
     }
 
     /**
