@@ -1,0 +1,161 @@
+package io.cairn.consensus;
+
+/**
+ * The wire layout of Raft's peer messages: what {@link RaftMessageEncoder} writes and {@link RaftMessageDecoder}
+ * checks and reads. The transport adds its own framing and checksum around these bytes; this is what travels.
+ *
+ * <p>Every message starts with the same header; all fields are little-endian:
+ * <pre>
+ *   0      1         2         4          8          12                 20
+ *   +------+---------+---------+----------+----------+------------------+----------
+ *   | kind | version | flags   | from     | to       | term             | body ...
+ *   | int8 | int8    | int16   | int32    | int32    | int64            |
+ *   +------+---------+---------+----------+----------+------------------+----------
+ * </pre>
+ * Bodies, by kind (offsets from the start of the message):
+ * <pre>
+ *   PRE_VOTE_REQUEST, VOTE_REQUEST   20 lastLogIndex int64 | 28 lastLogTerm int64             flags: TRANSFER
+ *   PRE_VOTE_RESPONSE, VOTE_RESPONSE (no body)                                              flags: REJECT
+ *   APPEND                           20 prevIndex int64 | 28 prevTerm int64 | 36 commitIndex int64
+ *                                    44 entryCount int32 | 48 entries, each:
+ *                                       +------------+---------+-------------+-------------------+
+ *                                       | term int64 | type i8 | length i32  | payload length B  |
+ *                                       +------------+---------+-------------+-------------------+
+ *                                    (entry k has index prevIndex + 1 + k)
+ *   APPEND_RESPONSE                  20 index int64 (match on success, the rejected prevIndex on reject)
+ *                                    28 hintIndex int64 | 36 hintTerm int64 (conflict hint, §5.3)  flags: REJECT
+ *   HEARTBEAT                        20 commitIndex int64 | 28 context int64 (ReadIndex round, thesis §6.4)
+ *   HEARTBEAT_RESPONSE               20 context int64
+ *   SNAPSHOT_CHUNK                   20 snapshotIndex int64 | 28 snapshotTerm int64 | 36 totalBytes int64
+ *                                    44 offset int64 | 52 checksum int32 (CRC32C of the chunk)
+ *                                    56 membershipLength int32 | 60 chunkLength int32
+ *                                    64 membership (see {@link Membership}) | chunk bytes       flags: LAST
+ *   SNAPSHOT_RESPONSE                20 snapshotIndex int64 | 28 nextOffset int64                flags: DONE
+ *   TIMEOUT_NOW                      (no body)
+ *   READ_INDEX                       20 requestId int64
+ *   READ_INDEX_RESPONSE              20 requestId int64 | 28 readIndex int64                     flags: REJECT
+ * </pre>
+ */
+public final class RaftMessage {
+    /** Version of this layout; a message of another version is dropped and counted. */
+    public static final byte VERSION = 1;
+
+    /** PreVote request (thesis §9.6): "would you vote for me in term + 1?"; the sender's term is unchanged. */
+    public static final byte PRE_VOTE_REQUEST = 1;
+    /** PreVote response. */
+    public static final byte PRE_VOTE_RESPONSE = 2;
+    /** RequestVote (§5.2). */
+    public static final byte VOTE_REQUEST = 3;
+    /** RequestVote response. */
+    public static final byte VOTE_RESPONSE = 4;
+    /** AppendEntries with zero or more entries (§5.3). */
+    public static final byte APPEND = 5;
+    /** AppendEntries response. */
+    public static final byte APPEND_RESPONSE = 6;
+    /** Heartbeat: keeps followers from campaigning, carries commit and the ReadIndex round. */
+    public static final byte HEARTBEAT = 7;
+    /** Heartbeat response. */
+    public static final byte HEARTBEAT_RESPONSE = 8;
+    /** One chunk of InstallSnapshot (§7). */
+    public static final byte SNAPSHOT_CHUNK = 9;
+    /** InstallSnapshot response: the offset the receiver expects next. */
+    public static final byte SNAPSHOT_RESPONSE = 10;
+    /** TimeoutNow: start an election at once (leadership transfer, thesis §3.10). */
+    public static final byte TIMEOUT_NOW = 11;
+    /** A follower forwards a read to the leader (thesis §6.4). */
+    public static final byte READ_INDEX = 12;
+    /** The leader's answer: the read index, or a rejection. */
+    public static final byte READ_INDEX_RESPONSE = 13;
+    /** Highest kind this version knows. */
+    public static final byte KIND_MAX = READ_INDEX_RESPONSE;
+
+    /** Vote request: a leadership transfer, so followers ignore their leader lease (thesis §3.10, §4.2.3). */
+    public static final short FLAG_TRANSFER = 1;
+    /** Response: refused. */
+    public static final short FLAG_REJECT = 2;
+    /** Snapshot chunk: the last one. */
+    public static final short FLAG_LAST = 4;
+    /** Snapshot response: installed. */
+    public static final short FLAG_DONE = 8;
+
+    static final int KIND_OFFSET = 0;
+    static final int VERSION_OFFSET = 1;
+    static final int FLAGS_OFFSET = 2;
+    static final int FROM_OFFSET = 4;
+    static final int TO_OFFSET = 8;
+    static final int TERM_OFFSET = 12;
+    /** Bytes of the common header. */
+    public static final int HEADER_LENGTH = 20;
+
+    static final int VOTE_LAST_INDEX_OFFSET = 20;
+    static final int VOTE_LAST_TERM_OFFSET = 28;
+    static final int VOTE_REQUEST_LENGTH = 36;
+
+    static final int APPEND_PREV_INDEX_OFFSET = 20;
+    static final int APPEND_PREV_TERM_OFFSET = 28;
+    static final int APPEND_COMMIT_OFFSET = 36;
+    static final int APPEND_ENTRY_COUNT_OFFSET = 44;
+    /** Where an append's first entry starts. */
+    public static final int APPEND_ENTRIES_OFFSET = 48;
+    static final int ENTRY_TERM_OFFSET = 0;
+    static final int ENTRY_TYPE_OFFSET = 8;
+    static final int ENTRY_LENGTH_OFFSET = 9;
+    /** Bytes before each entry's payload. */
+    public static final int ENTRY_HEADER_LENGTH = 13;
+
+    static final int APPEND_RESPONSE_INDEX_OFFSET = 20;
+    static final int APPEND_RESPONSE_HINT_INDEX_OFFSET = 28;
+    static final int APPEND_RESPONSE_HINT_TERM_OFFSET = 36;
+    static final int APPEND_RESPONSE_LENGTH = 44;
+
+    static final int HEARTBEAT_COMMIT_OFFSET = 20;
+    static final int HEARTBEAT_CONTEXT_OFFSET = 28;
+    static final int HEARTBEAT_LENGTH = 36;
+    static final int HEARTBEAT_RESPONSE_CONTEXT_OFFSET = 20;
+    static final int HEARTBEAT_RESPONSE_LENGTH = 28;
+
+    static final int SNAPSHOT_INDEX_OFFSET = 20;
+    static final int SNAPSHOT_TERM_OFFSET = 28;
+    static final int SNAPSHOT_TOTAL_BYTES_OFFSET = 36;
+    static final int SNAPSHOT_OFFSET_OFFSET = 44;
+    static final int SNAPSHOT_CHECKSUM_OFFSET = 52;
+    static final int SNAPSHOT_MEMBERSHIP_LENGTH_OFFSET = 56;
+    static final int SNAPSHOT_CHUNK_LENGTH_OFFSET = 60;
+    /** Where a snapshot chunk's membership starts; the chunk bytes follow it. */
+    public static final int SNAPSHOT_DATA_OFFSET = 64;
+
+    static final int SNAPSHOT_RESPONSE_INDEX_OFFSET = 20;
+    static final int SNAPSHOT_RESPONSE_NEXT_OFFSET = 28;
+    static final int SNAPSHOT_RESPONSE_LENGTH = 36;
+
+    static final int READ_REQUEST_ID_OFFSET = 20;
+    static final int READ_INDEX_REQUEST_LENGTH = 28;
+    static final int READ_INDEX_OFFSET = 28;
+    static final int READ_INDEX_RESPONSE_LENGTH = 36;
+
+    private RaftMessage() {
+    }
+
+    /**
+     * @param kind a kind constant.
+     * @return its name, for logs and tests.
+     */
+    public static String kindName(final int kind) {
+        switch (kind) {
+            case PRE_VOTE_REQUEST: return "PRE_VOTE_REQUEST";
+            case PRE_VOTE_RESPONSE: return "PRE_VOTE_RESPONSE";
+            case VOTE_REQUEST: return "VOTE_REQUEST";
+            case VOTE_RESPONSE: return "VOTE_RESPONSE";
+            case APPEND: return "APPEND";
+            case APPEND_RESPONSE: return "APPEND_RESPONSE";
+            case HEARTBEAT: return "HEARTBEAT";
+            case HEARTBEAT_RESPONSE: return "HEARTBEAT_RESPONSE";
+            case SNAPSHOT_CHUNK: return "SNAPSHOT_CHUNK";
+            case SNAPSHOT_RESPONSE: return "SNAPSHOT_RESPONSE";
+            case TIMEOUT_NOW: return "TIMEOUT_NOW";
+            case READ_INDEX: return "READ_INDEX";
+            case READ_INDEX_RESPONSE: return "READ_INDEX_RESPONSE";
+            default: return "UNKNOWN(" + kind + ")";
+        }
+    }
+}

@@ -1,0 +1,177 @@
+package io.cairn.consensus;
+
+/**
+ * What the core hands its driver after a batch of inputs: messages to send, whether the WAL must be synced, how far
+ * entries may be applied, answered reads, changes of role or leader, and a snapshot to install. One instance per
+ * core, reused: its contents stay valid until {@link RaftCore#advance()}.
+ *
+ * <p>Contract, in the order the driver acts on it:
+ * <ol>
+ *   <li><b>Messages</b> ({@link #messages()}): send each to its destination, in order, then forget them. A message
+ *       that cannot be sent may be dropped (Raft retries). Messages that need durable state first (a follower's
+ *       append acknowledgement, a vote) are not here until {@link RaftCore#onPersisted()} released them.</li>
+ *   <li><b>Persistence</b> ({@link #persistNeeded()}): when true, call {@code wal.sync()} and then
+ *       {@link RaftCore#onPersisted()}, with no other input in between, then take {@link RaftCore#ready()} again
+ *       (it now holds the released messages). The leader's appends were already sent before the sync (thesis
+ *       §10.2.1); it counts itself toward a quorum only after it.</li>
+ *   <li><b>Snapshot</b> ({@link #snapshotIndex()} not {@link #NO_SNAPSHOT}): the sink finished a snapshot and the
+ *       log now starts after it; load the state machine from that snapshot before applying anything else.</li>
+ *   <li><b>Apply</b> ({@link #applyIndex()}): apply entries (applied, applyIndex] read from the WAL, then report
+ *       {@link RaftCore#onApplied(long)}. The index is committed and durable here, so an applied entry is never
+ *       missing from the local log after a crash.</li>
+ *   <li><b>Reads</b> ({@link #readStateCount()}): a read request id with its read index; answer it once applied
+ *       reaches that index (thesis §6.4 step 4). {@link #READ_FAILED} means it must be retried elsewhere.</li>
+ *   <li>Call {@link RaftCore#advance()}.</li>
+ * </ol>
+ */
+public final class Ready {
+    /** {@link #snapshotIndex()} when there is nothing to install. */
+    public static final long NO_SNAPSHOT = -1;
+    /** The read index of a read that could not be served (leader lost, queue full): retry. */
+    public static final long READ_FAILED = -1;
+
+    final Outbox messages;
+    private final long[] readRequestIds;
+    private final long[] readIndexes;
+    private final Membership snapshotMembership = new Membership();
+    private int readStateCount;
+    long applyIndex;
+    boolean persistNeeded;
+    int role;
+    int leaderId;
+    long term;
+    long commitIndex;
+    boolean softStateChanged;
+    long snapshotIndex = NO_SNAPSHOT;
+    long snapshotTerm;
+
+    Ready(final RaftConfig config) {
+        messages = new Outbox(config.outboxBytes(), config.outboxMessagesMax());
+        readRequestIds = new long[config.readRequestsMax()];
+        readIndexes = new long[config.readRequestsMax()];
+    }
+
+    /**
+     * @return messages to send.
+     */
+    public Outbox messages() {
+        return messages;
+    }
+
+    /**
+     * @return true if the WAL holds writes that must be synced before {@link RaftCore#onPersisted()}.
+     */
+    public boolean persistNeeded() {
+        return persistNeeded;
+    }
+
+    /**
+     * @return the highest index that may be applied: committed, and durable in the local WAL.
+     */
+    public long applyIndex() {
+        return applyIndex;
+    }
+
+    /**
+     * @return the commit index this member knows (may exceed {@link #applyIndex()} until the local WAL is synced).
+     */
+    public long commitIndex() {
+        return commitIndex;
+    }
+
+    /**
+     * @return the role now (a {@link Role} constant).
+     */
+    public int role() {
+        return role;
+    }
+
+    /**
+     * @return the leader this member follows or is, 0 if none known.
+     */
+    public int leaderId() {
+        return leaderId;
+    }
+
+    /**
+     * @return the current term.
+     */
+    public long term() {
+        return term;
+    }
+
+    /**
+     * @return true if role, leader or term changed since the last {@link RaftCore#advance()}.
+     */
+    public boolean softStateChanged() {
+        return softStateChanged;
+    }
+
+    /**
+     * @return reads answered.
+     */
+    public int readStateCount() {
+        return readStateCount;
+    }
+
+    /**
+     * @param position in {@code [0, readStateCount())}.
+     * @return the request id given to {@link RaftCore#readIndex(long)}.
+     */
+    public long readRequestId(final int position) {
+        return readRequestIds[position];
+    }
+
+    /**
+     * @param position in {@code [0, readStateCount())}.
+     * @return its read index, or {@link #READ_FAILED}.
+     */
+    public long readIndex(final int position) {
+        return readIndexes[position];
+    }
+
+    /**
+     * @return index of a snapshot to load into the state machine, or {@link #NO_SNAPSHOT}.
+     */
+    public long snapshotIndex() {
+        return snapshotIndex;
+    }
+
+    /**
+     * @return term of {@link #snapshotIndex()}.
+     */
+    public long snapshotTerm() {
+        return snapshotTerm;
+    }
+
+    /**
+     * @return configuration carried by that snapshot.
+     */
+    public Membership snapshotMembership() {
+        return snapshotMembership;
+    }
+
+    boolean addReadState(final long requestId, final long index) {
+        if (readStateCount == readRequestIds.length) {
+            return false;
+        }
+        readRequestIds[readStateCount] = requestId;
+        readIndexes[readStateCount] = index;
+        readStateCount++;
+        return true;
+    }
+
+    void setSnapshot(final long index, final long term, final Membership membership) {
+        snapshotIndex = index;
+        snapshotTerm = term;
+        snapshotMembership.copyFrom(membership);
+    }
+
+    void clear() {
+        messages.clear();
+        readStateCount = 0;
+        softStateChanged = false;
+        snapshotIndex = NO_SNAPSHOT;
+        snapshotTerm = 0;
+    }
+}

@@ -1,0 +1,385 @@
+package io.cairn.consensus.loop;
+
+import io.cairn.consensus.Membership;
+import io.cairn.consensus.Outbox;
+import io.cairn.consensus.RaftContext;
+import io.cairn.consensus.RaftCore;
+import io.cairn.consensus.RaftResult;
+import io.cairn.consensus.Ready;
+import io.cairn.consensus.StateMachine;
+import io.cairn.consensus.Transport;
+import io.cairn.engine.buffer.Check;
+import io.cairn.engine.wal.Wal;
+import io.cairn.engine.wal.WalEntryHandler;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.AgentTerminationException;
+import org.agrona.concurrent.MessageHandler;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.ErrorHandler;
+
+import java.nio.ByteOrder;
+
+/**
+ * The event loop of one member (DESIGN.md "The write path"): an Agrona {@link Agent}, run by an {@link AgentRunner}
+ * on one thread, and the only class of the module with a clock. Each duty cycle:
+ * <ol>
+ *   <li>turns elapsed time into {@link RaftCore#tick()}s;</li>
+ *   <li>polls the {@link Transport} and hands each message to the core;</li>
+ *   <li>drains the {@link RaftRequests} ring: every proposal of the burst is staged, and they reach the WAL as one
+ *       append at the next step (batching);</li>
+ *   <li>takes the {@link Ready}: sends its messages at once (the leader's appends leave before its own sync, thesis
+ *       §10.2.1), syncs the WAL once if anything was written (group commit) and reports
+ *       {@link RaftCore#onPersisted()}, then sends what that released;</li>
+ *   <li>installs a received snapshot, applies newly committed entries to the {@link StateMachine} as one run,
+ *       completes the proposals and reads they answer, and takes a snapshot and compacts the log when due.</li>
+ * </ol>
+ * Nothing on these paths allocates. The WAL is opened and the core built in {@link #onStart()}, on the agent's
+ * thread. Anything thrown out of the core, the WAL or the state machine stops the agent (the member fail-stops
+ * rather than go on in a state it cannot vouch for); peer and client input never throws.
+ */
+public final class RaftAgent implements Agent {
+    private static final int TICKS_PER_CYCLE_MAX = 4;
+
+    private RaftCore core;
+    private Wal wal;
+    private final Transport transport;
+    private final StateMachine stateMachine;
+    private final RaftRequests requests;
+    private final RaftListener listener;
+    private final NanoClock clock;
+    private final RaftAgentContext context;
+    private final long tickIntervalNs;
+    private final Transport.MessageHandler inbound = this::onPeerMessage;
+    private final MessageHandler requestHandler = this::onRequest;
+    private final WalEntryHandler applier = this::applyEntry;
+    private final Membership snapshotMembership = new Membership();
+    // Proposals awaiting their outcome, by increasing index (a ring; see addPending).
+    private final long[] pendingIndexes;
+    private final long[] pendingTerms;
+    private final long[] pendingCorrelations;
+    private int pendingStart;
+    private int pendingCount;
+    // Reads whose read index is known, waiting for applied to reach it (thesis §6.4 step 4).
+    private final long[] readIndexes;
+    private final long[] readCorrelations;
+    private int readStart;
+    private int readCount;
+    private long lastTickNs;
+    private long lastSnapshotIndex;
+    private long lastAppliedTerm;
+    private int sent;
+
+    private long messagesSent;
+    private long messagesDropped;
+    private long syncs;
+    private long ticks;
+    private long runsApplied;
+
+    /**
+     * @param context the wiring; concluded here.
+     */
+    public RaftAgent(final RaftAgentContext context) {
+        this.context = context.conclude();
+        this.transport = context.transport();
+        this.stateMachine = context.stateMachine();
+        this.requests = context.requests();
+        this.listener = context.listener();
+        this.clock = context.clock();
+        this.tickIntervalNs = context.tickIntervalNs();
+        this.pendingIndexes = new long[context.pendingProposalsMax()];
+        this.pendingTerms = new long[context.pendingProposalsMax()];
+        this.pendingCorrelations = new long[context.pendingProposalsMax()];
+        this.readIndexes = new long[context.pendingReadsMax()];
+        this.readCorrelations = new long[context.pendingReadsMax()];
+    }
+
+    /**
+     * Starts the agent on its own thread with the context's idle strategy.
+     *
+     * @param errorHandler told of anything the agent throws (it stops on a broken invariant).
+     * @return the running runner; close it to stop the agent.
+     */
+    public AgentRunner startOnThread(final ErrorHandler errorHandler) {
+        final AgentRunner runner = new AgentRunner(context.idleStrategy(), errorHandler, null, this);
+        AgentRunner.startOnThread(runner);
+        return runner;
+    }
+
+    /**
+     * Opens the WAL and builds the core on the agent's thread; the state machine's applied index is where applying
+     * resumes.
+     */
+    @Override
+    public void onStart() {
+        wal = context.walOpener().open();
+        final RaftContext raftContext = context.raftContext();
+        core = new RaftCore(raftContext.wal(wal).appliedIndex(stateMachine.appliedIndex()));
+        lastSnapshotIndex = core.appliedIndex();
+        lastTickNs = clock.nanoTime();
+    }
+
+    @Override
+    public void onClose() {
+        if (wal != null) {
+            wal.close();
+        }
+    }
+
+    @Override
+    public String roleName() {
+        return "raft";
+    }
+
+    @Override
+    public int doWork() {
+        try {
+            int work = tick();
+            work += transport.poll(inbound, context.fragmentLimit());
+            work += requests.ring().read(requestHandler, context.requestBatchMax());
+            work += drive();
+            return work;
+        } catch (final RuntimeException ex) {
+            // Fail-stop (STYLE.md "Errors"): a broken invariant, or a failure half-way through a step that left the
+            // core or the WAL in a state nobody can vouch for. Bad input never gets here.
+            throw new AgentTerminationException(ex);
+        }
+    }
+
+    private int tick() {
+        final long nowNs = clock.nanoTime();
+        final long due = (nowNs - lastTickNs) / tickIntervalNs;
+        if (due <= 0) {
+            return 0;
+        }
+        // After a stall (GC, a slow disk) the backlog is dropped rather than fired as a burst of timeouts.
+        final int count = (int)Math.min(due, TICKS_PER_CYCLE_MAX);
+        for (int i = 0; i < count; i++) {
+            core.tick();
+        }
+        ticks += count;
+        lastTickNs = due > TICKS_PER_CYCLE_MAX ? nowNs : lastTickNs + count * tickIntervalNs;
+        return count;
+    }
+
+    private void onPeerMessage(final DirectBuffer buffer, final int offset, final int length) {
+        core.onMessage(buffer, offset, length);
+    }
+
+    private void onRequest(final int msgTypeId, final MutableDirectBuffer buffer, final int index, final int length) {
+        final long correlationId = buffer.getLong(index + RaftRequests.CORRELATION_OFFSET, ByteOrder.LITTLE_ENDIAN);
+        if (msgTypeId == RaftRequests.PROPOSE) {
+            if (pendingCount == pendingIndexes.length) {
+                listener.onProposalComplete(correlationId, RaftResult.FULL, 0, 0);
+                return;
+            }
+            final long result = core.propose(buffer.getByte(index + RaftRequests.TYPE_OFFSET), buffer,
+                index + RaftRequests.PAYLOAD_OFFSET, length - RaftRequests.PAYLOAD_OFFSET);
+            if (result > 0) {
+                addPending(result, core.term(), correlationId);
+            } else {
+                listener.onProposalComplete(correlationId, result, 0, 0);
+            }
+        } else if (msgTypeId == RaftRequests.READ) {
+            final long result = core.readIndex(correlationId);
+            if (result != RaftResult.ACCEPTED) {
+                listener.onReadComplete(correlationId, result, 0);
+            }
+        }
+    }
+
+    /**
+     * Pending proposals stay sorted by index: a new leader term may reuse indexes of entries proposed earlier, and
+     * those entries are then replaced in this log and will never apply.
+     */
+    private void addPending(final long index, final long term, final long correlationId) {
+        while (pendingCount > 0) {
+            final int tail = (pendingStart + pendingCount - 1) % pendingIndexes.length;
+            if (pendingIndexes[tail] < index) {
+                break;
+            }
+            listener.onProposalComplete(pendingCorrelations[tail], RaftListener.LOST, pendingIndexes[tail], 0);
+            pendingCount--;
+        }
+        final int slot = (pendingStart + pendingCount) % pendingIndexes.length;
+        pendingIndexes[slot] = index;
+        pendingTerms[slot] = term;
+        pendingCorrelations[slot] = correlationId;
+        pendingCount++;
+    }
+
+    private int drive() {
+        Ready ready = core.ready();
+        sent = 0;
+        int work = send(ready);
+        if (ready.persistNeeded()) {
+            wal.sync();
+            syncs++;
+            core.onPersisted();
+            ready = core.ready();
+            work += send(ready);
+            work++;
+        }
+        if (ready.softStateChanged()) {
+            listener.onRoleChange(ready.role(), ready.term(), ready.leaderId());
+        }
+        if (ready.snapshotIndex() != Ready.NO_SNAPSHOT) {
+            installSnapshot(ready.snapshotIndex(), ready.snapshotTerm());
+            work++;
+        }
+        work += apply(ready.applyIndex());
+        for (int i = 0; i < ready.readStateCount(); i++) {
+            onReadState(ready.readRequestId(i), ready.readIndex(i));
+        }
+        releaseReads();
+        core.advance();
+        maybeSnapshot();
+        return work;
+    }
+
+    private int send(final Ready ready) {
+        final Outbox messages = ready.messages();
+        final int count = messages.count();
+        for (int i = sent; i < count; i++) {
+            final int verdict = transport.send(messages.destination(i), messages.buffer(), messages.offset(i),
+                messages.length(i));
+            if (verdict == Transport.SENT) {
+                messagesSent++;
+            } else {
+                // Raft tolerates a lost message: timers resend what matters. Counted, never waited for.
+                messagesDropped++;
+            }
+        }
+        final int work = count - sent;
+        sent = count;
+        return work;
+    }
+
+    private void installSnapshot(final long index, final long term) {
+        stateMachine.installSnapshot(index, term);
+        lastSnapshotIndex = index;
+        lastAppliedTerm = term;
+        // Entries up to the snapshot were never applied here one by one: their proposers cannot be told more.
+        while (pendingCount > 0 && pendingIndexes[pendingStart] <= index) {
+            completeHead(RaftListener.UNKNOWN, 0);
+        }
+    }
+
+    private int apply(final long applyIndex) {
+        final long from = core.appliedIndex() + 1;
+        if (applyIndex < from) {
+            return 0;
+        }
+        final long to = Math.min(applyIndex, from + context.applyEntriesMax() - 1);
+        stateMachine.beginRun(from);
+        final int read = wal.readRange(from, to, context.applyEntriesMax(), Long.MAX_VALUE, applier);
+        Check.state(read == to - from + 1, "committed entries unreadable from the WAL", from, to);
+        stateMachine.endRun(to, lastAppliedTerm);
+        core.onApplied(to);
+        runsApplied++;
+        return read;
+    }
+
+    private void applyEntry(final long index, final long term, final byte type, final DirectBuffer buffer,
+        final int offset, final int length) {
+        final long result = stateMachine.apply(index, term, type, buffer, offset, length);
+        lastAppliedTerm = term;
+        while (pendingCount > 0 && pendingIndexes[pendingStart] < index) {
+            completeHead(RaftListener.UNKNOWN, 0);
+        }
+        if (pendingCount > 0 && pendingIndexes[pendingStart] == index) {
+            // The entry at this index is ours only if it carries the term we proposed it in (Log Matching).
+            if (pendingTerms[pendingStart] == term) {
+                completeHead(RaftListener.COMMITTED, result);
+            } else {
+                completeHead(RaftListener.LOST, 0);
+            }
+        }
+    }
+
+    private void completeHead(final long code, final long result) {
+        listener.onProposalComplete(pendingCorrelations[pendingStart], code, pendingIndexes[pendingStart], result);
+        pendingStart = (pendingStart + 1) % pendingIndexes.length;
+        pendingCount--;
+    }
+
+    private void onReadState(final long correlationId, final long index) {
+        if (index == Ready.READ_FAILED || readCount == readIndexes.length) {
+            listener.onReadComplete(correlationId, RaftListener.LOST, 0);
+            return;
+        }
+        final int slot = (readStart + readCount) % readIndexes.length;
+        readIndexes[slot] = index;
+        readCorrelations[slot] = correlationId;
+        readCount++;
+    }
+
+    private void releaseReads() {
+        final long applied = core.appliedIndex();
+        while (readCount > 0 && readIndexes[readStart] <= applied) {
+            listener.onReadComplete(readCorrelations[readStart], RaftListener.COMMITTED, readIndexes[readStart]);
+            readStart = (readStart + 1) % readIndexes.length;
+            readCount--;
+        }
+    }
+
+    private void maybeSnapshot() {
+        final long interval = context.snapshotIntervalEntries();
+        final long applied = core.appliedIndex();
+        if (interval == 0 || applied - lastSnapshotIndex < interval) {
+            return;
+        }
+        core.membershipAt(applied, snapshotMembership);
+        if (stateMachine.takeSnapshot(applied, wal.term(applied), snapshotMembership)) {
+            lastSnapshotIndex = applied;
+            final long compactTo = applied - context.compactionTrailingEntries();
+            if (compactTo > wal.baseIndex()) {
+                core.compact(compactTo);
+            }
+        }
+    }
+
+    /**
+     * @return the core this agent drives, once started (read it from the agent's thread only).
+     */
+    public RaftCore core() {
+        return core;
+    }
+
+    /**
+     * @return messages handed to the transport.
+     */
+    public long messagesSent() {
+        return messagesSent;
+    }
+
+    /**
+     * @return messages the transport refused (back-pressure, not connected).
+     */
+    public long messagesDropped() {
+        return messagesDropped;
+    }
+
+    /**
+     * @return WAL syncs (one per duty cycle at most: group commit).
+     */
+    public long syncs() {
+        return syncs;
+    }
+
+    /**
+     * @return ticks given to the core.
+     */
+    public long ticks() {
+        return ticks;
+    }
+
+    /**
+     * @return state machine runs applied.
+     */
+    public long runsApplied() {
+        return runsApplied;
+    }
+}

@@ -1,0 +1,41 @@
+package io.cairn.consensus.loop;
+
+/**
+ * What the event loop tells the rest of the member, on the loop's own thread: outcomes of proposals and reads it
+ * took from {@link RaftRequests}, and changes of role and leader. Implementations must be quick and must not block
+ * (hand results to other threads through their own queues).
+ */
+public interface RaftListener {
+    /** The proposal was committed and applied; {@code result} is what the state machine returned. */
+    long COMMITTED = 0;
+    /** Its log entry was replaced by another leader's: it will never be applied. Retry. */
+    long LOST = -100;
+    /** The member no longer knows whether it was applied (its entry was covered by an installed snapshot). */
+    long UNKNOWN = -101;
+
+    /**
+     * @param correlationId the caller's id, as offered.
+     * @param code          {@link #COMMITTED}, {@link #LOST}, {@link #UNKNOWN} or a
+     *                      {@link io.cairn.consensus.RaftResult} refusal (not leader, full, ...).
+     * @param index         the entry's index (when one was assigned), else 0.
+     * @param result        the state machine's result when committed, else 0.
+     */
+    void onProposalComplete(long correlationId, long code, long index, long result);
+
+    /**
+     * A linearizable read may now be served from the local state machine (thesis §6.4: applied has reached the read
+     * index).
+     *
+     * @param correlationId the caller's id, as offered.
+     * @param code          {@link #COMMITTED} when the read may proceed, or a refusal (not leader, failed: retry).
+     * @param readIndex     the read index, when it may proceed.
+     */
+    void onReadComplete(long correlationId, long code, long readIndex);
+
+    /**
+     * @param role     the new role ({@link io.cairn.consensus.Role}).
+     * @param term     the term.
+     * @param leaderId the leader known now, 0 if none.
+     */
+    void onRoleChange(int role, long term, int leaderId);
+}

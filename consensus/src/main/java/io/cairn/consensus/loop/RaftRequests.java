@@ -1,0 +1,90 @@
+package io.cairn.consensus.loop;
+
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.AtomicBuffer;
+import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
+import org.agrona.concurrent.ringbuffer.RingBuffer;
+import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
+
+import java.nio.ByteOrder;
+
+/**
+ * The way in to the event loop from any thread: proposals and read requests written into one Agrona
+ * {@link ManyToOneRingBuffer}, claimed and filled in place (no allocation, no lock). The loop drains them in
+ * batches. A full ring is a return value, never a wait.
+ *
+ * <pre>
+ *   PROPOSE (msgTypeId 1):  0 correlationId int64 | 8 entry type int8 | 9 payload ...
+ *   READ    (msgTypeId 2):  0 correlationId int64
+ * </pre>
+ */
+public final class RaftRequests {
+    /** Ring message type of a proposal. */
+    public static final int PROPOSE = 1;
+    /** Ring message type of a linearizable read. */
+    public static final int READ = 2;
+    static final int CORRELATION_OFFSET = 0;
+    static final int TYPE_OFFSET = 8;
+    static final int PAYLOAD_OFFSET = 9;
+
+    private final ManyToOneRingBuffer ring;
+
+    /**
+     * @param buffer the ring's memory: a power of two plus {@link RingBufferDescriptor#TRAILER_LENGTH}.
+     */
+    public RaftRequests(final AtomicBuffer buffer) {
+        this.ring = new ManyToOneRingBuffer(buffer);
+    }
+
+    /**
+     * @param capacity data bytes, a power of two.
+     * @return the buffer length a ring of that capacity needs.
+     */
+    public static int bufferLength(final int capacity) {
+        return capacity + RingBufferDescriptor.TRAILER_LENGTH;
+    }
+
+    /**
+     * Offers a proposal; thread-safe.
+     *
+     * @param correlationId the caller's id, echoed in the completion.
+     * @param type          an application entry type.
+     * @param payload       the command bytes (copied).
+     * @param offset        where they start.
+     * @param length        how many.
+     * @return false if the ring is full (retry later).
+     */
+    public boolean offerProposal(final long correlationId, final byte type, final DirectBuffer payload,
+        final int offset, final int length) {
+        final int index = ring.tryClaim(PROPOSE, PAYLOAD_OFFSET + length);
+        if (index <= 0) {
+            return false;
+        }
+        final AtomicBuffer buffer = ring.buffer();
+        buffer.putLong(index + CORRELATION_OFFSET, correlationId, ByteOrder.LITTLE_ENDIAN);
+        buffer.putByte(index + TYPE_OFFSET, type);
+        buffer.putBytes(index + PAYLOAD_OFFSET, payload, offset, length);
+        ring.commit(index);
+        return true;
+    }
+
+    /**
+     * Offers a linearizable read; thread-safe.
+     *
+     * @param correlationId the caller's id, echoed in the completion.
+     * @return false if the ring is full (retry later).
+     */
+    public boolean offerRead(final long correlationId) {
+        final int index = ring.tryClaim(READ, Long.BYTES);
+        if (index <= 0) {
+            return false;
+        }
+        ring.buffer().putLong(index + CORRELATION_OFFSET, correlationId, ByteOrder.LITTLE_ENDIAN);
+        ring.commit(index);
+        return true;
+    }
+
+    RingBuffer ring() {
+        return ring;
+    }
+}

@@ -1,0 +1,354 @@
+package io.cairn.consensus.sim;
+
+import io.cairn.consensus.EntryType;
+import io.cairn.consensus.Membership;
+import io.cairn.consensus.Outbox;
+import io.cairn.consensus.RaftConfig;
+import io.cairn.consensus.RaftContext;
+import io.cairn.consensus.RaftCore;
+import io.cairn.consensus.RaftResult;
+import io.cairn.consensus.Ready;
+import io.cairn.engine.wal.WalEntryHandler;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Goal: one simulated member: a {@link RaftCore} over a {@link SimWal}, a {@link KvStateMachine}, a durable
+ * {@link SimSnapshotStore}, and the driver that connects them the way {@code RaftAgent} does in production, with
+ * the disk's sync latency made visible: while a sync is in flight the member is busy and takes no input.
+ * Method: {@link #drive(long)} after every input sends the Ready's messages, applies, answers reads, takes
+ * snapshots and, if needed, starts a sync whose completion ({@link #onSyncDone(long)}) calls
+ * {@link RaftCore#onPersisted()}. A crash drops the core, the state machine and unsynced writes; a restart rebuilds
+ * them from the WAL and the latest snapshot, exactly as a real restart would.
+ */
+final class SimNode {
+    private record PendingWrite(long term, History.Op op) {
+    }
+
+    private record WaitingRead(long index, History.Op op) {
+    }
+
+    private final int id;
+    private final Simulator sim;
+    private final Membership bootstrap;
+    private final SimWal wal = new SimWal();
+    private final SimSnapshotStore store;
+    private final SimSnapshotStore.Sink sink;
+    private final UnsafeBuffer command = new UnsafeBuffer(new byte[KvStateMachine.COMMAND_LENGTH]);
+    private final Membership scratch = new Membership();
+    private final WalEntryHandler applier = this::applyEntry;
+    private final TreeMap<Long, PendingWrite> pendingWrites = new TreeMap<>();
+    private final Map<Long, History.Op> pendingReads = new HashMap<>();
+    private final List<WaitingRead> waitingReads = new ArrayList<>();
+    private RaftCore core;
+    private KvStateMachine kv;
+    private boolean up;
+    private boolean syncing;
+    private long syncDoneAtMs;
+    private long nextTickAtMs;
+    private int tickPeriodMs;
+    private long commitSeen;
+    private long leaderTermSeen;
+    private long snapshotsTaken;
+    private long snapshotsLoaded;
+
+    SimNode(final int id, final Simulator sim, final Membership bootstrap, final int chunkBytes) {
+        this.id = id;
+        this.sim = sim;
+        this.bootstrap = bootstrap;
+        this.store = new SimSnapshotStore(chunkBytes);
+        this.sink = new SimSnapshotStore.Sink(store, KvStateMachine::isSnapshot);
+    }
+
+    int id() {
+        return id;
+    }
+
+    RaftCore core() {
+        return core;
+    }
+
+    SimWal wal() {
+        return wal;
+    }
+
+    KvStateMachine kv() {
+        return kv;
+    }
+
+    boolean up() {
+        return up;
+    }
+
+    boolean busy() {
+        return syncing;
+    }
+
+    long syncDoneAtMs() {
+        return syncDoneAtMs;
+    }
+
+    long commitSeen() {
+        return commitSeen;
+    }
+
+    void commitSeen(final long index) {
+        commitSeen = index;
+    }
+
+    long leaderTermSeen() {
+        return leaderTermSeen;
+    }
+
+    void leaderTermSeen(final long term) {
+        leaderTermSeen = term;
+    }
+
+    long snapshotsTaken() {
+        return snapshotsTaken;
+    }
+
+    long snapshotsLoaded() {
+        return snapshotsLoaded;
+    }
+
+    long nextTickAtMs() {
+        return nextTickAtMs;
+    }
+
+    void start(final long nowMs) {
+        final SimOptions options = sim.options();
+        final RaftConfig config = RaftConfig.builder(id)
+            .electionTimeoutTicks(options.electionTicks())
+            .heartbeatIntervalTicks(options.heartbeatTicks())
+            .preVote(options.preVote())
+            .checkQuorum(options.checkQuorum())
+            .inflight(options.inflightMessagesMax(), 64 * 1024)
+            .appendLimits(options.appendBytesMax(), options.appendEntriesMax())
+            .entryBytesMax(64)
+            .uncommittedEntriesMax(256)
+            .readRequestsMax(256)
+            .snapshotChunkBytesMax(256)
+            .outbox(256 * 1024, 1024)
+            .build();
+        kv = KvStateMachine.restore(store.data());
+        final boolean fromSnapshot = store.index() != 0;
+        core = new RaftCore(new RaftContext()
+            .config(config)
+            .wal(wal)
+            .random(sim.random()::nextInt)
+            .snapshotSource(store)
+            .snapshotSink(sink)
+            .snapshot(store.index(), fromSnapshot ? store.term() : 0, fromSnapshot ? store.membership() : bootstrap)
+            .appliedIndex(store.index()));
+        up = true;
+        syncing = false;
+        tickPeriodMs = options.tickMs() - 1 + sim.random().nextInt(3);
+        nextTickAtMs = nowMs + 1 + sim.random().nextInt(options.tickMs());
+        commitSeen = Math.max(commitSeen, core.commitIndex());
+        drive(nowMs);
+    }
+
+    void crash() {
+        up = false;
+        syncing = false;
+        core = null;
+        kv = null;
+        sink.abort();
+        wal.crash(sim.random());
+        for (final PendingWrite pending : pendingWrites.values()) {
+            sim.history().abandon(pending.op());
+        }
+        for (final History.Op op : pendingReads.values()) {
+            sim.history().abandon(op);
+        }
+        for (final WaitingRead read : waitingReads) {
+            sim.history().abandon(read.op());
+        }
+        pendingWrites.clear();
+        pendingReads.clear();
+        waitingReads.clear();
+    }
+
+    boolean tickDue(final long nowMs) {
+        return nowMs >= nextTickAtMs;
+    }
+
+    void tick(final long nowMs) {
+        nextTickAtMs = nowMs + tickPeriodMs;
+        core.tick();
+        drive(nowMs);
+    }
+
+    void receive(final byte[] bytes, final long nowMs) {
+        core.onMessage(new UnsafeBuffer(bytes), 0, bytes.length);
+        drive(nowMs);
+    }
+
+    void onSyncDone(final long nowMs) {
+        syncing = false;
+        wal.sync();
+        core.onPersisted();
+        drive(nowMs);
+    }
+
+    /**
+     * @return the outcome of submitting a write: true if the core accepted it (it will complete later).
+     */
+    boolean submitWrite(final History.Op op, final long nowMs) {
+        final int length = KvStateMachine.encode(command, op.kind, op.key, op.value, op.expected);
+        final long index = core.propose(EntryType.NORMAL, command, 0, length);
+        if (index <= 0) {
+            return false;
+        }
+        op.index = index;
+        op.term = core.term();
+        final PendingWrite replaced = pendingWrites.put(index, new PendingWrite(core.term(), op));
+        if (replaced != null) {
+            // This index was proposed before in an older term and that entry was replaced in this log; another
+            // member may still hold it and commit it (figure 8), so its outcome is unknown, not failed.
+            sim.history().abandon(replaced.op());
+        }
+        drive(nowMs);
+        return true;
+    }
+
+    boolean submitRead(final History.Op op, final long nowMs) {
+        if (core.readIndex(op.id) != RaftResult.ACCEPTED) {
+            return false;
+        }
+        pendingReads.put((long)op.id, op);
+        drive(nowMs);
+        return true;
+    }
+
+    void drive(final long nowMs) {
+        final Ready ready = core.ready();
+        final Outbox messages = ready.messages();
+        for (int i = 0; i < messages.count(); i++) {
+            sim.network().send(id, messages.destination(i), messages.buffer(), messages.offset(i), messages.length(i),
+                nowMs);
+        }
+        final boolean persist = ready.persistNeeded();
+        if (ready.snapshotIndex() != Ready.NO_SNAPSHOT) {
+            loadSnapshot(ready.snapshotIndex());
+        }
+        applyTo(ready.applyIndex());
+        for (int i = 0; i < ready.readStateCount(); i++) {
+            onReadState(ready.readRequestId(i), ready.readIndex(i));
+        }
+        core.advance();
+        releaseReads();
+        sim.checker().observe(this);
+        maybeSnapshot();
+        if (persist) {
+            final int latency = sim.options().syncLatencyMaxMs() == 0 ? 0
+                : sim.random().nextInt(sim.options().syncLatencyMaxMs() + 1);
+            if (latency == 0) {
+                onSyncDone(nowMs);
+            } else {
+                syncing = true;
+                syncDoneAtMs = nowMs + latency;
+            }
+        }
+    }
+
+    private void loadSnapshot(final long index) {
+        if (store.index() != index) {
+            throw new IllegalStateException("node " + id + " told to load snapshot " + index + " but holds "
+                + store.index());
+        }
+        kv = KvStateMachine.restore(store.data());
+        snapshotsLoaded++;
+        // Writes at or below the snapshot were never applied here one by one: their outcome is unknown.
+        final Iterator<Map.Entry<Long, PendingWrite>> it = pendingWrites.headMap(index, true).entrySet().iterator();
+        while (it.hasNext()) {
+            sim.history().abandon(it.next().getValue().op());
+            it.remove();
+        }
+    }
+
+    private void applyTo(final long applyIndex) {
+        final long from = core.appliedIndex() + 1;
+        if (applyIndex < from) {
+            return;
+        }
+        final int read = wal.readRange(from, applyIndex, Integer.MAX_VALUE, Long.MAX_VALUE, applier);
+        if (read != applyIndex - from + 1) {
+            throw new IllegalStateException("node " + id + " could not read entries " + from + ".." + applyIndex);
+        }
+        core.onApplied(applyIndex);
+    }
+
+    private void applyEntry(final long index, final long term, final byte type, final DirectBuffer buffer,
+        final int offset, final int length) {
+        final byte[] payload = new byte[length];
+        buffer.getBytes(offset, payload);
+        sim.checker().observeApply(this, index, term, SafetyChecker.contentHash(type, payload));
+        long result = 0;
+        if (EntryType.isApplication(type)) {
+            result = kv.apply(buffer, offset, length);
+        }
+        final PendingWrite pending = pendingWrites.remove(index);
+        if (pending != null) {
+            if (pending.term() == term) {
+                if (sim.history().ok(pending.op(), result)) {
+                    sim.onAcknowledged(pending.op());
+                }
+            } else {
+                // The entry committed at this index is another: this write never takes effect.
+                sim.history().fail(pending.op());
+            }
+        }
+    }
+
+    private void onReadState(final long requestId, final long index) {
+        final History.Op op = pendingReads.remove(requestId);
+        if (op == null) {
+            return;
+        }
+        if (index == Ready.READ_FAILED) {
+            sim.history().fail(op);
+        } else {
+            waitingReads.add(new WaitingRead(index, op));
+        }
+    }
+
+    private void releaseReads() {
+        final long applied = core.appliedIndex();
+        final Iterator<WaitingRead> it = waitingReads.iterator();
+        while (it.hasNext()) {
+            final WaitingRead read = it.next();
+            if (read.index() <= applied) {
+                sim.history().ok(read.op(), kv.get(read.op().key));
+                it.remove();
+            }
+        }
+    }
+
+    private void maybeSnapshot() {
+        final long applied = core.appliedIndex();
+        if (applied - Math.max(store.index(), wal.baseIndex()) < sim.options().snapshotInterval()) {
+            return;
+        }
+        core.membershipAt(applied, scratch);
+        store.save(applied, wal.term(applied), scratch, kv.snapshot());
+        snapshotsTaken++;
+        final long compactTo = applied - sim.options().snapshotKeep();
+        if (compactTo > wal.baseIndex()) {
+            core.compact(compactTo);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "node " + id + (up ? (syncing ? " syncing " : " ") + core : " down") + " kv=" + kv;
+    }
+}

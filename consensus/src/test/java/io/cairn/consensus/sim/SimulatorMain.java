@@ -1,0 +1,70 @@
+package io.cairn.consensus.sim;
+
+import java.io.PrintStream;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Goal: run any range of simulator seeds from the command line and say plainly what happened: {@code --seed S
+ * --count N} runs seeds S .. S+N-1 and prints the seeds run, simulated time, faults injected by kind and every
+ * violation with a one-line replay command; exit status 1 if any seed failed, 2 on a usage error. Method: one
+ * {@link Simulator} per seed, in order, on this thread.
+ */
+public final class SimulatorMain {
+    /** How a failure tells the reader to replay it. */
+    static final String REPLAY = "consensus/simulate --seed %d --count 1";
+
+    private SimulatorMain() {
+    }
+
+    /**
+     * @param args {@code --seed S --count N [--verbose]}.
+     */
+    public static void main(final String[] args) {
+        System.exit(run(args, System.out));
+    }
+
+    static int run(final String[] args, final PrintStream out) {
+        long seed = 1;
+        long count = 1;
+        boolean verbose = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--seed" -> seed = Long.parseLong(args[++i]);
+                case "--count" -> count = Long.parseLong(args[++i]);
+                case "--verbose" -> verbose = true;
+                default -> {
+                    out.println("usage: simulate --seed S --count N [--verbose]");
+                    return 2;
+                }
+            }
+        }
+        final long startNs = System.nanoTime();
+        final Map<String, Long> totals = new TreeMap<>();
+        long simulatedMs = 0;
+        long failed = 0;
+        for (long s = seed; s < seed + count; s++) {
+            final Simulator.Result result = Simulator.run(s);
+            simulatedMs += result.stepsMs();
+            result.counters().forEach((what, amount) -> totals.merge(what, amount, Long::sum));
+            if (verbose) {
+                out.println("seed " + s + (result.passed() ? " ok " : " FAILED ") + result.options());
+            }
+            if (!result.passed()) {
+                failed++;
+                out.println("seed " + s + " FAILED: " + result.violations().size() + " violation(s)");
+                for (final String violation : result.violations()) {
+                    out.println("  " + violation);
+                }
+                out.println("  options: " + result.options());
+                out.println("  replay: " + String.format(REPLAY, s));
+            }
+        }
+        final double seconds = (System.nanoTime() - startNs) / 1e9;
+        out.printf("seeds run: %d (%d..%d), failed: %d, steps: %d (1 simulated ms each), wall: %.1f s, %.1f seeds/s%n",
+            count, seed, seed + count - 1, failed, simulatedMs, seconds, count / seconds);
+        out.println("faults and events (all seeds):");
+        totals.forEach((what, amount) -> out.printf("  %-32s %d%n", what, amount));
+        return failed == 0 ? 0 : 1;
+    }
+}
