@@ -7,7 +7,6 @@ import io.cairn.engine.wal.WalBatch;
 import io.cairn.engine.wal.WalCorruption;
 import io.cairn.engine.wal.WalEntryHandler;
 import io.cairn.engine.wal.WalRecord;
-import io.cairn.engine.wal.WalTestAccess;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -148,7 +147,7 @@ public final class SimWal implements Wal {
         }
         Check.state(batch.firstIndex() == lastIndex() + 1, "append must follow the last index", lastIndex(),
             batch.firstIndex());
-        final DirectBuffer bytes = WalTestAccess.bytes(batch);
+        final DirectBuffer bytes = batch.buffer();
         final List<Entry> entries = new ArrayList<>(batch.entryCount());
         long previousTerm = lastTerm();
         int offset = 0;
@@ -213,7 +212,7 @@ public final class SimWal implements Wal {
         current.term = term;
         current.vote = vote;
         current.commit = commitIndex;
-        WalTestAccess.set(hardState, term, vote, commitIndex);
+        hardState.set(term, vote, commitIndex);
         pending.add(new HardStateOp(term, vote, commitIndex));
     }
 
@@ -292,7 +291,7 @@ public final class SimWal implements Wal {
         pending.clear();
         current = recovered;
         durable = recovered.copy();
-        WalTestAccess.set(hardState, recovered.term, recovered.vote, recovered.commit);
+        hardState.set(recovered.term, recovered.vote, recovered.commit);
         changedFrom = Math.min(changedFrom, recovered.baseIndex + 1);
     }
 

@@ -12,7 +12,7 @@ import java.util.TreeMap;
  */
 public final class SimulatorMain {
     /** How a failure tells the reader to replay it. */
-    static final String REPLAY = "consensus/simulate --seed %d --count 1";
+    static final String REPLAY = "./cairn simulate --seed %d --count 1";
 
     private SimulatorMain() {
     }
@@ -24,7 +24,12 @@ public final class SimulatorMain {
         System.exit(run(args, System.out));
     }
 
-    static int run(final String[] args, final PrintStream out) {
+    /**
+     * @param args {@code --seed S --count N [--verbose]}.
+     * @param out  where the report goes.
+     * @return 0 when every seed passed, 1 on a violation, 2 on a usage error.
+     */
+    public static int run(final String[] args, final PrintStream out) {
         long seed = 1;
         long count = 1;
         boolean verbose = false;

@@ -33,7 +33,14 @@ public final class HardState {
         return commitIndex;
     }
 
-    void set(final long term, final long vote, final long commitIndex) {
+    /**
+     * Fills the holder (a {@link Wal} implementation records what it saved or recovered).
+     *
+     * @param term        current term.
+     * @param vote        vote cast in it, or {@link #NO_VOTE}.
+     * @param commitIndex highest index known committed.
+     */
+    public void set(final long term, final long vote, final long commitIndex) {
         this.term = term;
         this.vote = vote;
         this.commitIndex = commitIndex;

@@ -102,7 +102,12 @@ public final class WalBatch {
         return length;
     }
 
-    DirectBuffer buffer() {
+    /**
+     * The staged records for another {@link Wal} implementation (an in-memory one in a simulator) to take over.
+     *
+     * @return {@link #length()} bytes of framed records ({@link WalRecord} layout), valid until {@link #reset()}.
+     */
+    public DirectBuffer buffer() {
         return buffer;
     }
 }
