@@ -11,7 +11,7 @@ import org.lmdbjava.GetOp;
 import org.lmdbjava.SeekOp;
 import org.lmdbjava.Txn;
 
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Lock;
 
 /**
  * A read-only view of the keyspace as of one committed state: one LMDB read transaction, reused across
@@ -19,11 +19,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * copies into a response buffer ({@link #rangeInto}). One thread at a time; any number of readers beside the writer.
  */
 public final class MvccReader implements AutoCloseable {
-    private final Tables tables;
-    private final AtomicInteger openReaders;
+    private final MvccStore store;
+    private final Lock lock;
     private final MvccValidator validator;
-    private final Txn<DirectBuffer> txn;
-    private final Keyspace keyspace;
+    private Tables tables;
+    private Txn<DirectBuffer> txn;
+    private Keyspace keyspace;
     private final KeyValueView change = new KeyValueView();
     private final UnsafeBuffer revisionKey = Tables.direct(Tables.REVISION_KEY_BYTES);
     private final UnsafeBuffer leaseKey = Tables.direct(Long.BYTES);
@@ -40,27 +41,75 @@ public final class MvccReader implements AutoCloseable {
     private int outCount;
     private boolean outKeysOnly;
 
-    MvccReader(final Tables tables, final AtomicInteger openReaders, final MvccValidator validator) {
-        this.tables = tables;
-        this.openReaders = openReaders;
+    MvccReader(final MvccStore store, final MvccValidator validator) {
+        this.store = store;
+        this.lock = store.readLock();
         this.validator = validator;
-        this.txn = tables.env.txnRead();
-        this.keyspace = new Keyspace(tables);
+        lock.lock();
+        try {
+            attach();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Opens a read transaction on the store's current environment (under the read lock). */
+    private void attach() {
+        tables = store.tables();
+        txn = tables.env.txnRead();
+        keyspace = new Keyspace(tables);
         keyspace.bind(txn);
+        revsCursor = null;
         loadState();
+    }
+
+    /**
+     * Lets go of the environment: the store is about to close or replace it (called under the write lock, so no call
+     * of this reader is running). The next call reattaches.
+     */
+    void detach() {
+        if (tables == null) {
+            return;
+        }
+        if (revsCursor != null) {
+            revsCursor.close();
+            revsCursor = null;
+        }
+        keyspace.close();
+        txn.close();
+        txn = null;
+        tables = null;
+    }
+
+    private void enter() {
+        lock.lock();
+        Check.state(!closed, "reader closed");
+        if (tables == null) {
+            attach();
+        }
     }
 
     /**
      * Moves the view to the latest committed state.
      */
     public void refresh() {
-        txn.reset();
-        txn.renew();
-        keyspace.bind(txn);
-        if (revsCursor != null) {
-            revsCursor.renew(txn);
+        lock.lock();
+        try {
+            Check.state(!closed, "reader closed");
+            if (tables == null) {
+                attach();
+                return;
+            }
+            txn.reset();
+            txn.renew();
+            keyspace.bind(txn);
+            if (revsCursor != null) {
+                revsCursor.renew(txn);
+            }
+            loadState();
+        } finally {
+            lock.unlock();
         }
-        loadState();
     }
 
     private void loadState() {
@@ -110,14 +159,20 @@ public final class MvccReader implements AutoCloseable {
      * @return {@link MvccError#OK}, or why etcd would refuse it (EMPTY_KEY, COMPACTED, FUTURE_REVISION, ...).
      */
     public int range(final DirectBuffer command, final int offset, final RangeVisitor visitor) {
-        if (MvccCommand.type(command, offset) != MvccCommand.RANGE) {
-            return MvccError.MALFORMED;
+        enter();
+        try {
+            if (MvccCommand.type(command, offset) != MvccCommand.RANGE) {
+                return MvccError.MALFORMED;
+            }
+            final int length = MvccCommand.RANGE_HEADER + Math.max(0, MvccCommand.keyLength(command, offset))
+                + Math.max(0, MvccCommand.secondLength(command, offset));
+            final int status = length <= command.capacity() - offset
+                ? validator.validate(command, offset, length) : MvccError.MALFORMED;
+            return status != MvccError.OK
+                ? status : keyspace.range(command, offset, revision, compactRevision, visitor);
+        } finally {
+            lock.unlock();
         }
-        final int length = MvccCommand.RANGE_HEADER + Math.max(0, MvccCommand.keyLength(command, offset))
-            + Math.max(0, MvccCommand.secondLength(command, offset));
-        final int status = length <= command.capacity() - offset
-            ? validator.validate(command, offset, length) : MvccError.MALFORMED;
-        return status != MvccError.OK ? status : keyspace.range(command, offset, revision, compactRevision, visitor);
     }
 
     /**
@@ -190,36 +245,42 @@ public final class MvccReader implements AutoCloseable {
         final DirectBuffer key, final int keyOffset, final int keyLength,
         final DirectBuffer end, final int endOffset, final int endLength,
         final boolean previous, final ChangeVisitor visitor) {
-        if (fromRevision < compactRevision) {
-            return MvccError.COMPACTED;
-        }
-        final long last = Math.min(toRevision, revision);
-        final Cursor<DirectBuffer> cursor = revsCursor();
-        Tables.revisionKey(revisionKey, Math.max(fromRevision, 1), 0);
-        boolean found = cursor.get(revisionKey, GetOp.MDB_SET_RANGE);
-        final boolean unbounded = endLength == 1 && end.getByte(endOffset) == 0;
-        while (found) {
-            final long main = cursor.key().getLong(0, Tables.KEY_ORDER);
-            if (main > last) {
-                break;
+        enter();
+        try {
+            if (fromRevision < compactRevision) {
+                return MvccError.COMPACTED;
             }
-            final DirectBuffer record = cursor.val();
-            change.wrap(record, 0, record.capacity(), main);
-            if (inRange(key, keyOffset, keyLength, end, endOffset, endLength, unbounded)) {
-                KeyValueView before = null;
-                if (previous) {
-                    final long at = keyspace.latest(change.buffer(), change.keyOffset(), change.keyLength(), main - 1);
-                    if (at != Keyspace.NULL_REVISION && !keyspace.view().isTombstone()) {
-                        before = keyspace.view();
-                    }
-                }
-                if (!visitor.onChange(change, before)) {
+            final long last = Math.min(toRevision, revision);
+            final Cursor<DirectBuffer> cursor = revsCursor();
+            Tables.revisionKey(revisionKey, Math.max(fromRevision, 1), 0);
+            boolean found = cursor.get(revisionKey, GetOp.MDB_SET_RANGE);
+            final boolean unbounded = endLength == 1 && end.getByte(endOffset) == 0;
+            while (found) {
+                final long main = cursor.key().getLong(0, Tables.KEY_ORDER);
+                if (main > last) {
                     break;
                 }
+                final DirectBuffer record = cursor.val();
+                change.wrap(record, 0, record.capacity(), main);
+                if (inRange(key, keyOffset, keyLength, end, endOffset, endLength, unbounded)) {
+                    KeyValueView before = null;
+                    if (previous) {
+                        final long at =
+                            keyspace.latest(change.buffer(), change.keyOffset(), change.keyLength(), main - 1);
+                        if (at != Keyspace.NULL_REVISION && !keyspace.view().isTombstone()) {
+                            before = keyspace.view();
+                        }
+                    }
+                    if (!visitor.onChange(change, before)) {
+                        break;
+                    }
+                }
+                found = cursor.seek(SeekOp.MDB_NEXT);
             }
-            found = cursor.seek(SeekOp.MDB_NEXT);
+            return MvccError.OK;
+        } finally {
+            lock.unlock();
         }
-        return MvccError.OK;
     }
 
     private boolean inRange(
@@ -246,9 +307,14 @@ public final class MvccReader implements AutoCloseable {
      * @return its granted TTL in seconds, or -1 when it does not exist.
      */
     public long leaseTtl(final long leaseId) {
-        leaseKey.putLong(0, leaseId, Tables.KEY_ORDER);
-        final DirectBuffer ttl = tables.leases.get(txn, leaseKey);
-        return ttl == null ? -1 : ttl.getLong(0, KeyValueView.ORDER);
+        enter();
+        try {
+            leaseKey.putLong(0, leaseId, Tables.KEY_ORDER);
+            final DirectBuffer ttl = tables.leases.get(txn, leaseKey);
+            return ttl == null ? -1 : ttl.getLong(0, KeyValueView.ORDER);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
@@ -257,18 +323,23 @@ public final class MvccReader implements AutoCloseable {
      * @return how many keys.
      */
     public int leaseKeys(final long leaseId, final KeyVisitor visitor) {
-        leaseKey.putLong(0, leaseId, Tables.KEY_ORDER);
-        int count = 0;
-        try (Cursor<DirectBuffer> cursor = tables.leaseKeys.openCursor(txn)) {
-            boolean found = cursor.get(leaseKey, GetOp.MDB_SET_KEY);
-            while (found) {
-                final DirectBuffer key = cursor.val();
-                visitor.onKey(key, 0, key.capacity());
-                count++;
-                found = cursor.seek(SeekOp.MDB_NEXT_DUP);
+        enter();
+        try {
+            leaseKey.putLong(0, leaseId, Tables.KEY_ORDER);
+            int count = 0;
+            try (Cursor<DirectBuffer> cursor = tables.leaseKeys.openCursor(txn)) {
+                boolean found = cursor.get(leaseKey, GetOp.MDB_SET_KEY);
+                while (found) {
+                    final DirectBuffer key = cursor.val();
+                    visitor.onKey(key, 0, key.capacity());
+                    count++;
+                    found = cursor.seek(SeekOp.MDB_NEXT_DUP);
+                }
             }
+            return count;
+        } finally {
+            lock.unlock();
         }
-        return count;
     }
 
     /**
@@ -276,16 +347,22 @@ public final class MvccReader implements AutoCloseable {
      * @return how many leases.
      */
     public int leases(final LeaseVisitor visitor) {
-        int count = 0;
-        try (Cursor<DirectBuffer> cursor = tables.leases.openCursor(txn)) {
-            boolean found = cursor.first();
-            while (found) {
-                visitor.onLease(cursor.key().getLong(0, Tables.KEY_ORDER), cursor.val().getLong(0, KeyValueView.ORDER));
-                count++;
-                found = cursor.next();
+        enter();
+        try {
+            int count = 0;
+            try (Cursor<DirectBuffer> cursor = tables.leases.openCursor(txn)) {
+                boolean found = cursor.first();
+                while (found) {
+                    visitor.onLease(cursor.key().getLong(0, Tables.KEY_ORDER),
+                        cursor.val().getLong(0, KeyValueView.ORDER));
+                    count++;
+                    found = cursor.next();
+                }
             }
+            return count;
+        } finally {
+            lock.unlock();
         }
-        return count;
     }
 
     /**
@@ -293,17 +370,22 @@ public final class MvccReader implements AutoCloseable {
      * @return how many.
      */
     public int alarms(final AlarmVisitor visitor) {
-        int count = 0;
-        try (Cursor<DirectBuffer> cursor = tables.alarms.openCursor(txn)) {
-            boolean found = cursor.first();
-            while (found) {
-                final DirectBuffer key = cursor.key();
-                visitor.onAlarm(key.getLong(1, Tables.KEY_ORDER), key.getByte(0));
-                count++;
-                found = cursor.next();
+        enter();
+        try {
+            int count = 0;
+            try (Cursor<DirectBuffer> cursor = tables.alarms.openCursor(txn)) {
+                boolean found = cursor.first();
+                while (found) {
+                    final DirectBuffer key = cursor.key();
+                    visitor.onAlarm(key.getLong(1, Tables.KEY_ORDER), key.getByte(0));
+                    count++;
+                    found = cursor.next();
+                }
             }
+            return count;
+        } finally {
+            lock.unlock();
         }
-        return count;
     }
 
     /**
@@ -314,38 +396,44 @@ public final class MvccReader implements AutoCloseable {
      * @return the hash.
      */
     public long hashKv(final long atRevision) {
-        final long last = atRevision <= 0 ? revision : Math.min(atRevision, revision);
-        long hash = 0x6a09e667f3bcc908L ^ compactRevision;
-        final Cursor<DirectBuffer> cursor = revsCursor();
-        boolean found = cursor.first();
-        while (found) {
-            final DirectBuffer revisionBytes = cursor.key();
-            final long main = revisionBytes.getLong(0, Tables.KEY_ORDER);
-            if (main > last) {
-                break;
+        enter();
+        try {
+            final long last = atRevision <= 0 ? revision : Math.min(atRevision, revision);
+            long hash = 0x6a09e667f3bcc908L ^ compactRevision;
+            final Cursor<DirectBuffer> cursor = revsCursor();
+            boolean found = cursor.first();
+            while (found) {
+                final DirectBuffer revisionBytes = cursor.key();
+                final long main = revisionBytes.getLong(0, Tables.KEY_ORDER);
+                if (main > last) {
+                    break;
+                }
+                final DirectBuffer record = cursor.val();
+                if (main > compactRevision || keyspace.keptByCompaction(record, main, compactRevision)) {
+                    final int crc = Crc32c.INSTANCE.compute(record.addressOffset(), 0, record.capacity());
+                    hash = (hash ^ revisionBytes.getLong(8, Tables.KEY_ORDER) ^ main) * 0x9E3779B97F4A7C15L;
+                    hash = (hash ^ (crc & 0xFFFFFFFFL)) * 0xBF58476D1CE4E5B9L;
+                }
+                found = cursor.next();
             }
-            final DirectBuffer record = cursor.val();
-            if (main > compactRevision || keyspace.keptByCompaction(record, main, compactRevision)) {
-                final int crc = Crc32c.INSTANCE.compute(record.addressOffset(), 0, record.capacity());
-                hash = (hash ^ revisionBytes.getLong(8, Tables.KEY_ORDER) ^ main) * 0x9E3779B97F4A7C15L;
-                hash = (hash ^ (crc & 0xFFFFFFFFL)) * 0xBF58476D1CE4E5B9L;
-            }
-            found = cursor.next();
+            return hash;
+        } finally {
+            lock.unlock();
         }
-        return hash;
     }
 
     @Override
     public void close() {
-        if (closed) {
-            return;
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            detach();
+            store.forget(this);
+        } finally {
+            lock.unlock();
         }
-        closed = true;
-        if (revsCursor != null) {
-            revsCursor.close();
-        }
-        keyspace.close();
-        txn.close();
-        openReaders.decrementAndGet();
     }
 }

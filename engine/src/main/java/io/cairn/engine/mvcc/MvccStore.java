@@ -26,7 +26,10 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * etcd's MVCC keyspace on LMDB: every change is a record under its revision (main, sub); each key indexes its
@@ -64,7 +67,11 @@ public final class MvccStore implements AutoCloseable {
 
     private final MvccConfig config;
     private final MvccValidator validator;
-    private final AtomicInteger openReaders = new AtomicInteger();
+    // Readers hold LMDB read transactions on other threads. Replacing the store file (a snapshot install) or closing
+    // the store takes the write side, detaches every reader (each reattaches to the new environment on its next
+    // call) and only then closes the environment; readers take the read side for each call.
+    private final ReentrantReadWriteLock environmentLock = new ReentrantReadWriteLock();
+    private final Set<MvccReader> readers = ConcurrentHashMap.newKeySet();
     private Tables tables;
     private Keyspace keyspace;
 
@@ -945,8 +952,27 @@ public final class MvccStore implements AutoCloseable {
      * @return a reader over the latest committed state, for one thread at a time; close it when done.
      */
     public MvccReader newReader() {
-        openReaders.incrementAndGet();
-        return new MvccReader(tables, openReaders, MvccValidator.of(config));
+        final MvccReader reader = new MvccReader(this, MvccValidator.of(config));
+        readers.add(reader);
+        return reader;
+    }
+
+    Lock readLock() {
+        return environmentLock.readLock();
+    }
+
+    Tables tables() {
+        return tables;
+    }
+
+    void forget(final MvccReader reader) {
+        readers.remove(reader);
+    }
+
+    private void detachReaders() {
+        for (final MvccReader reader : readers) {
+            reader.detach();
+        }
     }
 
     /**
@@ -973,18 +999,21 @@ public final class MvccStore implements AutoCloseable {
      */
     public Path copyTo(final Path directory) throws IOException {
         Files.createDirectories(directory);
+        environmentLock.readLock().lock();
         try {
             tables.env.copy(directory.toFile(), CopyFlags.MDB_CP_COMPACT);
         } catch (final LmdbException ex) {
             throw new IOException("copy of keyspace into " + directory + " failed: " + ex.getMessage(), ex);
+        } finally {
+            environmentLock.readLock().unlock();
         }
         return directory.resolve(DATA_FILE);
     }
 
     /**
      * Replaces the whole store with the store file inside a snapshot (the first {@code dataBytes} bytes of
-     * {@code snapshotFile}): written beside the current file, synced, renamed over it; then reopened. Every reader
-     * must be closed and no batch open.
+     * {@code snapshotFile}): written beside the current file, synced, renamed over it; then reopened. No batch may be
+     * open; readers need not close: they wait for the swap and then see the new state.
      *
      * @param snapshotFile a verified snapshot file.
      * @param dataBytes    the store file's length inside it.
@@ -992,10 +1021,15 @@ public final class MvccStore implements AutoCloseable {
      */
     public void replaceWith(final Path snapshotFile, final long dataBytes) throws IOException {
         Check.state(batch == null, "replace with a batch open");
-        Check.state(openReaders.get() == 0, "replace with readers open", openReaders.get());
-        tables.env.close();
-        install(snapshotFile, dataBytes, config.directory());
-        openEnvironment();
+        environmentLock.writeLock().lock();
+        try {
+            detachReaders();
+            tables.env.close();
+            install(snapshotFile, dataBytes, config.directory());
+            openEnvironment();
+        } finally {
+            environmentLock.writeLock().unlock();
+        }
         LOG.log(System.Logger.Level.INFO, "keyspace replaced from {0}: applied {1}@{2}, revision {3}",
             snapshotFile, appliedIndex, appliedTerm, revision);
     }
@@ -1069,10 +1103,16 @@ public final class MvccStore implements AutoCloseable {
 
     @Override
     public void close() {
-        if (tables.env.isClosed()) {
-            return;
+        environmentLock.writeLock().lock();
+        try {
+            if (tables.env.isClosed()) {
+                return;
+            }
+            abortBatch();
+            detachReaders();
+            tables.env.close();
+        } finally {
+            environmentLock.writeLock().unlock();
         }
-        abortBatch();
-        tables.env.close();
     }
 }

@@ -110,7 +110,7 @@ class SnapshotsTest {
     }
 
     @Test
-    void shouldInstallStreamedSnapshotReplacingStoreAndCuttingWal() throws IOException {
+    void shouldInstallStreamedSnapshotReplacingStoreAndCuttingWal() throws IOException, InterruptedException {
         final CommandEncoder encoder = new CommandEncoder();
         final ExpandableDirectByteBuffer response = new ExpandableDirectByteBuffer(1024);
         try (MvccStore leader = open(dir.resolve("leader"));
@@ -140,7 +140,31 @@ class SnapshotsTest {
                 }
                 receiver.finish();
             }
+            // A reader on another thread keeps reading through the install: it waits for the swap, then sees the
+            // new state; nothing closes under it.
+            final AtomicBoolean stop = new AtomicBoolean();
+            final AtomicReference<Throwable> failure = new AtomicReference<>();
+            final long[] lastSeen = {0};
+            final Thread reading = new Thread(() -> {
+                try (MvccReader reader = follower.newReader()) {
+                    while (!stop.get()) {
+                        reader.refresh();
+                        lastSeen[0] = reader.appliedIndex();
+                    }
+                } catch (final Throwable ex) {
+                    failure.set(ex);
+                }
+            });
+            reading.start();
             final SnapshotMeta installed = Snapshots.install(received, follower, wal);
+            final long deadline = System.nanoTime() + 10_000_000_000L;
+            while (lastSeen[0] != 5_000 && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            stop.set(true);
+            reading.join(10_000);
+            assertNull(failure.get());
+            assertEquals(5_000, lastSeen[0], "the reader sees the installed state");
             assertEquals(taken, installed);
             assertEquals(5_000, follower.appliedIndex());
             assertEquals(hash(leader), hash(follower));
