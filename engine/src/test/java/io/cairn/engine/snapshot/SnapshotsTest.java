@@ -144,12 +144,12 @@ class SnapshotsTest {
             // new state; nothing closes under it.
             final AtomicBoolean stop = new AtomicBoolean();
             final AtomicReference<Throwable> failure = new AtomicReference<>();
-            final long[] lastSeen = {0};
+            final java.util.concurrent.atomic.AtomicLong lastSeen = new java.util.concurrent.atomic.AtomicLong();
             final Thread reading = new Thread(() -> {
                 try (MvccReader reader = follower.newReader()) {
                     while (!stop.get()) {
                         reader.refresh();
-                        lastSeen[0] = reader.appliedIndex();
+                        lastSeen.set(reader.appliedIndex());
                     }
                 } catch (final Throwable ex) {
                     failure.set(ex);
@@ -158,13 +158,13 @@ class SnapshotsTest {
             reading.start();
             final SnapshotMeta installed = Snapshots.install(received, follower, wal);
             final long deadline = System.nanoTime() + 10_000_000_000L;
-            while (lastSeen[0] != 5_000 && System.nanoTime() < deadline) {
+            while (lastSeen.get() != 5_000 && System.nanoTime() < deadline) {
                 Thread.onSpinWait();
             }
             stop.set(true);
             reading.join(10_000);
             assertNull(failure.get());
-            assertEquals(5_000, lastSeen[0], "the reader sees the installed state");
+            assertEquals(5_000, lastSeen.get(), "the reader sees the installed state");
             assertEquals(taken, installed);
             assertEquals(5_000, follower.appliedIndex());
             assertEquals(hash(leader), hash(follower));
