@@ -63,6 +63,15 @@ public final class RaftAgent implements Agent {
     private int pendingStart;
     private int pendingCount;
     // Reads whose read index is known, waiting for applied to reach it (thesis §6.4 step 4).
+    // Completions of the run being applied: told only once the state machine made the run durable (endRun), so a
+    // caller never hears "committed" before a read on this member could see it.
+    private final long[] doneCorrelations;
+    private final long[] doneCodes;
+    private final long[] doneIndexes;
+    private final long[] doneResults;
+    private int doneCount;
+    private final LoopDuty duty;
+
     private final long[] readIndexes;
     private final long[] readCorrelations;
     private int readStart;
@@ -89,6 +98,11 @@ public final class RaftAgent implements Agent {
         this.listener = context.listener();
         this.clock = context.clock();
         this.tickIntervalNs = context.tickIntervalNs();
+        this.duty = context.duty();
+        this.doneCorrelations = new long[context.applyEntriesMax()];
+        this.doneCodes = new long[context.applyEntriesMax()];
+        this.doneIndexes = new long[context.applyEntriesMax()];
+        this.doneResults = new long[context.applyEntriesMax()];
         this.pendingIndexes = new long[context.pendingProposalsMax()];
         this.pendingTerms = new long[context.pendingProposalsMax()];
         this.pendingCorrelations = new long[context.pendingProposalsMax()];
@@ -139,6 +153,7 @@ public final class RaftAgent implements Agent {
             int work = tick();
             work += transport.poll(inbound, context.fragmentLimit());
             work += requests.ring().read(requestHandler, context.requestBatchMax());
+            work += duty.doWork(clock.nanoTime(), core);
             work += drive();
             return work;
         } catch (final RuntimeException ex) {
@@ -187,6 +202,9 @@ public final class RaftAgent implements Agent {
             if (result != RaftResult.ACCEPTED) {
                 listener.onReadComplete(correlationId, result, 0);
             }
+        } else if (msgTypeId == RaftRequests.LOCAL) {
+            duty.onLocalRequest(correlationId, buffer.getByte(index + RaftRequests.TYPE_OFFSET), buffer,
+                index + RaftRequests.PAYLOAD_OFFSET, length - RaftRequests.PAYLOAD_OFFSET, clock.nanoTime(), core);
         }
     }
 
@@ -274,10 +292,15 @@ public final class RaftAgent implements Agent {
         }
         final long to = Math.min(applyIndex, from + context.applyEntriesMax() - 1);
         stateMachine.beginRun(from);
+        doneCount = 0;
         final int read = wal.readRange(from, to, context.applyEntriesMax(), Long.MAX_VALUE, applier);
         Check.state(read == to - from + 1, "committed entries unreadable from the WAL", from, to);
         stateMachine.endRun(to, lastAppliedTerm);
         core.onApplied(to);
+        for (int i = 0; i < doneCount; i++) {
+            listener.onProposalComplete(doneCorrelations[i], doneCodes[i], doneIndexes[i], doneResults[i]);
+        }
+        doneCount = 0;
         runsApplied++;
         return read;
     }
@@ -287,16 +310,27 @@ public final class RaftAgent implements Agent {
         final long result = stateMachine.apply(index, term, type, buffer, offset, length);
         lastAppliedTerm = term;
         while (pendingCount > 0 && pendingIndexes[pendingStart] < index) {
-            completeHead(RaftListener.UNKNOWN, 0);
+            completeInRun(RaftListener.UNKNOWN, 0);
         }
         if (pendingCount > 0 && pendingIndexes[pendingStart] == index) {
             // The entry at this index is ours only if it carries the term we proposed it in (Log Matching).
             if (pendingTerms[pendingStart] == term) {
-                completeHead(RaftListener.COMMITTED, result);
+                completeInRun(RaftListener.COMMITTED, result);
             } else {
-                completeHead(RaftListener.LOST, 0);
+                completeInRun(RaftListener.LOST, 0);
             }
         }
+    }
+
+    /** Takes the oldest pending proposal out now; its caller hears once the run is durable (see {@link #apply}). */
+    private void completeInRun(final long code, final long result) {
+        doneCorrelations[doneCount] = pendingCorrelations[pendingStart];
+        doneCodes[doneCount] = code;
+        doneIndexes[doneCount] = pendingIndexes[pendingStart];
+        doneResults[doneCount] = result;
+        doneCount++;
+        pendingStart = (pendingStart + 1) % pendingIndexes.length;
+        pendingCount--;
     }
 
     private void completeHead(final long code, final long result) {

@@ -38,6 +38,7 @@ public final class RaftAgentContext {
     private StateMachine stateMachine;
     private RaftRequests requests;
     private RaftListener listener;
+    private LoopDuty duty = LoopDuty.NONE;
     private NanoClock clock = SystemNanoClock.INSTANCE;
     private IdleStrategy idleStrategy = new BackoffIdleStrategy(
         100, 10, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(100));
@@ -57,7 +58,7 @@ public final class RaftAgentContext {
      */
     public RaftAgentContext conclude() {
         Check.state(raftContext != null && walOpener != null && transport != null && stateMachine != null
-            && requests != null && listener != null && clock != null && idleStrategy != null,
+            && requests != null && listener != null && clock != null && idleStrategy != null && duty != null,
             "agent context incomplete");
         Check.state(tickIntervalNs > 0 && fragmentLimit > 0 && requestBatchMax > 0 && applyEntriesMax > 0,
             "loop limits", tickIntervalNs);
@@ -120,6 +121,19 @@ public final class RaftAgentContext {
     public RaftAgentContext listener(final RaftListener listener) {
         this.listener = listener;
         return this;
+    }
+
+    /**
+     * @param duty the application's work on the loop's thread (lease expiry, local requests); none by default.
+     * @return this.
+     */
+    public RaftAgentContext duty(final LoopDuty duty) {
+        this.duty = duty;
+        return this;
+    }
+
+    LoopDuty duty() {
+        return duty;
     }
 
     /**

@@ -23,6 +23,8 @@ public final class RaftRequests {
     public static final int PROPOSE = 1;
     /** Ring message type of a linearizable read. */
     public static final int READ = 2;
+    /** Ring message type of a request for the application's {@link LoopDuty}. */
+    public static final int LOCAL = 3;
     static final int CORRELATION_OFFSET = 0;
     static final int TYPE_OFFSET = 8;
     static final int PAYLOAD_OFFSET = 9;
@@ -56,7 +58,27 @@ public final class RaftRequests {
      */
     public boolean offerProposal(final long correlationId, final byte type, final DirectBuffer payload,
         final int offset, final int length) {
-        final int index = ring.tryClaim(PROPOSE, PAYLOAD_OFFSET + length);
+        return offer(PROPOSE, correlationId, type, payload, offset, length);
+    }
+
+    /**
+     * Offers a request for the application's {@link LoopDuty} (run on the loop's thread); thread-safe.
+     *
+     * @param correlationId the caller's id.
+     * @param type          the application's request type.
+     * @param payload       the request bytes (copied).
+     * @param offset        where they start.
+     * @param length        how many.
+     * @return false if the ring is full (retry later).
+     */
+    public boolean offerLocal(final long correlationId, final byte type, final DirectBuffer payload,
+        final int offset, final int length) {
+        return offer(LOCAL, correlationId, type, payload, offset, length);
+    }
+
+    private boolean offer(final int messageType, final long correlationId, final byte type,
+        final DirectBuffer payload, final int offset, final int length) {
+        final int index = ring.tryClaim(messageType, PAYLOAD_OFFSET + length);
         if (index <= 0) {
             return false;
         }

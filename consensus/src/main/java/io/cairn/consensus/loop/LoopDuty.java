@@ -1,0 +1,47 @@
+package io.cairn.consensus.loop;
+
+import io.cairn.consensus.RaftCore;
+import org.agrona.DirectBuffer;
+
+/**
+ * Work of the application's that must run on the event loop's thread: time-driven decisions only a leader makes
+ * (etcd's lease expiry becomes revoke proposals) and local requests other threads send through
+ * {@link RaftRequests#offerLocal} (a lease keep-alive, a TTL lookup). Called every duty cycle, before the core's
+ * outputs are handled, so whatever it proposes joins the cycle's batch.
+ */
+public interface LoopDuty {
+    /**
+     * @param nowNs the loop's clock.
+     * @param core  the core (propose through it; the entries are the application's own, nobody waits on them).
+     * @return work done, for the idle strategy.
+     */
+    int doWork(long nowNs, RaftCore core);
+
+    /**
+     * A request another thread offered with {@link RaftRequests#offerLocal}.
+     *
+     * @param correlationId the caller's id.
+     * @param type          the application's request type.
+     * @param buffer        its bytes (valid during the call).
+     * @param offset        where they start.
+     * @param length        how many.
+     * @param nowNs         the loop's clock.
+     * @param core          the core.
+     */
+    void onLocalRequest(long correlationId, byte type, DirectBuffer buffer, int offset, int length, long nowNs,
+        RaftCore core);
+
+    /** A duty for members that have none. */
+    LoopDuty NONE = new LoopDuty() {
+        @Override
+        public int doWork(final long nowNs, final RaftCore core) {
+            return 0;
+        }
+
+        @Override
+        public void onLocalRequest(final long correlationId, final byte type, final DirectBuffer buffer,
+            final int offset, final int length, final long nowNs, final RaftCore core) {
+            // No local requests are expected without a duty.
+        }
+    };
+}
