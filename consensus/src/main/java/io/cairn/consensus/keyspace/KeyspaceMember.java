@@ -1,0 +1,246 @@
+package io.cairn.consensus.keyspace;
+
+import io.cairn.consensus.Membership;
+import io.cairn.consensus.RaftConfig;
+import io.cairn.consensus.RaftContext;
+import io.cairn.consensus.Transport;
+import io.cairn.consensus.loop.RaftAgent;
+import io.cairn.consensus.loop.RaftAgentContext;
+import io.cairn.consensus.loop.RaftListener;
+import io.cairn.consensus.loop.RaftRequests;
+import io.cairn.engine.buffer.Check;
+import io.cairn.engine.mvcc.MvccConfig;
+import io.cairn.engine.mvcc.MvccStore;
+import io.cairn.engine.wal.ChronicleWal;
+import io.cairn.engine.wal.WalConfig;
+import org.agrona.ErrorHandler;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One Cairn member's replicated keyspace, assembled: under its data directory the WAL ({@code wal/}), the keyspace
+ * ({@code kv/}) and the snapshots ({@code snapshots/}); the Raft core and its event loop over a {@link Transport};
+ * the keyspace state machine and the leader's lease keeper. Other threads talk to it through {@link #requests()}
+ * (proposals of keyspace commands, linearizable reads, lease keep-alives) and hear back through the
+ * {@link RaftListener} and {@link LeaseKeeper.Responder} given here, on the loop's thread; they read the keyspace with
+ * their own {@code MvccReader}s ({@link #store()}).
+ *
+ * <pre>
+ * data/
+ *   wal/         ChronicleWal: the Raft log and hard state
+ *   kv/          MvccStore: LMDB's data.mdb, the applied index inside
+ *   snapshots/   SnapshotDirectory: sealed store copies and their configurations
+ * </pre>
+ */
+public final class KeyspaceMember implements AutoCloseable {
+    /**
+     * What a member is made of.
+     *
+     * @param nodeId                    this member's ID.
+     * @param dataDirectory             where its files live.
+     * @param voters                    the initial voters (used when the log and snapshots hold no configuration).
+     * @param walDurable                false only for measuring (the WAL then never syncs: said loudly at open).
+     * @param tickIntervalNs            one Raft tick (elections take 10, heartbeats 1).
+     * @param snapshotIntervalEntries   entries applied between snapshots.
+     * @param compactionTrailingEntries entries kept in the log behind a snapshot (for followers slightly behind).
+     * @param mvcc                      the keyspace's limits (its directory is replaced by {@code data/kv}).
+     */
+    public record Settings(int nodeId, Path dataDirectory, int[] voters, boolean walDurable, long tickIntervalNs,
+        long snapshotIntervalEntries, long compactionTrailingEntries, MvccConfig mvcc) {
+        /** Largest snapshot chunk, and the chunk size snapshots are streamed in. */
+        public static final int SNAPSHOT_CHUNK_BYTES = 256 << 10;
+        /** Largest entry: etcd's 1.5 MiB request, with room for our command framing (a txn's framing is larger). */
+        public static final int ENTRY_BYTES_MAX = 1600 << 10;
+
+        /**
+         * Checks the settings.
+         */
+        public Settings {
+            Check.state(nodeId > 0 && dataDirectory != null && voters != null && voters.length > 0, "member settings");
+            Check.state(tickIntervalNs > 0 && snapshotIntervalEntries >= 0 && compactionTrailingEntries >= 0,
+                "member timing", tickIntervalNs);
+        }
+
+        /**
+         * @param nodeId        this member.
+         * @param dataDirectory its files.
+         * @param voters        the initial voters.
+         * @return defaults: durable WAL, 100 ms ticks (etcd's 100 ms heartbeat, 1 s election), a snapshot every
+         *     10,000 entries keeping 5,000 behind it, etcd's keyspace limits.
+         */
+        public static Settings of(final int nodeId, final Path dataDirectory, final int... voters) {
+            return new Settings(nodeId, dataDirectory, voters, true, TimeUnit.MILLISECONDS.toNanos(100), 10_000,
+                5_000, MvccConfig.defaults(dataDirectory.resolve("kv")));
+        }
+
+        /**
+         * @param durable      sync the WAL (false: measuring only).
+         * @param tickNs       tick length.
+         * @param snapshotEvery entries between snapshots.
+         * @param trailing      entries kept behind a snapshot.
+         * @return a copy with those changed.
+         */
+        public Settings with(final boolean durable, final long tickNs, final long snapshotEvery, final long trailing) {
+            return new Settings(nodeId, dataDirectory, voters, durable, tickNs, snapshotEvery, trailing, mvcc);
+        }
+
+        /**
+         * @param config the keyspace's limits.
+         * @return a copy with them.
+         */
+        public Settings withMvcc(final MvccConfig config) {
+            return new Settings(nodeId, dataDirectory, voters, walDurable, tickIntervalNs, snapshotIntervalEntries,
+                compactionTrailingEntries, config);
+        }
+    }
+
+    private final Settings settings;
+    private final MvccStore store;
+    private final SnapshotDirectory snapshots;
+    private final LeaseKeeper leases;
+    private final KeyspaceStateMachine stateMachine;
+    private final RaftRequests requests;
+    private final RaftAgent agent;
+    private AgentRunner runner;
+
+    /**
+     * Opens (or creates) the member's files and wires it; nothing runs until {@link #start} (or a test drives
+     * {@link #agent()} itself).
+     *
+     * @param settings   what it is.
+     * @param transport  how it reaches its peers.
+     * @param listener   told of proposals, reads and role changes.
+     * @param responder  told the answers to lease keep-alives and TTL questions.
+     * @param revisions  told of new revisions (watchers).
+     * @param clock      the loop's clock.
+     * @throws IOException if the files cannot be opened (a damaged or foreign data directory is refused).
+     */
+    public KeyspaceMember(final Settings settings, final Transport transport, final RaftListener listener,
+        final LeaseKeeper.Responder responder, final KeyspaceStateMachine.RevisionListener revisions,
+        final NanoClock clock) throws IOException {
+        this.settings = settings;
+        final Path data = settings.dataDirectory();
+        this.store = MvccStore.open(new MvccConfig(data.resolve("kv"), settings.mvcc().mapBytes(),
+            settings.mvcc().quotaBytes(), settings.mvcc().requestBytesMax(), settings.mvcc().txnOpsMax(),
+            settings.mvcc().readersMax()));
+        try {
+            this.snapshots = SnapshotDirectory.open(data.resolve("snapshots"), Settings.SNAPSHOT_CHUNK_BYTES);
+            this.leases = new LeaseKeeper(store, responder);
+            this.stateMachine = new KeyspaceStateMachine(store, snapshots, leases, revisions);
+        } catch (final IOException | RuntimeException ex) {
+            store.close();
+            throw ex;
+        }
+        this.requests = new RaftRequests(
+            new UnsafeBuffer(ByteBuffer.allocateDirect(RaftRequests.bufferLength(8 << 20))));
+        final Membership initial = snapshots.latest() != null ? snapshots.membership()
+            : Membership.ofVoters(settings.voters());
+        final SplittableRandom random = new SplittableRandom(System.nanoTime() ^ ((long)settings.nodeId() << 32));
+        final RaftContext raft = new RaftContext()
+            .config(RaftConfig.builder(settings.nodeId())
+                .snapshotChunkBytesMax(Settings.SNAPSHOT_CHUNK_BYTES)
+                .entryBytesMax(Settings.ENTRY_BYTES_MAX)
+                .build())
+            .random(random::nextInt)
+            .snapshotSource(snapshots)
+            .snapshotSink(snapshots)
+            .snapshot(snapshots.index(), snapshots.term(), initial);
+        final WalConfig wal = WalConfig.durable(data.resolve("wal")).withDurable(settings.walDurable());
+        this.agent = new RaftAgent(new RaftAgentContext()
+            .raftContext(raft)
+            .walOpener(() -> openWal(wal))
+            .transport(transport)
+            .stateMachine(stateMachine)
+            .requests(requests)
+            .listener(listener)
+            .duty(leases)
+            .clock(clock)
+            .tickIntervalNs(settings.tickIntervalNs())
+            .snapshotPolicy(settings.snapshotIntervalEntries(), settings.compactionTrailingEntries()));
+    }
+
+    private static ChronicleWal openWal(final WalConfig config) {
+        try {
+            return ChronicleWal.open(config);
+        } catch (final IOException ex) {
+            throw new UncheckedIOException("cannot open the WAL in " + config.directory(), ex);
+        }
+    }
+
+    /**
+     * Runs the event loop on its own thread.
+     *
+     * @param errorHandler told if the loop stops on an error (fail-stop).
+     * @return this.
+     */
+    public KeyspaceMember start(final ErrorHandler errorHandler) {
+        Check.state(runner == null, "already started");
+        runner = agent.startOnThread(errorHandler);
+        return this;
+    }
+
+    /**
+     * @return the settings.
+     */
+    public Settings settings() {
+        return settings;
+    }
+
+    /**
+     * @return where other threads offer proposals, reads and lease requests.
+     */
+    public RaftRequests requests() {
+        return requests;
+    }
+
+    /**
+     * @return the keyspace (open readers on it; never write it).
+     */
+    public MvccStore store() {
+        return store;
+    }
+
+    /**
+     * @return the state machine (its responses are read in proposal completions).
+     */
+    public KeyspaceStateMachine stateMachine() {
+        return stateMachine;
+    }
+
+    /**
+     * @return the leader's lease keeper.
+     */
+    public LeaseKeeper leases() {
+        return leases;
+    }
+
+    /**
+     * @return the event loop (drive it by hand in tests; started by {@link #start} otherwise).
+     */
+    public RaftAgent agent() {
+        return agent;
+    }
+
+    /**
+     * Stops the loop (waiting for it) and closes the files. The WAL closes with the loop.
+     */
+    @Override
+    public void close() {
+        if (runner != null) {
+            runner.close();
+            runner = null;
+        } else {
+            agent.onClose(); // driven by hand: close the WAL the agent opened
+        }
+        leases.close();
+        store.close();
+    }
+}
