@@ -10,6 +10,7 @@ import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import io.aeron.logbuffer.BufferClaim;
 import io.aeron.logbuffer.Header;
+import io.cairn.consensus.Transport;
 import io.cairn.engine.buffer.Check;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
@@ -37,13 +38,8 @@ import java.util.zip.CRC32C;
  *
  * <p>Single-threaded: the event loop owns it.
  */
-public final class AeronTransport implements AutoCloseable {
-    /** The frame was handed to Aeron. */
-    public static final int SENT = 0;
-    /** The peer's receiver is behind: try later. */
-    public static final int BACK_PRESSURED = 1;
-    /** No receiver is connected (the peer is down or not yet up). */
-    public static final int NOT_CONNECTED = 2;
+public final class AeronTransport implements Transport, AutoCloseable {
+    // SENT, BACK_PRESSURED and NOT_CONNECTED are consensus's Transport codes.
     /** Aeron was busy with housekeeping: try again at once. */
     public static final int ADMIN_ACTION = 3;
     /** No publication to that node. */
@@ -68,6 +64,8 @@ public final class AeronTransport implements AutoCloseable {
     private final CRC32C receiveCrc = new CRC32C();
     private final long[] dropped = new long[PeerFrame.BAD_CHECKSUM + 1];
     private PeerMessageHandler handler;
+    private Transport.MessageHandler consensusHandler;
+    private final PeerMessageHandler toConsensus = this::deliverToConsensus;
     private long framesSent;
     private long framesReceived;
     private long backPressured;
@@ -219,6 +217,7 @@ public final class AeronTransport implements AutoCloseable {
      * @param length its length.
      * @return {@link #SENT} or why not.
      */
+    @Override
     public int send(final int nodeId, final DirectBuffer buffer, final int offset, final int length) {
         final ExclusivePublication publication = publications.get(nodeId);
         if (publication == null) {
@@ -277,6 +276,27 @@ public final class AeronTransport implements AutoCloseable {
         } finally {
             this.handler = null;
         }
+    }
+
+    /**
+     * Hands every message that arrived to consensus (the sender is inside consensus's own message).
+     *
+     * @param handler       the core's message intake.
+     * @param fragmentLimit most fragments read.
+     * @return fragments read.
+     */
+    @Override
+    public int poll(final Transport.MessageHandler handler, final int fragmentLimit) {
+        consensusHandler = handler;
+        try {
+            return poll(toConsensus, fragmentLimit);
+        } finally {
+            consensusHandler = null;
+        }
+    }
+
+    private void deliverToConsensus(final int senderId, final DirectBuffer buffer, final int offset, final int length) {
+        consensusHandler.onMessage(buffer, offset, length);
     }
 
     private void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header frameHeader) {

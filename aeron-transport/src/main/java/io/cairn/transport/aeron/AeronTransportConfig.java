@@ -30,8 +30,8 @@ public record AeronTransportConfig(
     int streamId, int termBytes, int mtuBytes, int driverIdleYields, long driverIdleMaxParkNs) {
     /** Default stream ID. */
     public static final int STREAM_ID_DEFAULT = 0xCA1;
-    /** Default term length: 4 MiB (largest message 512 KiB). */
-    public static final int TERM_BYTES_DEFAULT = 4 << 20;
+    /** Default term length: 16 MiB, so the largest message (2 MiB) holds an append carrying etcd's largest request. */
+    public static final int TERM_BYTES_DEFAULT = 16 << 20;
     /** Aeron's default MTU. */
     public static final int MTU_BYTES_DEFAULT = 1408;
     /** Default yields before the embedded driver parks. */

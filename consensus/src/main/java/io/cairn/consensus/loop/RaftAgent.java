@@ -5,6 +5,7 @@ import io.cairn.consensus.Outbox;
 import io.cairn.consensus.RaftContext;
 import io.cairn.consensus.RaftCore;
 import io.cairn.consensus.RaftResult;
+import io.cairn.consensus.Role;
 import io.cairn.consensus.Ready;
 import io.cairn.consensus.StateMachine;
 import io.cairn.consensus.Transport;
@@ -60,6 +61,7 @@ public final class RaftAgent implements Agent {
     private final long[] pendingIndexes;
     private final long[] pendingTerms;
     private final long[] pendingCorrelations;
+    private final long[] pendingSinceNs;
     private int pendingStart;
     private int pendingCount;
     // Reads whose read index is known, waiting for applied to reach it (thesis §6.4 step 4).
@@ -106,6 +108,7 @@ public final class RaftAgent implements Agent {
         this.pendingIndexes = new long[context.pendingProposalsMax()];
         this.pendingTerms = new long[context.pendingProposalsMax()];
         this.pendingCorrelations = new long[context.pendingProposalsMax()];
+        this.pendingSinceNs = new long[context.pendingProposalsMax()];
         this.readIndexes = new long[context.pendingReadsMax()];
         this.readCorrelations = new long[context.pendingReadsMax()];
     }
@@ -154,6 +157,7 @@ public final class RaftAgent implements Agent {
             work += transport.poll(inbound, context.fragmentLimit());
             work += requests.ring().read(requestHandler, context.requestBatchMax());
             work += duty.doWork(clock.nanoTime(), core);
+            work += expirePending();
             work += drive();
             return work;
         } catch (final RuntimeException ex) {
@@ -224,8 +228,26 @@ public final class RaftAgent implements Agent {
         final int slot = (pendingStart + pendingCount) % pendingIndexes.length;
         pendingIndexes[slot] = index;
         pendingTerms[slot] = term;
+        pendingSinceNs[slot] = clock.nanoTime();
         pendingCorrelations[slot] = correlationId;
         pendingCount++;
+    }
+
+    /**
+     * Proposals that waited past the timeout while this member is not the leader complete as UNKNOWN: their entries
+     * may have been lost with the office, and nothing else would ever tell their callers.
+     */
+    private int expirePending() {
+        if (pendingCount == 0 || core.role() == Role.LEADER) {
+            return 0;
+        }
+        final long cutoff = clock.nanoTime() - context.proposalTimeoutNs();
+        int expired = 0;
+        while (pendingCount > 0 && pendingSinceNs[pendingStart] - cutoff < 0) {
+            completeHead(RaftListener.UNKNOWN, 0);
+            expired++;
+        }
+        return expired;
     }
 
     private int drive() {

@@ -49,6 +49,7 @@ public final class RaftAgentContext {
     private int requestBatchMax = 1024;
     private int applyEntriesMax = 4096;
     private int pendingProposalsMax = 64 * 1024;
+    private long proposalTimeoutNs = TimeUnit.SECONDS.toNanos(7);
     private int pendingReadsMax = 4096;
 
     /**
@@ -62,7 +63,8 @@ public final class RaftAgentContext {
             "agent context incomplete");
         Check.state(tickIntervalNs > 0 && fragmentLimit > 0 && requestBatchMax > 0 && applyEntriesMax > 0,
             "loop limits", tickIntervalNs);
-        Check.state(pendingProposalsMax > 0 && pendingReadsMax > 0, "pending limits", pendingProposalsMax);
+        Check.state(pendingProposalsMax > 0 && pendingReadsMax > 0 && proposalTimeoutNs > 0, "pending limits",
+            pendingProposalsMax);
         Check.state(compactionTrailingEntries >= 0 && snapshotIntervalEntries >= 0, "snapshot policy",
             snapshotIntervalEntries);
         return this;
@@ -197,6 +199,22 @@ public final class RaftAgentContext {
         this.pendingProposalsMax = proposals;
         this.pendingReadsMax = reads;
         return this;
+    }
+
+    /**
+     * @param nanos how long a proposal may wait for its outcome (etcd's request timeout is about 7 s with its default
+     *              election timeout): one proposed under a leader that lost its office may never see its index
+     *              applied (the new leader's log may stay shorter); past this it completes as
+     *              {@link RaftListener#UNKNOWN}, which is what it is.
+     * @return this.
+     */
+    public RaftAgentContext proposalTimeoutNs(final long nanos) {
+        this.proposalTimeoutNs = nanos;
+        return this;
+    }
+
+    long proposalTimeoutNs() {
+        return proposalTimeoutNs;
     }
 
     RaftContext raftContext() {

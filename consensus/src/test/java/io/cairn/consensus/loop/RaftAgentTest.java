@@ -278,6 +278,24 @@ class RaftAgentTest {
     }
 
     @Test
+    void shouldCompleteAsUnknownWhenDeposedLeadersProposalNeverApplies() {
+        buildManual(0);
+        final int leader = electLeader();
+        network.isolate(leader);
+        for (long i = 1; i <= 3; i++) {
+            assertTrue(propose(leader, i, 5));
+        }
+        cycles(1_000);
+        network.heal();
+        cycles(1_000);
+        assertTrue(agents[leader].core().role() != Role.LEADER, "deposed");
+        assertEquals(RaftListener.LOST, recorders[leader].codes.get(1L), "the new leader's first entry took its index");
+        assertEquals(null, recorders[leader].codes.get(3L), "nothing proposed since: its index never applies");
+        cycles(7_000);
+        assertEquals(RaftListener.UNKNOWN, recorders[leader].codes.get(3L), "the caller hears after the timeout");
+    }
+
+    @Test
     void shouldSnapshotCompactAndBringLaggingFollowerBackWithSnapshot() {
         buildManual(20);
         final int leader = electLeader();
