@@ -1446,6 +1446,24 @@ public final class RaftCore {
     }
 
     /**
+     * @return followers this leader is streaming a snapshot to (none when not leader). A new snapshot restarts such a
+     *     transfer from offset 0, so the driver defers taking one while this is non-zero (as etcd pauses compaction
+     *     while it sends snapshots).
+     */
+    public int snapshotTransfersInFlight() {
+        if (role != Role.LEADER) {
+            return 0;
+        }
+        int count = 0;
+        for (int i = 0; i < progressCount; i++) {
+            if (progress[i].state == Progress.SNAPSHOT && progress[i].snapshotIndex != 0) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    /**
      * @return reads waiting at this leader.
      */
     public int pendingReadCount() {

@@ -51,6 +51,8 @@ public final class AeronTransport implements Transport, AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(AeronTransport.class.getName());
     private static final long WARNING_INTERVAL_NS = TimeUnit.SECONDS.toNanos(5);
+    /** A driver directory is stale only once untouched and without a live driver heartbeat for this long. */
+    static final long STALE_AFTER_MS = 10_000;
 
     private final AeronTransportConfig config;
     private final MediaDriver driver;
@@ -121,7 +123,8 @@ public final class AeronTransport implements Transport, AutoCloseable {
 
     /**
      * Deletes embedded-driver directories of ours (prefix {@link AeronTransportConfig#DIRECTORY_PREFIX}) whose
-     * driver is no longer alive: a SIGKILLed node leaves tens of MB of /dev/shm behind otherwise.
+     * driver is no longer alive: a SIGKILLed node leaves tens of MB of /dev/shm behind otherwise. A directory touched
+     * in the last {@link #STALE_AFTER_MS} is left alone whatever its state (another process may be launching it).
      *
      * @param parent where embedded directories live.
      * @param own    this node's directory (replaced at start anyway; skipped).
@@ -135,7 +138,8 @@ public final class AeronTransport implements Transport, AutoCloseable {
             return 0;
         }
         for (final File candidate : candidates) {
-            if (candidate.equals(own) || CommonContext.isDriverActive(candidate, 10_000, message -> { })) {
+            if (candidate.equals(own) || recentlyTouched(candidate)
+                || CommonContext.isDriverActive(candidate, STALE_AFTER_MS, message -> { })) {
                 continue;
             }
             final File[] files = candidate.listFiles();
@@ -151,6 +155,12 @@ public final class AeronTransport implements Transport, AutoCloseable {
             }
         }
         return deleted;
+    }
+
+    // A driver another process is launching right now has no (or a not yet valid) cnc.dat: not stale.
+    private static boolean recentlyTouched(final File candidate) {
+        final long newest = Math.max(candidate.lastModified(), new File(candidate, "cnc.dat").lastModified());
+        return System.currentTimeMillis() - newest < STALE_AFTER_MS;
     }
 
     private static boolean deleteTree(final File file) {

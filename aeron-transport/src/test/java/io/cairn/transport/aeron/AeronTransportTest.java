@@ -226,6 +226,10 @@ class AeronTransportTest {
         Files.createDirectories(stale.toPath().resolve("publications"));
         Files.write(stale.toPath().resolve("cnc.dat"), new byte[64]);
         Files.createDirectories(other.toPath());
+        assertEquals(0, AeronTransport.cleanStaleDirectories(dir.toFile(), null), "maybe launching right now");
+        final long old = System.currentTimeMillis() - AeronTransport.STALE_AFTER_MS - 1_000;
+        assertTrue(stale.toPath().resolve("cnc.dat").toFile().setLastModified(old));
+        assertTrue(stale.setLastModified(old));
         assertEquals(1, AeronTransport.cleanStaleDirectories(dir.toFile(), null));
         assertFalse(stale.exists());
         assertTrue(other.exists());

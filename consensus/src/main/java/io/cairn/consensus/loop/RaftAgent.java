@@ -43,6 +43,8 @@ import java.nio.ByteOrder;
  */
 public final class RaftAgent implements Agent {
     private static final int TICKS_PER_CYCLE_MAX = 4;
+    /** A snapshot is deferred while one streams to a follower, but not past this many snapshot intervals. */
+    private static final long SNAPSHOT_DEFER_INTERVALS_MAX = 16;
 
     private RaftCore core;
     private Wal wal;
@@ -385,6 +387,12 @@ public final class RaftAgent implements Agent {
         final long interval = context.snapshotIntervalEntries();
         final long applied = core.appliedIndex();
         if (interval == 0 || applied - lastSnapshotIndex < interval) {
+            return;
+        }
+        if (core.snapshotTransfersInFlight() > 0
+            && applied - lastSnapshotIndex < interval * SNAPSHOT_DEFER_INTERVALS_MAX) {
+            // A newer snapshot would restart the transfer from its first byte: under steady writes a lagging
+            // follower would never finish. Let the log grow (bounded) until the transfer is done.
             return;
         }
         core.membershipAt(applied, snapshotMembership);

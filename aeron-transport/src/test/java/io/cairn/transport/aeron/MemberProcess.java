@@ -1,0 +1,140 @@
+package io.cairn.transport.aeron;
+
+import io.cairn.consensus.EntryType;
+import io.cairn.consensus.Role;
+import io.cairn.consensus.keyspace.KeyspaceMember;
+import io.cairn.consensus.loop.RaftListener;
+import io.cairn.engine.mvcc.CommandEncoder;
+import io.cairn.engine.mvcc.MvccReader;
+import org.agrona.concurrent.SystemNanoClock;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Goal: one member of a test cluster as its own JVM, so a test can SIGKILL it by PID. Method: a
+ * {@link KeyspaceMember} over {@link AeronTransport}; while it leads, a writer thread proposes puts of keys
+ * {@code <id>-<sequence>} and prints {@code ACK <key>} once each is committed (held durably by a quorum); every
+ * 100 ms it prints {@code STATUS <role> <applied index> <revision>}; {@code pause} on stdin stops the writer,
+ * {@code stop} closes the member cleanly.
+ *
+ * <p>{@code MemberProcess <id> <data dir> <id=host:port,...>}
+ */
+public final class MemberProcess {
+    private static final AtomicBoolean STOPPING = new AtomicBoolean();
+    private static final AtomicBoolean PAUSED = new AtomicBoolean();
+    private MemberProcess() {
+    }
+
+    /**
+     * @param args id, data directory, all members' endpoints.
+     * @throws Exception if the member cannot start.
+     */
+    public static void main(final String[] args) throws Exception {
+        final int id = Integer.parseInt(args[0]);
+        final Path data = Path.of(args[1]);
+        final Map<Integer, String> peers = new HashMap<>();
+        for (final String member : args[2].split(",")) {
+            final String[] parts = member.split("=");
+            peers.put(Integer.parseInt(parts[0]), parts[1]);
+        }
+        final String own = peers.remove(id);
+        final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        final Map<Long, String> inFlight = new ConcurrentHashMap<>();
+        final AtomicInteger role = new AtomicInteger(Role.FOLLOWER);
+        final RaftListener listener = new RaftListener() {
+            @Override
+            public void onProposalComplete(final long correlationId, final long code, final long index,
+                final long result) {
+                final String key = inFlight.remove(correlationId);
+                if (code == COMMITTED && key != null) {
+                    out.println("ACK " + key);
+                }
+            }
+
+            @Override
+            public void onReadComplete(final long correlationId, final long code, final long readIndex) {
+                // No reads.
+            }
+
+            @Override
+            public void onRoleChange(final int newRole, final long term, final int leaderId) {
+                role.set(newRole);
+            }
+        };
+        final AeronTransport transport = AeronTransport.launch(AeronTransportConfig.of(id, own, peers));
+        final KeyspaceMember member = new KeyspaceMember(
+            KeyspaceMember.Settings.of(id, data, 1, 2, 3).with(true, TimeUnit.MILLISECONDS.toNanos(50), 2_000, 500),
+            transport, listener, (correlation, code, lease, ttl) -> { }, revision -> { }, SystemNanoClock.INSTANCE)
+            .start(error -> {
+                error.printStackTrace();
+                Runtime.getRuntime().halt(3);
+            });
+        final Thread writer = new Thread(() -> write(id, member, role, inFlight), "writer");
+        writer.setDaemon(true);
+        writer.start();
+        final Thread status = new Thread(() -> status(member, role, out), "status");
+        status.setDaemon(true);
+        status.start();
+        final BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        String line;
+        while ((line = in.readLine()) != null && !"stop".equals(line.trim())) {
+            if ("pause".equals(line.trim())) {
+                PAUSED.set(true);
+            }
+        }
+        STOPPING.set(true);
+        status.join(5_000);
+        member.close();
+        transport.close();
+        out.println("STOPPED");
+    }
+
+    private static void write(final int id, final KeyspaceMember member, final AtomicInteger role,
+        final Map<Long, String> inFlight) {
+        final CommandEncoder encoder = new CommandEncoder();
+        final byte[] value = new byte[100];
+        long sequence = 0;
+        while (true) {
+            if (role.get() != Role.LEADER || inFlight.size() > 2_000 || PAUSED.get()) {
+                sleep(2);
+                continue;
+            }
+            final String key = id + "-" + System.nanoTime() + "-" + sequence++;
+            encoder.reset().put(key.getBytes(StandardCharsets.UTF_8), value, 0, 0);
+            inFlight.put(sequence, key);
+            if (!member.requests().offerProposal(sequence, EntryType.NORMAL, encoder.buffer(), 0,
+                encoder.length())) {
+                inFlight.remove(sequence);
+                sleep(1);
+            }
+        }
+    }
+
+    private static void status(final KeyspaceMember member, final AtomicInteger role, final PrintStream out) {
+        try (MvccReader reader = member.store().newReader()) {
+            while (!STOPPING.get()) {
+                reader.refresh();
+                out.println("STATUS " + role.get() + " " + reader.appliedIndex() + " " + reader.revision());
+                sleep(100);
+            }
+        }
+    }
+
+    private static void sleep(final long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (final InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
