@@ -4,10 +4,13 @@ import io.cairn.consensus.sim.SimulatorMain;
 import io.cairn.engine.wal.ChronicleWal;
 import io.cairn.engine.wal.HardState;
 import io.cairn.engine.wal.WalCorruption;
+import io.cairn.server.CairnMember;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code ./cairn COMMAND ...}: what is built so far. Exit status 0 on success, 1 when the command found a problem
@@ -15,17 +18,22 @@ import java.util.Arrays;
  */
 public final class CairnCommand {
     private static final String USAGE = """
-        usage: ./cairn COMMAND [ARGS]
+        usage: ./cairn [COMMAND] [ARGS]
 
         commands:
+          (none)              start a local three-member cluster in the foreground: clients on 127.0.0.1:2379,
+                              :22379 and :32379, data under ./data (CAIRN_LOCAL_DATA_DIR), Ctrl-C stops it
+          local [--data-dir DIR]
+                              the same, with the data where you say
+          member [FLAGS]      run one member (etcd's flag names; ./cairn member --help lists them)
           wal check DIR       validate every record of the WAL in DIR (read-only; safe beside a running member)
                               and print its range, hard state and any torn or corrupt record with file and position
-          simulate --seed S --count N [--verbose]
+          simulate --seed S --count N [--keyspace] [--verbose]
                               run the deterministic Raft simulator over seeds S .. S+N-1 (faults, crashes,
                               partitions; safety and linearizability checked); exit 1 on any violation
-          help                this text
+          help, --help        this text
 
-        Not built yet: starting members and a local cluster, `snapshot restore` (issue "Server"). See README.md.
+        Clients: any etcd v3 client, e.g. ETCDCTL_API=3 etcdctl --endpoints=127.0.0.1:2379 put foo bar
         """;
 
     private CairnCommand() {
@@ -45,9 +53,25 @@ public final class CairnCommand {
      * @return the exit status.
      */
     public static int run(final String[] args, final PrintStream out, final PrintStream err) {
-        if (args.length == 0 || "help".equals(args[0]) || "--help".equals(args[0]) || "-h".equals(args[0])) {
-            (args.length == 0 ? err : out).print(USAGE);
-            return args.length == 0 ? 2 : 0;
+        if (args.length == 0) {
+            return LocalCluster.run(Path.of(System.getenv().getOrDefault("CAIRN_LOCAL_DATA_DIR", "data")), out, err);
+        }
+        if ("help".equals(args[0]) || "--help".equals(args[0]) || "-h".equals(args[0])) {
+            out.print(USAGE);
+            return 0;
+        }
+        if ("local".equals(args[0])) {
+            if (args.length == 3 && "--data-dir".equals(args[1])) {
+                return LocalCluster.run(Path.of(args[2]), out, err);
+            }
+            if (args.length == 1) {
+                return LocalCluster.run(Path.of("data"), out, err);
+            }
+            err.print(USAGE);
+            return 2;
+        }
+        if ("member".equals(args[0])) {
+            return member(Arrays.copyOfRange(args, 1, args.length), out, err);
         }
         if ("simulate".equals(args[0])) {
             return SimulatorMain.run(Arrays.copyOfRange(args, 1, args.length), out);
@@ -57,6 +81,43 @@ public final class CairnCommand {
         }
         err.print(USAGE);
         return 2;
+    }
+
+    private static int member(final String[] args, final PrintStream out, final PrintStream err) {
+        if (args.length == 1 && ("--help".equals(args[0]) || "-h".equals(args[0]))) {
+            out.print(MemberFlags.USAGE);
+            return 0;
+        }
+        final CairnMember.Config config;
+        try {
+            config = MemberFlags.parse(args, System.getenv());
+        } catch (final IllegalArgumentException ex) {
+            err.println("cairn member: " + ex.getMessage());
+            err.print(MemberFlags.USAGE);
+            return 2;
+        }
+        final CairnMember member;
+        try {
+            member = CairnMember.start(config);
+        } catch (final IOException | RuntimeException ex) {
+            err.println("cairn member " + config.name() + ": cannot start: " + ex.getMessage());
+            return 1;
+        }
+        final CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            member.close();
+            stopped.countDown();
+        }, "cairn-shutdown"));
+        out.println("cairn member " + config.name() + " (id " + member.self().id() + ") serving etcd v3 on "
+            + config.clientUrl() + ", peers on " + member.self().peerUrl() + ", data in "
+            + config.dataDir().toAbsolutePath());
+        out.flush();
+        try {
+            stopped.await();
+        } catch (final InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+        return 0;
     }
 
     private static int walCheck(final Path directory, final PrintStream out, final PrintStream err) {

@@ -1,0 +1,619 @@
+package io.cairn.server;
+
+import io.cairn.consensus.EntryType;
+import io.cairn.consensus.RaftResult;
+import io.cairn.consensus.Role;
+import io.cairn.consensus.keyspace.KeyspaceMember;
+import io.cairn.consensus.keyspace.KeyspaceStateMachine;
+import io.cairn.consensus.keyspace.LeaseKeeper;
+import io.cairn.consensus.loop.RaftListener;
+import io.cairn.engine.mvcc.MvccConfig;
+import io.cairn.engine.mvcc.MvccError;
+import io.cairn.engine.mvcc.MvccReader;
+import io.cairn.engine.mvcc.MvccResponse;
+import io.cairn.engine.mvcc.MvccValidator;
+import io.cairn.server.grpc.ClusterService;
+import io.cairn.server.grpc.EtcdStatus;
+import io.cairn.server.grpc.KvService;
+import io.cairn.server.grpc.LeaseService;
+import io.cairn.server.grpc.MaintenanceService;
+import io.cairn.server.grpc.WatchHub;
+import io.cairn.server.grpc.WatchService;
+import io.cairn.transport.aeron.AeronTransport;
+import io.cairn.transport.aeron.AeronTransportConfig;
+import io.etcd.jetcd.api.ResponseHeader;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.SystemNanoClock;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+
+/**
+ * One Cairn member as a server: the keyspace replicated by Raft ({@link KeyspaceMember}) over Aeron
+ * ({@link AeronTransport}), and etcd's v3 gRPC API on its client port. gRPC calls run on a small fixed pool; writes
+ * are validated there (nothing invalid reaches consensus), proposed through the member's request ring and answered
+ * when the loop reports them applied; a member that is not the leader forwards writes to the leader's client port.
+ * Linearizable reads wait for a ReadIndex round and then read the local keyspace; serializable reads read it at
+ * once.
+ */
+public final class CairnMember implements AutoCloseable {
+    /** The etcd version this API matches (clients look at it). */
+    public static final String ETCD_VERSION = "3.4.23";
+    /** etcd's minimum lease TTL with a 100 ms heartbeat and 1 s election timeout: ceil(1.5 × election). */
+    public static final long LEASE_TTL_MIN = 2;
+    private static final System.Logger LOG = System.getLogger(CairnMember.class.getName());
+    private static final long REQUEST_TIMEOUT_MS = 7_000;
+    private static final int GRPC_THREADS = 8;
+    /** etcd's 1.5 MiB request limit plus its 512 KiB gRPC allowance. */
+    private static final int GRPC_MESSAGE_BYTES_MAX = (3 << 19) + (512 << 10);
+
+    /** Why a proposal was not applied. */
+    public static final class ProposalFailed extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        /** The loop's code ({@link RaftResult} or {@link RaftListener}). */
+        public final long code;
+
+        ProposalFailed(final long code) {
+            super("proposal failed: " + code, null, false, false);
+            this.code = code;
+        }
+    }
+
+    /**
+     * What a member needs.
+     *
+     * @param name      its name in the topology.
+     * @param dataDir   its files.
+     * @param clientUrl where clients connect ({@code http://host:port}).
+     * @param topology  the cluster.
+     * @param durable   sync the WAL (false only for measuring).
+     */
+    public record Config(String name, Path dataDir, String clientUrl, Topology topology, boolean durable) {
+    }
+
+    private final Config config;
+    private final Topology.Member self;
+    private final AeronTransport transport;
+    private final KeyspaceMember member;
+    private final MvccValidator validator;
+    private final Map<Long, CompletableFuture<DirectBuffer>> proposals = new ConcurrentHashMap<>();
+    private final Map<Long, CompletableFuture<Long>> reads = new ConcurrentHashMap<>();
+    private final Map<Long, CompletableFuture<long[]>> leaseAnswers = new ConcurrentHashMap<>();
+    private final AtomicLong correlations = new AtomicLong();
+    private final AtomicLong leaseIds = new AtomicLong();
+    private final BlockingQueue<MvccReader> readers;
+    private final Map<Integer, ManagedChannel> channels = new HashMap<>();
+    private final ExecutorService executor;
+    private final WatchHub watches;
+    private final Server grpc;
+    private final AtomicLong committed = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private final AtomicLong leaderChanges = new AtomicLong();
+    private final AtomicInteger pending = new AtomicInteger();
+    private volatile int role = Role.FOLLOWER;
+    private volatile long term;
+    private volatile int leaderId;
+    private volatile boolean closed;
+
+    private CairnMember(final Config config) throws IOException {
+        this.config = config;
+        this.self = config.topology().byName(config.name());
+        if (self == null) {
+            throw new IllegalArgumentException("--name " + config.name() + " is not in --initial-cluster");
+        }
+        final Map<Integer, String> peers = new HashMap<>();
+        for (final Topology.Member peer : config.topology().members()) {
+            if (peer.id() != self.id()) {
+                peers.put(peer.id(), peer.peerEndpoint());
+            }
+        }
+        this.transport = AeronTransport.launch(AeronTransportConfig.of(self.id(), self.peerEndpoint(), peers));
+        final RaftListener listener = new Listener();
+        final KeyspaceMember.Settings settings = KeyspaceMember.Settings.of(self.id(), config.dataDir(),
+            config.topology().ids()).with(config.durable(), TimeUnit.MILLISECONDS.toNanos(100), 10_000, 5_000);
+        try {
+            this.member = new KeyspaceMember(settings, transport, listener, this::onLeaseAnswer, this::onRevision,
+                SystemNanoClock.INSTANCE);
+        } catch (final IOException | RuntimeException ex) {
+            transport.close();
+            throw ex;
+        }
+        final MvccConfig mvcc = member.store().config();
+        this.validator = MvccValidator.of(mvcc);
+        this.readers = new ArrayBlockingQueue<>(GRPC_THREADS * 2);
+        this.executor = Executors.newFixedThreadPool(GRPC_THREADS, runnable -> {
+            final Thread thread = new Thread(runnable, "cairn-" + config.name() + "-grpc");
+            thread.setDaemon(true);
+            return thread;
+        });
+        this.watches = new WatchHub(this);
+        final InetSocketAddress listen = address(config.clientUrl());
+        this.grpc = NettyServerBuilder.forAddress(listen)
+            .executor(executor)
+            .maxInboundMessageSize(GRPC_MESSAGE_BYTES_MAX)
+            .permitKeepAliveTime(5, TimeUnit.SECONDS)
+            .permitKeepAliveWithoutCalls(true)
+            .addService(new KvService(this))
+            .addService(new WatchService(this, watches))
+            .addService(new LeaseService(this).definition())
+            .addService(new ClusterService(this))
+            .addService(new MaintenanceService(this))
+            .build();
+    }
+
+    /**
+     * Opens the member's files, starts its loop, its watch dispatcher and its gRPC server.
+     *
+     * @param config what it is.
+     * @return the running member.
+     * @throws IOException if its files or ports cannot be opened.
+     */
+    public static CairnMember start(final Config config) throws IOException {
+        final CairnMember server = new CairnMember(config);
+        try {
+            server.member.start(error -> {
+                LOG.log(System.Logger.Level.ERROR, "member " + config.name() + " stopped on an error", error);
+                Runtime.getRuntime().halt(70);
+            });
+            server.watches.start();
+            server.grpc.start();
+        } catch (final IOException | RuntimeException ex) {
+            server.close();
+            throw ex;
+        }
+        return server;
+    }
+
+    private static InetSocketAddress address(final String url) {
+        final String hostPort = Topology.hostPort(url);
+        final int colon = hostPort.lastIndexOf(':');
+        return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
+    }
+
+    /** Loop-thread callbacks: complete the callers' futures (the response bytes are copied out of the run). */
+    private final class Listener implements RaftListener {
+        @Override
+        public void onProposalComplete(final long correlationId, final long code, final long index,
+            final long result) {
+            final CompletableFuture<DirectBuffer> future = proposals.remove(correlationId);
+            if (future == null) {
+                return;
+            }
+            if (code == COMMITTED) {
+                committed.incrementAndGet();
+                final DirectBuffer responses = member.stateMachine().responses();
+                final int length = KeyspaceStateMachine.responseLength(result);
+                final byte[] copy = new byte[length];
+                responses.getBytes(KeyspaceStateMachine.responseOffset(result), copy);
+                future.complete(new UnsafeBuffer(copy));
+            } else {
+                failed.incrementAndGet();
+                future.completeExceptionally(new ProposalFailed(code));
+            }
+        }
+
+        @Override
+        public void onReadComplete(final long correlationId, final long code, final long readIndex) {
+            final CompletableFuture<Long> future = reads.remove(correlationId);
+            if (future != null) {
+                if (code == COMMITTED) {
+                    future.complete(readIndex);
+                } else {
+                    future.completeExceptionally(new ProposalFailed(code));
+                }
+            }
+        }
+
+        @Override
+        public void onRoleChange(final int newRole, final long newTerm, final int newLeader) {
+            if (newLeader != leaderId) {
+                leaderChanges.incrementAndGet();
+            }
+            role = newRole;
+            term = newTerm;
+            leaderId = newLeader;
+        }
+    }
+
+    private void onLeaseAnswer(final long correlationId, final int code, final long leaseId, final long ttl) {
+        final CompletableFuture<long[]> future = leaseAnswers.remove(correlationId);
+        if (future != null) {
+            future.complete(new long[] {code, ttl});
+        }
+    }
+
+    private void onRevision(final long revision) {
+        watches.onRevision(revision);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // What the services use
+
+    /**
+     * @param revision the revision to report.
+     * @return etcd's header: cluster ID, member ID, revision, Raft term.
+     */
+    public ResponseHeader header(final long revision) {
+        return ResponseHeader.newBuilder().setClusterId(config.topology().clusterId()).setMemberId(self.id())
+            .setRevision(revision).setRaftTerm(term).build();
+    }
+
+    /**
+     * @param command a keyspace command.
+     * @param length  its length.
+     * @return {@link MvccError#OK} or etcd's reason to refuse it.
+     */
+    public int validate(final DirectBuffer command, final int length) {
+        return validator.validate(command, 0, length);
+    }
+
+    /**
+     * Proposes a validated command.
+     *
+     * @param command the command (copied into the ring before this returns).
+     * @param length  its length.
+     * @return completes with the keyspace's response (a copy), or fails with {@link ProposalFailed}.
+     */
+    public CompletableFuture<DirectBuffer> propose(final DirectBuffer command, final int length) {
+        final long id = correlations.incrementAndGet();
+        final CompletableFuture<DirectBuffer> future = new CompletableFuture<>();
+        proposals.put(id, future);
+        pending.incrementAndGet();
+        if (closed || !member.requests().offerProposal(id, EntryType.NORMAL, command, 0, length)) {
+            proposals.remove(id);
+            future.completeExceptionally(new ProposalFailed(RaftResult.FULL));
+        }
+        return future.orTimeout(REQUEST_TIMEOUT_MS, TimeUnit.MILLISECONDS).whenComplete((response, error) -> {
+            proposals.remove(id);
+            pending.decrementAndGet();
+        });
+    }
+
+    /**
+     * @return completes once this member has applied everything committed when it was asked (ReadIndex).
+     */
+    public CompletableFuture<Long> readBarrier() {
+        final long id = correlations.incrementAndGet();
+        final CompletableFuture<Long> future = new CompletableFuture<>();
+        reads.put(id, future);
+        if (closed || !member.requests().offerRead(id)) {
+            reads.remove(id);
+            future.completeExceptionally(new ProposalFailed(RaftResult.FULL));
+        }
+        return future.orTimeout(REQUEST_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+            .whenComplete((index, error) -> reads.remove(id));
+    }
+
+    /**
+     * Asks the leader's lease keeper (this member must lead).
+     *
+     * @param type    {@link LeaseKeeper#KEEP_ALIVE} or {@link LeaseKeeper#TIME_TO_LIVE}.
+     * @param leaseId the lease.
+     * @return completes with {code, ttl seconds}.
+     */
+    public CompletableFuture<long[]> leaseRequest(final byte type, final long leaseId) {
+        final long id = correlations.incrementAndGet();
+        final CompletableFuture<long[]> future = new CompletableFuture<>();
+        leaseAnswers.put(id, future);
+        final UnsafeBuffer payload = new UnsafeBuffer(ByteBuffer.allocate(Long.BYTES));
+        payload.putLong(0, leaseId, ByteOrder.LITTLE_ENDIAN);
+        if (closed || !member.requests().offerLocal(id, type, payload, 0, Long.BYTES)) {
+            leaseAnswers.remove(id);
+            future.completeExceptionally(new ProposalFailed(RaftResult.FULL));
+        }
+        return future.orTimeout(REQUEST_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+            .whenComplete((answer, error) -> leaseAnswers.remove(id));
+    }
+
+    /**
+     * @return a new lease ID: this member's ID in the top bits, then time and a counter (etcd's shape), positive.
+     */
+    public long newLeaseId() {
+        final long low = (System.currentTimeMillis() << 8 | (leaseIds.incrementAndGet() & 0xFF)) & 0xFFFF_FFFF_FFFFL;
+        final long id = ((long)(self.id() & 0x7FFF) << 48) | low;
+        return id == 0 ? ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE) : id;
+    }
+
+    /**
+     * Runs {@code work} with a refreshed reader of the local keyspace.
+     *
+     * @param work what to read.
+     * @param <T>  its result.
+     * @return the result.
+     */
+    public <T> T read(final Function<MvccReader, T> work) {
+        MvccReader reader = readers.poll();
+        if (reader == null) {
+            reader = member.store().newReader();
+        }
+        try {
+            reader.refresh();
+            return work.apply(reader);
+        } finally {
+            if (!readers.offer(reader)) {
+                reader.close();
+            }
+        }
+    }
+
+    /**
+     * @return the leader's client channel when another member leads and its client URL is known, else null.
+     */
+    public ManagedChannel leaderChannel() {
+        final int leader = leaderId;
+        if (leader == 0 || leader == self.id()) {
+            return null;
+        }
+        final Topology.Member target = config.topology().byId(leader);
+        if (target == null || target.clientEndpoint() == null) {
+            return null;
+        }
+        synchronized (channels) {
+            return channels.computeIfAbsent(leader, id -> NettyChannelBuilder.forTarget(target.clientEndpoint())
+                .usePlaintext().maxInboundMessageSize(GRPC_MESSAGE_BYTES_MAX).build());
+        }
+    }
+
+    /**
+     * Waits (a bounded while) for some member to lead.
+     *
+     * @return true when a leader is known.
+     */
+    public boolean awaitLeader() {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        while (leaderId == 0 && !closed && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (final InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return leaderId != 0;
+    }
+
+    /**
+     * The error a client sees for a failure.
+     *
+     * @param error what went wrong (possibly wrapped by a future).
+     * @return etcd's status for it.
+     */
+    public static StatusRuntimeException toStatus(final Throwable error) {
+        Throwable cause = error;
+        while (cause.getCause() != null && !(cause instanceof ProposalFailed)
+            && !(cause instanceof StatusRuntimeException)) {
+            cause = cause.getCause();
+        }
+        if (cause instanceof StatusRuntimeException status) {
+            return status;
+        }
+        if (cause instanceof TimeoutException) {
+            return EtcdStatus.timeout();
+        }
+        if (cause instanceof ProposalFailed failure) {
+            final long code = failure.code;
+            if (code == RaftResult.NOT_LEADER) {
+                return EtcdStatus.noLeader();
+            }
+            if (code == RaftResult.FULL) {
+                return Status.RESOURCE_EXHAUSTED.withDescription("etcdserver: too many requests").asRuntimeException();
+            }
+            if (code == RaftResult.TOO_LARGE) {
+                return EtcdStatus.exception(MvccError.REQUEST_TOO_LARGE);
+            }
+            if (code == RaftListener.LOST) {
+                return Status.UNAVAILABLE.withDescription("etcdserver: leader changed").asRuntimeException();
+            }
+            return EtcdStatus.timeout();
+        }
+        return Status.INTERNAL.withDescription(String.valueOf(cause.getMessage())).withCause(cause)
+            .asRuntimeException();
+    }
+
+    /**
+     * Proposes a command and answers the caller; a follower that learns it is not the leader hands the request to
+     * {@code forward} (the leader's channel) instead.
+     *
+     * @param command  the encoded command (already validated).
+     * @param length   its length.
+     * @param decode   the keyspace response → etcd's response.
+     * @param forward  re-sends the original request to the leader; null when it cannot be forwarded.
+     * @param observer the caller.
+     * @param <R>      etcd's response type.
+     */
+    public <R> void write(final DirectBuffer command, final int length, final Function<DirectBuffer, R> decode,
+        final Forward<R> forward, final StreamObserver<R> observer) {
+        if (role != Role.LEADER && forward != null) {
+            final ManagedChannel leader = leaderChannel();
+            if (leader != null) {
+                forward.send(leader, observer);
+                return;
+            }
+        }
+        propose(command, length).whenCompleteAsync((response, error) -> {
+            if (error != null) {
+                final Throwable cause = error.getCause() != null ? error.getCause() : error;
+                if (cause instanceof ProposalFailed failure && failure.code == RaftResult.NOT_LEADER
+                    && forward != null && awaitLeader() && leaderChannel() != null) {
+                    forward.send(leaderChannel(), observer);
+                    return;
+                }
+                observer.onError(toStatus(error));
+                return;
+            }
+            final int status = MvccResponse.status(response, 0);
+            if (status != MvccError.OK) {
+                observer.onError(EtcdStatus.exception(status));
+                return;
+            }
+            try {
+                observer.onNext(decode.apply(response));
+                observer.onCompleted();
+            } catch (final RuntimeException ex) {
+                observer.onError(toStatus(ex));
+            }
+        }, executor);
+    }
+
+    /** Re-sends a request to the leader. */
+    @FunctionalInterface
+    public interface Forward<R> {
+        /**
+         * @param leader   the leader's client channel.
+         * @param observer the original caller.
+         */
+        void send(ManagedChannel leader, StreamObserver<R> observer);
+    }
+
+    /**
+     * @return the pool gRPC calls run on.
+     */
+    public ExecutorService executor() {
+        return executor;
+    }
+
+    /**
+     * @return the keyspace member (store, snapshots, agent).
+     */
+    public KeyspaceMember keyspace() {
+        return member;
+    }
+
+    /**
+     * @return this member in the topology.
+     */
+    public Topology.Member self() {
+        return self;
+    }
+
+    /**
+     * @return the configuration.
+     */
+    public Config config() {
+        return config;
+    }
+
+    /**
+     * @return the leader's ID as last known, 0 if none.
+     */
+    public int leaderId() {
+        return leaderId;
+    }
+
+    /**
+     * @return this member's role ({@link Role}).
+     */
+    public int role() {
+        return role;
+    }
+
+    /**
+     * @return the Raft term as last known.
+     */
+    public long term() {
+        return term;
+    }
+
+    /**
+     * @return proposals committed through this member.
+     */
+    public long proposalsCommitted() {
+        return committed.get();
+    }
+
+    /**
+     * @return proposals that failed.
+     */
+    public long proposalsFailed() {
+        return failed.get();
+    }
+
+    /**
+     * @return proposals waiting.
+     */
+    public int proposalsPending() {
+        return pending.get();
+    }
+
+    /**
+     * @return leader changes seen.
+     */
+    public long leaderChanges() {
+        return leaderChanges.get();
+    }
+
+    /**
+     * @return the transport (peer counters).
+     */
+    public AeronTransport transport() {
+        return transport;
+    }
+
+    /**
+     * @return the port clients connect to (the bound one).
+     */
+    public int clientPort() {
+        return grpc.getPort();
+    }
+
+    /**
+     * Stops serving clients, then the loop, then the transport.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        grpc.shutdown();
+        try {
+            if (!grpc.awaitTermination(2, TimeUnit.SECONDS)) {
+                grpc.shutdownNow();
+            }
+        } catch (final InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            grpc.shutdownNow();
+        }
+        watches.close();
+        synchronized (channels) {
+            channels.values().forEach(ManagedChannel::shutdownNow);
+        }
+        executor.shutdownNow();
+        try {
+            executor.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (final InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+        MvccReader reader;
+        while ((reader = readers.poll()) != null) {
+            reader.close();
+        }
+        member.close();
+        transport.close();
+    }
+}

@@ -1,0 +1,133 @@
+package io.cairn.server;
+
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.CRC32C;
+
+/**
+ * The cluster's members as configured: etcd's {@code --initial-cluster name=peerURL,...} (the order gives Raft IDs
+ * 1, 2, 3, ...) and each member's client URL (etcd learns those through Raft; Cairn takes them from
+ * {@code --initial-cluster-clients name=clientURL,...} so a follower can forward writes to the leader). Peer URLs'
+ * host:port are Aeron UDP endpoints; the scheme is accepted and ignored.
+ *
+ * @param members   the members, in Raft ID order.
+ * @param clusterId etcd's cluster ID: a hash of the initial configuration, the same on every member.
+ */
+public record Topology(List<Member> members, long clusterId) {
+    /**
+     * One member.
+     *
+     * @param id         its Raft ID (1-based position in the initial cluster); also its etcd member ID.
+     * @param name       its name.
+     * @param peerUrl    as configured (for MemberList).
+     * @param clientUrl  as configured, or null.
+     */
+    public record Member(int id, String name, String peerUrl, String clientUrl) {
+        /**
+         * @return the peer URL's host:port (the Aeron endpoint).
+         */
+        public String peerEndpoint() {
+            return hostPort(peerUrl);
+        }
+
+        /**
+         * @return the client URL's host:port, or null.
+         */
+        public String clientEndpoint() {
+            return clientUrl == null ? null : hostPort(clientUrl);
+        }
+    }
+
+    /**
+     * @param initialCluster etcd's {@code name=peerURL,...}.
+     * @param clients        {@code name=clientURL,...} (may be empty).
+     * @return the topology.
+     * @throws IllegalArgumentException for a malformed list, a duplicate name or a client URL of an unknown name.
+     */
+    public static Topology parse(final String initialCluster, final String clients) {
+        final Map<String, String> peers = pairs(initialCluster, "--initial-cluster");
+        final Map<String, String> clientUrls = clients == null || clients.isBlank()
+            ? Map.of() : pairs(clients, "--initial-cluster-clients");
+        for (final String name : clientUrls.keySet()) {
+            if (!peers.containsKey(name)) {
+                throw new IllegalArgumentException("--initial-cluster-clients names " + name
+                    + ", which is not in --initial-cluster");
+            }
+        }
+        final List<Member> members = new ArrayList<>();
+        int id = 1;
+        for (final Map.Entry<String, String> peer : peers.entrySet()) {
+            hostPort(peer.getValue());
+            members.add(new Member(id++, peer.getKey(), peer.getValue(), clientUrls.get(peer.getKey())));
+        }
+        final CRC32C crc = new CRC32C();
+        crc.update(initialCluster.getBytes(StandardCharsets.UTF_8));
+        final long high = crc.getValue();
+        crc.update(new byte[] {1});
+        return new Topology(List.copyOf(members), high << 32 | crc.getValue());
+    }
+
+    private static Map<String, String> pairs(final String list, final String flag) {
+        final Map<String, String> pairs = new LinkedHashMap<>();
+        for (final String item : list.split(",")) {
+            final int equals = item.indexOf('=');
+            if (equals <= 0 || equals == item.length() - 1) {
+                throw new IllegalArgumentException(flag + ": expected name=URL, got '" + item + "'");
+            }
+            if (pairs.put(item.substring(0, equals).trim(), item.substring(equals + 1).trim()) != null) {
+                throw new IllegalArgumentException(flag + ": member " + item.substring(0, equals) + " twice");
+            }
+        }
+        return pairs;
+    }
+
+    /**
+     * @param url {@code scheme://host:port} or {@code host:port}.
+     * @return {@code host:port}.
+     * @throws IllegalArgumentException when it has no port.
+     */
+    public static String hostPort(final String url) {
+        final URI uri = URI.create(url.contains("://") ? url : "tcp://" + url);
+        if (uri.getHost() == null || uri.getPort() < 0) {
+            throw new IllegalArgumentException("expected scheme://host:port, got '" + url + "'");
+        }
+        return uri.getHost() + ":" + uri.getPort();
+    }
+
+    /**
+     * @param name a member's name.
+     * @return it, or null.
+     */
+    public Member byName(final String name) {
+        for (final Member member : members) {
+            if (member.name().equals(name)) {
+                return member;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * @param id a Raft ID.
+     * @return the member, or null.
+     */
+    public Member byId(final long id) {
+        for (final Member member : members) {
+            if (member.id() == id) {
+                return member;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * @return the Raft IDs.
+     */
+    public int[] ids() {
+        return members.stream().mapToInt(Member::id).toArray();
+    }
+}

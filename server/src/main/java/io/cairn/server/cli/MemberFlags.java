@@ -1,0 +1,111 @@
+package io.cairn.server.cli;
+
+import io.cairn.server.CairnMember;
+import io.cairn.server.Topology;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code cairn member}'s flags, named as etcd's, each also readable from the environment as {@code CAIRN_*} (flag
+ * name upper-cased, dashes as underscores: {@code --data-dir} is {@code CAIRN_DATA_DIR}); a flag wins over its
+ * variable. Defaults are etcd's: name {@code default}, data in {@code <name>.cairn}, clients on
+ * {@code http://127.0.0.1:2379}, peers on {@code http://127.0.0.1:2380}, a one-member cluster of itself.
+ */
+final class MemberFlags {
+    static final Set<String> KNOWN = Set.of("name", "data-dir", "listen-client-urls", "advertise-client-urls",
+        "listen-peer-urls", "initial-advertise-peer-urls", "initial-cluster", "initial-cluster-clients",
+        "initial-cluster-state", "initial-cluster-token", "unsafe-no-fsync");
+    static final String USAGE = """
+        usage: ./cairn member [FLAGS]   (each flag also as CAIRN_<FLAG>, e.g. CAIRN_DATA_DIR)
+
+          --name NAME                       this member's name in --initial-cluster (default: default)
+          --data-dir DIR                    its files: wal/, kv/, snapshots/ (default: NAME.cairn)
+          --listen-client-urls URL          etcd v3 gRPC for clients (default: http://127.0.0.1:2379)
+          --advertise-client-urls URL       accepted for etcd compatibility (the listen URL is advertised)
+          --listen-peer-urls URL            Raft over Aeron UDP at this host:port (default: http://127.0.0.1:2380)
+          --initial-advertise-peer-urls URL accepted for etcd compatibility
+          --initial-cluster N=URL,...       every member's peer URL; the order gives Raft IDs 1, 2, 3, ...
+                                            (default: NAME=<listen-peer-url>)
+          --initial-cluster-clients N=URL,...
+                                            every member's client URL, so followers forward writes to the
+                                            leader (Cairn's own flag: etcd learns these through Raft)
+          --initial-cluster-state new|existing
+                                            new: first start; existing: rejoin with the data directory
+          --initial-cluster-token TOKEN     mixed into the cluster ID
+          --unsafe-no-fsync                 never sync the WAL (measuring only: loses data on power failure)
+        """;
+
+    private MemberFlags() {
+    }
+
+    /**
+     * @param args flags ({@code --flag value}, {@code --flag=value}, or a bare boolean flag).
+     * @param env  the environment.
+     * @return the member's configuration.
+     * @throws IllegalArgumentException for an unknown or malformed flag.
+     */
+    static CairnMember.Config parse(final String[] args, final Map<String, String> env) {
+        final Map<String, String> flags = new HashMap<>();
+        for (final String flag : KNOWN) {
+            final String value = env.get("CAIRN_" + flag.toUpperCase(Locale.ROOT).replace('-', '_'));
+            if (value != null) {
+                flags.put(flag, value);
+            }
+        }
+        for (int i = 0; i < args.length; i++) {
+            if (!args[i].startsWith("--")) {
+                throw new IllegalArgumentException("unexpected argument '" + args[i] + "'");
+            }
+            String name = args[i].substring(2);
+            final String value;
+            final int equals = name.indexOf('=');
+            if (equals >= 0) {
+                value = name.substring(equals + 1);
+                name = name.substring(0, equals);
+            } else if ("unsafe-no-fsync".equals(name)) {
+                value = "true";
+            } else if (i + 1 < args.length) {
+                value = args[++i];
+            } else {
+                throw new IllegalArgumentException("--" + name + " needs a value");
+            }
+            if (!KNOWN.contains(name)) {
+                throw new IllegalArgumentException("unknown flag --" + name);
+            }
+            flags.put(name, value);
+        }
+        final String name = flags.getOrDefault("name", "default");
+        final String client = first(flags.getOrDefault("listen-client-urls", "http://127.0.0.1:2379"));
+        final String peer = first(flags.getOrDefault("listen-peer-urls", "http://127.0.0.1:2380"));
+        final String cluster = flags.getOrDefault("initial-cluster", name + "=" + peer);
+        String clients = flags.get("initial-cluster-clients");
+        if (clients == null && !cluster.contains(",")) {
+            clients = name + "=" + client;
+        }
+        final String state = flags.getOrDefault("initial-cluster-state", "new");
+        if (!"new".equals(state) && !"existing".equals(state)) {
+            throw new IllegalArgumentException("--initial-cluster-state must be new or existing, not " + state);
+        }
+        final String token = flags.getOrDefault("initial-cluster-token", "");
+        final Topology parsed = Topology.parse(cluster, clients);
+        final Topology ordered = new Topology(parsed.members(), parsed.clusterId() ^ token.hashCode());
+        final Topology.Member self = ordered.byName(name);
+        if (self == null) {
+            throw new IllegalArgumentException("--name " + name + " is not in --initial-cluster " + cluster);
+        }
+        if (!Topology.hostPort(self.peerUrl()).equals(Topology.hostPort(peer))) {
+            throw new IllegalArgumentException("--initial-cluster gives " + name + " peer URL " + self.peerUrl()
+                + " but --listen-peer-urls is " + peer);
+        }
+        return new CairnMember.Config(name, Path.of(flags.getOrDefault("data-dir", name + ".cairn")), client,
+            ordered, !Boolean.parseBoolean(flags.getOrDefault("unsafe-no-fsync", "false")));
+    }
+
+    private static String first(final String urls) {
+        return urls.split(",")[0].trim();
+    }
+}

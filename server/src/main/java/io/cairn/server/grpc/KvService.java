@@ -1,0 +1,132 @@
+package io.cairn.server.grpc;
+
+import io.cairn.engine.mvcc.MvccError;
+import io.cairn.server.CairnMember;
+import io.etcd.jetcd.api.CompactionRequest;
+import io.etcd.jetcd.api.CompactionResponse;
+import io.etcd.jetcd.api.DeleteRangeRequest;
+import io.etcd.jetcd.api.DeleteRangeResponse;
+import io.etcd.jetcd.api.KVGrpc;
+import io.etcd.jetcd.api.PutRequest;
+import io.etcd.jetcd.api.PutResponse;
+import io.etcd.jetcd.api.RangeRequest;
+import io.etcd.jetcd.api.RangeResponse;
+import io.etcd.jetcd.api.TxnRequest;
+import io.etcd.jetcd.api.TxnResponse;
+import io.grpc.stub.StreamObserver;
+import org.agrona.ExpandableDirectByteBuffer;
+
+/**
+ * etcd's KV service. Put, DeleteRange, Txn and Compact are validated here and proposed; Range is linearizable by
+ * default (a ReadIndex round, then the local keyspace) and local at once when {@code serializable}.
+ */
+public final class KvService extends KVGrpc.KVImplBase {
+    private static final ThreadLocal<EtcdCommands> COMMANDS = ThreadLocal.withInitial(EtcdCommands::new);
+    private static final ThreadLocal<EtcdAnswers> ANSWERS = ThreadLocal.withInitial(EtcdAnswers::new);
+    private static final ThreadLocal<ExpandableDirectByteBuffer> RESPONSES =
+        ThreadLocal.withInitial(() -> new ExpandableDirectByteBuffer(64 * 1024));
+
+    private final CairnMember member;
+
+    /**
+     * @param member the member it serves.
+     */
+    public KvService(final CairnMember member) {
+        this.member = member;
+    }
+
+    private boolean refused(final int status, final EtcdCommands commands, final StreamObserver<?> observer) {
+        final int verdict = status != MvccError.OK ? status : member.validate(commands.buffer(), commands.length());
+        if (verdict != MvccError.OK) {
+            observer.onError(EtcdStatus.exception(verdict));
+            return true;
+        }
+        return false;
+    }
+
+    @Override
+    public void range(final RangeRequest request, final StreamObserver<RangeResponse> observer) {
+        final EtcdCommands commands = COMMANDS.get();
+        if (refused(commands.range(request), commands, observer)) {
+            return;
+        }
+        final byte[] command = new byte[commands.length()];
+        commands.buffer().getBytes(0, command);
+        if (request.getSerializable()) {
+            answerRange(command, observer);
+            return;
+        }
+        member.readBarrier().whenCompleteAsync((index, error) -> {
+            if (error != null) {
+                observer.onError(CairnMember.toStatus(error));
+            } else {
+                answerRange(command, observer);
+            }
+        }, member.executor());
+    }
+
+    private void answerRange(final byte[] command, final StreamObserver<RangeResponse> observer) {
+        final RangeResponse response;
+        try {
+            response = member.read(reader -> {
+                final ExpandableDirectByteBuffer buffer = RESPONSES.get();
+                reader.rangeInto(new org.agrona.concurrent.UnsafeBuffer(command), 0, buffer, 0);
+                final int status = io.cairn.engine.mvcc.MvccResponse.status(buffer, 0);
+                if (status != MvccError.OK) {
+                    throw EtcdStatus.exception(status);
+                }
+                return ANSWERS.get().range(member.header(0), buffer, 0);
+            });
+        } catch (final RuntimeException ex) {
+            observer.onError(CairnMember.toStatus(ex));
+            return;
+        }
+        observer.onNext(response);
+        observer.onCompleted();
+    }
+
+    @Override
+    public void put(final PutRequest request, final StreamObserver<PutResponse> observer) {
+        final EtcdCommands commands = COMMANDS.get();
+        if (refused(commands.put(request), commands, observer)) {
+            return;
+        }
+        member.write(commands.buffer(), commands.length(),
+            response -> ANSWERS.get().put(member.header(0), response, 0),
+            (leader, caller) -> KVGrpc.newStub(leader).put(request, caller), observer);
+    }
+
+    @Override
+    public void deleteRange(final DeleteRangeRequest request, final StreamObserver<DeleteRangeResponse> observer) {
+        final EtcdCommands commands = COMMANDS.get();
+        if (refused(commands.deleteRange(request), commands, observer)) {
+            return;
+        }
+        member.write(commands.buffer(), commands.length(),
+            response -> ANSWERS.get().deleteRange(member.header(0), response, 0),
+            (leader, caller) -> KVGrpc.newStub(leader).deleteRange(request, caller), observer);
+    }
+
+    @Override
+    public void txn(final TxnRequest request, final StreamObserver<TxnResponse> observer) {
+        final EtcdCommands commands = COMMANDS.get();
+        if (refused(commands.txn(request), commands, observer)) {
+            return;
+        }
+        member.write(commands.buffer(), commands.length(),
+            response -> ANSWERS.get().txn(member.header(0), response, 0),
+            (leader, caller) -> KVGrpc.newStub(leader).txn(request, caller), observer);
+    }
+
+    @Override
+    public void compact(final CompactionRequest request, final StreamObserver<CompactionResponse> observer) {
+        final EtcdCommands commands = COMMANDS.get();
+        if (refused(commands.compact(request.getRevision()), commands, observer)) {
+            return;
+        }
+        member.write(commands.buffer(), commands.length(),
+            response -> CompactionResponse.newBuilder()
+                .setHeader(member.header(io.cairn.engine.mvcc.MvccResponse.revision(response, 0))).build(),
+            (leader, caller) -> KVGrpc.newStub(leader).compact(request, caller), observer);
+    }
+}

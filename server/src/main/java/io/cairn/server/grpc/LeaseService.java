@@ -1,0 +1,297 @@
+package io.cairn.server.grpc;
+
+import com.google.protobuf.ByteString;
+import io.cairn.consensus.keyspace.LeaseKeeper;
+import io.cairn.engine.mvcc.MvccError;
+import io.cairn.engine.mvcc.MvccResponse;
+import io.cairn.engine.mvcc.MvccValidator;
+import io.cairn.server.CairnMember;
+import io.etcd.jetcd.api.LeaseGrantRequest;
+import io.etcd.jetcd.api.LeaseGrantResponse;
+import io.etcd.jetcd.api.LeaseGrpc;
+import io.etcd.jetcd.api.LeaseKeepAliveRequest;
+import io.etcd.jetcd.api.LeaseKeepAliveResponse;
+import io.etcd.jetcd.api.LeaseRevokeRequest;
+import io.etcd.jetcd.api.LeaseRevokeResponse;
+import io.etcd.jetcd.api.LeaseTimeToLiveRequest;
+import io.etcd.jetcd.api.LeaseTimeToLiveResponse;
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.WireFormat;
+import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.stub.ServerCalls;
+import io.grpc.stub.StreamObserver;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * etcd's Lease service. Grant and revoke are proposals (the ID is chosen here when the client leaves it 0, so every
+ * member applies the same one); keep-alive and time-to-live ask the leader's lease keeper, which alone keeps lease
+ * time: a follower relays them to the leader. TTLs below etcd's minimum are raised to it, as etcd does.
+ */
+public final class LeaseService extends LeaseGrpc.LeaseImplBase {
+    private static final ThreadLocal<EtcdCommands> COMMANDS = ThreadLocal.withInitial(EtcdCommands::new);
+
+    private final CairnMember member;
+
+    /**
+     * @param member the member it serves.
+     */
+    public LeaseService(final CairnMember member) {
+        this.member = member;
+    }
+
+    @Override
+    public void leaseGrant(final LeaseGrantRequest request, final StreamObserver<LeaseGrantResponse> observer) {
+        if (request.getTTL() > MvccValidator.LEASE_TTL_MAX) {
+            observer.onError(EtcdStatus.exception(MvccError.LEASE_TTL_TOO_LARGE));
+            return;
+        }
+        if (request.getID() < 0) {
+            observer.onError(EtcdStatus.exception(MvccError.LEASE_NOT_FOUND));
+            return;
+        }
+        final long ttl = Math.max(request.getTTL(), CairnMember.LEASE_TTL_MIN);
+        final long id = request.getID() != 0 ? request.getID() : member.newLeaseId();
+        final EtcdCommands commands = COMMANDS.get();
+        commands.leaseGrant(id, ttl);
+        final int verdict = member.validate(commands.buffer(), commands.length());
+        if (verdict != MvccError.OK) {
+            observer.onError(EtcdStatus.exception(verdict));
+            return;
+        }
+        member.write(commands.buffer(), commands.length(),
+            response -> LeaseGrantResponse.newBuilder().setHeader(member.header(MvccResponse.revision(response, 0)))
+                .setID(id).setTTL(ttl).build(),
+            (leader, caller) -> LeaseGrpc.newStub(leader)
+                .leaseGrant(request.toBuilder().setID(id).build(), caller), observer);
+    }
+
+    @Override
+    public void leaseRevoke(final LeaseRevokeRequest request, final StreamObserver<LeaseRevokeResponse> observer) {
+        final EtcdCommands commands = COMMANDS.get();
+        commands.leaseRevoke(request.getID());
+        member.write(commands.buffer(), commands.length(),
+            response -> LeaseRevokeResponse.newBuilder()
+                .setHeader(member.header(MvccResponse.revision(response, 0))).build(),
+            (leader, caller) -> LeaseGrpc.newStub(leader).leaseRevoke(request, caller), observer);
+    }
+
+    @Override
+    public StreamObserver<LeaseKeepAliveRequest> leaseKeepAlive(
+        final StreamObserver<LeaseKeepAliveResponse> observer) {
+        return new StreamObserver<>() {
+            private StreamObserver<LeaseKeepAliveRequest> relay;
+
+            @Override
+            public synchronized void onNext(final LeaseKeepAliveRequest request) {
+                if (relay != null) {
+                    relay.onNext(request);
+                    return;
+                }
+                ask(LeaseKeeper.KEEP_ALIVE, request.getID()).whenComplete((answer, error) -> {
+                    if (error != null) {
+                        send(observer, null, CairnMember.toStatus(error));
+                        return;
+                    }
+                    if (answer[0] == LeaseKeeper.NOT_LEADER) {
+                        final ManagedChannel leader = member.awaitLeader() ? member.leaderChannel() : null;
+                        if (leader == null) {
+                            send(observer, null, EtcdStatus.noLeader());
+                            return;
+                        }
+                        synchronized (this) {
+                            if (relay == null) {
+                                relay = LeaseGrpc.newStub(leader).leaseKeepAlive(new Relay<>(observer));
+                            }
+                            relay.onNext(request);
+                        }
+                        return;
+                    }
+                    final long ttl = answer[0] == LeaseKeeper.OK ? answer[1] : 0;
+                    send(observer, LeaseKeepAliveResponse.newBuilder().setHeader(member.header(revision()))
+                        .setID(request.getID()).setTTL(ttl).build(), null);
+                });
+            }
+
+            @Override
+            public synchronized void onError(final Throwable error) {
+                if (relay != null) {
+                    relay.onError(error);
+                }
+            }
+
+            @Override
+            public synchronized void onCompleted() {
+                if (relay != null) {
+                    relay.onCompleted();
+                }
+                synchronized (observer) {
+                    observer.onCompleted();
+                }
+            }
+        };
+    }
+
+    private static <T> void send(final StreamObserver<T> observer, final T value, final RuntimeException error) {
+        synchronized (observer) {
+            try {
+                if (error != null) {
+                    observer.onError(error);
+                } else {
+                    observer.onNext(value);
+                }
+            } catch (final IllegalStateException | io.grpc.StatusRuntimeException ex) {
+                // The call is already closed: nothing to tell.
+            }
+        }
+    }
+
+    /** Passes the leader's answers back to our caller. */
+    private static final class Relay<T> implements StreamObserver<T> {
+        private final StreamObserver<T> caller;
+
+        Relay(final StreamObserver<T> caller) {
+            this.caller = caller;
+        }
+
+        @Override
+        public void onNext(final T value) {
+            send(caller, value, null);
+        }
+
+        @Override
+        public void onError(final Throwable error) {
+            send(caller, null, CairnMember.toStatus(error));
+        }
+
+        @Override
+        public void onCompleted() {
+            synchronized (caller) {
+                try {
+                    caller.onCompleted();
+                } catch (final IllegalStateException ex) {
+                    // Already closed.
+                }
+            }
+        }
+    }
+
+    private CompletableFuture<long[]> ask(final byte type, final long leaseId) {
+        return member.leaseRequest(type, leaseId);
+    }
+
+    private long revision() {
+        return member.read(reader -> reader.revision());
+    }
+
+    @Override
+    public void leaseTimeToLive(final LeaseTimeToLiveRequest request,
+        final StreamObserver<LeaseTimeToLiveResponse> observer) {
+        ask(LeaseKeeper.TIME_TO_LIVE, request.getID()).whenCompleteAsync((answer, error) -> {
+            if (error != null) {
+                observer.onError(CairnMember.toStatus(error));
+                return;
+            }
+            if (answer[0] == LeaseKeeper.NOT_LEADER) {
+                final ManagedChannel leader = member.awaitLeader() ? member.leaderChannel() : null;
+                if (leader == null) {
+                    observer.onError(EtcdStatus.noLeader());
+                } else {
+                    LeaseGrpc.newStub(leader).leaseTimeToLive(request, observer);
+                }
+                return;
+            }
+            final LeaseTimeToLiveResponse response = member.read(reader -> {
+                final LeaseTimeToLiveResponse.Builder builder = LeaseTimeToLiveResponse.newBuilder()
+                    .setHeader(member.header(reader.revision())).setID(request.getID());
+                final long granted = reader.leaseTtl(request.getID());
+                if (answer[0] != LeaseKeeper.OK || granted < 0) {
+                    return builder.setTTL(-1).build(); // etcd's answer for a lease that is gone
+                }
+                builder.setTTL(answer[1]).setGrantedTTL(granted);
+                if (request.getKeys()) {
+                    final List<ByteString> keys = new ArrayList<>();
+                    reader.leaseKeys(request.getID(), (buffer, offset, length) -> {
+                        final byte[] key = new byte[length];
+                        buffer.getBytes(offset, key);
+                        keys.add(ByteString.copyFrom(key));
+                    });
+                    builder.addAllKeys(keys);
+                }
+                return builder.build();
+            });
+            observer.onNext(response);
+            observer.onCompleted();
+        }, member.executor());
+    }
+
+    /**
+     * etcd 3.4's Lease/LeaseLeases, which the stubs' (older) proto lacks: this service's definition plus that
+     * method, its messages encoded by hand (request: empty; response: header = 1, repeated LeaseStatus{int64 ID = 1}
+     * = 2).
+     *
+     * @return the service definition to register.
+     */
+    public ServerServiceDefinition definition() {
+        final ServerServiceDefinition base = bindService();
+        final MethodDescriptor<byte[], byte[]> leases = MethodDescriptor.<byte[], byte[]>newBuilder()
+            .setType(MethodDescriptor.MethodType.UNARY)
+            .setFullMethodName(MethodDescriptor.generateFullMethodName(LeaseGrpc.SERVICE_NAME, "LeaseLeases"))
+            .setRequestMarshaller(RawBytes.INSTANCE).setResponseMarshaller(RawBytes.INSTANCE).build();
+        final ServerServiceDefinition.Builder builder = ServerServiceDefinition.builder(LeaseGrpc.SERVICE_NAME);
+        base.getMethods().forEach(builder::addMethod);
+        builder.addMethod(leases, ServerCalls.asyncUnaryCall((request, observer) -> {
+            final byte[] response = member.read(reader -> {
+                try {
+                    final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+                    final CodedOutputStream out = CodedOutputStream.newInstance(bytes);
+                    out.writeMessage(1, member.header(reader.revision()));
+                    reader.leases((leaseId, ttl) -> {
+                        try {
+                            out.writeTag(2, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+                            out.writeUInt32NoTag(CodedOutputStream.computeInt64Size(1, leaseId));
+                            out.writeInt64(1, leaseId);
+                        } catch (final IOException ex) {
+                            throw new UncheckedIOException(ex);
+                        }
+                    });
+                    out.flush();
+                    return bytes.toByteArray();
+                } catch (final IOException ex) {
+                    throw new UncheckedIOException(ex);
+                }
+            });
+            observer.onNext(response);
+            observer.onCompleted();
+        }));
+        return builder.build();
+    }
+
+    /** Messages as their bytes. */
+    private enum RawBytes implements MethodDescriptor.Marshaller<byte[]> {
+        INSTANCE;
+
+        @Override
+        public InputStream stream(final byte[] value) {
+            return new ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(final InputStream stream) {
+            try {
+                return stream.readAllBytes();
+            } catch (final IOException ex) {
+                throw new UncheckedIOException(ex);
+            }
+        }
+    }
+}

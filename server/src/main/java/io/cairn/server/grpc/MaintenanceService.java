@@ -1,0 +1,181 @@
+package io.cairn.server.grpc;
+
+import com.google.protobuf.ByteString;
+import io.cairn.engine.mvcc.MvccCommand;
+import io.cairn.engine.mvcc.MvccError;
+import io.cairn.engine.snapshot.SnapshotMeta;
+import io.cairn.engine.snapshot.Snapshots;
+import io.cairn.server.CairnMember;
+import io.etcd.jetcd.api.AlarmMember;
+import io.etcd.jetcd.api.AlarmRequest;
+import io.etcd.jetcd.api.AlarmResponse;
+import io.etcd.jetcd.api.AlarmType;
+import io.etcd.jetcd.api.DefragmentRequest;
+import io.etcd.jetcd.api.DefragmentResponse;
+import io.etcd.jetcd.api.HashKVRequest;
+import io.etcd.jetcd.api.HashKVResponse;
+import io.etcd.jetcd.api.HashRequest;
+import io.etcd.jetcd.api.HashResponse;
+import io.etcd.jetcd.api.MaintenanceGrpc;
+import io.etcd.jetcd.api.MoveLeaderRequest;
+import io.etcd.jetcd.api.MoveLeaderResponse;
+import io.etcd.jetcd.api.SnapshotRequest;
+import io.etcd.jetcd.api.SnapshotResponse;
+import io.etcd.jetcd.api.StatusRequest;
+import io.etcd.jetcd.api.StatusResponse;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+
+/**
+ * etcd's Maintenance service: Status (version, db size, leader, Raft index and term, applied index), Hash and
+ * HashKV (Cairn's own keyspace hash, equal across members at the same revision: not bbolt's), Alarm (list, and
+ * activate/deactivate through the log: NOSPACE refuses writes until disarmed), Defragment (LMDB reuses freed pages;
+ * nothing to do, answered OK), Snapshot (a consistent copy of the keyspace streamed in 64 KiB messages; it is Cairn's
+ * snapshot file padded to 512 bytes and followed by its SHA-256, as etcd frames its stream — not a bbolt file, so
+ * {@code etcdctl snapshot status} cannot read it). MoveLeader is not built yet.
+ */
+public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
+    private static final int SNAPSHOT_MESSAGE_BYTES = 64 << 10;
+    private static final int SNAPSHOT_BLOCK = 512;
+    private static final int SHA256_BYTES = 32;
+    private static final ThreadLocal<EtcdCommands> COMMANDS = ThreadLocal.withInitial(EtcdCommands::new);
+    private final CairnMember member;
+
+    /**
+     * @param member the member it serves.
+     */
+    public MaintenanceService(final CairnMember member) {
+        this.member = member;
+    }
+
+    @Override
+    public void status(final StatusRequest request, final StreamObserver<StatusResponse> observer) {
+        final StatusResponse response = member.read(reader -> StatusResponse.newBuilder()
+            .setHeader(member.header(reader.revision()))
+            .setVersion(CairnMember.ETCD_VERSION)
+            .setDbSize(member.keyspace().store().usedBytes())
+            .setDbSizeInUse(member.keyspace().store().usedBytes())
+            .setLeader(member.leaderId())
+            .setRaftIndex(reader.appliedIndex())
+            .setRaftTerm(member.term())
+            .setRaftAppliedIndex(reader.appliedIndex())
+            .build());
+        observer.onNext(response);
+        observer.onCompleted();
+    }
+
+    @Override
+    public void hash(final HashRequest request, final StreamObserver<HashResponse> observer) {
+        final HashResponse response = member.read(reader -> HashResponse.newBuilder()
+            .setHeader(member.header(reader.revision())).setHash((int)reader.hashKv(0)).build());
+        observer.onNext(response);
+        observer.onCompleted();
+    }
+
+    @Override
+    public void hashKV(final HashKVRequest request, final StreamObserver<HashKVResponse> observer) {
+        final HashKVResponse response = member.read(reader -> {
+            if (request.getRevision() > reader.revision()) {
+                throw EtcdStatus.exception(MvccError.FUTURE_REVISION);
+            }
+            if (request.getRevision() > 0 && request.getRevision() < reader.compactRevision()) {
+                throw EtcdStatus.exception(MvccError.COMPACTED);
+            }
+            return HashKVResponse.newBuilder().setHeader(member.header(reader.revision()))
+                .setHash((int)reader.hashKv(request.getRevision())).setCompactRevision(reader.compactRevision())
+                .build();
+        });
+        observer.onNext(response);
+        observer.onCompleted();
+    }
+
+    @Override
+    public void alarm(final AlarmRequest request, final StreamObserver<AlarmResponse> observer) {
+        if (request.getAction() == AlarmRequest.AlarmAction.GET) {
+            observer.onNext(alarms());
+            observer.onCompleted();
+            return;
+        }
+        final int action = request.getAction() == AlarmRequest.AlarmAction.ACTIVATE
+            ? MvccCommand.ALARM_ACTIVATE : MvccCommand.ALARM_DEACTIVATE;
+        final int alarm = request.getAlarmValue() == AlarmType.NOSPACE_VALUE
+            ? MvccCommand.ALARM_NOSPACE : MvccCommand.ALARM_CORRUPT;
+        final EtcdCommands commands = COMMANDS.get();
+        commands.alarm(action, alarm, request.getMemberID());
+        member.write(commands.buffer(), commands.length(), response -> alarms(),
+            (leader, caller) -> MaintenanceGrpc.newStub(leader).alarm(request, caller), observer);
+    }
+
+    private AlarmResponse alarms() {
+        return member.read(reader -> {
+            final AlarmResponse.Builder builder = AlarmResponse.newBuilder()
+                .setHeader(member.header(reader.revision()));
+            reader.alarms((memberId, alarm) -> builder.addAlarms(AlarmMember.newBuilder().setMemberID(memberId)
+                .setAlarmValue(alarm == MvccCommand.ALARM_NOSPACE ? AlarmType.NOSPACE_VALUE : alarm)));
+            return builder.build();
+        });
+    }
+
+    @Override
+    public void defragment(final DefragmentRequest request, final StreamObserver<DefragmentResponse> observer) {
+        observer.onNext(DefragmentResponse.newBuilder()
+            .setHeader(member.header(member.read(reader -> reader.revision()))).build());
+        observer.onCompleted();
+    }
+
+    @Override
+    public void snapshot(final SnapshotRequest request, final StreamObserver<SnapshotResponse> observer) {
+        Path file = null;
+        try {
+            file = Files.createTempFile(member.config().dataDir(), "client-snapshot-", ".snap");
+            Files.delete(file);
+            final SnapshotMeta meta = Snapshots.take(member.keyspace().store(), file);
+            // etcd's stream: the database, a multiple of 512 bytes, then the SHA-256 of it (etcdctl checks both).
+            final long padding = (SNAPSHOT_BLOCK - meta.fileBytes() % SNAPSHOT_BLOCK) % SNAPSHOT_BLOCK;
+            long remaining = meta.fileBytes() + padding + SHA256_BYTES;
+            final MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            try (InputStream in = Files.newInputStream(file)) {
+                final byte[] chunk = new byte[SNAPSHOT_MESSAGE_BYTES];
+                int read;
+                while ((read = in.readNBytes(chunk, 0, chunk.length)) > 0) {
+                    remaining -= read;
+                    sha.update(chunk, 0, read);
+                    observer.onNext(SnapshotResponse.newBuilder().setHeader(member.header(meta.revision()))
+                        .setRemainingBytes(remaining).setBlob(ByteString.copyFrom(chunk, 0, read)).build());
+                }
+            }
+            final byte[] zeros = new byte[(int)padding];
+            sha.update(zeros);
+            final byte[] digest = sha.digest();
+            observer.onNext(SnapshotResponse.newBuilder().setHeader(member.header(meta.revision()))
+                .setRemainingBytes(0).setBlob(ByteString.copyFrom(zeros).concat(ByteString.copyFrom(digest)))
+                .build());
+            observer.onCompleted();
+        } catch (final IOException | NoSuchAlgorithmException ex) {
+            observer.onError(Status.INTERNAL.withDescription("cairn: snapshot failed: " + ex.getMessage())
+                .asRuntimeException());
+        } finally {
+            if (file != null) {
+                try {
+                    Files.deleteIfExists(file);
+                } catch (final IOException ex) {
+                    System.getLogger(MaintenanceService.class.getName()).log(System.Logger.Level.WARNING,
+                        "cannot delete " + file, ex);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void moveLeader(final MoveLeaderRequest request, final StreamObserver<MoveLeaderResponse> observer) {
+        observer.onError(Status.UNIMPLEMENTED.withDescription("cairn: move-leader is not supported yet")
+            .asRuntimeException());
+    }
+}
