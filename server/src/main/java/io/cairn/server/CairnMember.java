@@ -69,6 +69,7 @@ public final class CairnMember implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CairnMember.class.getName());
     private static final long REQUEST_TIMEOUT_MS = 7_000;
     private static final int GRPC_THREADS = 8;
+    private static final int WRITE_ATTEMPTS_MAX = 3;
     /** etcd's 1.5 MiB request limit plus its 512 KiB gRPC allowance. */
     private static final int GRPC_MESSAGE_BYTES_MAX = (3 << 19) + (512 << 10);
 
@@ -448,6 +449,13 @@ public final class CairnMember implements AutoCloseable {
      */
     public <R> void write(final DirectBuffer command, final int length, final Function<DirectBuffer, R> decode,
         final Forward<R> forward, final StreamObserver<R> observer) {
+        final byte[] copy = new byte[length];
+        command.getBytes(0, copy);
+        attempt(new UnsafeBuffer(copy), decode, forward, observer, 0);
+    }
+
+    private <R> void attempt(final DirectBuffer command, final Function<DirectBuffer, R> decode,
+        final Forward<R> forward, final StreamObserver<R> observer, final int attempt) {
         if (role != Role.LEADER && forward != null) {
             final ManagedChannel leader = leaderChannel();
             if (leader != null) {
@@ -455,12 +463,13 @@ public final class CairnMember implements AutoCloseable {
                 return;
             }
         }
-        propose(command, length).whenCompleteAsync((response, error) -> {
+        propose(command, command.capacity()).whenCompleteAsync((response, error) -> {
             if (error != null) {
                 final Throwable cause = error.getCause() != null ? error.getCause() : error;
                 if (cause instanceof ProposalFailed failure && failure.code == RaftResult.NOT_LEADER
-                    && forward != null && awaitLeader() && leaderChannel() != null) {
-                    forward.send(leaderChannel(), observer);
+                    && attempt < WRITE_ATTEMPTS_MAX && awaitLeader()) {
+                    // Leadership moved (or was not settled): go again, to the leader or as the leader.
+                    attempt(command, decode, forward, observer, attempt + 1);
                     return;
                 }
                 observer.onError(toStatus(error));

@@ -20,6 +20,8 @@ import org.agrona.DirectBuffer;
  * handed to protobuf without a second copy.
  */
 public final class EtcdAnswers {
+    /** etcd gives responses nested in a txn a header with the revision alone. */
+    private static final ResponseHeader NESTED = ResponseHeader.getDefaultInstance();
     private final KeyValueView view = new KeyValueView();
 
     /**
@@ -101,16 +103,16 @@ public final class EtcdAnswers {
             final ResponseOp.Builder op = ResponseOp.newBuilder();
             switch (MvccResponse.type(buffer, nested)) {
                 case MvccCommand.PUT:
-                    op.setResponsePut(put(base, buffer, nested));
+                    op.setResponsePut(put(NESTED, buffer, nested));
                     break;
                 case MvccCommand.RANGE:
-                    op.setResponseRange(range(base, buffer, nested));
+                    op.setResponseRange(range(NESTED, buffer, nested));
                     break;
                 case MvccCommand.DELETE_RANGE:
-                    op.setResponseDeleteRange(deleteRange(base, buffer, nested));
+                    op.setResponseDeleteRange(deleteRange(NESTED, buffer, nested));
                     break;
                 default:
-                    op.setResponseTxn(txn(base, buffer, nested));
+                    op.setResponseTxn(txn(NESTED, buffer, nested));
                     break;
             }
             builder.addResponses(op);

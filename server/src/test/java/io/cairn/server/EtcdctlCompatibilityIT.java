@@ -1,0 +1,223 @@
+package io.cairn.server;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Goal: an etcd user changes nothing but the endpoint. Method: Debian's {@code etcdctl} (3.4) runs the same script of
+ * commands against a real etcd 3.4 member and against a three-member Cairn cluster of real processes (each command
+ * sent to the next Cairn member in turn, so followers forward); the two outputs must be equal once what legitimately
+ * differs is masked (cluster, member and lease IDs, Raft terms and indexes, sizes, timings, ports, hashes). Lease IDs
+ * are carried from {@code lease grant}'s output into later commands.
+ */
+@Timeout(300)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class EtcdctlCompatibilityIT {
+    @TempDir
+    static Path dir;
+
+    private static ProcessCluster cairn;
+    private static ProcessCluster etcd;
+    private static int turn;
+
+    private static final Pattern LEASE = Pattern.compile("lease ([0-9a-f]+) granted");
+    private static final String[][] MASKS = {
+        {"\"(cluster_id|member_id|raft_term|raft_index|raft_applied_index|ID|leader|dbSize|dbSizeInUse|hash"
+            + "|lease)\":\\d+", "\"$1\":N"},
+        {"\"(ClusterID|MemberID|RaftTerm|Lease)\" : \\d+", "\"$1\" : N"},
+        {"lease [0-9a-f]+", "lease L"},
+        {"(?m)^[0-9a-f]{16}$", "L"},
+        {"remaining\\(\\d+s\\)", "remaining(Ns)"},
+        {"took = \\S+", "took = T"},
+        {"127\\.0\\.0\\.1:\\d+", "EP"},
+        {"EP, \\d+", "EP, HASH"},
+    };
+
+    @BeforeAll
+    static void start() throws IOException {
+        etcd = ProcessCluster.startEtcd(dir.resolve("etcd"), "EtcdctlCompatibilityIT");
+        cairn = ProcessCluster.startCairn(dir.resolve("cairn"), "EtcdctlCompatibilityIT", 3);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (cairn != null) {
+            cairn.close();
+        }
+        if (etcd != null) {
+            etcd.close();
+        }
+    }
+
+    /** One etcdctl run's output (stdout and stderr, without the client library's JSON log lines). */
+    static String etcdctl(final String endpoints, final String stdin, final String... args) throws Exception {
+        final List<String> command = new ArrayList<>();
+        command.add(ProcessCluster.tool("etcdctl"));
+        command.add("--endpoints=" + endpoints);
+        command.add("--command-timeout=15s");
+        command.addAll(List.of(args));
+        final ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().put("ETCDCTL_API", "3");
+        final Process process = builder.start();
+        if (stdin != null) {
+            process.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+        }
+        process.getOutputStream().close();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("etcdctl " + String.join(" ", args) + " did not finish");
+        }
+        final String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        final StringBuilder kept = new StringBuilder();
+        for (final String line : out.split("\n", -1)) {
+            if (!line.startsWith("{\"level\"")) {
+                kept.append(line).append('\n');
+            }
+        }
+        return kept.toString();
+    }
+
+    static String mask(final String output) {
+        String masked = output;
+        for (final String[] mask : MASKS) {
+            masked = masked.replaceAll(mask[0], mask[1]);
+        }
+        return masked;
+    }
+
+    private final List<String> differences = new ArrayList<>();
+    private String etcdLease = "";
+    private String cairnLease = "";
+
+    private void step(final String stdin, final String... args) throws Exception {
+        final String[] etcdArgs = args.clone();
+        final String[] cairnArgs = args.clone();
+        for (int i = 0; i < args.length; i++) {
+            etcdArgs[i] = args[i].replace("$LEASE", etcdLease);
+            cairnArgs[i] = args[i].replace("$LEASE", cairnLease);
+        }
+        final String expected = etcdctl(etcd.endpoint(0), stdin, etcdArgs);
+        final String actual = etcdctl(cairn.endpoint(turn++ % cairn.size()), stdin, cairnArgs);
+        final Matcher etcdGrant = LEASE.matcher(expected);
+        final Matcher cairnGrant = LEASE.matcher(actual);
+        if (etcdGrant.find() && cairnGrant.find()) {
+            etcdLease = etcdGrant.group(1);
+            cairnLease = cairnGrant.group(1);
+        }
+        if (!mask(expected).equals(mask(actual))) {
+            differences.add("etcdctl " + String.join(" ", args) + "\n--- etcd printed:\n" + expected
+                + "--- cairn printed:\n" + actual);
+        }
+    }
+
+    @Test
+    @Order(1)
+    void shouldPrintWhatEtcdPrints() throws Exception {
+        step(null, "put", "foo", "bar");
+        step(null, "get", "foo");
+        step(null, "put", "foo", "baz", "--prev-kv");
+        step(null, "get", "foo", "-w", "json");
+        step(null, "put", "k1", "v1");
+        step(null, "put", "k2", "v2");
+        step(null, "put", "k3", "v3");
+        step(null, "get", "k", "--prefix");
+        step(null, "get", "k", "--prefix", "--keys-only");
+        step(null, "get", "k", "--prefix", "--limit=2", "-w", "json");
+        step(null, "get", "k", "--prefix", "--sort-by=MODIFY", "--order=DESCEND");
+        step(null, "get", "k", "--from-key", "--print-value-only");
+        step(null, "get", "foo", "--rev=2");
+        step(null, "get", "k1", "-w", "fields");
+        step(null, "get", "k", "--prefix", "--count-only", "-w", "json");
+        step(null, "del", "k1", "--prev-kv");
+        step(null, "del", "k", "--prefix");
+        step(null, "del", "nothing");
+        step("value(\"foo\") = \"baz\"\n\nput foo qux\n\nput foo nope\n\n", "txn");
+        step("value(\"foo\") = \"baz\"\n\nput foo qux\n\nget foo\n\n", "txn", "-w", "json");
+        step("mod(\"foo\") > \"0\"\ncreate(\"absent\") = \"0\"\n\nput a 1\nput b 2\n\n\n", "txn");
+        step(null, "lease", "grant", "60");
+        step(null, "put", "lk", "lv", "--lease=$LEASE");
+        step(null, "lease", "timetolive", "$LEASE", "--keys");
+        step(null, "lease", "keep-alive", "--once", "$LEASE");
+        step(null, "lease", "list");
+        step(null, "lease", "revoke", "$LEASE");
+        step(null, "get", "lk");
+        step(null, "lease", "timetolive", "$LEASE");
+        step(null, "compaction", "5");
+        step(null, "get", "foo", "--rev=3");
+        step(null, "get", "foo", "--rev=1000");
+        step(null, "put", "", "x");
+        step(null, "put", "x", "y", "--lease=1234");
+        step(null, "lease", "revoke", "1234");
+        step(null, "lease", "grant", "9000000001");
+        step(null, "alarm", "list");
+        step(null, "endpoint", "health");
+        step(null, "defrag");
+        step(null, "get", "", "--prefix", "--keys-only");
+        assertTrue(differences.isEmpty(), differences.size() + " commands printed differently:\n\n"
+            + String.join("\n", differences));
+    }
+
+    @Test
+    @Order(2)
+    void shouldListTheMembersAndTheirStatus() throws Exception {
+        final String members = etcdctl(cairn.endpoints(), null, "member", "list");
+        assertEquals(3, members.strip().split("\n").length, members);
+        for (int i = 0; i < 3; i++) {
+            assertTrue(members.contains("m" + (i + 1)) && members.contains(cairn.endpoint(i)), members);
+        }
+        final String status = etcdctl(cairn.endpoints(), null, "endpoint", "status", "-w", "json");
+        assertEquals(3, status.split("\"Endpoint\"").length - 1, status);
+        assertTrue(status.contains("\"version\":\"3.4.23\""), status);
+        final String hashes = etcdctl(cairn.endpoints(), null, "endpoint", "hashkv");
+        final String[] lines = hashes.strip().split("\n");
+        assertEquals(3, lines.length, hashes);
+        assertEquals(lines[0].split(", ")[1], lines[1].split(", ")[1], "members agree: " + hashes);
+        assertEquals(lines[0].split(", ")[1], lines[2].split(", ")[1], "members agree: " + hashes);
+    }
+
+    @Test
+    @Order(3)
+    void shouldWatchFromAnyMember() throws Exception {
+        final List<String> command = List.of(ProcessCluster.tool("etcdctl"), "--endpoints=" + cairn.endpoint(2),
+            "watch", "w", "--prefix", "--prev-kv");
+        final Path out = dir.resolve("watch.out");
+        final ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+            .redirectOutput(out.toFile());
+        builder.environment().put("ETCDCTL_API", "3");
+        final Process watch = builder.start();
+        try {
+            Thread.sleep(1_000);
+            etcdctl(cairn.endpoint(0), null, "put", "w1", "a");
+            etcdctl(cairn.endpoint(1), null, "put", "w1", "b");
+            etcdctl(cairn.endpoint(0), null, "del", "w1");
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (Files.readString(out).split("\n").length < 11 && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+        } finally {
+            watch.destroyForcibly();
+            watch.waitFor(10, TimeUnit.SECONDS);
+        }
+        assertEquals("PUT\nw1\na\nPUT\nw1\na\nw1\nb\nDELETE\nw1\nb\nw1\n\n", Files.readString(out)
+            .replaceAll("\\{\"level\".*\n", ""));
+    }
+}

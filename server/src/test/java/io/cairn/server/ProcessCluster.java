@@ -1,0 +1,244 @@
+package io.cairn.server;
+
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Test support: a Cairn cluster of real {@code cairn member} processes (or one etcd 3.4 process for comparison) on
+ * free loopback ports, each started by this JVM and stopped by PID (SIGTERM, then SIGKILL after a bound). Output goes
+ * to {@code target/it-logs/<test>/} for post-mortems.
+ */
+public final class ProcessCluster implements AutoCloseable {
+    private final Path data;
+    private final Path logs;
+    private final String[] names;
+    private final int[] clientPorts;
+    private final int[] peerPorts;
+    private final Process[] processes;
+    private final String initialCluster;
+    private final String clients;
+
+    private ProcessCluster(final Path data, final String test, final int size) throws IOException {
+        this.data = data;
+        this.logs = Path.of("target", "it-logs", test).toAbsolutePath();
+        Files.createDirectories(logs);
+        names = new String[size];
+        clientPorts = new int[size];
+        peerPorts = new int[size];
+        processes = new Process[size];
+        final StringBuilder cluster = new StringBuilder();
+        final StringBuilder clientList = new StringBuilder();
+        for (int i = 0; i < size; i++) {
+            names[i] = "m" + (i + 1);
+            clientPorts[i] = freeTcpPort();
+            peerPorts[i] = freeUdpPort();
+            cluster.append(i == 0 ? "" : ",").append(names[i]).append("=http://127.0.0.1:").append(peerPorts[i]);
+            clientList.append(i == 0 ? "" : ",").append(names[i]).append("=http://127.0.0.1:")
+                .append(clientPorts[i]);
+        }
+        initialCluster = cluster.toString();
+        clients = clientList.toString();
+    }
+
+    /**
+     * Starts {@code size} Cairn members and waits until each answers on its client port.
+     *
+     * @param data where their data directories go.
+     * @param test a label for the log folder.
+     * @param size members.
+     * @return the cluster.
+     * @throws IOException if a process cannot start.
+     */
+    public static ProcessCluster startCairn(final Path data, final String test, final int size) throws IOException {
+        final ProcessCluster cluster = new ProcessCluster(data, test, size);
+        for (int i = 0; i < size; i++) {
+            cluster.start(i);
+        }
+        cluster.awaitPorts();
+        return cluster;
+    }
+
+    /**
+     * Starts one etcd 3.4 member ({@code etcd} on the PATH or in /usr/bin) for comparison.
+     *
+     * @param data where its data directory goes.
+     * @param test a label for the log folder.
+     * @return the "cluster".
+     * @throws IOException if etcd cannot start.
+     */
+    public static ProcessCluster startEtcd(final Path data, final String test) throws IOException {
+        final ProcessCluster cluster = new ProcessCluster(data, test, 1);
+        final String client = "http://127.0.0.1:" + cluster.clientPorts[0];
+        final String peer = "http://127.0.0.1:" + cluster.peerPorts[0];
+        final ProcessBuilder builder = new ProcessBuilder(tool("etcd"), "--name", "etcd1", "--data-dir",
+            data.resolve("etcd1").toString(), "--listen-client-urls", client, "--advertise-client-urls", client,
+            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster",
+            "etcd1=" + peer);
+        builder.redirectErrorStream(true).redirectOutput(cluster.logs.resolve("etcd1.log").toFile());
+        cluster.processes[0] = builder.start();
+        cluster.awaitPorts();
+        return cluster;
+    }
+
+    /**
+     * @param name a tool's name.
+     * @return its path (PATH first, then /usr/bin).
+     * @throws IllegalStateException naming the Debian package when it is missing.
+     */
+    public static String tool(final String name) {
+        for (final String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
+            if (Files.isExecutable(Path.of(dir, name))) {
+                return Path.of(dir, name).toString();
+            }
+        }
+        throw new IllegalStateException(name + " not found: install Debian's "
+            + ("etcd".equals(name) ? "etcd-server" : "etcd-client") + " (.ci/run does)");
+    }
+
+    /**
+     * (Re)starts member {@code i} from its data directory.
+     *
+     * @param i the member's position.
+     * @throws IOException if it cannot start.
+     */
+    public void start(final int i) throws IOException {
+        final List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        final String flags = System.getProperty("cairn.jvm.flags", "").trim();
+        if (!flags.isEmpty()) {
+            command.addAll(Arrays.asList(flags.split("\\s+")));
+        }
+        command.addAll(List.of("-Xmx256m", "-cp", System.getProperty("java.class.path"),
+            "io.cairn.server.cli.CairnCommand", "member", "--name", names[i], "--data-dir",
+            data.resolve(names[i]).toString(), "--listen-client-urls", "http://127.0.0.1:" + clientPorts[i],
+            "--listen-peer-urls", "http://127.0.0.1:" + peerPorts[i], "--initial-cluster", initialCluster,
+            "--initial-cluster-clients", clients));
+        processes[i] = new ProcessBuilder(command).redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(logs.resolve(names[i] + ".log").toFile())).start();
+    }
+
+    /**
+     * Waits until every running member accepts connections on its client port.
+     */
+    public void awaitPorts() {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        for (int i = 0; i < processes.length; i++) {
+            while (processes[i] != null && processes[i].isAlive()) {
+                try (java.net.Socket socket = new java.net.Socket("127.0.0.1", clientPorts[i])) {
+                    break;
+                } catch (final IOException ex) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("member " + names[i] + " did not open its client port");
+                    }
+                    sleep(50);
+                }
+            }
+            if (processes[i] != null && !processes[i].isAlive()) {
+                throw new IllegalStateException(names[i] + " exited with " + processes[i].exitValue() + ", see "
+                    + logs);
+            }
+        }
+    }
+
+    /**
+     * @param i a member's position.
+     * @return its client endpoint, {@code 127.0.0.1:port}.
+     */
+    public String endpoint(final int i) {
+        return "127.0.0.1:" + clientPorts[i];
+    }
+
+    /**
+     * @return every client endpoint, comma-separated.
+     */
+    public String endpoints() {
+        final StringBuilder all = new StringBuilder();
+        for (int i = 0; i < clientPorts.length; i++) {
+            all.append(i == 0 ? "" : ",").append(endpoint(i));
+        }
+        return all.toString();
+    }
+
+    /**
+     * @return members.
+     */
+    public int size() {
+        return processes.length;
+    }
+
+    /**
+     * @param i a member's position.
+     * @return its process.
+     */
+    public Process process(final int i) {
+        return processes[i];
+    }
+
+    /**
+     * SIGKILLs member {@code i} by PID.
+     *
+     * @param i its position.
+     */
+    public void kill(final int i) {
+        processes[i].destroyForcibly();
+        waitFor(processes[i]);
+    }
+
+    private static void waitFor(final Process process) {
+        try {
+            process.waitFor(30, TimeUnit.SECONDS);
+        } catch (final InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void sleep(final long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (final InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static int freeTcpPort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    static int freeUdpPort() throws IOException {
+        try (DatagramSocket socket = new DatagramSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    /** Stops every process: SIGTERM (clean shutdown), SIGKILL after 15 s. */
+    @Override
+    public void close() {
+        for (final Process process : processes) {
+            if (process != null && process.isAlive()) {
+                process.destroy();
+            }
+        }
+        for (final Process process : processes) {
+            if (process != null) {
+                try {
+                    if (!process.waitFor(15, TimeUnit.SECONDS)) {
+                        process.destroyForcibly();
+                        process.waitFor(15, TimeUnit.SECONDS);
+                    }
+                } catch (final InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                    process.destroyForcibly();
+                }
+            }
+        }
+    }
+}
