@@ -1,0 +1,158 @@
+package io.cairn.server;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.watch.WatchEvent;
+import io.grpc.stub.StreamObserver;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Goal: the Java etcd client, jetcd, works against Cairn unchanged. Method: jetcd-core with all three members'
+ * endpoints against a three-process Cairn cluster: KV (put, get by prefix, delete), a compare-and-set txn, a watch
+ * that sees every revision in order, and a lease kept alive past its TTL whose key then goes with its revocation.
+ */
+@Timeout(180)
+class JetcdCompatibilityIT {
+    @TempDir
+    static Path dir;
+
+    private static ProcessCluster cairn;
+    private static Client client;
+
+    @BeforeAll
+    static void start() throws IOException {
+        cairn = ProcessCluster.startCairn(dir, "JetcdCompatibilityIT", 3);
+        final String[] endpoints = cairn.endpoints().split(",");
+        for (int i = 0; i < endpoints.length; i++) {
+            endpoints[i] = "http://" + endpoints[i];
+        }
+        client = Client.builder().endpoints(endpoints).build();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (client != null) {
+            client.close();
+        }
+        if (cairn != null) {
+            cairn.close();
+        }
+    }
+
+    private static ByteSequence bytes(final String text) {
+        return ByteSequence.from(text, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void shouldPutGetDeleteAndCompareAndSet() throws Exception {
+        client.getKVClient().put(bytes("/app/a"), bytes("1")).get(20, TimeUnit.SECONDS);
+        client.getKVClient().put(bytes("/app/b"), bytes("2")).get(20, TimeUnit.SECONDS);
+        final GetResponse all = client.getKVClient().get(bytes("/app/"),
+            GetOption.builder().isPrefix(true).build()).get(20, TimeUnit.SECONDS);
+        assertEquals(2, all.getCount());
+        assertEquals("1", all.getKvs().get(0).getValue().toString(StandardCharsets.UTF_8));
+        final long version = all.getKvs().get(0).getModRevision();
+        final TxnResponse swapped = client.getKVClient().txn()
+            .If(new Cmp(bytes("/app/a"), Cmp.Op.EQUAL, CmpTarget.modRevision(version)))
+            .Then(Op.put(bytes("/app/a"), bytes("3"), PutOption.DEFAULT))
+            .Else(Op.get(bytes("/app/a"), GetOption.DEFAULT))
+            .commit().get(20, TimeUnit.SECONDS);
+        assertTrue(swapped.isSucceeded());
+        final TxnResponse stale = client.getKVClient().txn()
+            .If(new Cmp(bytes("/app/a"), Cmp.Op.EQUAL, CmpTarget.modRevision(version)))
+            .Then(Op.put(bytes("/app/a"), bytes("4"), PutOption.DEFAULT))
+            .Else(Op.get(bytes("/app/a"), GetOption.DEFAULT))
+            .commit().get(20, TimeUnit.SECONDS);
+        assertTrue(!stale.isSucceeded());
+        assertEquals("3", stale.getGetResponses().get(0).getKvs().get(0).getValue()
+            .toString(StandardCharsets.UTF_8));
+        assertEquals(2, client.getKVClient().delete(bytes("/app/"),
+            io.etcd.jetcd.options.DeleteOption.builder().isPrefix(true).build()).get(20, TimeUnit.SECONDS)
+            .getDeleted());
+    }
+
+    @Test
+    void shouldWatchEveryRevisionInOrder() throws Exception {
+        final List<WatchEvent> events = new CopyOnWriteArrayList<>();
+        final CountDownLatch seen = new CountDownLatch(20);
+        try (Watch.Watcher watcher = client.getWatchClient().watch(bytes("/w/"),
+            WatchOption.builder().isPrefix(true).withPrevKV(true).build(), response -> {
+                for (final WatchEvent event : response.getEvents()) {
+                    events.add(event);
+                    seen.countDown();
+                }
+            })) {
+            Thread.sleep(500);
+            for (int i = 0; i < 10; i++) {
+                client.getKVClient().put(bytes("/w/" + (i % 3)), bytes("v" + i)).get(20, TimeUnit.SECONDS);
+                client.getKVClient().put(bytes("/w/x"), bytes("x" + i)).get(20, TimeUnit.SECONDS);
+            }
+            assertTrue(seen.await(20, TimeUnit.SECONDS), "saw " + events.size() + " of 20 events");
+        }
+        long previous = 0;
+        for (final WatchEvent event : events) {
+            final KeyValue kv = event.getKeyValue();
+            assertTrue(kv.getModRevision() == previous + 1 || previous == 0, "no gap, no duplicate at " + kv);
+            previous = kv.getModRevision();
+        }
+        assertEquals("x8", events.get(events.size() - 1).getPrevKV().getValue().toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void shouldKeepALeaseAliveAndDropItsKeysOnRevoke() throws Exception {
+        final long lease = client.getLeaseClient().grant(2).get(20, TimeUnit.SECONDS).getID();
+        client.getKVClient().put(bytes("/lease/k"), bytes("v"), PutOption.builder().withLeaseId(lease).build())
+            .get(20, TimeUnit.SECONDS);
+        final List<LeaseKeepAliveResponse> answers = new CopyOnWriteArrayList<>();
+        try (io.etcd.jetcd.support.CloseableClient keeper = client.getLeaseClient().keepAlive(lease,
+            new StreamObserver<>() {
+                @Override
+                public void onNext(final LeaseKeepAliveResponse value) {
+                    answers.add(value);
+                }
+
+                @Override
+                public void onError(final Throwable error) {
+                    // Reported through the assertions below.
+                }
+
+                @Override
+                public void onCompleted() {
+                    // Nothing to do.
+                }
+            })) {
+            Thread.sleep(5_000);
+            assertEquals(1, client.getKVClient().get(bytes("/lease/k")).get(20, TimeUnit.SECONDS).getCount(),
+                "a lease kept alive outlives its TTL");
+            assertTrue(!answers.isEmpty() && answers.get(0).getTTL() == 2, "keep-alive answers: " + answers);
+        }
+        client.getLeaseClient().revoke(lease).get(20, TimeUnit.SECONDS);
+        assertEquals(0, client.getKVClient().get(bytes("/lease/k")).get(20, TimeUnit.SECONDS).getCount());
+    }
+}
