@@ -101,7 +101,7 @@ public final class CairnMember implements AutoCloseable {
     private final Topology.Member self;
     private final AeronTransport transport;
     private final KeyspaceMember member;
-    private final MvccValidator validator;
+    private final ThreadLocal<MvccValidator> validators;
     private final Map<Long, CompletableFuture<DirectBuffer>> proposals = new ConcurrentHashMap<>();
     private final Map<Long, CompletableFuture<Long>> reads = new ConcurrentHashMap<>();
     private final Map<Long, CompletableFuture<long[]>> leaseAnswers = new ConcurrentHashMap<>();
@@ -145,7 +145,7 @@ public final class CairnMember implements AutoCloseable {
             throw ex;
         }
         final MvccConfig mvcc = member.store().config();
-        this.validator = MvccValidator.of(mvcc);
+        this.validators = ThreadLocal.withInitial(() -> MvccValidator.of(mvcc)); // one per thread: it keeps state
         this.readers = new ArrayBlockingQueue<>(GRPC_THREADS * 2);
         this.executor = Executors.newFixedThreadPool(GRPC_THREADS, runnable -> {
             final Thread thread = new Thread(runnable, "cairn-" + config.name() + "-grpc");
@@ -270,7 +270,7 @@ public final class CairnMember implements AutoCloseable {
      * @return {@link MvccError#OK} or etcd's reason to refuse it.
      */
     public int validate(final DirectBuffer command, final int length) {
-        return validator.validate(command, 0, length);
+        return validators.get().validate(command, 0, length);
     }
 
     /**
