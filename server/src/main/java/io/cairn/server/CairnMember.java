@@ -19,6 +19,7 @@ import io.cairn.server.grpc.LeaseService;
 import io.cairn.server.grpc.MaintenanceService;
 import io.cairn.server.grpc.WatchHub;
 import io.cairn.server.grpc.WatchService;
+import io.cairn.server.http.HttpGateway;
 import io.cairn.transport.aeron.AeronTransport;
 import io.cairn.transport.aeron.AeronTransportConfig;
 import io.etcd.jetcd.api.ResponseHeader;
@@ -93,8 +94,11 @@ public final class CairnMember implements AutoCloseable {
      * @param clientUrl where clients connect ({@code http://host:port}).
      * @param topology  the cluster.
      * @param durable   sync the WAL (false only for measuring).
+     * @param httpUrl   where the JSON gateway, /health and /metrics listen ({@code http://host:port}), or null for
+     *                  the client port minus one.
      */
-    public record Config(String name, Path dataDir, String clientUrl, Topology topology, boolean durable) {
+    public record Config(String name, Path dataDir, String clientUrl, Topology topology, boolean durable,
+        String httpUrl) {
     }
 
     private final Config config;
@@ -112,6 +116,7 @@ public final class CairnMember implements AutoCloseable {
     private final ExecutorService executor;
     private final WatchHub watches;
     private final Server grpc;
+    private HttpGateway gateway;
     private final AtomicLong committed = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
     private final AtomicLong leaderChanges = new AtomicLong();
@@ -183,6 +188,8 @@ public final class CairnMember implements AutoCloseable {
             });
             server.watches.start();
             server.grpc.start();
+            server.gateway = new HttpGateway(server, config.httpUrl() == null
+                ? HttpGateway.defaultAddress(config.clientUrl()) : address(config.httpUrl()));
         } catch (final IOException | RuntimeException ex) {
             server.close();
             throw ex;
@@ -584,6 +591,13 @@ public final class CairnMember implements AutoCloseable {
     }
 
     /**
+     * @return the JSON gateway's port.
+     */
+    public int httpPort() {
+        return gateway.port();
+    }
+
+    /**
      * @return the port clients connect to (the bound one).
      */
     public int clientPort() {
@@ -599,6 +613,9 @@ public final class CairnMember implements AutoCloseable {
             return;
         }
         closed = true;
+        if (gateway != null) {
+            gateway.close();
+        }
         grpc.shutdown();
         try {
             if (!grpc.awaitTermination(2, TimeUnit.SECONDS)) {

@@ -21,6 +21,7 @@ public final class ProcessCluster implements AutoCloseable {
     private final String[] names;
     private final int[] clientPorts;
     private final int[] peerPorts;
+    private final int[] httpPorts;
     private final Process[] processes;
     private final String initialCluster;
     private final String clients;
@@ -32,6 +33,7 @@ public final class ProcessCluster implements AutoCloseable {
         names = new String[size];
         clientPorts = new int[size];
         peerPorts = new int[size];
+        httpPorts = new int[size];
         processes = new Process[size];
         final StringBuilder cluster = new StringBuilder();
         final StringBuilder clientList = new StringBuilder();
@@ -39,6 +41,7 @@ public final class ProcessCluster implements AutoCloseable {
             names[i] = "m" + (i + 1);
             clientPorts[i] = freeTcpPort();
             peerPorts[i] = freeUdpPort();
+            httpPorts[i] = freeTcpPort();
             cluster.append(i == 0 ? "" : ",").append(names[i]).append("=http://127.0.0.1:").append(peerPorts[i]);
             clientList.append(i == 0 ? "" : ",").append(names[i]).append("=http://127.0.0.1:")
                 .append(clientPorts[i]);
@@ -119,6 +122,7 @@ public final class ProcessCluster implements AutoCloseable {
             "io.cairn.server.cli.CairnCommand", "member", "--name", names[i], "--data-dir",
             data.resolve(names[i]).toString(), "--listen-client-urls", "http://127.0.0.1:" + clientPorts[i],
             "--listen-peer-urls", "http://127.0.0.1:" + peerPorts[i], "--initial-cluster", initialCluster,
+            "--listen-http-urls", "http://127.0.0.1:" + httpPorts[i],
             "--initial-cluster-clients", clients));
         processes[i] = new ProcessBuilder(command).redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(logs.resolve(names[i] + ".log").toFile())).start();
@@ -153,6 +157,14 @@ public final class ProcessCluster implements AutoCloseable {
      */
     public String endpoint(final int i) {
         return "127.0.0.1:" + clientPorts[i];
+    }
+
+    /**
+     * @param i a member's position.
+     * @return its JSON gateway's base URL.
+     */
+    public String httpUrl(final int i) {
+        return "http://127.0.0.1:" + httpPorts[i];
     }
 
     /**

@@ -43,9 +43,15 @@ import java.nio.ByteOrder;
  */
 public final class RaftAgent implements Agent {
     private static final int TICKS_PER_CYCLE_MAX = 4;
+    /** Sync-duration buckets, etcd's: 1 ms to 8.192 s doubling, and everything beyond. */
+    public static final int SYNC_BUCKETS = 15;
+    /** The first bucket's upper bound. */
+    public static final long SYNC_BUCKET_FIRST_NS = 1_000_000;
     /** A snapshot is deferred while one streams to a follower, but not past this many snapshot intervals. */
     private static final long SNAPSHOT_DEFER_INTERVALS_MAX = 16;
 
+    private final long[] syncBuckets = new long[SYNC_BUCKETS];
+    private long syncNanosTotal;
     private RaftCore core;
     private Wal wal;
     private final Transport transport;
@@ -257,7 +263,9 @@ public final class RaftAgent implements Agent {
         sent = 0;
         int work = send(ready);
         if (ready.persistNeeded()) {
+            final long syncStartNs = clock.nanoTime();
             wal.sync();
+            recordSync(clock.nanoTime() - syncStartNs);
             syncs++;
             core.onPersisted();
             ready = core.ready();
@@ -410,6 +418,34 @@ public final class RaftAgent implements Agent {
      */
     public RaftCore core() {
         return core;
+    }
+
+    private void recordSync(final long durationNs) {
+        int bucket = 0;
+        while (bucket < SYNC_BUCKETS - 1 && durationNs > SYNC_BUCKET_FIRST_NS << bucket) {
+            bucket++;
+        }
+        syncBuckets[bucket]++;
+        syncNanosTotal += durationNs;
+    }
+
+    /**
+     * WAL sync durations as etcd's {@code etcd_disk_wal_fsync_duration_seconds} buckets: bucket {@code i} counts
+     * syncs of at most 1 ms × 2^i (the last one counts the rest). Read from any thread (a metrics scrape): the counts
+     * are plain fields, so a reading may be a moment stale.
+     *
+     * @param bucket 0 .. {@link #SYNC_BUCKETS} - 1.
+     * @return syncs in it.
+     */
+    public long syncsInBucket(final int bucket) {
+        return syncBuckets[bucket];
+    }
+
+    /**
+     * @return nanoseconds spent in WAL syncs, all together.
+     */
+    public long syncNanosTotal() {
+        return syncNanosTotal;
     }
 
     /**

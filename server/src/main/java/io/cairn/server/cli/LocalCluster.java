@@ -37,7 +37,7 @@ final class LocalCluster {
         try {
             for (int i = 0; i < NAMES.length; i++) {
                 members.add(CairnMember.start(new CairnMember.Config(NAMES[i], data.resolve(NAMES[i]),
-                    "http://127.0.0.1:" + CLIENT_PORTS[i], topology, true)));
+                    "http://127.0.0.1:" + CLIENT_PORTS[i], topology, true, null)));
             }
         } catch (final IOException | RuntimeException ex) {
             err.println("cairn: cannot start the local cluster: " + ex.getMessage());
@@ -51,7 +51,8 @@ final class LocalCluster {
         }, "cairn-shutdown"));
         out.println("cairn: local cluster of 3 members, data in " + data.toAbsolutePath());
         for (int i = 0; i < NAMES.length; i++) {
-            out.println("  " + NAMES[i] + "  clients http://127.0.0.1:" + CLIENT_PORTS[i] + "  peers udp 127.0.0.1:"
+            out.println("  " + NAMES[i] + "  clients http://127.0.0.1:" + CLIENT_PORTS[i]
+                + "  json/metrics http://127.0.0.1:" + (CLIENT_PORTS[i] - 1) + "  peers udp 127.0.0.1:"
                 + PEER_PORTS[i]);
         }
         out.println("try: ETCDCTL_API=3 etcdctl --endpoints=127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379"

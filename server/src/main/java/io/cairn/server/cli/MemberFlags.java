@@ -18,7 +18,7 @@ import java.util.Set;
 final class MemberFlags {
     static final Set<String> KNOWN = Set.of("name", "data-dir", "listen-client-urls", "advertise-client-urls",
         "listen-peer-urls", "initial-advertise-peer-urls", "initial-cluster", "initial-cluster-clients",
-        "initial-cluster-state", "initial-cluster-token", "unsafe-no-fsync");
+        "initial-cluster-state", "initial-cluster-token", "unsafe-no-fsync", "listen-http-urls");
     static final String USAGE = """
         usage: ./cairn member [FLAGS]   (each flag also as CAIRN_<FLAG>, e.g. CAIRN_DATA_DIR)
 
@@ -26,6 +26,7 @@ final class MemberFlags {
           --data-dir DIR                    its files: wal/, kv/, snapshots/ (default: NAME.cairn)
           --listen-client-urls URL          etcd v3 gRPC for clients (default: http://127.0.0.1:2379)
           --advertise-client-urls URL       accepted for etcd compatibility (the listen URL is advertised)
+          --listen-http-urls URL            etcd's JSON gateway, /health, /metrics (default: client port - 1)
           --listen-peer-urls URL            Raft over Aeron UDP at this host:port (default: http://127.0.0.1:2380)
           --initial-advertise-peer-urls URL accepted for etcd compatibility
           --initial-cluster N=URL,...       every member's peer URL; the order gives Raft IDs 1, 2, 3, ...
@@ -102,7 +103,8 @@ final class MemberFlags {
                 + " but --listen-peer-urls is " + peer);
         }
         return new CairnMember.Config(name, Path.of(flags.getOrDefault("data-dir", name + ".cairn")), client,
-            ordered, !Boolean.parseBoolean(flags.getOrDefault("unsafe-no-fsync", "false")));
+            ordered, !Boolean.parseBoolean(flags.getOrDefault("unsafe-no-fsync", "false")),
+            flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null);
     }
 
     private static String first(final String urls) {

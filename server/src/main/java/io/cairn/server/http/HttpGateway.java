@@ -1,0 +1,356 @@
+package io.cairn.server.http;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.cairn.consensus.loop.RaftAgent;
+import io.cairn.server.CairnMember;
+import io.cairn.server.Topology;
+import io.etcd.jetcd.api.AlarmRequest;
+import io.etcd.jetcd.api.ClusterGrpc;
+import io.etcd.jetcd.api.CompactionRequest;
+import io.etcd.jetcd.api.DeleteRangeRequest;
+import io.etcd.jetcd.api.KVGrpc;
+import io.etcd.jetcd.api.LeaseGrantRequest;
+import io.etcd.jetcd.api.LeaseGrpc;
+import io.etcd.jetcd.api.LeaseRevokeRequest;
+import io.etcd.jetcd.api.LeaseTimeToLiveRequest;
+import io.etcd.jetcd.api.MaintenanceGrpc;
+import io.etcd.jetcd.api.MemberListRequest;
+import io.etcd.jetcd.api.PutRequest;
+import io.etcd.jetcd.api.RangeRequest;
+import io.etcd.jetcd.api.StatusRequest;
+import io.etcd.jetcd.api.TxnRequest;
+import io.etcd.jetcd.api.WatchGrpc;
+import io.etcd.jetcd.api.WatchRequest;
+import io.etcd.jetcd.api.WatchResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * etcd's HTTP JSON gateway paths ({@code POST /v3/kv/put} and the rest), {@code /health}, {@code /version} and
+ * Prometheus {@code /metrics}, on a port of their own (the client port speaks only gRPC: one Netty server for both
+ * would mean sniffing protocols). Requests are proto3 JSON exactly as etcd's grpc-gateway takes them (original field
+ * names, bytes as base64, 64-bit integers as strings) and are answered by calling this member's own gRPC API, so the
+ * gateway gives the same answers, errors included ({@code {"error", "message", "code"}} with grpc-gateway's HTTP
+ * statuses). {@code /v3/watch} streams one JSON object per line, {@code {"result": WatchResponse}}, as etcd does.
+ */
+public final class HttpGateway implements AutoCloseable {
+    private static final JsonFormat.Printer PRINTER = JsonFormat.printer().preservingProtoFieldNames()
+        .omittingInsignificantWhitespace();
+    private static final JsonFormat.Parser PARSER = JsonFormat.parser().ignoringUnknownFields();
+    private static final long CALL_TIMEOUT_S = 15;
+
+    private final CairnMember member;
+    private final HttpServer server;
+    private final ManagedChannel channel;
+    private final ExecutorService executor;
+    private final Map<String, Route<?, ?>> routes = new LinkedHashMap<>();
+
+    private record Route<Q extends Message, R extends Message>(Supplier<Message.Builder> request,
+        Function<Q, R> call) {
+    }
+
+    /**
+     * @param member  the member whose API it fronts.
+     * @param address where to listen.
+     * @throws IOException if the port is taken.
+     */
+    public HttpGateway(final CairnMember member, final InetSocketAddress address) throws IOException {
+        this.member = member;
+        this.channel = NettyChannelBuilder.forAddress("127.0.0.1", member.clientPort()).usePlaintext().build();
+        final KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(channel);
+        final LeaseGrpc.LeaseBlockingStub lease = LeaseGrpc.newBlockingStub(channel);
+        final MaintenanceGrpc.MaintenanceBlockingStub maintenance = MaintenanceGrpc.newBlockingStub(channel);
+        final ClusterGrpc.ClusterBlockingStub cluster = ClusterGrpc.newBlockingStub(channel);
+        route("/v3/kv/put", PutRequest::newBuilder, (PutRequest q) -> kv.withDeadlineAfter(CALL_TIMEOUT_S,
+            TimeUnit.SECONDS).put(q));
+        route("/v3/kv/range", RangeRequest::newBuilder, (RangeRequest q) -> kv.withDeadlineAfter(CALL_TIMEOUT_S,
+            TimeUnit.SECONDS).range(q));
+        route("/v3/kv/deleterange", DeleteRangeRequest::newBuilder, (DeleteRangeRequest q) -> kv
+            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).deleteRange(q));
+        route("/v3/kv/txn", TxnRequest::newBuilder, (TxnRequest q) -> kv.withDeadlineAfter(CALL_TIMEOUT_S,
+            TimeUnit.SECONDS).txn(q));
+        route("/v3/kv/compaction", CompactionRequest::newBuilder, (CompactionRequest q) -> kv
+            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).compact(q));
+        route("/v3/lease/grant", LeaseGrantRequest::newBuilder, (LeaseGrantRequest q) -> lease
+            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).leaseGrant(q));
+        route("/v3/lease/revoke", LeaseRevokeRequest::newBuilder, (LeaseRevokeRequest q) -> lease
+            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).leaseRevoke(q));
+        route("/v3/kv/lease/revoke", LeaseRevokeRequest::newBuilder, (LeaseRevokeRequest q) -> lease
+            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).leaseRevoke(q));
+        route("/v3/lease/timetolive", LeaseTimeToLiveRequest::newBuilder, (LeaseTimeToLiveRequest q) -> lease
+            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).leaseTimeToLive(q));
+        route("/v3/kv/lease/timetolive", LeaseTimeToLiveRequest::newBuilder, (LeaseTimeToLiveRequest q) -> lease
+            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).leaseTimeToLive(q));
+        route("/v3/maintenance/status", StatusRequest::newBuilder, (StatusRequest q) -> maintenance
+            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).status(q));
+        route("/v3/maintenance/alarm", AlarmRequest::newBuilder, (AlarmRequest q) -> maintenance
+            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).alarm(q));
+        route("/v3/cluster/member/list", MemberListRequest::newBuilder, (MemberListRequest q) -> cluster
+            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).memberList(q));
+        this.executor = Executors.newFixedThreadPool(4, runnable -> {
+            final Thread thread = new Thread(runnable, "cairn-http");
+            thread.setDaemon(true);
+            return thread;
+        });
+        this.server = HttpServer.create(address, 64);
+        server.setExecutor(executor);
+        server.createContext("/v3/", this::onApi);
+        server.createContext("/health", this::onHealth);
+        server.createContext("/version", exchange -> reply(exchange, 200, "application/json",
+            "{\"etcdserver\":\"" + CairnMember.ETCD_VERSION + "\",\"etcdcluster\":\"3.4.0\"}"));
+        server.createContext("/metrics", exchange -> reply(exchange, 200, "text/plain; version=0.0.4",
+            metrics()));
+        server.start();
+    }
+
+    private <Q extends Message, R extends Message> void route(final String path,
+        final Supplier<Message.Builder> request, final Function<Q, R> call) {
+        routes.put(path, new Route<>(request, call));
+    }
+
+    /**
+     * @return the bound port.
+     */
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    private void onApi(final HttpExchange exchange) throws IOException {
+        try (exchange) {
+            answer(exchange);
+        }
+    }
+
+    private void answer(final HttpExchange exchange) throws IOException {
+        try {
+            final String path = exchange.getRequestURI().getPath();
+            if ("/v3/watch".equals(path)) {
+                watch(exchange);
+                return;
+            }
+            final Route<?, ?> route = routes.get(path);
+            if (route == null) {
+                reply(exchange, 404, "application/json", error(Status.UNIMPLEMENTED.withDescription(
+                    "Not Found")));
+                return;
+            }
+            if (!"POST".equals(exchange.getRequestMethod())) {
+                reply(exchange, 405, "application/json", error(Status.UNIMPLEMENTED.withDescription(
+                    "Method Not Allowed")));
+                return;
+            }
+            reply(exchange, 200, "application/json", call(route, body(exchange)));
+        } catch (final InvalidProtocolBufferException ex) {
+            reply(exchange, 400, "application/json", error(Status.INVALID_ARGUMENT.withDescription(
+                ex.getMessage())));
+        } catch (final StatusRuntimeException ex) {
+            reply(exchange, httpStatus(ex.getStatus().getCode()), "application/json", error(ex.getStatus()));
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private <Q extends Message, R extends Message> String call(final Route<Q, R> route, final String json)
+        throws InvalidProtocolBufferException {
+        final Message.Builder builder = route.request().get();
+        PARSER.merge(json.isBlank() ? "{}" : json, builder);
+        return PRINTER.print(route.call().apply((Q)builder.build()));
+    }
+
+    private void watch(final HttpExchange exchange) throws IOException {
+        final WatchRequest.Builder request = WatchRequest.newBuilder();
+        PARSER.merge(body(exchange), request);
+        final LinkedBlockingQueue<Object> responses = new LinkedBlockingQueue<>();
+        final StreamObserver<WatchRequest> requests = WatchGrpc.newStub(channel).watch(new StreamObserver<>() {
+            @Override
+            public void onNext(final WatchResponse value) {
+                responses.add(value);
+            }
+
+            @Override
+            public void onError(final Throwable error) {
+                responses.add(error);
+            }
+
+            @Override
+            public void onCompleted() {
+                responses.add(Boolean.TRUE);
+            }
+        });
+        requests.onNext(request.build());
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        exchange.sendResponseHeaders(200, 0);
+        final OutputStream out = exchange.getResponseBody();
+        try {
+            while (true) {
+                final Object next = responses.poll(1, TimeUnit.SECONDS);
+                if (next instanceof WatchResponse response) {
+                    out.write(("{\"result\":" + PRINTER.print(response) + "}\n").getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                } else if (next instanceof Throwable error) {
+                    out.write(("{\"error\":" + error(Status.fromThrowable(error)) + "}\n")
+                        .getBytes(StandardCharsets.UTF_8));
+                    return;
+                } else if (next != null) {
+                    return;
+                }
+            }
+        } catch (final IOException ex) {
+            // The client went away.
+        } catch (final InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        } finally {
+            requests.onCompleted();
+        }
+    }
+
+    private void onHealth(final HttpExchange exchange) throws IOException {
+        try (exchange) {
+            final boolean leader = member.leaderId() != 0;
+            final boolean alarmed = member.keyspace().store().alarmBits() != 0;
+            final boolean healthy = leader && !alarmed;
+            reply(exchange, healthy ? 200 : 503, "application/json", "{\"health\":\"" + healthy + "\""
+                + (healthy ? "" : ",\"reason\":\"" + (leader ? "ALARM" : "RAFT NO LEADER") + "\"") + "}");
+        }
+    }
+
+    private String metrics() {
+        final StringBuilder out = new StringBuilder(4096);
+        gauge(out, "etcd_server_has_leader", "Whether or not a leader exists. 1 is existence, 0 is not.",
+            member.leaderId() != 0 ? 1 : 0);
+        gauge(out, "etcd_server_is_leader", "Whether or not this member is a leader.",
+            member.leaderId() == member.self().id() ? 1 : 0);
+        counter(out, "etcd_server_leader_changes_seen_total", "The number of leader changes seen.",
+            member.leaderChanges());
+        counter(out, "etcd_server_proposals_committed_total",
+            "The total number of consensus proposals committed (through this member).",
+            member.proposalsCommitted());
+        counter(out, "etcd_server_proposals_applied_total",
+            "The total number of consensus proposals applied (this member's applied index).",
+            member.read(reader -> reader.appliedIndex()));
+        gauge(out, "etcd_server_proposals_pending", "The current number of pending proposals to commit.",
+            member.proposalsPending());
+        counter(out, "etcd_server_proposals_failed_total", "The total number of failed proposals seen.",
+            member.proposalsFailed());
+        gauge(out, "etcd_mvcc_db_total_size_in_bytes", "Total size of the underlying database in bytes.",
+            member.keyspace().store().usedBytes());
+        final RaftAgent agent = member.keyspace().agent();
+        out.append("# HELP etcd_disk_wal_fsync_duration_seconds The latency distributions of fsync called by WAL.\n")
+            .append("# TYPE etcd_disk_wal_fsync_duration_seconds histogram\n");
+        long cumulative = 0;
+        for (int bucket = 0; bucket < RaftAgent.SYNC_BUCKETS; bucket++) {
+            cumulative += agent.syncsInBucket(bucket);
+            final String bound = bucket == RaftAgent.SYNC_BUCKETS - 1 ? "+Inf"
+                : String.format(Locale.ROOT, "%.3f", (RaftAgent.SYNC_BUCKET_FIRST_NS << bucket) / 1e9);
+            out.append("etcd_disk_wal_fsync_duration_seconds_bucket{le=\"").append(bound).append("\"} ")
+                .append(cumulative).append('\n');
+        }
+        out.append("etcd_disk_wal_fsync_duration_seconds_sum ")
+            .append(String.format(Locale.ROOT, "%.9f", agent.syncNanosTotal() / 1e9)).append('\n')
+            .append("etcd_disk_wal_fsync_duration_seconds_count ").append(cumulative).append('\n');
+        counter(out, "cairn_peer_frames_dropped_total", "Peer frames dropped as malformed, foreign or corrupt.",
+            member.transport().droppedFrames());
+        return out.toString();
+    }
+
+    private static void gauge(final StringBuilder out, final String name, final String help, final long value) {
+        out.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name)
+            .append(" gauge\n").append(name).append(' ').append(value).append('\n');
+    }
+
+    private static void counter(final StringBuilder out, final String name, final String help, final long value) {
+        out.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name)
+            .append(" counter\n").append(name).append(' ').append(value).append('\n');
+    }
+
+    private static String body(final HttpExchange exchange) throws IOException {
+        return new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+    }
+
+    private static String error(final Status status) {
+        final String message = status.getDescription() == null ? status.getCode().name() : status.getDescription();
+        final String quoted = '"' + message.replace("\\", "\\\\").replace("\"", "\\\"") + '"';
+        return "{\"error\":" + quoted + ",\"message\":" + quoted + ",\"code\":" + status.getCode().value() + "}";
+    }
+
+    /** grpc-gateway's mapping of gRPC codes to HTTP statuses. */
+    static int httpStatus(final Status.Code code) {
+        switch (code) {
+            case OK:
+                return 200;
+            case CANCELLED:
+                return 408;
+            case INVALID_ARGUMENT:
+            case FAILED_PRECONDITION:
+            case OUT_OF_RANGE:
+                return 400;
+            case DEADLINE_EXCEEDED:
+                return 504;
+            case NOT_FOUND:
+                return 404;
+            case ALREADY_EXISTS:
+            case ABORTED:
+                return 409;
+            case PERMISSION_DENIED:
+                return 403;
+            case UNAUTHENTICATED:
+                return 401;
+            case RESOURCE_EXHAUSTED:
+                return 429;
+            case UNIMPLEMENTED:
+                return 501;
+            case UNAVAILABLE:
+                return 503;
+            default:
+                return 500;
+        }
+    }
+
+    private static void reply(final HttpExchange exchange, final int status, final String type, final String body)
+        throws IOException {
+        final byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", type);
+        exchange.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    /**
+     * @param clientUrl the member's client URL.
+     * @return the default gateway address: the client port minus one (2379 → 2378), same host.
+     */
+    public static InetSocketAddress defaultAddress(final String clientUrl) {
+        final String hostPort = Topology.hostPort(clientUrl);
+        final int colon = hostPort.lastIndexOf(':');
+        return new InetSocketAddress(hostPort.substring(0, colon),
+            Integer.parseInt(hostPort.substring(colon + 1)) - 1);
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        executor.shutdownNow();
+        channel.shutdownNow();
+    }
+}

@@ -1,0 +1,125 @@
+package io.cairn.server;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Goal: etcd's HTTP JSON gateway paths answer as etcd's do (proto3 JSON with original field names, base64 bytes,
+ * 64-bit integers as strings, etcd's errors), and /health and /metrics work, on every member of a three-process
+ * cluster. Method: the JDK's HTTP client, as curl would.
+ */
+@Timeout(180)
+class HttpGatewayIT {
+    @TempDir
+    static Path dir;
+
+    private static ProcessCluster cairn;
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    @BeforeAll
+    static void start() throws IOException {
+        cairn = ProcessCluster.startCairn(dir, "HttpGatewayIT", 3);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (cairn != null) {
+            cairn.close();
+        }
+    }
+
+    private static String b64(final String text) {
+        return Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static HttpResponse<String> post(final int member, final String path, final String json)
+        throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(cairn.httpUrl(member) + path))
+            .timeout(Duration.ofSeconds(20)).POST(HttpRequest.BodyPublishers.ofString(json)).build(),
+            HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void shouldServeKvLeaseAndStatusAsEtcdsGateway() throws Exception {
+        final HttpResponse<String> put = post(0, "/v3/kv/put",
+            "{\"key\":\"" + b64("gw") + "\",\"value\":\"" + b64("one") + "\"}");
+        assertEquals(200, put.statusCode(), put.body());
+        assertTrue(put.body().matches("\\{\"header\":\\{\"cluster_id\":\"\\d+\",\"member_id\":\"1\","
+            + "\"revision\":\"\\d+\",\"raft_term\":\"\\d+\"}}"), put.body());
+        final HttpResponse<String> range = post(1, "/v3/kv/range", "{\"key\":\"" + b64("gw") + "\"}");
+        assertTrue(range.body().contains("\"kvs\":[{\"key\":\"" + b64("gw") + "\",\"create_revision\":\"")
+            && range.body().contains("\"value\":\"" + b64("one") + "\"}],\"count\":\"1\""), range.body());
+        final HttpResponse<String> txn = post(2, "/v3/kv/txn", "{\"compare\":[{\"key\":\"" + b64("gw")
+            + "\",\"target\":\"VALUE\",\"value\":\"" + b64("one") + "\"}],\"success\":[{\"request_put\":{\"key\":\""
+            + b64("gw") + "\",\"value\":\"" + b64("two") + "\"}}]}");
+        assertTrue(txn.body().contains("\"succeeded\":true"), txn.body());
+        final HttpResponse<String> grant = post(0, "/v3/lease/grant", "{\"TTL\":\"30\"}");
+        assertTrue(grant.body().contains("\"TTL\":\"30\""), grant.body());
+        final String lease = grant.body().replaceAll(".*\"ID\":\"(\\d+)\".*", "$1");
+        final HttpResponse<String> ttl = post(1, "/v3/lease/timetolive", "{\"ID\":\"" + lease + "\"}");
+        assertTrue(ttl.body().contains("\"grantedTTL\":\"30\""), ttl.body());
+        final HttpResponse<String> status = post(2, "/v3/maintenance/status", "{}");
+        assertTrue(status.body().contains("\"version\":\"3.4.23\""), status.body());
+        final HttpResponse<String> members = post(0, "/v3/cluster/member/list", "{}");
+        assertEquals(3, members.body().split("\"name\"").length - 1, members.body());
+    }
+
+    @Test
+    void shouldAnswerErrorsAsEtcdsGateway() throws Exception {
+        final HttpResponse<String> empty = post(0, "/v3/kv/put", "{\"value\":\"" + b64("x") + "\"}");
+        assertEquals(400, empty.statusCode());
+        assertEquals("{\"error\":\"etcdserver: key is not provided\",\"message\":\"etcdserver: key is not "
+            + "provided\",\"code\":3}", empty.body());
+        final HttpResponse<String> future = post(1, "/v3/kv/range", "{\"key\":\"" + b64("gw")
+            + "\",\"revision\":\"100000\"}");
+        assertEquals(400, future.statusCode());
+        assertTrue(future.body().contains("required revision is a future revision"), future.body());
+        final HttpResponse<String> lease = post(2, "/v3/lease/revoke", "{\"ID\":\"99\"}");
+        assertEquals(404, lease.statusCode());
+        assertTrue(lease.body().contains("requested lease not found"), lease.body());
+    }
+
+    @Test
+    void shouldStreamWatchEventsAndReportHealthAndMetrics() throws Exception {
+        final CompletableFuture<HttpResponse<InputStream>> watch = HTTP.sendAsync(HttpRequest.newBuilder(
+            URI.create(cairn.httpUrl(2) + "/v3/watch")).POST(HttpRequest.BodyPublishers.ofString(
+                "{\"create_request\":{\"key\":\"" + b64("watched") + "\"}}")).build(),
+            HttpResponse.BodyHandlers.ofInputStream());
+        final BufferedReader lines = new BufferedReader(new InputStreamReader(watch.get(20, TimeUnit.SECONDS).body(),
+            StandardCharsets.UTF_8));
+        assertTrue(lines.readLine().contains("\"created\":true"));
+        post(0, "/v3/kv/put", "{\"key\":\"" + b64("watched") + "\",\"value\":\"" + b64("v") + "\"}");
+        final String event = lines.readLine();
+        assertTrue(event.startsWith("{\"result\":") && event.contains("\"events\":[{\"kv\":{\"key\":\""
+            + b64("watched")), event);
+        lines.close();
+        final HttpResponse<String> health = HTTP.send(HttpRequest.newBuilder(URI.create(cairn.httpUrl(1)
+            + "/health")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals("{\"health\":\"true\"}", health.body());
+        final HttpResponse<String> metrics = HTTP.send(HttpRequest.newBuilder(URI.create(cairn.httpUrl(0)
+            + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(metrics.body().contains("etcd_server_has_leader 1")
+            && metrics.body().contains("etcd_disk_wal_fsync_duration_seconds_count"), metrics.body());
+    }
+}
