@@ -52,6 +52,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 
 /**
@@ -300,6 +301,34 @@ public final class CairnMember implements AutoCloseable {
             proposals.remove(id);
             pending.decrementAndGet();
         });
+    }
+
+    /**
+     * Asks this member's loop to hand leadership to {@code target}, and waits (bounded) until it has.
+     *
+     * @param target the member to lead.
+     * @return completes when {@code target} leads; fails with {@link ProposalFailed} (NOT_LEADER, INVALID) or a
+     *     timeout.
+     */
+    public CompletableFuture<Void> transferLeadership(final int target) {
+        final long id = correlations.incrementAndGet();
+        final CompletableFuture<DirectBuffer> started = new CompletableFuture<>();
+        proposals.put(id, started);
+        if (closed || !member.requests().offerTransfer(id, target)) {
+            proposals.remove(id);
+            started.completeExceptionally(new ProposalFailed(RaftResult.FULL));
+        }
+        return started.orTimeout(REQUEST_TIMEOUT_MS, TimeUnit.MILLISECONDS).thenApplyAsync(ignored -> {
+            final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(REQUEST_TIMEOUT_MS);
+            while (leaderId != target) {
+                if (System.nanoTime() > deadline) {
+                    throw Status.DEADLINE_EXCEEDED.withDescription(
+                        "etcdserver: request timed out, leader transfer took too long").asRuntimeException();
+                }
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+            }
+            return null;
+        }, executor);
     }
 
     /**

@@ -187,6 +187,14 @@ class EtcdctlCompatibilityIT {
         final String status = etcdctl(cairn.endpoints(), null, "endpoint", "status", "-w", "json");
         assertEquals(3, status.split("\"Endpoint\"").length - 1, status);
         assertTrue(status.contains("\"version\":\"3.4.23\""), status);
+        final Matcher leader = Pattern.compile("\"leader\":(\\d+)").matcher(status);
+        assertTrue(leader.find(), status);
+        final long target = Long.parseLong(leader.group(1)) % 3 + 1;
+        final String moved = etcdctl(cairn.endpoints(), null, "move-leader", Long.toHexString(target));
+        assertTrue(moved.contains("Leadership transferred from " + Long.toHexString(Long.parseLong(leader.group(1)))
+            + " to " + Long.toHexString(target)), moved);
+        assertTrue(etcdctl(cairn.endpoints(), null, "endpoint", "status", "-w", "json")
+            .contains("\"leader\":" + target), "the target leads");
         final String hashes = etcdctl(cairn.endpoints(), null, "endpoint", "hashkv");
         final String[] lines = hashes.strip().split("\n");
         assertEquals(3, lines.length, hashes);

@@ -217,6 +217,11 @@ public final class RaftAgent implements Agent {
         } else if (msgTypeId == RaftRequests.LOCAL) {
             duty.onLocalRequest(correlationId, buffer.getByte(index + RaftRequests.TYPE_OFFSET), buffer,
                 index + RaftRequests.PAYLOAD_OFFSET, length - RaftRequests.PAYLOAD_OFFSET, clock.nanoTime(), core);
+        } else if (msgTypeId == RaftRequests.TRANSFER) {
+            final long result = core.transferLeadership(
+                buffer.getInt(index + RaftRequests.PAYLOAD_OFFSET, ByteOrder.LITTLE_ENDIAN));
+            listener.onProposalComplete(correlationId,
+                result == RaftResult.ACCEPTED ? RaftListener.COMMITTED : result, 0, 0);
         }
     }
 

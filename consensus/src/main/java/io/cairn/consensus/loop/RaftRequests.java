@@ -25,6 +25,8 @@ public final class RaftRequests {
     public static final int READ = 2;
     /** Ring message type of a request for the application's {@link LoopDuty}. */
     public static final int LOCAL = 3;
+    /** Ring message type of a leadership transfer request (payload: the target's ID as an int). */
+    public static final int TRANSFER = 4;
     static final int CORRELATION_OFFSET = 0;
     static final int TYPE_OFFSET = 8;
     static final int PAYLOAD_OFFSET = 9;
@@ -86,6 +88,27 @@ public final class RaftRequests {
         buffer.putLong(index + CORRELATION_OFFSET, correlationId, ByteOrder.LITTLE_ENDIAN);
         buffer.putByte(index + TYPE_OFFSET, type);
         buffer.putBytes(index + PAYLOAD_OFFSET, payload, offset, length);
+        ring.commit(index);
+        return true;
+    }
+
+    /**
+     * Asks the leader to hand leadership to {@code target} (thesis §3.10); thread-safe. The completion
+     * ({@link RaftListener#onProposalComplete}) says whether the transfer started ({@link RaftListener#COMMITTED})
+     * or why not (a {@code RaftResult} code); watch the role changes for its end.
+     *
+     * @param correlationId the caller's id.
+     * @param target        the voter to lead.
+     * @return false if the ring is full (retry later).
+     */
+    public boolean offerTransfer(final long correlationId, final int target) {
+        final int index = ring.tryClaim(TRANSFER, PAYLOAD_OFFSET + Integer.BYTES);
+        if (index <= 0) {
+            return false;
+        }
+        final AtomicBuffer buffer = ring.buffer();
+        buffer.putLong(index + CORRELATION_OFFSET, correlationId, ByteOrder.LITTLE_ENDIAN);
+        buffer.putInt(index + PAYLOAD_OFFSET, target, ByteOrder.LITTLE_ENDIAN);
         ring.commit(index);
         return true;
     }

@@ -245,6 +245,21 @@ class RaftAgentTest {
     }
 
     @Test
+    void shouldHandLeadershipToTheTargetAndRefuseItOnAFollower() {
+        buildManual(0);
+        final int leader = electLeader();
+        final int target = leader % 3 + 1;
+        assertTrue(propose(leader, 1, 5));
+        cycles(10);
+        assertTrue(requests[target].offerTransfer(70, leader));
+        assertTrue(requests[leader].offerTransfer(71, target));
+        cycles(30);
+        assertEquals(RaftResult.NOT_LEADER, recorders[target].codes.get(70L), "only a leader can hand over");
+        assertEquals(RaftListener.COMMITTED, recorders[leader].codes.get(71L));
+        assertEquals(target, leader(), "the target leads");
+    }
+
+    @Test
     void shouldReleaseFollowerReadOnceAppliedReachesReadIndex() {
         buildManual(0);
         final int leader = electLeader();

@@ -39,7 +39,8 @@ import java.security.NoSuchAlgorithmException;
  * activate/deactivate through the log: NOSPACE refuses writes until disarmed), Defragment (LMDB reuses freed pages;
  * nothing to do, answered OK), Snapshot (a consistent copy of the keyspace streamed in 64 KiB messages; it is Cairn's
  * snapshot file padded to 512 bytes and followed by its SHA-256, as etcd frames its stream — not a bbolt file, so
- * {@code etcdctl snapshot status} cannot read it). MoveLeader is not built yet.
+ * {@code etcdctl snapshot status} cannot read it). MoveLeader asks the leader's loop to
+ * transfer leadership (thesis §3.10) and answers once the target leads.
  */
 public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
     private static final int SNAPSHOT_MESSAGE_BYTES = 64 << 10;
@@ -175,7 +176,29 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
 
     @Override
     public void moveLeader(final MoveLeaderRequest request, final StreamObserver<MoveLeaderResponse> observer) {
-        observer.onError(Status.UNIMPLEMENTED.withDescription("cairn: move-leader is not supported yet")
-            .asRuntimeException());
+        if (member.config().topology().byId(request.getTargetID()) == null) {
+            observer.onError(Status.FAILED_PRECONDITION.withDescription("etcdserver: bad leader transferee")
+                .asRuntimeException());
+            return;
+        }
+        if (member.role() != io.cairn.consensus.Role.LEADER) {
+            final io.grpc.ManagedChannel leader = member.leaderChannel();
+            if (leader == null) {
+                observer.onError(Status.FAILED_PRECONDITION.withDescription("etcdserver: not leader")
+                    .asRuntimeException());
+            } else {
+                MaintenanceGrpc.newStub(leader).moveLeader(request, observer);
+            }
+            return;
+        }
+        member.transferLeadership((int)request.getTargetID()).whenComplete((done, error) -> {
+            if (error != null) {
+                observer.onError(CairnMember.toStatus(error));
+            } else {
+                observer.onNext(MoveLeaderResponse.newBuilder()
+                    .setHeader(member.header(member.read(reader -> reader.revision()))).build());
+                observer.onCompleted();
+            }
+        });
     }
 }
