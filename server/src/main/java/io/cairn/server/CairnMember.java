@@ -392,6 +392,7 @@ public final class CairnMember implements AutoCloseable {
             reader.refresh();
             return work.apply(reader);
         } finally {
+            reader.release(); // idle in the pool without pinning an old snapshot (the file would only grow)
             if (!readers.offer(reader)) {
                 reader.close();
             }

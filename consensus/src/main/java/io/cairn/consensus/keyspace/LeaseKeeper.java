@@ -140,7 +140,9 @@ public final class LeaseKeeper implements LoopDuty {
     private long grantedTtl(final long lease) {
         final MvccReader current = reader();
         current.refresh();
-        return Math.max(current.leaseTtl(lease), 0);
+        final long ttl = Math.max(current.leaseTtl(lease), 0);
+        current.release(); // an idle reader must not pin an old snapshot (LMDB could not reuse freed pages)
+        return ttl;
     }
 
     private MvccReader reader() {
@@ -157,6 +159,7 @@ public final class LeaseKeeper implements LoopDuty {
         final MvccReader current = reader();
         current.refresh();
         current.leases(refresher);
+        current.release();
     }
 
     private void restartLease(final long lease, final long ttlSeconds) {

@@ -90,6 +90,23 @@ public final class MvccReader implements AutoCloseable {
     }
 
     /**
+     * Lets go of the state this view holds. An open LMDB read transaction pins its snapshot: pages freed by later
+     * writes cannot be reused while it lives, so a reader left idle on an old view makes the file grow with every
+     * write. Call this when a reader goes idle between uses (a pool, a loop that reads now and then); the next call
+     * opens a fresh view of the latest state (that reattachment allocates a little: keep hot readers attached).
+     */
+    public void release() {
+        lock.lock();
+        try {
+            if (!closed) {
+                detach();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Moves the view to the latest committed state.
      */
     public void refresh() {

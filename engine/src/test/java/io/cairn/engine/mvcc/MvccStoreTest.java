@@ -436,4 +436,56 @@ class MvccStoreTest {
         assertEquals(MvccError.OK, response.status());
         return response.kvs().stream().map(Kv::key).toList();
     }
+
+    private long churn(final MvccReader idle, final boolean release) {
+        final String value = "x".repeat(2_000);
+        for (int round = 0; round < 30; round++) {
+            for (int key = 0; key < 50; key++) {
+                client.put("churn-" + key, value + round);
+            }
+            assertEquals(MvccError.OK, client.compact(store.revision()).status());
+            while (store.compactPending()) {
+                store.compactStep(4096);
+            }
+            idle.refresh();
+            idle.revision();
+            if (release) {
+                idle.release();
+            }
+        }
+        return store.usedBytes();
+    }
+
+    @Test
+    void shouldReusePagesOnlyWhenIdleReadersLetGoOfTheirView() throws IOException {
+        try (MvccReader reader = store.newReader()) {
+            final long released = churn(reader, true);
+            final long growth = churn(reader, true) - released;
+            assertTrue(growth < released / 4, "with readers released, compacted pages are reused: grew " + growth
+                + " bytes over " + released);
+            assertEquals(store.revision(), readRevision(reader), "a released reader sees the latest state");
+        }
+        try (MvccStore other = MvccTesting.open(dir.resolve("pinned")); MvccReader pinned = other.newReader()) {
+            final MvccStore mine = store;
+            store = other;
+            client = new Client(other);
+            pinned.refresh();
+            try (MvccReader busy = other.newReader()) {
+                churn(busy, true);
+                final long before = other.usedBytes();
+                // A reader parked on an old view (never released) stops reuse: the file grows with every write.
+                for (int i = 0; i < 3; i++) {
+                    churn(busy, true);
+                }
+                assertTrue(other.usedBytes() > before + before / 2, "a pinned view makes LMDB grow: " + before
+                    + " -> " + other.usedBytes());
+            }
+            store = mine;
+            client = new Client(mine);
+        }
+    }
+
+    private static long readRevision(final MvccReader reader) {
+        return reader.revision();
+    }
 }
