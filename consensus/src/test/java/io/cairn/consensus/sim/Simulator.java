@@ -87,7 +87,7 @@ public final class Simulator {
         for (int id = 1; id <= nodeCount; id++) {
             final Membership bootstrap = id <= options.clusterSize() ? Membership.ofVoters(founders)
                 : new Membership();
-            nodes[id] = new SimNode(id, this, bootstrap, options.snapshotChunkBytes());
+            nodes[id] = new SimNode(id, this, bootstrap, new KvApplication(options.snapshotChunkBytes()));
             checker.register(nodes[id]);
         }
         for (int c = 0; c < options.clients(); c++) {
@@ -128,9 +128,21 @@ public final class Simulator {
             ex.printStackTrace(new PrintWriter(trace));
             violations.add("exception at " + nowMs + " ms: " + trace);
         }
+        release(violations);
         violations.addAll(0, checker.violations());
         collectCounters();
         return new Result(seed, options, nowMs, violations, counters);
+    }
+
+    /** Closes every member's application. */
+    private void release(final List<String> violations) {
+        for (int id = 1; id < nodes.length; id++) {
+            try {
+                nodes[id].app().close();
+            } catch (final RuntimeException ex) {
+                violations.add("closing node " + id + " failed: " + ex);
+            }
+        }
     }
 
     private void advance() {
@@ -413,11 +425,12 @@ public final class Simulator {
                 return false;
             }
         }
+        final long leaderHash = leader.app().contentHash();
         for (int i = 0; i < membership.memberCount(); i++) {
             final SimNode node = nodes[membership.member(i)];
-            if (!node.kv().sameAs(leader.kv())) {
+            if (node.app().contentHash() != leaderHash) {
                 checker.violations().add("state machines differ at applied index " + commit + ": node "
-                    + leader.id() + " " + leader.kv() + " vs node " + node.id() + " " + node.kv());
+                    + leader.id() + " " + leader.app() + " vs node " + node.id() + " " + node.app());
                 return true;
             }
         }
