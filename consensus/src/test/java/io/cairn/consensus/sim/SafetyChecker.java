@@ -21,9 +21,9 @@ import java.util.TreeMap;
  *   <li>Leader Completeness: a new leader of term T holds every entry committed in a term below T.</li>
  *   <li>State Machine Safety: every member applies the same entry at each index, and that entry is the one
  *       committed there; and its state after applying up to an index is the same as every other member's there (a
- *       cheap fingerprint after every run, restart and install; a whole-state hash at
- *       snapshots and at the end), which catches an application that applies an entry twice, skips one or
- *       decides differently on the same input.</li>
+ *       cheap fingerprint after every run, restart and install, the revision in keyspace mode; a whole-state hash
+ *       at snapshots and at the end, hashKv in keyspace mode), which catches an application that applies an entry
+ *       twice, skips one or decides differently on the same input.</li>
  *   <li>No acknowledged write lost: an acknowledged write's (index, term) is the entry committed at that index.</li>
  * </ul>
  */

@@ -9,8 +9,8 @@ import java.util.Random;
 
 /**
  * Goal: one simulated member's replicated application and the storage behind it that outlives a crash, behind one
- * seam, so that {@link SimNode} drives the simulator's small register map ({@link KvApplication}) as it would drive
- * any other application (the real keyspace is next). Method: the
+ * seam, so that the same {@link SimNode} drives either the simulator's small register map ({@link KvApplication})
+ * or the real keyspace ({@link KeyspaceApplication}: LMDB, snapshot files, {@code KeyspaceStateMachine}). Method: the
  * production {@link StateMachine} protocol (runs of committed entries, snapshots taken and installed) plus what the
  * simulator adds around it: the member's life (open, crash, close), its clients' commands and local reads, and
  * fingerprints of its state for the state machine safety check.
@@ -59,7 +59,7 @@ interface SimApplication extends StateMachine {
 
     /**
      * Reads what the write's entry did, inside the run that applied it (a result may point into a buffer the next
-     * run reuses).
+     * run reuses); sets the op's revision.
      *
      * @param op     the write.
      * @param result what {@link #apply} returned for its entry.
@@ -68,7 +68,7 @@ interface SimApplication extends StateMachine {
     long writeOutput(History.Op op, long result);
 
     /**
-     * Serves a linearizable get locally, once the applied index has reached its read index.
+     * Serves a linearizable get locally, once the applied index has reached its read index; sets the op's revision.
      *
      * @param op        the get.
      * @param readIndex the index the read must reflect at least.
@@ -86,4 +86,11 @@ interface SimApplication extends StateMachine {
      *     and at convergence; may cost a scan).
      */
     long contentHash();
+
+    /**
+     * @return times a crash took the state back further than the last applied run (0 where nothing models it).
+     */
+    default long rollbacks() {
+        return 0;
+    }
 }

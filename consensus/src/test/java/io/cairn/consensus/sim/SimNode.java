@@ -21,8 +21,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Goal: one simulated member: a {@link RaftCore} over a {@link SimWal}, a {@link SimApplication} with its durable
- * snapshots, and the driver that connects them the way {@code RaftAgent}
+ * Goal: one simulated member: a {@link RaftCore} over a {@link SimWal}, a {@link SimApplication} (the small register
+ * map, or the real keyspace) with its durable snapshots, and the driver that connects them the way {@code RaftAgent}
  * does in production, with the disk's sync latency made visible: while a sync is in flight the member is busy and
  * takes no input. Method: {@link #drive(long)} after every input sends the Ready's messages, applies committed
  * entries as one run (completing its writes once the run has ended, as {@code RaftAgent} does), answers reads, takes
@@ -136,10 +136,10 @@ final class SimNode {
             .checkQuorum(options.checkQuorum())
             .inflight(options.inflightMessagesMax(), 64 * 1024)
             .appendLimits(options.appendBytesMax(), options.appendEntriesMax())
-            .entryBytesMax(64)
+            .entryBytesMax(options.keyspace() ? 256 : 64)
             .uncommittedEntriesMax(256)
             .readRequestsMax(256)
-            .snapshotChunkBytesMax(256)
+            .snapshotChunkBytesMax(options.keyspace() ? options.keyspaceChunkBytes() : 256)
             .outbox(256 * 1024, 1024)
             .build();
         app.open();
