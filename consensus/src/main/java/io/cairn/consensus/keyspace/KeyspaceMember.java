@@ -230,7 +230,8 @@ public final class KeyspaceMember implements AutoCloseable {
     }
 
     /**
-     * Stops the loop (waiting for it) and closes the files. The WAL closes with the loop.
+     * Stops the loop (waiting for it) and closes the files: the keyspace and any snapshot being streamed or received.
+     * The WAL closes with the loop.
      */
     @Override
     public void close() {
@@ -241,6 +242,7 @@ public final class KeyspaceMember implements AutoCloseable {
             agent.onClose(); // driven by hand: close the WAL the agent opened
         }
         leases.close();
+        snapshots.close();
         store.close();
     }
 }

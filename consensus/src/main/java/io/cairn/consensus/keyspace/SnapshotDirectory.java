@@ -38,7 +38,7 @@ import java.util.zip.CRC32C;
  * deleted once a newer one is in place (a transfer still streaming an older one keeps its mapping).
  * Single-threaded: the event loop's.
  */
-public final class SnapshotDirectory implements SnapshotSource, SnapshotSink {
+public final class SnapshotDirectory implements SnapshotSource, SnapshotSink, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(SnapshotDirectory.class.getName());
     private static final String PREFIX = "snap-";
     private static final String DATA_SUFFIX = ".snap";
@@ -308,6 +308,17 @@ public final class SnapshotDirectory implements SnapshotSource, SnapshotSink {
             closeQuietly(receiver);
             receiver = null;
         }
+    }
+
+    /**
+     * Lets go of the open files: the snapshot being streamed (its channel; its mapped chunks go with their buffers)
+     * and a transfer being received (abandoned, its temporary file deleted). The snapshots stay on disk (a later
+     * {@link #chunk} would open the latest again).
+     */
+    @Override
+    public void close() {
+        closeSender();
+        abort();
     }
 
     private static void closeQuietly(final SnapshotReceiver closing) {

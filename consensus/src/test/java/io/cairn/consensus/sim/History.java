@@ -35,6 +35,11 @@ final class History {
         int status = PENDING;
         long index;
         long term;
+        // Keyspace mode only (0 otherwise): the mod revision the client believes goes with {@code expected} (a
+        // compare-and-set may compare it instead of the value), and the mod revision of what a get read or a write
+        // wrote.
+        long expectedRevision;
+        long revision;
 
         Op(final int id, final int client, final byte kind, final int key, final long value, final long expected,
             final long invokedAt) {

@@ -110,8 +110,16 @@ final class KvStateMachine {
         return machine;
     }
 
-    boolean sameAs(final KvStateMachine other) {
-        return values.equals(other.values);
+    /**
+     * @return a hash of every key and value, in key order (equal maps, equal hashes).
+     */
+    long stateHash() {
+        long hash = 0x6a09e667f3bcc908L;
+        for (final Map.Entry<Integer, Long> entry : values.entrySet()) {
+            hash = (hash ^ entry.getKey()) * 0x9E3779B97F4A7C15L;
+            hash = (hash ^ entry.getValue()) * 0xBF58476D1CE4E5B9L;
+        }
+        return hash;
     }
 
     @Override

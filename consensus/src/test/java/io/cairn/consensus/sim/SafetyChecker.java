@@ -20,12 +20,25 @@ import java.util.TreeMap;
  *       is seen; by induction logs that share an entry share the prefix before it.</li>
  *   <li>Leader Completeness: a new leader of term T holds every entry committed in a term below T.</li>
  *   <li>State Machine Safety: every member applies the same entry at each index, and that entry is the one
- *       committed there.</li>
+ *       committed there; and its state after applying up to an index is the same as every other member's there (a
+ *       cheap fingerprint after every run, restart and install, the revision in keyspace mode; a whole-state hash
+ *       at snapshots and at the end, hashKv in keyspace mode), which catches an application that applies an entry
+ *       twice, skips one or decides differently on the same input.</li>
  *   <li>No acknowledged write lost: an acknowledged write's (index, term) is the entry committed at that index.</li>
  * </ul>
  */
 final class SafetyChecker {
     private record IndexTerm(long index, long term) {
+    }
+
+    /** What the first member to report it had at one applied index. */
+    private static final class AppliedState {
+        boolean fingerprinted;
+        long fingerprint;
+        int fingerprintNode;
+        boolean hashed;
+        long hash;
+        int hashNode;
     }
 
     private final Map<Long, Integer> leaders = new HashMap<>();
@@ -35,6 +48,7 @@ final class SafetyChecker {
     private final Map<IndexTerm, long[]> entries = new HashMap<>();
     // index -> {term, content hash}
     private final Map<Long, long[]> applied = new HashMap<>();
+    private final Map<Long, AppliedState> states = new HashMap<>();
     private final List<String> violations = new ArrayList<>();
     private final List<SimNode> nodes = new ArrayList<>();
 
@@ -183,6 +197,38 @@ final class SafetyChecker {
         if (commit != null && (commit[0] != term || commit[1] != hash)) {
             violation("node " + node.id() + " applied (" + index + ", " + term + ") but (" + index + ", "
                 + commit[0] + ") is committed");
+        }
+    }
+
+    /**
+     * Checks a member's state fingerprint at its applied index against every other member's there.
+     */
+    void observeState(final SimNode node, final long index, final long fingerprint) {
+        final AppliedState known = states.computeIfAbsent(index, i -> new AppliedState());
+        if (!known.fingerprinted) {
+            known.fingerprinted = true;
+            known.fingerprint = fingerprint;
+            known.fingerprintNode = node.id();
+        } else if (known.fingerprint != fingerprint) {
+            violation("state machine safety: node " + node.id() + " has state fingerprint " + fingerprint
+                + " at applied index " + index + " where node " + known.fingerprintNode + " had "
+                + known.fingerprint);
+        }
+    }
+
+    /**
+     * Checks a member's whole-state hash at its applied index against every other member's there.
+     */
+    void observeContent(final SimNode node, final long index, final long hash) {
+        final AppliedState known = states.computeIfAbsent(index, i -> new AppliedState());
+        if (!known.hashed) {
+            known.hashed = true;
+            known.hash = hash;
+            known.hashNode = node.id();
+        } else if (known.hash != hash) {
+            violation("state machine safety: node " + node.id() + " has state hash " + Long.toHexString(hash)
+                + " at applied index " + index + " where node " + known.hashNode + " had "
+                + Long.toHexString(known.hash));
         }
     }
 

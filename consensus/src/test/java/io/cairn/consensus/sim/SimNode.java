@@ -8,6 +8,7 @@ import io.cairn.consensus.RaftContext;
 import io.cairn.consensus.RaftCore;
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Ready;
+import io.cairn.consensus.SnapshotSource;
 import io.cairn.engine.wal.WalEntryHandler;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -20,13 +21,15 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Goal: one simulated member: a {@link RaftCore} over a {@link SimWal}, a {@link KvStateMachine}, a durable
- * {@link SimSnapshotStore}, and the driver that connects them the way {@code RaftAgent} does in production, with
- * the disk's sync latency made visible: while a sync is in flight the member is busy and takes no input.
- * Method: {@link #drive(long)} after every input sends the Ready's messages, applies, answers reads, takes
+ * Goal: one simulated member: a {@link RaftCore} over a {@link SimWal}, a {@link SimApplication} (the small register
+ * map, or the real keyspace) with its durable snapshots, and the driver that connects them the way {@code RaftAgent}
+ * does in production, with the disk's sync latency made visible: while a sync is in flight the member is busy and
+ * takes no input. Method: {@link #drive(long)} after every input sends the Ready's messages, applies committed
+ * entries as one run (completing its writes once the run has ended, as {@code RaftAgent} does), answers reads, takes
  * snapshots and, if needed, starts a sync whose completion ({@link #onSyncDone(long)}) calls
- * {@link RaftCore#onPersisted()}. A crash drops the core, the state machine and unsynced writes; a restart rebuilds
- * them from the WAL and the latest snapshot, exactly as a real restart would.
+ * {@link RaftCore#onPersisted()}. A crash drops the core, the application's volatile state and unsynced writes; a
+ * restart rebuilds them from the WAL, the application's files and the latest snapshot, exactly as a real restart
+ * would.
  */
 final class SimNode {
     private record PendingWrite(long term, History.Op op) {
@@ -35,20 +38,22 @@ final class SimNode {
     private record WaitingRead(long index, History.Op op) {
     }
 
+    private record Completion(History.Op op, long output) {
+    }
+
     private final int id;
     private final Simulator sim;
     private final Membership bootstrap;
     private final SimWal wal = new SimWal();
-    private final SimSnapshotStore store;
-    private final SimSnapshotStore.Sink sink;
-    private final UnsafeBuffer command = new UnsafeBuffer(new byte[KvStateMachine.COMMAND_LENGTH]);
+    private final SimApplication app;
     private final Membership scratch = new Membership();
     private final WalEntryHandler applier = this::applyEntry;
     private final TreeMap<Long, PendingWrite> pendingWrites = new TreeMap<>();
     private final Map<Long, History.Op> pendingReads = new HashMap<>();
     private final List<WaitingRead> waitingReads = new ArrayList<>();
+    // Writes whose entries the run in progress applied: told only once the run has ended (RaftAgent's rule).
+    private final List<Completion> completions = new ArrayList<>();
     private RaftCore core;
-    private KvStateMachine kv;
     private boolean up;
     private boolean syncing;
     private long syncDoneAtMs;
@@ -59,12 +64,11 @@ final class SimNode {
     private long snapshotsTaken;
     private long snapshotsLoaded;
 
-    SimNode(final int id, final Simulator sim, final Membership bootstrap, final int chunkBytes) {
+    SimNode(final int id, final Simulator sim, final Membership bootstrap, final SimApplication app) {
         this.id = id;
         this.sim = sim;
         this.bootstrap = bootstrap;
-        this.store = new SimSnapshotStore(chunkBytes);
-        this.sink = new SimSnapshotStore.Sink(store, KvStateMachine::isSnapshot);
+        this.app = app;
     }
 
     int id() {
@@ -79,8 +83,8 @@ final class SimNode {
         return wal;
     }
 
-    KvStateMachine kv() {
-        return kv;
+    SimApplication app() {
+        return app;
     }
 
     boolean up() {
@@ -132,22 +136,25 @@ final class SimNode {
             .checkQuorum(options.checkQuorum())
             .inflight(options.inflightMessagesMax(), 64 * 1024)
             .appendLimits(options.appendBytesMax(), options.appendEntriesMax())
-            .entryBytesMax(64)
+            .entryBytesMax(options.keyspace() ? 256 : 64)
             .uncommittedEntriesMax(256)
             .readRequestsMax(256)
-            .snapshotChunkBytesMax(256)
+            .snapshotChunkBytesMax(options.keyspace() ? options.keyspaceChunkBytes() : 256)
             .outbox(256 * 1024, 1024)
             .build();
-        kv = KvStateMachine.restore(store.data());
-        final boolean fromSnapshot = store.index() != 0;
+        app.open();
+        final SnapshotSource snapshots = app.snapshotSource();
+        final boolean fromSnapshot = snapshots.index() != SnapshotSource.NULL_INDEX;
         core = new RaftCore(new RaftContext()
             .config(config)
             .wal(wal)
             .random(sim.random()::nextInt)
-            .snapshotSource(store)
-            .snapshotSink(sink)
-            .snapshot(store.index(), fromSnapshot ? store.term() : 0, fromSnapshot ? store.membership() : bootstrap)
-            .appliedIndex(store.index()));
+            .snapshotSource(snapshots)
+            .snapshotSink(app.snapshotSink())
+            .snapshot(snapshots.index(), fromSnapshot ? snapshots.term() : 0,
+                fromSnapshot ? snapshots.membership() : bootstrap)
+            .appliedIndex(app.appliedIndex()));
+        sim.checker().observeState(this, app.appliedIndex(), app.fingerprint());
         up = true;
         syncing = false;
         tickPeriodMs = options.tickMs() - 1 + sim.random().nextInt(3);
@@ -160,9 +167,8 @@ final class SimNode {
         up = false;
         syncing = false;
         core = null;
-        kv = null;
-        sink.abort();
         wal.crash(sim.random());
+        app.crash(sim.random());
         for (final PendingWrite pending : pendingWrites.values()) {
             sim.history().abandon(pending.op());
         }
@@ -203,8 +209,8 @@ final class SimNode {
      * @return the outcome of submitting a write: true if the core accepted it (it will complete later).
      */
     boolean submitWrite(final History.Op op, final long nowMs) {
-        final int length = KvStateMachine.encode(command, op.kind, op.key, op.value, op.expected);
-        final long index = core.propose(EntryType.NORMAL, command, 0, length);
+        final int length = app.encodeWrite(op);
+        final long index = core.propose(EntryType.NORMAL, app.command(), 0, length);
         if (index <= 0) {
             return false;
         }
@@ -238,7 +244,7 @@ final class SimNode {
         }
         final boolean persist = ready.persistNeeded();
         if (ready.snapshotIndex() != Ready.NO_SNAPSHOT) {
-            loadSnapshot(ready.snapshotIndex());
+            loadSnapshot(ready.snapshotIndex(), ready.snapshotTerm());
         }
         applyTo(ready.applyIndex());
         for (int i = 0; i < ready.readStateCount(); i++) {
@@ -260,12 +266,14 @@ final class SimNode {
         }
     }
 
-    private void loadSnapshot(final long index) {
-        if (store.index() != index) {
-            throw new IllegalStateException("node " + id + " told to load snapshot " + index + " but holds "
-                + store.index());
+    private void loadSnapshot(final long index, final long term) {
+        app.installSnapshot(index, term);
+        if (app.appliedIndex() != index) {
+            throw new IllegalStateException("node " + id + " installed snapshot " + index + " but its application is"
+                + " at " + app.appliedIndex());
         }
-        kv = KvStateMachine.restore(store.data());
+        sim.checker().observeState(this, index, app.fingerprint());
+        sim.checker().observeContent(this, index, app.contentHash());
         snapshotsLoaded++;
         // Writes at or below the snapshot were never applied here one by one: their outcome is unknown.
         final Iterator<Map.Entry<Long, PendingWrite>> it = pendingWrites.headMap(index, true).entrySet().iterator();
@@ -280,11 +288,20 @@ final class SimNode {
         if (applyIndex < from) {
             return;
         }
+        app.beginRun(from);
         final int read = wal.readRange(from, applyIndex, Integer.MAX_VALUE, Long.MAX_VALUE, applier);
         if (read != applyIndex - from + 1) {
             throw new IllegalStateException("node " + id + " could not read entries " + from + ".." + applyIndex);
         }
+        app.endRun(applyIndex, wal.term(applyIndex));
         core.onApplied(applyIndex);
+        sim.checker().observeState(this, applyIndex, app.fingerprint());
+        for (final Completion done : completions) {
+            if (sim.history().ok(done.op(), done.output())) {
+                sim.onAcknowledged(done.op());
+            }
+        }
+        completions.clear();
     }
 
     private void applyEntry(final long index, final long term, final byte type, final DirectBuffer buffer,
@@ -292,16 +309,11 @@ final class SimNode {
         final byte[] payload = new byte[length];
         buffer.getBytes(offset, payload);
         sim.checker().observeApply(this, index, term, SafetyChecker.contentHash(type, payload));
-        long result = 0;
-        if (EntryType.isApplication(type)) {
-            result = kv.apply(buffer, offset, length);
-        }
+        final long result = app.apply(index, term, type, buffer, offset, length);
         final PendingWrite pending = pendingWrites.remove(index);
         if (pending != null) {
             if (pending.term() == term) {
-                if (sim.history().ok(pending.op(), result)) {
-                    sim.onAcknowledged(pending.op());
-                }
+                completions.add(new Completion(pending.op(), app.writeOutput(pending.op(), result)));
             } else {
                 // The entry committed at this index is another: this write never takes effect.
                 sim.history().fail(pending.op());
@@ -327,7 +339,7 @@ final class SimNode {
         while (it.hasNext()) {
             final WaitingRead read = it.next();
             if (read.index() <= applied) {
-                sim.history().ok(read.op(), kv.get(read.op().key));
+                sim.history().ok(read.op(), app.read(read.op(), read.index()));
                 it.remove();
             }
         }
@@ -335,11 +347,14 @@ final class SimNode {
 
     private void maybeSnapshot() {
         final long applied = core.appliedIndex();
-        if (applied - Math.max(store.index(), wal.baseIndex()) < sim.options().snapshotInterval()) {
+        if (applied - Math.max(app.snapshotSource().index(), wal.baseIndex()) < sim.options().snapshotInterval()) {
             return;
         }
         core.membershipAt(applied, scratch);
-        store.save(applied, wal.term(applied), scratch, kv.snapshot());
+        if (!app.takeSnapshot(applied, wal.term(applied), scratch)) {
+            return;
+        }
+        sim.checker().observeContent(this, applied, app.contentHash());
         snapshotsTaken++;
         final long compactTo = applied - sim.options().snapshotKeep();
         if (compactTo > wal.baseIndex()) {
@@ -349,6 +364,6 @@ final class SimNode {
 
     @Override
     public String toString() {
-        return "node " + id + (up ? (syncing ? " syncing " : " ") + core : " down") + " kv=" + kv;
+        return "node " + id + (up ? (syncing ? " syncing " : " ") + core + " " + app : " down");
     }
 }

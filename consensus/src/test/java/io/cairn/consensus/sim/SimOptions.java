@@ -5,8 +5,10 @@ import java.util.Random;
 /**
  * Goal: one simulated run's parameters, drawn from its seed as a swarm (TigerBeetle's VOPR, Groce et al.'s swarm
  * testing): each seed enables a different mix and intensity of faults, so that rare combinations are reached by
- * some seeds rather than diluted in all. Method: {@link #swarm(Random)} draws every field; the same seed always
- * draws the same options.
+ * some seeds rather than diluted in all. Method: {@link #swarm(Random, boolean)} draws every field; the same seed
+ * always draws the same options. {@code keyspace} is not drawn but chosen by the caller: whether members replicate
+ * the real keyspace ({@link KeyspaceApplication}) or the small register map ({@link KvApplication}); the draws are
+ * the same either way, so a seed's faults are the same in both modes until the applications make them diverge.
  */
 record SimOptions(
     boolean faulty,
@@ -41,9 +43,10 @@ record SimOptions(
     int clientTimeoutMs,
     int keys,
     int safetyMs,
-    int livenessMs) {
+    int livenessMs,
+    boolean keyspace) {
 
-    static SimOptions swarm(final Random random) {
+    static SimOptions swarm(final Random random, final boolean keyspace) {
         final int clusterSize = random.nextBoolean() ? 3 : 5;
         final int tickMs = 10;
         final boolean faulty = random.nextInt(10) != 0;
@@ -83,7 +86,8 @@ record SimOptions(
             200 + random.nextInt(1500),
             1 + random.nextInt(4),
             3000 + random.nextInt(4000),
-            20_000);
+            20_000,
+            keyspace);
     }
 
     private static double chance(final Random random, final double enabledProbability, final double max) {
@@ -92,5 +96,14 @@ record SimOptions(
 
     int nodeCount() {
         return clusterSize + spareNodes;
+    }
+
+    /**
+     * @return the snapshot chunk in keyspace mode, derived from {@link #snapshotChunkBytes()} without another draw: a
+     *     power of two (as {@code SnapshotDirectory} requires) of 1, 2 or 4 KiB, so that a store file of a few dozen
+     *     KiB still takes many messages and transfers can be interrupted and resumed.
+     */
+    int keyspaceChunkBytes() {
+        return 1024 << (snapshotChunkBytes % 3);
     }
 }

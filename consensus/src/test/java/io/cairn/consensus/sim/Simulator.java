@@ -6,13 +6,21 @@ import io.cairn.consensus.RaftCore;
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Role;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.stream.Stream;
 
 /**
  * Goal: a deterministic simulation of a Raft cluster under faults, laid out like TigerBeetle's VOPR, that checks
@@ -27,6 +35,12 @@ import java.util.Random;
  * snapshots and compaction); <b>liveness phase</b>: faults heal and every server restarts; a leader must be elected
  * and a new write acknowledged within a bound, and the members must converge. Then the history is checked for
  * linearizability and every acknowledged write for presence.
+ *
+ * <p>Two modes, chosen by the caller: members replicate the small register map ({@link KvApplication}, in memory:
+ * thousands of seeds a minute), or, in keyspace mode, the real keyspace ({@link KeyspaceApplication}: LMDB stores,
+ * snapshot files and the production {@code KeyspaceStateMachine}, under a temporary directory per seed that the run
+ * deletes at its end; {@code -Dcairn.sim.dir} picks where, by default {@code /dev/shm} when there is one, so that the
+ * snapshots' fsyncs cost nothing). The seed draws the same options and faults in both.
  */
 public final class Simulator {
     /** What one seed's run found. */
@@ -43,6 +57,8 @@ public final class Simulator {
     private static final class Client {
         final int id;
         final long[] lastSeen;
+        // The mod revision of each lastSeen value (keyspace mode; 0 for an absent key, and in plain mode).
+        final long[] lastSeenRevision;
         History.Op inFlight;
         long giveUpAtMs;
         int leaderHint;
@@ -51,6 +67,7 @@ public final class Simulator {
         Client(final int id, final int keys) {
             this.id = id;
             this.lastSeen = new long[keys];
+            this.lastSeenRevision = new long[keys];
         }
     }
 
@@ -65,6 +82,8 @@ public final class Simulator {
     private final List<Client> clients = new ArrayList<>();
     private final Map<String, Long> counters = new LinkedHashMap<>();
     private final SimClock clock = new SimClock();
+    // Keyspace mode: the run's directory (every member's files below it), deleted at the end of run(); else null.
+    private final Path directory;
     // Mirrors clock.nowMs() for brevity; written only by advance().
     private long nowMs;
     private boolean clientsActive = true;
@@ -73,9 +92,19 @@ public final class Simulator {
      * @param seed everything in the run derives from it.
      */
     public Simulator(final long seed) {
+        this(seed, false);
+    }
+
+    /**
+     * @param seed     everything in the run derives from it.
+     * @param keyspace members replicate the real keyspace (files under a temporary directory that {@link #run()}
+     *                 deletes) rather than the in-memory register map.
+     */
+    public Simulator(final long seed, final boolean keyspace) {
         this.seed = seed;
         this.random = new Random(seed);
-        this.options = SimOptions.swarm(random);
+        this.options = SimOptions.swarm(random, keyspace);
+        this.directory = keyspace ? createDirectory(seed) : null;
         final int nodeCount = options.nodeCount();
         this.network = new SimNetwork(random, options, nodeCount);
         this.nodes = new SimNode[nodeCount + 1];
@@ -87,7 +116,10 @@ public final class Simulator {
         for (int id = 1; id <= nodeCount; id++) {
             final Membership bootstrap = id <= options.clusterSize() ? Membership.ofVoters(founders)
                 : new Membership();
-            nodes[id] = new SimNode(id, this, bootstrap, options.snapshotChunkBytes());
+            final SimApplication app = keyspace
+                ? new KeyspaceApplication(directory.resolve("node-" + id), options.keyspaceChunkBytes(), options.keys())
+                : new KvApplication(options.snapshotChunkBytes());
+            nodes[id] = new SimNode(id, this, bootstrap, app);
             checker.register(nodes[id]);
         }
         for (int c = 0; c < options.clients(); c++) {
@@ -104,12 +136,42 @@ public final class Simulator {
     }
 
     /**
+     * @param seed     the seed.
+     * @param keyspace replicate the real keyspace.
+     * @return what the run found.
+     */
+    public static Result run(final long seed, final boolean keyspace) {
+        return new Simulator(seed, keyspace).run();
+    }
+
+    private static Path createDirectory(final long seed) {
+        final String configured = System.getProperty("cairn.sim.dir");
+        final Path shm = Path.of("/dev/shm");
+        final Path base = configured != null ? Path.of(configured)
+            : Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
+        try {
+            Files.createDirectories(base);
+            return Files.createTempDirectory(base, "cairn-sim-" + seed + "-");
+        } catch (final IOException ex) {
+            throw new UncheckedIOException("cannot create the simulator's directory in " + base, ex);
+        }
+    }
+
+    /**
      * Runs the safety phase, then the liveness phase, then the end checks.
      *
      * @return what the run found.
      */
     public Result run() {
         final List<String> violations = new ArrayList<>();
+        // The engine logs every store restored and snapshot installed (INFO, WARNING), which keyspace runs do by the
+        // thousand on purpose; what matters is checked. Quiet it for the run (the reference keeps the level set)
+        // unless -Dcairn.sim.engineLogs=true asks for it (replaying a seed).
+        final Logger engineLog = Logger.getLogger("io.cairn");
+        final Level logLevel = engineLog.getLevel();
+        if (directory != null && !Boolean.getBoolean("cairn.sim.engineLogs")) {
+            engineLog.setLevel(Level.SEVERE);
+        }
         try {
             for (int id = 1; id < nodes.length; id++) {
                 nodes[id].start(0);
@@ -127,10 +189,34 @@ public final class Simulator {
             final StringWriter trace = new StringWriter();
             ex.printStackTrace(new PrintWriter(trace));
             violations.add("exception at " + nowMs + " ms: " + trace);
+        } finally {
+            engineLog.setLevel(logLevel);
         }
+        release(violations);
         violations.addAll(0, checker.violations());
         collectCounters();
         return new Result(seed, options, nowMs, violations, counters);
+    }
+
+    /** Closes every member's files and deletes the run's directory (keyspace mode). */
+    private void release(final List<String> violations) {
+        for (int id = 1; id < nodes.length; id++) {
+            try {
+                nodes[id].app().close();
+            } catch (final RuntimeException ex) {
+                violations.add("closing node " + id + " failed: " + ex);
+            }
+        }
+        if (directory == null) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(directory)) {
+            for (final Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
+            }
+        } catch (final IOException | UncheckedIOException ex) {
+            violations.add("deleting " + directory + " failed: " + ex);
+        }
     }
 
     private void advance() {
@@ -295,8 +381,13 @@ public final class Simulator {
             if (client.inFlight != null) {
                 final History.Op op = client.inFlight;
                 if (op.status == History.OK) {
-                    client.lastSeen[op.key] = op.kind == History.GET ? op.output
-                        : op.kind == History.PUT || op.output == 1 ? op.value : client.lastSeen[op.key];
+                    if (op.kind == History.GET) {
+                        client.lastSeen[op.key] = op.output;
+                        client.lastSeenRevision[op.key] = op.revision;
+                    } else if (op.kind == History.PUT || op.output == KvStateMachine.CAS_OK) {
+                        client.lastSeen[op.key] = op.value;
+                        client.lastSeenRevision[op.key] = op.revision;
+                    }
                     client.inFlight = null;
                 } else if (op.status != History.PENDING) {
                     client.inFlight = null;
@@ -319,6 +410,7 @@ public final class Simulator {
         final long value = ((long)(client.id + 1) << 32) | ++client.sequence;
         final History.Op op = history.invoke(client.id, kind, key, kind == History.GET ? 0 : value,
             client.lastSeen[key]);
+        op.expectedRevision = client.lastSeenRevision[key];
         client.inFlight = op;
         client.giveUpAtMs = nowMs + options.clientTimeoutMs();
         final int target = client.leaderHint != 0 && random.nextInt(10) < 7 ? client.leaderHint
@@ -413,11 +505,12 @@ public final class Simulator {
                 return false;
             }
         }
+        final long leaderHash = leader.app().contentHash();
         for (int i = 0; i < membership.memberCount(); i++) {
             final SimNode node = nodes[membership.member(i)];
-            if (!node.kv().sameAs(leader.kv())) {
+            if (node.app().contentHash() != leaderHash) {
                 checker.violations().add("state machines differ at applied index " + commit + ": node "
-                    + leader.id() + " " + leader.kv() + " vs node " + node.id() + " " + node.kv());
+                    + leader.id() + " " + leader.app() + " vs node " + node.id() + " " + node.app());
                 return true;
             }
         }
@@ -468,11 +561,16 @@ public final class Simulator {
         long lost = 0;
         long taken = 0;
         long installed = 0;
+        long rollbacks = 0;
         for (int id = 1; id < nodes.length; id++) {
             torn += nodes[id].wal().tornWrites();
             lost += nodes[id].wal().lostOperations();
             taken += nodes[id].snapshotsTaken();
             installed += nodes[id].snapshotsLoaded();
+            rollbacks += nodes[id].app().rollbacks();
+        }
+        if (directory != null) {
+            count("stores taken back to a snapshot", rollbacks);
         }
         count("torn writes", torn);
         count("unsynced writes lost", lost);

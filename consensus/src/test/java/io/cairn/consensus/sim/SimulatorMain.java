@@ -7,25 +7,27 @@ import java.util.TreeMap;
 /**
  * Goal: run any range of simulator seeds from the command line and say plainly what happened: {@code --seed S
  * --count N} runs seeds S .. S+N-1 and prints the seeds run, simulated time, faults injected by kind and every
- * violation with a one-line replay command; exit status 1 if any seed failed, 2 on a usage error. Method: one
- * {@link Simulator} per seed, in order, on this thread.
+ * violation with a one-line replay command; exit status 1 if any seed failed, 2 on a usage error; {@code --keyspace}
+ * makes members replicate the real keyspace (LMDB and snapshot files) instead of the in-memory register map. Method:
+ * one {@link Simulator} per seed, in order, on this thread.
  */
 public final class SimulatorMain {
     /** How a failure tells the reader to replay it. */
-    static final String REPLAY = "./cairn simulate --seed %d --count 1";
+    static final String REPLAY = "./cairn simulate --seed %d --count 1%s";
+    private static final String USAGE = "usage: simulate --seed S --count N [--keyspace] [--verbose]";
 
     private SimulatorMain() {
     }
 
     /**
-     * @param args {@code --seed S --count N [--verbose]}.
+     * @param args {@code --seed S --count N [--keyspace] [--verbose]}.
      */
     public static void main(final String[] args) {
         System.exit(run(args, System.out));
     }
 
     /**
-     * @param args {@code --seed S --count N [--verbose]}.
+     * @param args {@code --seed S --count N [--keyspace] [--verbose]}.
      * @param out  where the report goes.
      * @return 0 when every seed passed, 1 on a violation, 2 on a usage error.
      */
@@ -33,13 +35,15 @@ public final class SimulatorMain {
         long seed = 1;
         long count = 1;
         boolean verbose = false;
+        boolean keyspace = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--seed" -> seed = Long.parseLong(args[++i]);
                 case "--count" -> count = Long.parseLong(args[++i]);
+                case "--keyspace" -> keyspace = true;
                 case "--verbose" -> verbose = true;
                 default -> {
-                    out.println("usage: simulate --seed S --count N [--verbose]");
+                    out.println(USAGE);
                     return 2;
                 }
             }
@@ -49,7 +53,7 @@ public final class SimulatorMain {
         long simulatedMs = 0;
         long failed = 0;
         for (long s = seed; s < seed + count; s++) {
-            final Simulator.Result result = Simulator.run(s);
+            final Simulator.Result result = Simulator.run(s, keyspace);
             simulatedMs += result.stepsMs();
             result.counters().forEach((what, amount) -> totals.merge(what, amount, Long::sum));
             if (verbose) {
@@ -62,12 +66,13 @@ public final class SimulatorMain {
                     out.println("  " + violation);
                 }
                 out.println("  options: " + result.options());
-                out.println("  replay: " + String.format(REPLAY, s));
+                out.println("  replay: " + String.format(REPLAY, s, keyspace ? " --keyspace" : ""));
             }
         }
         final double seconds = (System.nanoTime() - startNs) / 1e9;
-        out.printf("seeds run: %d (%d..%d), failed: %d, steps: %d (1 simulated ms each), wall: %.1f s, %.1f seeds/s%n",
-            count, seed, seed + count - 1, failed, simulatedMs, seconds, count / seconds);
+        out.printf("seeds run: %d (%d..%d)%s, failed: %d, steps: %d (1 simulated ms each), wall: %.1f s,"
+            + " %.1f seeds/s%n", count, seed, seed + count - 1, keyspace ? " in keyspace mode" : "", failed,
+            simulatedMs, seconds, count / seconds);
         out.println("faults and events (all seeds):");
         totals.forEach((what, amount) -> out.printf("  %-32s %d%n", what, amount));
         return failed == 0 ? 0 : 1;
