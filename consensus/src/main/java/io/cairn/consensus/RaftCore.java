@@ -487,6 +487,12 @@ public final class RaftCore {
     public long membershipAt(final long index, final Membership out) {
         flushProposals();
         Check.state(index >= restoreIndex && index <= log.lastIndex(), "index outside the log", restoreIndex, index);
+        if (configIndex <= index) {
+            // The configuration in force now was set at or before the index: no need to read the log (a scan reads
+            // every entry since the restore point, which stalls the loop on a long log).
+            out.copyFrom(membership);
+            return configIndex;
+        }
         return scanMembership(index, out);
     }
 

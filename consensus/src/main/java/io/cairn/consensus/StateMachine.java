@@ -56,6 +56,20 @@ public interface StateMachine {
     boolean takeSnapshot(long index, long term, Membership membership);
 
     /**
+     * The event loop's way to snapshot: starts a snapshot (or checks on the one started earlier) without holding the
+     * loop for the copy, so appends and applies go on meanwhile. Called between runs, again and again until it
+     * answers non-zero. The default takes one at once with {@link #takeSnapshot}.
+     *
+     * @param index      the applied index now.
+     * @param term       its term.
+     * @param membership the configuration at that index.
+     * @return the index a now durable snapshot covers (the log up to it may be compacted), or 0 while none is done.
+     */
+    default long snapshotInBackground(final long index, final long term, final Membership membership) {
+        return takeSnapshot(index, term, membership) ? index : 0;
+    }
+
+    /**
      * Replaces the whole state with the snapshot the {@link SnapshotSink} just finished (a leader sent it because
      * this member was behind its compacted log).
      *

@@ -242,6 +242,7 @@ public final class KeyspaceMember implements AutoCloseable {
             agent.onClose(); // driven by hand: close the WAL the agent opened
         }
         leases.close();
+        stateMachine.close();
         snapshots.close();
         store.close();
     }

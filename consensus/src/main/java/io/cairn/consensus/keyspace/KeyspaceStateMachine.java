@@ -14,6 +14,11 @@ import org.agrona.ExpandableDirectByteBuffer;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The keyspace as Raft's replicated state machine. A run of committed entries is one LMDB write transaction (its last
@@ -46,6 +51,9 @@ public final class KeyspaceStateMachine implements StateMachine {
     private final LeaseKeeper leases;
     private final RevisionListener revisions;
     private final ExpandableDirectByteBuffer responses = new ExpandableDirectByteBuffer(64 * 1024);
+    private final Membership copyMembership = new Membership();
+    private ExecutorService copier;
+    private Future<SnapshotMeta> copying;
     private int responsePosition;
     private long runStartRevision;
 
@@ -143,13 +151,76 @@ public final class KeyspaceStateMachine implements StateMachine {
     public boolean takeSnapshot(final long index, final long term, final Membership membership) {
         Check.state(store.appliedIndex() == index, "snapshots are taken at the applied index", index);
         try {
-            store.sync();
             final SnapshotMeta meta = snapshots.take(store, membership);
             return meta.appliedIndex() == index;
         } catch (final IOException ex) {
             LOG.log(System.Logger.Level.WARNING, "snapshot at {0} failed: {1}", index, ex.getMessage());
             return false;
         }
+    }
+
+    /**
+     * Copies the store on a background thread (LMDB's copy reads a consistent view while the loop writes on) and
+     * seals it on the loop once done, so a snapshot of a large keyspace never stalls appends and commits. The copy's
+     * configuration is the one given when it started; if the configuration differs when the copy is sealed, the copy
+     * is dropped and another started (a change landed while copying).
+     */
+    @Override
+    public long snapshotInBackground(final long index, final long term, final Membership membership) {
+        if (copying == null) {
+            copyMembership.copyFrom(membership);
+            copying = copier().submit(() -> snapshots.copy(store));
+            return 0;
+        }
+        if (!copying.isDone()) {
+            return 0;
+        }
+        final Future<SnapshotMeta> done = copying;
+        copying = null;
+        try {
+            final SnapshotMeta meta = done.get();
+            if (!copyMembership.sameAs(membership) || meta.appliedIndex() <= snapshots.index()
+                || meta.appliedIndex() > index) {
+                snapshots.discardCopy();
+                return 0;
+            }
+            snapshots.seal(meta, copyMembership);
+            return meta.appliedIndex();
+        } catch (final ExecutionException | IOException ex) {
+            LOG.log(System.Logger.Level.WARNING, "snapshot near {0} failed: {1}", index,
+                ex.getCause() != null ? ex.getCause().getMessage() : ex.getMessage());
+            return 0;
+        } catch (final InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            return 0;
+        }
+    }
+
+    private ExecutorService copier() {
+        if (copier == null) {
+            copier = Executors.newSingleThreadExecutor(runnable -> {
+                final Thread thread = new Thread(runnable, "cairn-snapshot");
+                thread.setDaemon(true);
+                return thread;
+            });
+        }
+        return copier;
+    }
+
+    /**
+     * Waits for a copy in progress and stops the copying thread (the member is closing).
+     */
+    public void close() {
+        if (copier != null) {
+            copier.shutdown();
+            try {
+                copier.awaitTermination(1, TimeUnit.MINUTES);
+            } catch (final InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+            copier = null;
+        }
+        copying = null;
     }
 
     @Override

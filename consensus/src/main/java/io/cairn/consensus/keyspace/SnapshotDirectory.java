@@ -153,6 +153,43 @@ public final class SnapshotDirectory implements SnapshotSource, SnapshotSink, Au
         return meta;
     }
 
+    /**
+     * The slow half of {@link #take}, safe on any thread while the loop writes on: copies the store into a file not
+     * yet counted as a snapshot. One at a time.
+     *
+     * @param store the keyspace.
+     * @return what the copy holds (its applied index is the one the copy saw).
+     * @throws IOException if it cannot be written.
+     */
+    public SnapshotMeta copy(final MvccStore store) throws IOException {
+        final Path taking = directory.resolve("taking.snap");
+        Files.deleteIfExists(taking);
+        store.sync(); // LMDB runs unsynced; once the log below this snapshot goes, the store must not lag it much
+        return Snapshots.take(store, taking);
+    }
+
+    /**
+     * The quick half, on the loop's thread: seals a {@link #copy} with its configuration and makes it the latest.
+     *
+     * @param meta    what {@link #copy} returned.
+     * @param members the configuration at its applied index.
+     * @throws IOException if it cannot be written.
+     */
+    public void seal(final SnapshotMeta meta, final Membership members) throws IOException {
+        writeMembers(meta.appliedIndex(), members);
+        DurableFiles.moveDurably(directory.resolve("taking.snap"), dataFile(meta.appliedIndex()));
+        becomeLatest(meta);
+    }
+
+    /**
+     * Drops an unsealed copy.
+     *
+     * @throws IOException if it cannot be deleted.
+     */
+    public void discardCopy() throws IOException {
+        Files.deleteIfExists(directory.resolve("taking.snap"));
+    }
+
     private void becomeLatest(final SnapshotMeta meta) throws IOException {
         final Path previous = latestFile;
         latest = meta;

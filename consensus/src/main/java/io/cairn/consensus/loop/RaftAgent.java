@@ -409,9 +409,10 @@ public final class RaftAgent implements Agent {
             return;
         }
         core.membershipAt(applied, snapshotMembership);
-        if (stateMachine.takeSnapshot(applied, wal.term(applied), snapshotMembership)) {
-            lastSnapshotIndex = applied;
-            final long compactTo = applied - context.compactionTrailingEntries();
+        final long covered = stateMachine.snapshotInBackground(applied, wal.term(applied), snapshotMembership);
+        if (covered > 0) {
+            lastSnapshotIndex = covered;
+            final long compactTo = covered - context.compactionTrailingEntries();
             if (compactTo > wal.baseIndex()) {
                 core.compact(compactTo);
             }

@@ -976,10 +976,16 @@ public final class MvccStore implements AutoCloseable {
     }
 
     /**
-     * Flushes LMDB to the device: after this the store survives a power failure as of its last commit.
+     * Flushes LMDB to the device: after this the store survives a power failure as of its last commit. Safe on any
+     * thread (a background snapshot syncs while the owner writes on).
      */
     public void sync() {
-        tables.env.sync(true);
+        environmentLock.readLock().lock();
+        try {
+            tables.env.sync(true);
+        } finally {
+            environmentLock.readLock().unlock();
+        }
     }
 
     /**
