@@ -246,6 +246,13 @@ public final class CairnMember implements AutoCloseable {
             role = newRole;
             term = newTerm;
             leaderId = newLeader;
+            if (newLeader != 0 && newLeader != self.id() && !closed) {
+                try {
+                    executor.execute(CairnMember.this::connectToLeader);
+                } catch (final java.util.concurrent.RejectedExecutionException ex) {
+                    // Closing: nothing to connect.
+                }
+            }
         }
     }
 
@@ -414,6 +421,15 @@ public final class CairnMember implements AutoCloseable {
         synchronized (channels) {
             return channels.computeIfAbsent(leader, id -> NettyChannelBuilder.forTarget(target.clientEndpoint())
                 .usePlaintext().maxInboundMessageSize(GRPC_MESSAGE_BYTES_MAX).build());
+        }
+    }
+
+    // Opens the channel to a new leader before the first forwarded write needs it (a cold channel costs a handshake
+    // while writes queue behind it).
+    private void connectToLeader() {
+        final ManagedChannel channel = closed ? null : leaderChannel();
+        if (channel != null) {
+            channel.getState(true);
         }
     }
 
