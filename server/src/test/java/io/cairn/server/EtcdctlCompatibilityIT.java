@@ -228,4 +228,37 @@ class EtcdctlCompatibilityIT {
         assertEquals("PUT\nw1\na\nPUT\nw1\na\nw1\nb\nDELETE\nw1\nb\nw1\n\n", Files.readString(out)
             .replaceAll("\\{\"level\".*\n", ""));
     }
+
+    @Test
+    @Order(4)
+    void shouldRestoreANewClusterFromASavedSnapshot() throws Exception {
+        etcdctl(cairn.endpoints(), null, "put", "saved", "before-snapshot");
+        final Path saved = dir.resolve("saved.db");
+        final String save = etcdctl(cairn.endpoint(0), null, "snapshot", "save", saved.toString());
+        assertTrue(save.contains("Snapshot saved at " + saved), save);
+        try (ProcessCluster restored = ProcessCluster.prepareCairn(dir.resolve("restored"),
+            "EtcdctlCompatibilityIT-restored", 3)) {
+            for (int i = 0; i < 3; i++) {
+                final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                final int status = io.cairn.server.cli.CairnCommand.run(new String[] {"snapshot", "restore",
+                    saved.toString(), "--data-dir", restored.dataDir(i).toString(), "--name", restored.name(i),
+                    "--initial-cluster", restored.initialCluster()}, new java.io.PrintStream(out, true),
+                    new java.io.PrintStream(out, true));
+                assertEquals(0, status, out.toString());
+            }
+            restored.startAll();
+            assertEquals("saved\nbefore-snapshot", etcdctl(restored.endpoints(), null, "get", "saved").strip());
+            assertEquals("OK", etcdctl(restored.endpoints(), null, "put", "after", "restore").strip());
+            assertEquals(3, etcdctl(restored.endpoints(), null, "member", "list").strip().split("\n").length);
+        }
+        final java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        final Path damaged = dir.resolve("damaged.db");
+        final byte[] bytes = Files.readAllBytes(saved);
+        bytes[bytes.length / 2] ^= 1;
+        Files.write(damaged, bytes);
+        assertEquals(1, io.cairn.server.cli.CairnCommand.run(new String[] {"snapshot", "restore", damaged.toString(),
+            "--data-dir", dir.resolve("never").toString()}, new java.io.PrintStream(err, true),
+            new java.io.PrintStream(err, true)));
+        assertTrue(err.toString().contains("SHA-256"), err.toString());
+    }
 }

@@ -69,6 +69,54 @@ public final class ProcessCluster implements AutoCloseable {
     }
 
     /**
+     * Chooses ports and names for a cluster without starting it (to prepare its data directories first).
+     *
+     * @param data where their data directories go.
+     * @param test a label for the log folder.
+     * @param size members.
+     * @return the cluster, not started.
+     * @throws IOException if no ports are free.
+     */
+    public static ProcessCluster prepareCairn(final Path data, final String test, final int size) throws IOException {
+        return new ProcessCluster(data, test, size);
+    }
+
+    /**
+     * Starts every member of a prepared cluster.
+     *
+     * @throws IOException if a process cannot start.
+     */
+    public void startAll() throws IOException {
+        for (int i = 0; i < processes.length; i++) {
+            start(i);
+        }
+        awaitPorts();
+    }
+
+    /**
+     * @return etcd's --initial-cluster for this cluster.
+     */
+    public String initialCluster() {
+        return initialCluster;
+    }
+
+    /**
+     * @param i a member's position.
+     * @return its name.
+     */
+    public String name(final int i) {
+        return names[i];
+    }
+
+    /**
+     * @param i a member's position.
+     * @return its data directory.
+     */
+    public Path dataDir(final int i) {
+        return data.resolve(names[i]);
+    }
+
+    /**
      * Starts one etcd 3.4 member ({@code etcd} on the PATH or in /usr/bin) for comparison.
      *
      * @param data where its data directory goes.

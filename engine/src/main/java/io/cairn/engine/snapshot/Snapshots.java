@@ -4,8 +4,13 @@ import io.cairn.engine.mvcc.MvccStore;
 import io.cairn.engine.wal.Wal;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.Comparator;
 import java.util.stream.Stream;
 
@@ -16,6 +21,8 @@ import java.util.stream.Stream;
  * serialised or parsed anywhere: the store's file format is the snapshot's format.
  */
 public final class Snapshots {
+    private static final int ETCD_BLOCK = 512;
+    private static final int SHA256_BYTES = 32;
     private Snapshots() {
     }
 
@@ -87,6 +94,72 @@ public final class Snapshots {
             throw new CorruptSnapshotException(snapshot, "trailer and store disagree on the applied index");
         }
         return meta;
+    }
+
+    /**
+     * Takes the snapshot file out of a client download: the Snapshot RPC streams it as etcd frames its database, padded
+     * with zeros to a multiple of 512 bytes and followed by the SHA-256 of all that ({@code etcdctl snapshot save}
+     * checks both). A plain snapshot file is copied as it is.
+     *
+     * @param download what the client saved.
+     * @param target   where the snapshot file goes (replaced if present).
+     * @return what it holds (verified, whole).
+     * @throws CorruptSnapshotException if the hash or the snapshot inside does not verify.
+     * @throws IOException              if the files cannot be read or written.
+     */
+    public static SnapshotMeta unframe(final Path download, final Path target) throws IOException {
+        final long bytes = Files.size(download);
+        long length = bytes;
+        if (bytes % ETCD_BLOCK == SHA256_BYTES) {
+            final MessageDigest sha;
+            try {
+                sha = MessageDigest.getInstance("SHA-256");
+            } catch (final NoSuchAlgorithmException ex) {
+                throw new IOException("no SHA-256 in this JVM", ex);
+            }
+            final byte[] expected = new byte[SHA256_BYTES];
+            try (FileChannel in = FileChannel.open(download, StandardOpenOption.READ)) {
+                final ByteBuffer chunk = ByteBuffer.allocate(1 << 16);
+                long position = 0;
+                while (position < bytes - SHA256_BYTES) {
+                    chunk.clear().limit((int)Math.min(chunk.capacity(), bytes - SHA256_BYTES - position));
+                    position += in.read(chunk, position);
+                    chunk.flip();
+                    sha.update(chunk);
+                }
+                in.read(ByteBuffer.wrap(expected), bytes - SHA256_BYTES);
+            }
+            if (!MessageDigest.isEqual(sha.digest(), expected)) {
+                throw new CorruptSnapshotException(download, "SHA-256 at the end does not match the contents");
+            }
+            length = trailerEnd(download, bytes - SHA256_BYTES);
+        }
+        Files.deleteIfExists(target);
+        try (FileChannel in = FileChannel.open(download, StandardOpenOption.READ);
+            FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            long copied = 0;
+            while (copied < length) {
+                copied += in.transferTo(copied, length - copied, out);
+            }
+            out.force(true);
+        }
+        return SnapshotFiles.verify(target);
+    }
+
+    // The snapshot file's length inside a padded download: the trailer ends somewhere in the last 512 bytes.
+    private static long trailerEnd(final Path download, final long padded) throws IOException {
+        final ByteBuffer trailer = ByteBuffer.allocateDirect(SnapshotTrailer.LENGTH);
+        try (FileChannel in = FileChannel.open(download, StandardOpenOption.READ)) {
+            for (long end = padded; end >= Math.max(SnapshotTrailer.LENGTH, padded - ETCD_BLOCK + 1); end--) {
+                trailer.clear();
+                in.read(trailer, end - SnapshotTrailer.LENGTH);
+                trailer.flip();
+                if (SnapshotTrailer.decode(trailer, end, new String[1]) != null) {
+                    return end;
+                }
+            }
+        }
+        throw new CorruptSnapshotException(download, "no snapshot trailer before the padding");
     }
 
     private static void deleteTree(final Path root) throws IOException {

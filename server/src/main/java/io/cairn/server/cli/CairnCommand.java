@@ -26,6 +26,9 @@ public final class CairnCommand {
           local [--data-dir DIR]
                               the same, with the data where you say
           member [FLAGS]      run one member (etcd's flag names; ./cairn member --help lists them)
+          snapshot restore FILE --data-dir DIR --name NAME --initial-cluster N=URL,...
+                              a new member's data directory from `etcdctl snapshot save`'s file (see
+                              ./cairn snapshot restore for the flags); restore every new member from one file
           wal check DIR       validate every record of the WAL in DIR (read-only; safe beside a running member)
                               and print its range, hard state and any torn or corrupt record with file and position
           simulate --seed S --count N [--keyspace] [--verbose]
@@ -69,6 +72,9 @@ public final class CairnCommand {
             }
             err.print(USAGE);
             return 2;
+        }
+        if ("snapshot".equals(args[0]) && args.length >= 2 && "restore".equals(args[1])) {
+            return SnapshotRestore.run(Arrays.copyOfRange(args, 2, args.length), out, err);
         }
         if ("member".equals(args[0])) {
             return member(Arrays.copyOfRange(args, 1, args.length), out, err);
