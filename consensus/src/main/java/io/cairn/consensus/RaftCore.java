@@ -91,10 +91,11 @@ public final class RaftCore {
     // A committed point whose configuration is known: rescans of the log for CONFIG entries start after it.
     private long restoreIndex;
 
-    // The snapshot transfer being received: who sends it, in which term, which snapshot.
+    // The snapshot transfer being received: who sends it, which snapshot (last index, its term, its size).
     private int receivingFrom;
     private long receivingTerm;
     private long receivingIndex;
+    private long receivingBytes;
 
     // Cursor of the append message being written by appendEntryWriter.
     private int writePosition;
@@ -1106,11 +1107,16 @@ public final class RaftCore {
             sendAppendResponse(from, false, matched, 0, 0, durableOutbox());
             return;
         }
-        if (receivingFrom != from || receivingTerm != term || receivingIndex != index) {
+        if (receivingFrom != from || receivingIndex != index || receivingTerm != snapshotTerm
+            || receivingBytes != decoder.snapshotTotalBytes()) {
+            // A new transfer. The same sender going on with the same snapshot in a later term is not one: under term
+            // churn (a disruptive server, no PreVote) restarting at every term would never finish a large snapshot.
+            // Its chunks come from the same file; the whole is verified at the end anyway.
             snapshotSink.begin(index, snapshotTerm, decoder.snapshotTotalBytes());
             receivingFrom = from;
-            receivingTerm = term;
+            receivingTerm = snapshotTerm;
             receivingIndex = index;
+            receivingBytes = decoder.snapshotTotalBytes();
         }
         final long chunkOffset = decoder.snapshotOffset();
         if (chunkOffset == snapshotSink.expectedOffset()) {
