@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Goal: one member of a test cluster as its own JVM, so a test can SIGKILL it by PID. Method: a
- * {@link KeyspaceMember} over {@link AeronTransport}; while it leads, a writer thread proposes puts of keys
+ * {@link KeyspaceMember} over {@link AeronTransport}; while it leads, a writer thread proposes puts (3,000/s) of keys
  * {@code <id>-<sequence>} and prints {@code ACK <key>} once each is committed (held durably by a quorum); every
  * 100 ms it prints {@code STATUS <role> <applied index> <revision>}; {@code pause} on stdin stops the writer,
  * {@code stop} closes the member cleanly.
@@ -32,6 +32,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class MemberProcess {
     private static final AtomicBoolean STOPPING = new AtomicBoolean();
     private static final AtomicBoolean PAUSED = new AtomicBoolean();
+    private static final long WRITES_PER_SECOND = 3_000;
     private MemberProcess() {
     }
 
@@ -104,8 +105,12 @@ public final class MemberProcess {
         final CommandEncoder encoder = new CommandEncoder();
         final byte[] value = new byte[100];
         long sequence = 0;
+        final long startNs = System.nanoTime();
         while (true) {
-            if (role.get() != Role.LEADER || inFlight.size() > 2_000 || PAUSED.get()) {
+            // A steady 3,000 puts/s, not the most two shared cores can take: a restarted member must be able to
+            // catch up (by log or snapshot) while the writes go on, as it would in service.
+            final long allowed = (System.nanoTime() - startNs) / 1_000_000L * WRITES_PER_SECOND / 1_000L;
+            if (role.get() != Role.LEADER || inFlight.size() > 2_000 || PAUSED.get() || sequence >= allowed) {
                 sleep(2);
                 continue;
             }
