@@ -952,9 +952,16 @@ public final class MvccStore implements AutoCloseable {
      * @return a reader over the latest committed state, for one thread at a time; close it when done.
      */
     public MvccReader newReader() {
-        final MvccReader reader = new MvccReader(this, MvccValidator.of(config));
-        readers.add(reader);
-        return reader;
+        // Attached and registered under one read lock: a swap between the two would miss this reader, leaving it on
+        // the closed environment.
+        environmentLock.readLock().lock();
+        try {
+            final MvccReader reader = new MvccReader(this, MvccValidator.of(config));
+            readers.add(reader);
+            return reader;
+        } finally {
+            environmentLock.readLock().unlock();
+        }
     }
 
     Lock readLock() {
