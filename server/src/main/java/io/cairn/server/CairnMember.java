@@ -1,5 +1,7 @@
 package io.cairn.server;
 
+import com.google.protobuf.Descriptors;
+import com.google.protobuf.Message;
 import io.cairn.consensus.EntryType;
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Role;
@@ -512,7 +514,7 @@ public final class CairnMember implements AutoCloseable {
         if (role != Role.LEADER && forward != null) {
             final ManagedChannel leader = leaderChannel();
             if (leader != null) {
-                forward.send(leader, observer);
+                forward.send(leader, new AsSelf<>(observer));
                 return;
             }
         }
@@ -540,6 +542,43 @@ public final class CairnMember implements AutoCloseable {
                 observer.onError(toStatus(ex));
             }
         }, executor);
+    }
+
+    /**
+     * Relays the leader's answer to a forwarded request as this member's own: etcd's followers answer forwarded
+     * writes themselves, so the header names the member the client spoke to.
+     */
+    private final class AsSelf<R> implements StreamObserver<R> {
+        private final StreamObserver<R> caller;
+
+        AsSelf(final StreamObserver<R> caller) {
+            this.caller = caller;
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public void onNext(final R value) {
+            if (value instanceof Message message) {
+                final Descriptors.FieldDescriptor field = message.getDescriptorForType().findFieldByName("header");
+                if (field != null && message.hasField(field)) {
+                    final ResponseHeader header = ((ResponseHeader)message.getField(field)).toBuilder()
+                        .setMemberId(self.id()).build();
+                    caller.onNext((R)message.toBuilder().setField(field, header).build());
+                    return;
+                }
+            }
+            caller.onNext(value);
+        }
+
+        @Override
+        public void onError(final Throwable error) {
+            caller.onError(error);
+        }
+
+        @Override
+        public void onCompleted() {
+            caller.onCompleted();
+        }
     }
 
     /** Re-sends a request to the leader. */

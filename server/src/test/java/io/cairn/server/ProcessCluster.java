@@ -134,6 +134,7 @@ public final class ProcessCluster implements AutoCloseable {
             "etcd1=" + peer);
         builder.redirectErrorStream(true).redirectOutput(cluster.logs.resolve("etcd1.log").toFile());
         cluster.processes[0] = builder.start();
+        cluster.httpPorts[0] = 0; // etcd serves its gateway on the client port
         cluster.awaitPorts();
         return cluster;
     }
@@ -177,13 +178,14 @@ public final class ProcessCluster implements AutoCloseable {
     }
 
     /**
-     * Waits until every running member accepts connections on its client port.
+     * Waits until every running member accepts connections on its client port (and its HTTP port, for Cairn).
      */
     public void awaitPorts() {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         for (int i = 0; i < processes.length; i++) {
             while (processes[i] != null && processes[i].isAlive()) {
-                try (java.net.Socket socket = new java.net.Socket("127.0.0.1", clientPorts[i])) {
+                try (java.net.Socket client = new java.net.Socket("127.0.0.1", clientPorts[i]);
+                    java.net.Socket http = httpPorts[i] == 0 ? null : new java.net.Socket("127.0.0.1", httpPorts[i])) {
                     break;
                 } catch (final IOException ex) {
                     if (System.nanoTime() > deadline) {

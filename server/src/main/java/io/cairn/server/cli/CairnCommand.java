@@ -10,7 +10,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.concurrent.CountDownLatch;
+import java.util.List;
 
 /**
  * {@code ./cairn COMMAND ...}: what is built so far. Exit status 0 on success, 1 when the command found a problem
@@ -109,20 +109,11 @@ public final class CairnCommand {
             err.println("cairn member " + config.name() + ": cannot start: " + ex.getMessage());
             return 1;
         }
-        final CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            member.close();
-            stopped.countDown();
-        }, "cairn-shutdown"));
         out.println("cairn member " + config.name() + " (id " + member.self().id() + ") serving etcd v3 on "
             + config.clientUrl() + ", peers on " + member.self().peerUrl() + ", data in "
             + config.dataDir().toAbsolutePath());
         out.flush();
-        try {
-            stopped.await();
-        } catch (final InterruptedException ex) {
-            Thread.currentThread().interrupt();
-        }
+        LocalCluster.serveUntilStopped(List.of(member));
         return 0;
     }
 

@@ -44,11 +44,6 @@ final class LocalCluster {
             members.forEach(CairnMember::close);
             return 1;
         }
-        final CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            members.forEach(CairnMember::close);
-            stopped.countDown();
-        }, "cairn-shutdown"));
         out.println("cairn: local cluster of 3 members, data in " + data.toAbsolutePath());
         for (int i = 0; i < NAMES.length; i++) {
             out.println("  " + NAMES[i] + "  clients http://127.0.0.1:" + CLIENT_PORTS[i]
@@ -58,11 +53,25 @@ final class LocalCluster {
         out.println("try: ETCDCTL_API=3 etcdctl --endpoints=127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379"
             + " put foo bar   (Ctrl-C stops the cluster)");
         out.flush();
+        serveUntilStopped(members);
+        return 0;
+    }
+
+    /**
+     * Blocks until the JVM is asked to stop (Ctrl-C, SIGTERM), then closes the members from the shutdown hook.
+     *
+     * @param members what to close.
+     */
+    static void serveUntilStopped(final List<CairnMember> members) {
+        final CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            members.forEach(CairnMember::close);
+            stopped.countDown();
+        }, "cairn-shutdown"));
         try {
             stopped.await();
         } catch (final InterruptedException ex) {
             Thread.currentThread().interrupt();
         }
-        return 0;
     }
 }
