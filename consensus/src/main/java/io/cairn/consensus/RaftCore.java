@@ -158,6 +158,13 @@ public final class RaftCore {
         final HardState hardState = wal.hardState();
         term = hardState.term();
         votedFor = (int)hardState.vote();
+        if (log.lastTerm() > term) {
+            // The current term is never below the last log term. Only a log (or snapshot) that came from elsewhere
+            // breaks it — a data directory restored from another cluster's snapshot — and a leader of a lower term
+            // would then append entries whose terms go back. Start from the log's term, with no vote in it.
+            term = log.lastTerm();
+            votedFor = NONE;
+        }
         appliedIndex = context.appliedIndex();
         Check.state(appliedIndex >= restoreIndex && appliedIndex <= log.lastIndex(),
             "applied index outside the log", appliedIndex, log.lastIndex());

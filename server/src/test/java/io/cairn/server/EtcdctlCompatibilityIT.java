@@ -250,6 +250,10 @@ class EtcdctlCompatibilityIT {
             assertEquals("saved\nbefore-snapshot", etcdctl(restored.endpoints(), null, "get", "saved").strip());
             assertEquals("OK", etcdctl(restored.endpoints(), null, "put", "after", "restore").strip());
             assertEquals(3, etcdctl(restored.endpoints(), null, "member", "list").strip().split("\n").length);
+            for (int i = 0; i < 3; i++) {
+                assertEquals("OK", etcdctl(restored.endpoint(i), null, "put", "on-" + i, "x").strip());
+                assertTrue(restored.process(i).isAlive(), "restored member " + i + " still runs");
+            }
         }
         final java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
         final Path damaged = dir.resolve("damaged.db");

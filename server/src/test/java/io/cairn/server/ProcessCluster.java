@@ -30,6 +30,11 @@ public final class ProcessCluster implements AutoCloseable {
         this.data = data;
         this.logs = Path.of("target", "it-logs", test).toAbsolutePath();
         Files.createDirectories(logs);
+        try (java.util.stream.Stream<Path> old = Files.list(logs)) {
+            for (final Path log : old.toList()) {
+                Files.delete(log); // an earlier run's: restarts within this run append
+            }
+        }
         names = new String[size];
         clientPorts = new int[size];
         peerPorts = new int[size];
