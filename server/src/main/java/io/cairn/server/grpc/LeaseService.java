@@ -97,7 +97,8 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
                     relay.onNext(request);
                     return;
                 }
-                ask(LeaseKeeper.KEEP_ALIVE, request.getID()).whenComplete((answer, error) -> {
+                // Async: the answer arrives on the Raft loop's thread, which must never wait on a client.
+                ask(LeaseKeeper.KEEP_ALIVE, request.getID()).whenCompleteAsync((answer, error) -> {
                     if (error != null) {
                         send(observer, null, CairnMember.toStatus(error));
                         return;
@@ -119,7 +120,7 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
                     final long ttl = answer[0] == LeaseKeeper.OK ? answer[1] : 0;
                     send(observer, LeaseKeepAliveResponse.newBuilder().setHeader(member.header(revision()))
                         .setID(request.getID()).setTTL(ttl).build(), null);
-                });
+                }, member.executor());
             }
 
             @Override
