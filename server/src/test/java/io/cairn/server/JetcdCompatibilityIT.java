@@ -155,4 +155,39 @@ class JetcdCompatibilityIT {
         client.getLeaseClient().revoke(lease).get(20, TimeUnit.SECONDS);
         assertEquals(0, client.getKVClient().get(bytes("/lease/k")).get(20, TimeUnit.SECONDS).getCount());
     }
+
+    @Test
+    void shouldReplayALongHistoryInOrderAcrossResponses() throws Exception {
+        final int writes = 2_500;
+        long first = 0;
+        for (int i = 0; i < writes; i += 100) {
+            final List<java.util.concurrent.CompletableFuture<io.etcd.jetcd.kv.PutResponse>> batch =
+                new java.util.ArrayList<>();
+            for (int j = i; j < i + 100; j++) {
+                batch.add(client.getKVClient().put(bytes("/history/" + j), bytes("v" + j)));
+            }
+            for (final java.util.concurrent.CompletableFuture<io.etcd.jetcd.kv.PutResponse> put : batch) {
+                final long revision = put.get(20, TimeUnit.SECONDS).getHeader().getRevision();
+                first = first == 0 ? revision : Math.min(first, revision);
+            }
+        }
+        final List<WatchEvent> events = new CopyOnWriteArrayList<>();
+        final List<Integer> responses = new CopyOnWriteArrayList<>();
+        final CountDownLatch all = new CountDownLatch(writes);
+        try (Watch.Watcher watcher = client.getWatchClient().watch(bytes("/history/"),
+            WatchOption.builder().isPrefix(true).withRevision(first).build(), response -> {
+                responses.add(response.getEvents().size());
+                for (final WatchEvent event : response.getEvents()) {
+                    events.add(event);
+                    all.countDown();
+                }
+            })) {
+            assertTrue(all.await(30, TimeUnit.SECONDS), "saw " + events.size() + " of " + writes);
+        }
+        assertTrue(responses.size() >= 3, "history in pieces, not one response: " + responses);
+        for (int i = 1; i < events.size(); i++) {
+            assertEquals(events.get(i - 1).getKeyValue().getModRevision() + 1,
+                events.get(i).getKeyValue().getModRevision(), "in order, no gap, no duplicate");
+        }
+    }
 }

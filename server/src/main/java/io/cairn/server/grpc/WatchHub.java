@@ -28,6 +28,8 @@ public final class WatchHub implements AutoCloseable {
     /** etcd's default progress notification interval. */
     static final long PROGRESS_INTERVAL_NS = TimeUnit.MINUTES.toNanos(10);
     private static final long IDLE_PARK_NS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** A watcher catching up from far back gets its history in responses of about this many events. */
+    static final int EVENTS_PER_RESPONSE_MAX = 1000;
 
     /** One watcher on one stream. */
     static final class Watcher {
@@ -62,6 +64,8 @@ public final class WatchHub implements AutoCloseable {
     private final Set<Watcher> watchers = ConcurrentHashMap.newKeySet();
     private final Thread thread;
     private final List<Event> events = new ArrayList<>();
+    private long lastCollected;
+    private long cutAt;
     private volatile long latest;
     private volatile boolean running = true;
 
@@ -134,8 +138,13 @@ public final class WatchHub implements AutoCloseable {
             return true;
         }
         events.clear();
+        cutAt = 0;
         final int status = reader.changes(watcher.next, revision, watcher.key, 0, watcher.key.capacity(),
             watcher.end, 0, watcher.end.capacity(), watcher.prevKv, (change, previous) -> {
+                if (events.size() >= EVENTS_PER_RESPONSE_MAX && change.modRevision() != lastCollected) {
+                    cutAt = change.modRevision(); // a long catch-up goes out in pieces, whole revisions each
+                    return false;
+                }
                 collect(watcher, change, previous);
                 return true;
             });
@@ -146,7 +155,7 @@ public final class WatchHub implements AutoCloseable {
                 .setCancelReason("etcdserver: mvcc: required revision has been compacted").build());
             return false;
         }
-        watcher.next = revision + 1;
+        watcher.next = cutAt != 0 ? cutAt : revision + 1;
         if (!events.isEmpty()) {
             watcher.lastSentNs = System.nanoTime();
             send(watcher.stream, WatchResponse.newBuilder().setHeader(member.header(revision))
@@ -154,7 +163,7 @@ public final class WatchHub implements AutoCloseable {
         } else {
             maybeNotifyProgress(watcher, revision);
         }
-        return false;
+        return cutAt != 0;
     }
 
     private void collect(final Watcher watcher, final KeyValueView change, final KeyValueView previous) {
@@ -169,6 +178,7 @@ public final class WatchHub implements AutoCloseable {
             event.setPrevKv(EtcdAnswers.keyValue(previous));
         }
         events.add(event.build());
+        lastCollected = change.modRevision();
     }
 
     private void maybeNotifyProgress(final Watcher watcher, final long revision) {
