@@ -174,7 +174,7 @@ final class LoadGenerator {
             try {
                 ticks[i] = ProcessCpu.readTicks(pids.get(i));
             } catch (final IOException | IllegalArgumentException e) {
-                progressOut.println("cannot read the CPU time of pid " + pids.get(i) + ": " + e.getMessage());
+                progressOut.println("cannot read the CPU time of pid " + pids.get(i) + " (exited?): " + e);
                 ticks[i] = -1;
             }
         }
