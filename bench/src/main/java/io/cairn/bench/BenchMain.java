@@ -1,6 +1,7 @@
 package io.cairn.bench;
 
 import io.cairn.bench.limits.SyncProbe;
+import io.cairn.bench.load.LoadMain;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -10,7 +11,8 @@ import java.util.List;
 /**
  * {@code java -jar bench/target/benchmarks.jar [JMH options] [regexp]} runs JMH with Cairn's JVM flags handed to
  * every fork; {@code ... probe [--out DIR] [--seconds N]} measures the physical limits and the WAL's sync latency in
- * one run; {@code ... profile} prints this machine's hardware profile.
+ * one run; {@code ... profile} prints this machine's hardware profile; {@code ... load --endpoints HOST:PORT [options]}
+ * drives any etcd v3 endpoint (Cairn or etcd) and reports throughput and latency ({@code load --help}).
  */
 public final class BenchMain {
     private static final String FLAGS_APPLIED = "cairn.bench.flagsApplied";
@@ -19,13 +21,19 @@ public final class BenchMain {
     }
 
     /**
-     * @param args a command ({@code probe}, {@code profile}) or JMH's own arguments.
+     * @param args a command ({@code probe}, {@code profile}, {@code load}) or JMH's own arguments.
      * @throws Exception if the run fails.
      */
     public static void main(final String[] args) throws Exception {
         if (args.length > 0 && "profile".equals(args[0])) {
             System.out.println(HardwareProfile.probe(Path.of(".")).toJson());
             return;
+        }
+        if (args.length > 0 && "load".equals(args[0])) {
+            // A gRPC client only: none of the flags Chronicle, Agrona and LMDB need, so no relaunch. jetcd-grpc
+            // brings slf4j-api without a binding; its no-op fallback is right here, its three-line warning is noise.
+            System.setProperty("slf4j.internal.verbosity", System.getProperty("slf4j.internal.verbosity", "ERROR"));
+            System.exit(LoadMain.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
         }
         if (args.length > 0 && "probe".equals(args[0])) {
             if (!Boolean.getBoolean(FLAGS_APPLIED)) {
