@@ -1,6 +1,7 @@
 package io.cairn.bench;
 
 import io.cairn.bench.limits.SyncProbe;
+import io.cairn.bench.load.CompareMain;
 import io.cairn.bench.load.LoadMain;
 
 import java.nio.file.Path;
@@ -34,6 +35,10 @@ public final class BenchMain {
             // brings slf4j-api without a binding; its no-op fallback is right here, its three-line warning is noise.
             System.setProperty("slf4j.internal.verbosity", System.getProperty("slf4j.internal.verbosity", "ERROR"));
             System.exit(LoadMain.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
+        }
+        if (args.length > 0 && "compare".equals(args[0])) {
+            System.setProperty("slf4j.internal.verbosity", System.getProperty("slf4j.internal.verbosity", "ERROR"));
+            System.exit(CompareMain.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
         }
         if (args.length > 0 && "probe".equals(args[0])) {
             if (!Boolean.getBoolean(FLAGS_APPLIED)) {

@@ -11,6 +11,7 @@ import io.aeron.driver.ThreadingMode;
 import io.aeron.logbuffer.BufferClaim;
 import io.aeron.logbuffer.Header;
 import io.cairn.consensus.Transport;
+import io.cairn.consensus.loop.IdleDefaults;
 import io.cairn.engine.buffer.Check;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
@@ -85,7 +86,8 @@ public final class AeronTransport implements Transport, AutoCloseable {
                 .aeronDirectoryName(directory)
                 .threadingMode(ThreadingMode.SHARED)
                 .sharedIdleStrategy(new BackoffIdleStrategy(
-                    100, config.driverIdleYields(), 1_000, config.driverIdleMaxParkNs()))
+                    IdleDefaults.SPINS, config.driverIdleYields(), IdleDefaults.MIN_PARK_NS,
+                    Math.max(IdleDefaults.MIN_PARK_NS, config.driverIdleMaxParkNs())))
                 .dirDeleteOnStart(true)
                 .dirDeleteOnShutdown(true)
                 .termBufferSparseFile(true)

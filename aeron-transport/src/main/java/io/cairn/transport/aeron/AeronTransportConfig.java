@@ -35,9 +35,9 @@ public record AeronTransportConfig(
     /** Aeron's default MTU. */
     public static final int MTU_BYTES_DEFAULT = 1408;
     /** Default yields before the embedded driver parks. */
-    public static final int DRIVER_IDLE_YIELDS_DEFAULT = 10;
+    public static final int DRIVER_IDLE_YIELDS_DEFAULT = (int)io.cairn.consensus.loop.IdleDefaults.YIELDS;
     /** Default longest idle park of the embedded driver: 100 µs. */
-    public static final long DRIVER_IDLE_MAX_PARK_NS_DEFAULT = 100_000;
+    public static final long DRIVER_IDLE_MAX_PARK_NS_DEFAULT = io.cairn.consensus.loop.IdleDefaults.MAX_PARK_NS;
     /** Prefix of embedded driver directories (stale ones with it are cleaned on start). */
     public static final String DIRECTORY_PREFIX = "cairn-aeron-";
 

@@ -5,7 +5,6 @@ import io.cairn.consensus.StateMachine;
 import io.cairn.consensus.Transport;
 import io.cairn.engine.buffer.Check;
 import io.cairn.engine.wal.Wal;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.SystemNanoClock;
@@ -40,8 +39,7 @@ public final class RaftAgentContext {
     private RaftListener listener;
     private LoopDuty duty = LoopDuty.NONE;
     private NanoClock clock = SystemNanoClock.INSTANCE;
-    private IdleStrategy idleStrategy = new BackoffIdleStrategy(
-        100, 10, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(100));
+    private IdleStrategy idleStrategy = IdleDefaults.backoff();
     private long tickIntervalNs = TimeUnit.MILLISECONDS.toNanos(100);
     private long snapshotIntervalEntries = 100_000;
     private long compactionTrailingEntries = 10_000;

@@ -1,0 +1,316 @@
+package io.cairn.bench.load;
+
+import io.cairn.bench.BenchDirectories;
+import io.cairn.bench.JvmFlags;
+import org.HdrHistogram.Histogram;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code java -jar bench/target/benchmarks.jar compare --out DIR [options]}: the same workloads against a
+ * three-member etcd 3.4 cluster and a three-member Cairn cluster, both started here as processes on free loopback
+ * ports (and stopped by PID), in alternation, with the servers' CPU seconds counted from /proc. Writes every run's
+ * JSON and a {@code compare.md} table of Cairn/etcd ratios (throughput, p50, p99, server CPU per operation) into
+ * DIR. Both clusters sit on the same machine at the same time; only the one under load works.
+ */
+public final class CompareMain {
+    static final String USAGE = String.join("\n",
+        "usage: java -jar bench/target/benchmarks.jar compare --out DIR [options]",
+        "  --out DIR          where the JSON results and compare.md go (required)",
+        "  --duration T       measured time per run (15s)",
+        "  --warmup T         load before measuring, per run (5s)",
+        "  --rounds N         times each workload runs against each system, alternating (1)",
+        "  --cairn-jar PATH   the cairn launcher jar (server/target/cairn.jar)",
+        "  --etcd PATH        etcd 3.4 (etcd on the PATH, else /usr/bin/etcd)",
+        "");
+    private static final String[][] WORKLOADS = {
+        {"put-1-client", "--workload", "put", "--clients", "1"},
+        {"put-50-clients", "--workload", "put", "--clients", "50"},
+        {"put-fixed-1000", "--workload", "put", "--rate", "1000", "--clients", "100"},
+        {"range-50-clients", "--workload", "range", "--clients", "50"},
+    };
+
+    private CompareMain() {
+    }
+
+    /** One cluster of three server processes. */
+    private static final class Cluster implements AutoCloseable {
+        final String system;
+        final List<Process> processes = new ArrayList<>();
+        final List<String> endpoints = new ArrayList<>();
+
+        Cluster(final String system) {
+            this.system = system;
+        }
+
+        String pids() {
+            final StringBuilder pids = new StringBuilder();
+            for (final Process process : processes) {
+                pids.append(pids.length() == 0 ? "" : ",").append(process.pid());
+            }
+            return pids.toString();
+        }
+
+        @Override
+        public void close() {
+            for (final Process process : processes) {
+                process.destroy();
+            }
+            for (final Process process : processes) {
+                try {
+                    if (!process.waitFor(20, TimeUnit.SECONDS)) {
+                        process.destroyForcibly().waitFor(20, TimeUnit.SECONDS);
+                    }
+                } catch (final InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                    process.destroyForcibly();
+                }
+            }
+        }
+    }
+
+    /**
+     * @param args the arguments after {@code compare}.
+     * @param out  where the table goes.
+     * @param err  where progress goes.
+     * @return the exit status.
+     * @throws Exception if a run cannot be done.
+     */
+    public static int run(final String[] args, final PrintStream out, final PrintStream err) throws Exception {
+        Path outDir = null;
+        String duration = "15s";
+        String warmup = "5s";
+        int rounds = 1;
+        Path cairnJar = Path.of("server/target/cairn.jar");
+        String etcd = null;
+        for (int i = 0; i < args.length; i++) {
+            final String value = i + 1 < args.length ? args[i + 1] : null;
+            switch (args[i]) {
+                case "--out" -> outDir = Path.of(value);
+                case "--duration" -> duration = value;
+                case "--warmup" -> warmup = value;
+                case "--rounds" -> rounds = Integer.parseInt(value);
+                case "--cairn-jar" -> cairnJar = Path.of(value);
+                case "--etcd" -> etcd = value;
+                case "--help", "-h" -> {
+                    out.print(USAGE);
+                    return 0;
+                }
+                default -> {
+                    err.print("compare: unknown option " + args[i] + "\n" + USAGE);
+                    return LoadMain.EXIT_USAGE;
+                }
+            }
+            i++;
+        }
+        if (outDir == null || !Files.isRegularFile(cairnJar)) {
+            err.print("compare: --out is required and " + cairnJar + " must exist (./mvnw -DskipTests package)\n"
+                + USAGE);
+            return LoadMain.EXIT_USAGE;
+        }
+        Files.createDirectories(outDir);
+        final Path data = BenchDirectories.fresh("compare");
+        final List<String[]> rows = new ArrayList<>();
+        try (Cluster etcdCluster = startEtcd(etcd == null ? tool("etcd") : etcd, data, err);
+            Cluster cairnCluster = startCairn(cairnJar, data, err)) {
+            for (int round = 1; round <= rounds; round++) {
+                for (final String[] workload : WORKLOADS) {
+                    final Cluster[] order = round % 2 == 1
+                        ? new Cluster[] {etcdCluster, cairnCluster} : new Cluster[] {cairnCluster, etcdCluster};
+                    final LoadResult[] results = new LoadResult[2];
+                    for (final Cluster cluster : order) {
+                        final List<String> loadArgs = new ArrayList<>(List.of(workload).subList(1, workload.length));
+                        loadArgs.addAll(List.of("--endpoints", String.join(",", cluster.endpoints), "--pids",
+                            cluster.pids(), "--duration", duration, "--warmup", warmup, "--label",
+                            workload[0] + " " + cluster.system, "--json", outDir.resolve(workload[0] + "-"
+                                + cluster.system + "-r" + round + ".json").toString()));
+                        err.println("compare: " + workload[0] + " against " + cluster.system + " (round " + round
+                            + ")");
+                        final LoadConfig config = LoadConfig.parse(loadArgs.toArray(String[]::new));
+                        final LoadResult result = new LoadGenerator(config, NanoClock.SYSTEM, err).run();
+                        Files.writeString(config.jsonPath, LoadReport.json(result));
+                        out.print(LoadReport.text(result));
+                        results["etcd".equals(cluster.system) ? 0 : 1] = result;
+                    }
+                    rows.add(row(workload[0] + " (round " + round + ")", results[0], results[1],
+                        Set.of(etcdCluster.pids().split(",")), Set.of(cairnCluster.pids().split(","))));
+                }
+            }
+        } finally {
+            BenchDirectories.delete(data);
+        }
+        final String table = table(rows);
+        Files.writeString(outDir.resolve("compare.md"), table);
+        out.print(table);
+        return 0;
+    }
+
+    private static String[] row(final String name, final LoadResult etcd, final LoadResult cairn,
+        final Set<String> etcdPids, final Set<String> cairnPids) {
+        final double etcdCpu = cpuMicrosPerOp(etcd, etcdPids);
+        final double cairnCpu = cpuMicrosPerOp(cairn, cairnPids);
+        return new String[] {name,
+            format(etcd.throughput()), format(cairn.throughput()), ratio(cairn.throughput(), etcd.throughput()),
+            format(percentile(etcd, 50)), format(percentile(cairn, 50)),
+            ratio(percentile(cairn, 50), percentile(etcd, 50)),
+            format(percentile(etcd, 99)), format(percentile(cairn, 99)),
+            ratio(percentile(cairn, 99), percentile(etcd, 99)),
+            format(etcdCpu), format(cairnCpu), ratio(cairnCpu, etcdCpu),
+            Long.toString(etcd.errors()), Long.toString(cairn.errors())};
+    }
+
+    private static String table(final List<String[]> rows) {
+        final StringBuilder out = new StringBuilder();
+        out.append("| workload | etcd ops/s | cairn ops/s | cairn/etcd | etcd p50 µs | cairn p50 µs | cairn/etcd")
+            .append(" | etcd p99 µs | cairn p99 µs | cairn/etcd | etcd server CPU µs/op | cairn server CPU µs/op")
+            .append(" | cairn/etcd | etcd errors | cairn errors |\n")
+            .append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+            .append(" ---: | ---: |\n");
+        for (final String[] row : rows) {
+            out.append("| ").append(String.join(" | ", row)).append(" |\n");
+        }
+        out.append("\nLatencies are coordinated-omission corrected for fixed-rate runs (the same as uncorrected in "
+            + "closed loop). Server CPU is the three server processes' user+system seconds while measuring.\n");
+        return out.toString();
+    }
+
+    // The main operation's corrected latency (range for range workloads, put otherwise).
+    private static double percentile(final LoadResult result, final double percentile) {
+        for (final LoadResult.OpResult op : result.opResults) {
+            if (op.ops() > 0) {
+                final Histogram histogram = op.corrected;
+                return histogram.getValueAtPercentile(percentile);
+            }
+        }
+        return 0;
+    }
+
+    private static double cpuMicrosPerOp(final LoadResult result, final Set<String> pids) {
+        double total = 0;
+        for (final LoadResult.CpuUsage usage : result.cpu) {
+            if (pids.contains(Long.toString(usage.pid))) {
+                total += result.cpuMicrosPerOp(usage);
+            }
+        }
+        return total;
+    }
+
+    private static String format(final double value) {
+        return String.format(Locale.ROOT, value >= 100 ? "%.0f" : "%.1f", value);
+    }
+
+    private static String ratio(final double cairn, final double etcd) {
+        return etcd == 0 ? "—" : String.format(Locale.ROOT, "%.2f", cairn / etcd);
+    }
+
+    private static String tool(final String name) {
+        for (final String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
+            if (Files.isExecutable(Path.of(dir, name))) {
+                return Path.of(dir, name).toString();
+            }
+        }
+        if (Files.isExecutable(Path.of("/usr/bin", name))) {
+            return "/usr/bin/" + name;
+        }
+        throw new IllegalStateException(name + " not found: install Debian's etcd-server (./test does)");
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    private static Cluster startEtcd(final String etcd, final Path data, final PrintStream err) throws IOException {
+        final Cluster cluster = new Cluster("etcd");
+        final int[] client = new int[3];
+        final int[] peer = new int[3];
+        final StringBuilder initial = new StringBuilder();
+        for (int i = 0; i < 3; i++) {
+            client[i] = freePort();
+            peer[i] = freePort();
+            initial.append(i == 0 ? "" : ",").append("e").append(i + 1).append("=http://127.0.0.1:").append(peer[i]);
+        }
+        for (int i = 0; i < 3; i++) {
+            final String clientUrl = "http://127.0.0.1:" + client[i];
+            final String peerUrl = "http://127.0.0.1:" + peer[i];
+            cluster.processes.add(new ProcessBuilder(etcd, "--name", "e" + (i + 1), "--data-dir",
+                data.resolve("etcd-" + (i + 1)).toString(), "--listen-client-urls", clientUrl,
+                "--advertise-client-urls", clientUrl, "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls",
+                peerUrl, "--initial-cluster", initial.toString(), "--initial-cluster-state", "new")
+                .redirectErrorStream(true).redirectOutput(data.resolve("etcd-" + (i + 1) + ".log").toFile())
+                .start());
+            cluster.endpoints.add("127.0.0.1:" + client[i]);
+        }
+        awaitPorts(cluster, err);
+        return cluster;
+    }
+
+    private static Cluster startCairn(final Path jar, final Path data, final PrintStream err) throws IOException {
+        final Cluster cluster = new Cluster("cairn");
+        final int[] client = new int[3];
+        final int[] peer = new int[3];
+        final StringBuilder initial = new StringBuilder();
+        final StringBuilder clients = new StringBuilder();
+        for (int i = 0; i < 3; i++) {
+            client[i] = freePort();
+            peer[i] = freePort();
+            initial.append(i == 0 ? "" : ",").append("c").append(i + 1).append("=http://127.0.0.1:").append(peer[i]);
+            clients.append(i == 0 ? "" : ",").append("c").append(i + 1).append("=http://127.0.0.1:")
+                .append(client[i]);
+        }
+        for (int i = 0; i < 3; i++) {
+            final List<String> command = new ArrayList<>();
+            command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            command.addAll(JvmFlags.load());
+            for (final String option : System.getenv().getOrDefault("CAIRN_JAVA_OPTS", "").trim().split("\\s+")) {
+                if (!option.isEmpty()) {
+                    command.add(option); // the same extra options ./cairn takes
+                }
+            }
+            command.addAll(List.of("-jar", jar.toString(), "member", "--name", "c" + (i + 1), "--data-dir",
+                data.resolve("cairn-" + (i + 1)).toString(), "--listen-client-urls",
+                "http://127.0.0.1:" + client[i], "--listen-peer-urls", "http://127.0.0.1:" + peer[i],
+                "--listen-http-urls", "http://127.0.0.1:" + freePort(), "--initial-cluster", initial.toString(),
+                "--initial-cluster-clients", clients.toString()));
+            cluster.processes.add(new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(data.resolve("cairn-" + (i + 1) + ".log").toFile()).start());
+            cluster.endpoints.add("127.0.0.1:" + client[i]);
+        }
+        awaitPorts(cluster, err);
+        return cluster;
+    }
+
+    private static void awaitPorts(final Cluster cluster, final PrintStream err) {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        for (final String endpoint : cluster.endpoints) {
+            final int port = Integer.parseInt(endpoint.substring(endpoint.lastIndexOf(':') + 1));
+            while (true) {
+                try (Socket socket = new Socket("127.0.0.1", port)) {
+                    break;
+                } catch (final IOException ex) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException(cluster.system + " at " + endpoint + " did not start");
+                    }
+                    try {
+                        Thread.sleep(50);
+                    } catch (final InterruptedException interrupted) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+            }
+        }
+        err.println("compare: " + cluster.system + " up at " + cluster.endpoints + " (pids " + cluster.pids() + ")");
+    }
+}
