@@ -99,9 +99,10 @@ public final class CairnMember implements AutoCloseable {
      * @param durable   sync the WAL (false only for measuring).
      * @param httpUrl   where the JSON gateway, /health and /metrics listen ({@code http://host:port}), or null for
      *                  the client port minus one.
+     * @param aeronDir  a running media driver's directory to share, or null to embed one.
      */
     public record Config(String name, Path dataDir, String clientUrl, Topology topology, boolean durable,
-        String httpUrl) {
+        String httpUrl, String aeronDir) {
     }
 
     private final Config config;
@@ -141,7 +142,9 @@ public final class CairnMember implements AutoCloseable {
                 peers.put(peer.id(), peer.peerEndpoint());
             }
         }
-        this.transport = AeronTransport.launch(AeronTransportConfig.of(self.id(), self.peerEndpoint(), peers));
+        final AeronTransportConfig transportConfig = AeronTransportConfig.of(self.id(), self.peerEndpoint(), peers);
+        this.transport = AeronTransport.launch(config.aeronDir() == null
+            ? transportConfig : transportConfig.withExternalDriver(config.aeronDir()));
         final RaftListener listener = new Listener();
         final KeyspaceMember.Settings settings = KeyspaceMember.Settings.of(self.id(), config.dataDir(),
             config.topology().ids()).with(config.durable(), TimeUnit.MILLISECONDS.toNanos(100), 10_000, 5_000);

@@ -79,24 +79,7 @@ public final class AeronTransport implements Transport, AutoCloseable {
     private AeronTransport(final AeronTransportConfig config) {
         this.config = config;
         final String directory = config.embeddedDirectory();
-        MediaDriver launched = null;
-        if (!config.externalDriver()) {
-            cleanStaleDirectories(new File(directory).getParentFile(), new File(directory));
-            launched = MediaDriver.launch(new MediaDriver.Context()
-                .aeronDirectoryName(directory)
-                .threadingMode(ThreadingMode.SHARED)
-                .sharedIdleStrategy(new BackoffIdleStrategy(
-                    IdleDefaults.SPINS, config.driverIdleYields(), IdleDefaults.MIN_PARK_NS,
-                    Math.max(IdleDefaults.MIN_PARK_NS, config.driverIdleMaxParkNs())))
-                .dirDeleteOnStart(true)
-                .dirDeleteOnShutdown(true)
-                .termBufferSparseFile(true)
-                .publicationTermBufferLength(config.termBytes())
-                .ipcTermBufferLength(64 * 1024)
-                .mtuLength(config.mtuBytes())
-                .warnIfDirectoryExists(false));
-        }
-        this.driver = launched;
+        this.driver = config.externalDriver() ? null : launchDriver(directory, config);
         try {
             this.aeron = Aeron.connect(new Aeron.Context()
                 .aeronDirectoryName(directory)
@@ -111,6 +94,32 @@ public final class AeronTransport implements Transport, AutoCloseable {
             throw ex;
         }
         this.assembler = new FragmentAssembler(this::onFragment);
+    }
+
+    /**
+     * Starts a media driver as Cairn runs it (SHARED threading, backoff idle, sparse terms), after deleting the
+     * directories of dead ones. One driver can serve several members of a host: give them {@code directory} as an
+     * external driver (the local cluster does, so two cores poll one driver's sockets rather than three).
+     *
+     * @param directory the driver's directory.
+     * @param config    term, MTU and idle settings (a member's config; its endpoints are not used).
+     * @return the running driver; close it after the members using it.
+     */
+    public static MediaDriver launchDriver(final String directory, final AeronTransportConfig config) {
+        cleanStaleDirectories(new File(directory).getParentFile(), new File(directory));
+        return MediaDriver.launch(new MediaDriver.Context()
+            .aeronDirectoryName(directory)
+            .threadingMode(ThreadingMode.SHARED)
+            .sharedIdleStrategy(new BackoffIdleStrategy(
+                IdleDefaults.SPINS, config.driverIdleYields(), IdleDefaults.MIN_PARK_NS,
+                Math.max(IdleDefaults.MIN_PARK_NS, config.driverIdleMaxParkNs())))
+            .dirDeleteOnStart(true)
+            .dirDeleteOnShutdown(true)
+            .termBufferSparseFile(true)
+            .publicationTermBufferLength(config.termBytes())
+            .ipcTermBufferLength(64 * 1024)
+            .mtuLength(config.mtuBytes())
+            .warnIfDirectoryExists(false));
     }
 
     /**

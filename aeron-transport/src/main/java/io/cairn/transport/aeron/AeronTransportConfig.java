@@ -86,13 +86,18 @@ public record AeronTransportConfig(
     }
 
     /**
-     * @param endpoint {@code host:port}.
-     * @return the port.
+     * @param directory a running media driver's directory (see {@code AeronTransport.launchDriver}).
+     * @return a copy that uses that driver instead of embedding one.
      */
+    public AeronTransportConfig withExternalDriver(final String directory) {
+        return new AeronTransportConfig(nodeId, listenEndpoint, peers, directory, true, streamId, termBytes,
+            mtuBytes, driverIdleYields, driverIdleMaxParkNs);
+    }
+
     /**
-     * @param yields    yields before parking.
-     * @param maxParkNs longest park.
-     * @return a copy with the embedded driver's idle strategy changed.
+     * @param yields    driver yields before parking.
+     * @param maxParkNs its longest park.
+     * @return a copy with them.
      */
     public AeronTransportConfig withDriverIdle(final int yields, final long maxParkNs) {
         return new AeronTransportConfig(nodeId, listenEndpoint, peers, aeronDirectory, externalDriver, streamId,

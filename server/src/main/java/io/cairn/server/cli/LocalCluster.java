@@ -2,12 +2,17 @@ package io.cairn.server.cli;
 
 import io.cairn.server.CairnMember;
 import io.cairn.server.Topology;
+import io.cairn.transport.aeron.AeronTransport;
+import io.cairn.transport.aeron.AeronTransportConfig;
+import org.agrona.CloseHelper;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -33,15 +38,20 @@ final class LocalCluster {
                 .append(CLIENT_PORTS[i]);
         }
         final Topology topology = Topology.parse(peers.toString(), clients.toString());
-        final List<CairnMember> members = new ArrayList<>();
+        final List<AutoCloseable> running = new ArrayList<>();
         try {
+            // One media driver for the three members: one set of sockets polled instead of three.
+            final AeronTransportConfig shared = AeronTransportConfig.of(1, "127.0.0.1:" + PEER_PORTS[0], Map.of());
+            final String aeronDir = new File(new File(shared.embeddedDirectory()).getParentFile(),
+                AeronTransportConfig.DIRECTORY_PREFIX + "local-" + PEER_PORTS[0]).getPath();
+            running.add(AeronTransport.launchDriver(aeronDir, shared));
             for (int i = 0; i < NAMES.length; i++) {
-                members.add(CairnMember.start(new CairnMember.Config(NAMES[i], data.resolve(NAMES[i]),
-                    "http://127.0.0.1:" + CLIENT_PORTS[i], topology, true, null)));
+                running.add(0, CairnMember.start(new CairnMember.Config(NAMES[i], data.resolve(NAMES[i]),
+                    "http://127.0.0.1:" + CLIENT_PORTS[i], topology, true, null, aeronDir)));
             }
         } catch (final IOException | RuntimeException ex) {
             err.println("cairn: cannot start the local cluster: " + ex.getMessage());
-            members.forEach(CairnMember::close);
+            running.forEach(CloseHelper::quietClose);
             return 1;
         }
         out.println("cairn: local cluster of 3 members, data in " + data.toAbsolutePath());
@@ -53,19 +63,19 @@ final class LocalCluster {
         out.println("try: ETCDCTL_API=3 etcdctl --endpoints=127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379"
             + " put foo bar   (Ctrl-C stops the cluster)");
         out.flush();
-        serveUntilStopped(members);
+        serveUntilStopped(running);
         return 0;
     }
 
     /**
      * Blocks until the JVM is asked to stop (Ctrl-C, SIGTERM), then closes the members from the shutdown hook.
      *
-     * @param members what to close.
+     * @param members what to close, in order.
      */
-    static void serveUntilStopped(final List<CairnMember> members) {
+    static void serveUntilStopped(final List<? extends AutoCloseable> members) {
         final CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            members.forEach(CairnMember::close);
+            members.forEach(CloseHelper::quietClose);
             stopped.countDown();
         }, "cairn-shutdown"));
         try {

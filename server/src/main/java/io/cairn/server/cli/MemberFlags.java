@@ -104,7 +104,7 @@ final class MemberFlags {
         }
         return new CairnMember.Config(name, Path.of(flags.getOrDefault("data-dir", name + ".cairn")), client,
             ordered, !Boolean.parseBoolean(flags.getOrDefault("unsafe-no-fsync", "false")),
-            flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null);
+            flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null, null);
     }
 
     private static String first(final String urls) {
