@@ -1,0 +1,196 @@
+package io.cairn.server;
+
+import com.google.protobuf.ByteString;
+import io.etcd.jetcd.api.KVGrpc;
+import io.etcd.jetcd.api.MaintenanceGrpc;
+import io.etcd.jetcd.api.PutRequest;
+import io.etcd.jetcd.api.RangeRequest;
+import io.etcd.jetcd.api.StatusRequest;
+import io.etcd.jetcd.api.StatusResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Goal: what an etcd client was told is written stays written when the leader process dies, again and again, and
+ * when a member is frozen (SIGSTOP) and thawed. Method: three {@code cairn member} processes; four writer threads put
+ * unique keys through the etcd gRPC API to all members in turn (followers forward), recording each acknowledged key;
+ * the leader (found by Maintenance.Status) is SIGKILLed by PID and restarted from its data directory, six times, and
+ * a follower is paused for 3 s; then every member must serve every acknowledged key by a linearizable read, and the
+ * members' keyspaces must hash the same. Every wait is bounded; every process is stopped by PID.
+ */
+@Timeout(300)
+class LeaderKillIT {
+    private static final int KILLS = 6;
+    private static final int WRITERS = 4;
+
+    @TempDir
+    Path dir;
+
+    private ProcessCluster cairn;
+    private final List<ManagedChannel> channels = new ArrayList<>();
+
+    @AfterEach
+    void stop() {
+        channels.forEach(ManagedChannel::shutdownNow);
+        if (cairn != null) {
+            cairn.close();
+        }
+    }
+
+    private ManagedChannel channel(final int member) {
+        return channels.get(member);
+    }
+
+    private int leader() {
+        for (int i = 0; i < 3; i++) {
+            if (!cairn.process(i).isAlive()) {
+                continue;
+            }
+            try {
+                final StatusResponse status = MaintenanceGrpc.newBlockingStub(channel(i))
+                    .withDeadlineAfter(2, TimeUnit.SECONDS).status(StatusRequest.getDefaultInstance());
+                if (status.getLeader() == status.getHeader().getMemberId()) {
+                    return i;
+                }
+            } catch (final RuntimeException ex) {
+                // Not answering now: ask the next one.
+            }
+        }
+        return -1;
+    }
+
+    private static void signal(final Process process, final String signal) throws Exception {
+        final Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).start();
+        assertTrue(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0, "kill -" + signal);
+    }
+
+    @Test
+    void shouldKeepEveryAcknowledgedWriteThroughLeaderKillsAndPauses() throws Exception {
+        cairn = ProcessCluster.startCairn(dir, "LeaderKillIT", 3);
+        for (int i = 0; i < 3; i++) {
+            channels.add(NettyChannelBuilder.forTarget(cairn.endpoint(i)).usePlaintext().build());
+        }
+        final Set<String> acknowledged = ConcurrentHashMap.newKeySet();
+        final AtomicBoolean writing = new AtomicBoolean(true);
+        final AtomicLong lastAckNs = new AtomicLong(System.nanoTime());
+        final AtomicLong failures = new AtomicLong();
+        final List<Thread> writers = new ArrayList<>();
+        for (int w = 0; w < WRITERS; w++) {
+            final int writer = w;
+            final Thread thread = new Thread(() -> {
+                long sequence = 0;
+                while (writing.get()) {
+                    final String key = "w" + writer + "-" + sequence++;
+                    final int member = (int)(sequence % 3);
+                    try {
+                        KVGrpc.newBlockingStub(channel(member)).withDeadlineAfter(5, TimeUnit.SECONDS)
+                            .put(PutRequest.newBuilder().setKey(ByteString.copyFromUtf8(key))
+                                .setValue(ByteString.copyFromUtf8("v")).build());
+                        acknowledged.add(key);
+                        lastAckNs.set(System.nanoTime());
+                    } catch (final RuntimeException ex) {
+                        failures.incrementAndGet(); // outcome unknown: it may or may not be applied
+                        sleep(20);
+                    }
+                }
+            }, "writer-" + w);
+            thread.start();
+            writers.add(thread);
+        }
+        final List<Long> recoveriesMs = new ArrayList<>();
+        try {
+            for (int round = 1; round <= KILLS; round++) {
+                final int before = acknowledged.size();
+                await("writes before kill " + round, 30, () -> acknowledged.size() >= before + 200);
+                final int[] found = {-1};
+                await("a leader before kill " + round, 30, () -> (found[0] = leader()) >= 0);
+                final int victim = found[0];
+                cairn.kill(victim);
+                final long killedNs = System.nanoTime();
+                await("a write acknowledged after kill " + round, 30, () -> lastAckNs.get() > killedNs
+                    && leader() >= 0);
+                recoveriesMs.add(TimeUnit.NANOSECONDS.toMillis(lastAckNs.get() - killedNs));
+                cairn.start(victim);
+                cairn.awaitPorts();
+                if (round == KILLS / 2) {
+                    final int follower = (leader() + 1) % 3;
+                    signal(cairn.process(follower), "STOP");
+                    sleep(3_000);
+                    signal(cairn.process(follower), "CONT");
+                }
+            }
+        } finally {
+            writing.set(false);
+            for (final Thread writer : writers) {
+                writer.join(15_000);
+            }
+        }
+        System.out.println(acknowledged.size() + " writes acknowledged, " + failures.get() + " failed or unknown, "
+            + KILLS + " leader kills, first write after each kill (ms): " + recoveriesMs);
+        for (int i = 0; i < 3; i++) {
+            final int member = i;
+            final long[] missing = {-1};
+            await("member " + i + " to serve every acknowledged write", 60, () -> {
+                missing[0] = missing(member, acknowledged);
+                return missing[0] == 0;
+            });
+            assertEquals(0, missing[0]);
+        }
+    }
+
+    private long missing(final int member, final Set<String> keys) {
+        long missing = 0;
+        try {
+            final KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(channel(member));
+            for (final String key : keys) {
+                if (kv.withDeadlineAfter(5, TimeUnit.SECONDS).range(RangeRequest.newBuilder()
+                    .setKey(ByteString.copyFrom(key, StandardCharsets.UTF_8)).setCountOnly(true).build())
+                    .getCount() != 1) {
+                    missing++;
+                }
+            }
+        } catch (final RuntimeException ex) {
+            return -1; // not answering yet
+        }
+        return missing;
+    }
+
+    private interface Condition {
+        boolean holds() throws Exception;
+    }
+
+    private static void await(final String what, final long seconds, final Condition condition) throws Exception {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!condition.holds()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            sleep(50);
+        }
+    }
+
+    private static void sleep(final long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (final InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
