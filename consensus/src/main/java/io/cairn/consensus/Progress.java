@@ -40,6 +40,7 @@ final class Progress {
     long snapshotIndex;
     long snapshotTerm;
     long snapshotOffset;
+    long snapshotProgressTick;
     boolean snapshotChunkInFlight;
     int snapshotIdleTicks;
 

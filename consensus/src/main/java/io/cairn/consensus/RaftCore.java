@@ -40,6 +40,7 @@ public final class RaftCore {
     private static final int VOTE_WON = 1;
     private static final int VOTE_LOST = 2;
     private static final int SNAPSHOT_RESEND_HEARTBEATS = 3;
+    private static final int SNAPSHOT_STALL_ELECTIONS = 3;
     private static final int SCAN_ENTRIES_MAX = 4096;
 
     private final RaftConfig config;
@@ -96,6 +97,8 @@ public final class RaftCore {
     private long receivingTerm;
     private long receivingIndex;
     private long receivingBytes;
+    // Ticks since this member started (the clock of snapshot transfer progress).
+    private long ticks;
 
     // Cursor of the append message being written by appendEntryWriter.
     private int writePosition;
@@ -190,6 +193,7 @@ public final class RaftCore {
      */
     public void tick() {
         flushProposals();
+        ticks++;
         electionElapsed++;
         if (role == Role.LEADER) {
             tickLeader();
@@ -1042,6 +1046,7 @@ public final class RaftCore {
         }
         if (index != pr.snapshotIndex || snapshotSource.term() != pr.snapshotTerm) {
             // A newer snapshot replaced the one being sent: start again with it.
+            pr.snapshotProgressTick = ticks;
             pr.snapshotIndex = index;
             pr.snapshotTerm = snapshotSource.term();
             pr.snapshotOffset = 0;
@@ -1096,6 +1101,9 @@ public final class RaftCore {
             return;
         }
         final long nextOffset = decoder.snapshotNextOffset();
+        if (nextOffset > pr.snapshotOffset) {
+            pr.snapshotProgressTick = ticks;
+        }
         // Resume where the follower is (it may hold chunks from an interrupted attempt).
         pr.snapshotOffset = nextOffset >= 0 && nextOffset <= snapshotSource.totalBytes() ? nextOffset : 0;
     }
@@ -1475,7 +1483,10 @@ public final class RaftCore {
         }
         int count = 0;
         for (int i = 0; i < progressCount; i++) {
-            if (progress[i].state == Progress.SNAPSHOT && progress[i].snapshotIndex != 0) {
+            final Progress pr = progress[i];
+            // Only transfers still moving count: a follower that stopped answering must not hold back snapshots.
+            if (pr.state == Progress.SNAPSHOT && pr.snapshotIndex != 0
+                && ticks - pr.snapshotProgressTick <= SNAPSHOT_STALL_ELECTIONS * (long)config.electionTimeoutTicks()) {
                 count++;
             }
         }

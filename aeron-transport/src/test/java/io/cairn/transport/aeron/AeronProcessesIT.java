@@ -64,6 +64,7 @@ class AeronProcessesIT {
             final List<String> command = new ArrayList<>();
             command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             command.addAll(Arrays.asList(System.getProperty("cairn.jvm.flags", "").trim().split("\\s+")));
+            command.add("-Dcairn.it.writesPerSecond=" + Long.getLong("cairn.it.writesPerSecond", 3_000));
             command.add("-cp");
             command.add(System.getProperty("java.class.path"));
             command.add(MemberProcess.class.getName());

@@ -47,8 +47,12 @@ public final class RaftAgent implements Agent {
     public static final int SYNC_BUCKETS = 15;
     /** The first bucket's upper bound. */
     public static final long SYNC_BUCKET_FIRST_NS = 1_000_000;
-    /** A snapshot is deferred while one streams to a follower, but not past this many snapshot intervals. */
-    private static final long SNAPSHOT_DEFER_INTERVALS_MAX = 16;
+    /**
+     * A snapshot is deferred while one streams to a follower and makes progress, but not past this many snapshot
+     * intervals (the log grows meanwhile): a large snapshot to a follower of a leader at full write speed needs a
+     * long deferral (256 intervals were not enough to catch up under saturation on two cores; 1024 were).
+     */
+    private static final long SNAPSHOT_DEFER_INTERVALS_MAX = 1024;
 
     private final long[] syncBuckets = new long[SYNC_BUCKETS];
     private long syncNanosTotal;
