@@ -1,6 +1,7 @@
 package io.cairn.server.grpc;
 
 import io.cairn.engine.mvcc.MvccError;
+import io.cairn.engine.mvcc.MvccResponse;
 import io.cairn.server.CairnMember;
 import io.etcd.jetcd.api.CompactionRequest;
 import io.etcd.jetcd.api.CompactionResponse;
@@ -14,7 +15,11 @@ import io.etcd.jetcd.api.RangeResponse;
 import io.etcd.jetcd.api.TxnRequest;
 import io.etcd.jetcd.api.TxnResponse;
 import io.grpc.stub.StreamObserver;
+import org.agrona.DirectBuffer;
 import org.agrona.ExpandableDirectByteBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.util.function.Function;
 
 /**
  * etcd's KV service. Put, DeleteRange, Txn and Compact are validated here and proposed; Range is linearizable by
@@ -70,8 +75,8 @@ public final class KvService extends KVGrpc.KVImplBase {
         try {
             response = member.read(reader -> {
                 final ExpandableDirectByteBuffer buffer = RESPONSES.get();
-                reader.rangeInto(new org.agrona.concurrent.UnsafeBuffer(command), 0, buffer, 0);
-                final int status = io.cairn.engine.mvcc.MvccResponse.status(buffer, 0);
+                reader.rangeInto(new UnsafeBuffer(command), 0, buffer, 0);
+                final int status = MvccResponse.status(buffer, 0);
                 if (status != MvccError.OK) {
                     throw EtcdStatus.exception(status);
                 }
@@ -85,48 +90,38 @@ public final class KvService extends KVGrpc.KVImplBase {
         observer.onCompleted();
     }
 
+    // The thread's commands hold the request just encoded (its encoder's status given): validate, then propose.
+    private <R> void propose(final int encoded, final Function<DirectBuffer, R> decode,
+        final CairnMember.Forward<R> forward, final StreamObserver<R> observer) {
+        final EtcdCommands commands = COMMANDS.get();
+        if (!refused(encoded, commands, observer)) {
+            member.write(commands.buffer(), commands.length(), decode, forward, observer);
+        }
+    }
+
     @Override
     public void put(final PutRequest request, final StreamObserver<PutResponse> observer) {
-        final EtcdCommands commands = COMMANDS.get();
-        if (refused(commands.put(request), commands, observer)) {
-            return;
-        }
-        member.write(commands.buffer(), commands.length(),
-            response -> ANSWERS.get().put(member.header(0), response, 0),
+        propose(COMMANDS.get().put(request), response -> ANSWERS.get().put(member.header(0), response, 0),
             (leader, caller) -> KVGrpc.newStub(leader).put(request, caller), observer);
     }
 
     @Override
     public void deleteRange(final DeleteRangeRequest request, final StreamObserver<DeleteRangeResponse> observer) {
-        final EtcdCommands commands = COMMANDS.get();
-        if (refused(commands.deleteRange(request), commands, observer)) {
-            return;
-        }
-        member.write(commands.buffer(), commands.length(),
+        propose(COMMANDS.get().deleteRange(request),
             response -> ANSWERS.get().deleteRange(member.header(0), response, 0),
             (leader, caller) -> KVGrpc.newStub(leader).deleteRange(request, caller), observer);
     }
 
     @Override
     public void txn(final TxnRequest request, final StreamObserver<TxnResponse> observer) {
-        final EtcdCommands commands = COMMANDS.get();
-        if (refused(commands.txn(request), commands, observer)) {
-            return;
-        }
-        member.write(commands.buffer(), commands.length(),
-            response -> ANSWERS.get().txn(member.header(0), response, 0),
+        propose(COMMANDS.get().txn(request), response -> ANSWERS.get().txn(member.header(0), response, 0),
             (leader, caller) -> KVGrpc.newStub(leader).txn(request, caller), observer);
     }
 
     @Override
     public void compact(final CompactionRequest request, final StreamObserver<CompactionResponse> observer) {
-        final EtcdCommands commands = COMMANDS.get();
-        if (refused(commands.compact(request.getRevision()), commands, observer)) {
-            return;
-        }
-        member.write(commands.buffer(), commands.length(),
-            response -> CompactionResponse.newBuilder()
-                .setHeader(member.header(io.cairn.engine.mvcc.MvccResponse.revision(response, 0))).build(),
+        propose(COMMANDS.get().compact(request.getRevision()), response -> CompactionResponse.newBuilder()
+                .setHeader(member.header(MvccResponse.revision(response, 0))).build(),
             (leader, caller) -> KVGrpc.newStub(leader).compact(request, caller), observer);
     }
 }

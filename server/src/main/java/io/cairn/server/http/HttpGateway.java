@@ -26,7 +26,12 @@ import io.etcd.jetcd.api.TxnRequest;
 import io.etcd.jetcd.api.WatchGrpc;
 import io.etcd.jetcd.api.WatchRequest;
 import io.etcd.jetcd.api.WatchResponse;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
@@ -59,6 +64,14 @@ public final class HttpGateway implements AutoCloseable {
         .omittingInsignificantWhitespace();
     private static final JsonFormat.Parser PARSER = JsonFormat.parser().ignoringUnknownFields();
     private static final long CALL_TIMEOUT_S = 15;
+    /** Every unary call the gateway makes gets its own deadline (the streaming watch gets none). */
+    private static final ClientInterceptor DEADLINE = new ClientInterceptor() {
+        @Override
+        public <Q, R> ClientCall<Q, R> interceptCall(final MethodDescriptor<Q, R> method, final CallOptions options,
+            final Channel next) {
+            return next.newCall(method, options.withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS));
+        }
+    };
 
     private final CairnMember member;
     private final HttpServer server;
@@ -78,36 +91,24 @@ public final class HttpGateway implements AutoCloseable {
     public HttpGateway(final CairnMember member, final InetSocketAddress address) throws IOException {
         this.member = member;
         this.channel = NettyChannelBuilder.forAddress("127.0.0.1", member.clientPort()).usePlaintext().build();
-        final KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(channel);
-        final LeaseGrpc.LeaseBlockingStub lease = LeaseGrpc.newBlockingStub(channel);
-        final MaintenanceGrpc.MaintenanceBlockingStub maintenance = MaintenanceGrpc.newBlockingStub(channel);
-        final ClusterGrpc.ClusterBlockingStub cluster = ClusterGrpc.newBlockingStub(channel);
-        route("/v3/kv/put", PutRequest::newBuilder, (PutRequest q) -> kv.withDeadlineAfter(CALL_TIMEOUT_S,
-            TimeUnit.SECONDS).put(q));
-        route("/v3/kv/range", RangeRequest::newBuilder, (RangeRequest q) -> kv.withDeadlineAfter(CALL_TIMEOUT_S,
-            TimeUnit.SECONDS).range(q));
-        route("/v3/kv/deleterange", DeleteRangeRequest::newBuilder, (DeleteRangeRequest q) -> kv
-            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).deleteRange(q));
-        route("/v3/kv/txn", TxnRequest::newBuilder, (TxnRequest q) -> kv.withDeadlineAfter(CALL_TIMEOUT_S,
-            TimeUnit.SECONDS).txn(q));
-        route("/v3/kv/compaction", CompactionRequest::newBuilder, (CompactionRequest q) -> kv
-            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).compact(q));
-        route("/v3/lease/grant", LeaseGrantRequest::newBuilder, (LeaseGrantRequest q) -> lease
-            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).leaseGrant(q));
-        route("/v3/lease/revoke", LeaseRevokeRequest::newBuilder, (LeaseRevokeRequest q) -> lease
-            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).leaseRevoke(q));
-        route("/v3/kv/lease/revoke", LeaseRevokeRequest::newBuilder, (LeaseRevokeRequest q) -> lease
-            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).leaseRevoke(q));
-        route("/v3/lease/timetolive", LeaseTimeToLiveRequest::newBuilder, (LeaseTimeToLiveRequest q) -> lease
-            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).leaseTimeToLive(q));
-        route("/v3/kv/lease/timetolive", LeaseTimeToLiveRequest::newBuilder, (LeaseTimeToLiveRequest q) -> lease
-            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).leaseTimeToLive(q));
-        route("/v3/maintenance/status", StatusRequest::newBuilder, (StatusRequest q) -> maintenance
-            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).status(q));
-        route("/v3/maintenance/alarm", AlarmRequest::newBuilder, (AlarmRequest q) -> maintenance
-            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).alarm(q));
-        route("/v3/cluster/member/list", MemberListRequest::newBuilder, (MemberListRequest q) -> cluster
-            .withDeadlineAfter(CALL_TIMEOUT_S, TimeUnit.SECONDS).memberList(q));
+        final KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(channel).withInterceptors(DEADLINE);
+        final LeaseGrpc.LeaseBlockingStub lease = LeaseGrpc.newBlockingStub(channel).withInterceptors(DEADLINE);
+        final MaintenanceGrpc.MaintenanceBlockingStub maintenance =
+            MaintenanceGrpc.newBlockingStub(channel).withInterceptors(DEADLINE);
+        final ClusterGrpc.ClusterBlockingStub cluster = ClusterGrpc.newBlockingStub(channel).withInterceptors(DEADLINE);
+        route("/v3/kv/put", PutRequest::newBuilder, kv::put);
+        route("/v3/kv/range", RangeRequest::newBuilder, kv::range);
+        route("/v3/kv/deleterange", DeleteRangeRequest::newBuilder, kv::deleteRange);
+        route("/v3/kv/txn", TxnRequest::newBuilder, kv::txn);
+        route("/v3/kv/compaction", CompactionRequest::newBuilder, kv::compact);
+        route("/v3/lease/grant", LeaseGrantRequest::newBuilder, lease::leaseGrant);
+        route("/v3/lease/revoke", LeaseRevokeRequest::newBuilder, lease::leaseRevoke);
+        route("/v3/kv/lease/revoke", LeaseRevokeRequest::newBuilder, lease::leaseRevoke); // etcd's older path
+        route("/v3/lease/timetolive", LeaseTimeToLiveRequest::newBuilder, lease::leaseTimeToLive);
+        route("/v3/kv/lease/timetolive", LeaseTimeToLiveRequest::newBuilder, lease::leaseTimeToLive);
+        route("/v3/maintenance/status", StatusRequest::newBuilder, maintenance::status);
+        route("/v3/maintenance/alarm", AlarmRequest::newBuilder, maintenance::alarm);
+        route("/v3/cluster/member/list", MemberListRequest::newBuilder, cluster::memberList);
         this.executor = Executors.newFixedThreadPool(4, runnable -> {
             final Thread thread = new Thread(runnable, "cairn-http");
             thread.setDaemon(true);
