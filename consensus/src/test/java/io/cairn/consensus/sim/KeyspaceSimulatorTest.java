@@ -2,10 +2,7 @@ package io.cairn.consensus.sim;
 
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
@@ -26,14 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class KeyspaceSimulatorTest {
     @Test
     void shouldFindNoViolationWhenRunningSeedBudgetOnKeyspace() {
-        final long first = Long.getLong("cairn.sim.seed", 1);
-        final long count = Long.getLong("cairn.sim.keyspace.seeds", 400);
-        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        final int status = SimulatorMain.run(new String[] {"--seed", Long.toString(first), "--count",
-            Long.toString(count), "--keyspace"}, new PrintStream(bytes, true, StandardCharsets.UTF_8));
-        final String output = bytes.toString(StandardCharsets.UTF_8);
-        System.out.println(output);
-        assertEquals(0, status, output);
+        SimulatorChecks.assertSeedsPass(Long.getLong("cairn.sim.seed", 1),
+            Long.getLong("cairn.sim.keyspace.seeds", 400), "--keyspace");
     }
 
     @Test
@@ -44,10 +35,7 @@ class KeyspaceSimulatorTest {
         try {
             final Simulator.Result first = Simulator.run(1234, true);
             final Simulator.Result second = Simulator.run(1234, true);
-            assertEquals(first.options(), second.options());
-            assertEquals(first.stepsMs(), second.stepsMs());
-            assertEquals(first.counters(), second.counters());
-            assertEquals(first.violations(), second.violations());
+            SimulatorChecks.assertSameRun(first, second);
             assertTrue(first.counters().get("snapshots taken") > 0, first.counters().toString());
             try (Stream<Path> left = Files.list(base)) {
                 assertEquals(0, left.count(), "runs delete their directories");
