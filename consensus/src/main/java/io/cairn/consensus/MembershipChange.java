@@ -14,6 +14,8 @@ public final class MembershipChange {
     public static final int PROMOTE_LEARNER = 3;
     /** Remove a voter or a learner (the leader itself included: it steps down once the change commits, §4.2.2). */
     public static final int REMOVE = 4;
+    /** Replace a member's attributes only (names, addresses: whatever the application keeps there). */
+    public static final int UPDATE = 5;
 
     private MembershipChange() {
     }

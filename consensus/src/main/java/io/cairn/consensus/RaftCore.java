@@ -89,6 +89,7 @@ public final class RaftCore {
     private long pendingConfigIndex;
     // Index of the entry that set the configuration in force (or the restore point's index).
     private long configIndex;
+    private long configChanges;
     // A committed point whose configuration is known: rescans of the log for CONFIG entries start after it.
     private long restoreIndex;
 
@@ -405,6 +406,21 @@ public final class RaftCore {
      * @return the CONFIG entry's index, or a {@link RaftResult} refusal code.
      */
     public long proposeMembership(final int change, final int memberId) {
+        return proposeMembership(change, memberId, null, 0, 0);
+    }
+
+    /**
+     * Proposes a membership change that also sets the member's attributes ({@link Membership#setAttributes}).
+     *
+     * @param change     a {@link MembershipChange} constant.
+     * @param memberId   the server concerned.
+     * @param attributes its new attributes; null keeps those it has (an added member then has none).
+     * @param offset     where they start.
+     * @param length     their length.
+     * @return the CONFIG entry's index, or a {@link RaftResult} refusal code.
+     */
+    public long proposeMembership(final int change, final int memberId, final DirectBuffer attributes,
+        final int offset, final int length) {
         flushProposals();
         if (role != Role.LEADER) {
             return RaftResult.NOT_LEADER;
@@ -419,9 +435,13 @@ public final class RaftCore {
         if (verdict != RaftResult.ACCEPTED) {
             return verdict;
         }
-        final int length = scratchMembership.encode(configPayload, 0);
+        if (attributes != null && (change == MembershipChange.REMOVE
+            || !scratchMembership.setAttributes(memberId, attributes, offset, length))) {
+            return RaftResult.INVALID;
+        }
+        final int encodedLength = scratchMembership.encode(configPayload, 0);
         final long index = log.lastIndex() + 1;
-        log.stage(index, term, EntryType.CONFIG, configPayload, 0, length);
+        log.stage(index, term, EntryType.CONFIG, configPayload, 0, encodedLength);
         log.flush();
         applyConfiguration(index, scratchMembership);
         pendingConfigIndex = index;
@@ -443,6 +463,7 @@ public final class RaftCore {
             }
             case MembershipChange.REMOVE -> valid = scratchMembership.remove(memberId)
                 && scratchMembership.voterCount() > 0;
+            case MembershipChange.UPDATE -> valid = scratchMembership.contains(memberId);
             default -> valid = false;
         }
         return valid ? RaftResult.ACCEPTED : RaftResult.INVALID;
@@ -797,6 +818,7 @@ public final class RaftCore {
         if (configIndex >= index) {
             // The configuration came from a dropped entry: fall back to the previous one in the log.
             configIndex = scanMembership(index - 1, membership);
+            configChanges++;
             syncProgress();
         }
     }
@@ -1253,6 +1275,7 @@ public final class RaftCore {
     private void applyConfiguration(final long index, final Membership next) {
         membership.copyFrom(next);
         configIndex = index;
+        configChanges++;
         syncProgress();
     }
 
@@ -1445,6 +1468,14 @@ public final class RaftCore {
      */
     public long configIndex() {
         return configIndex;
+    }
+
+    /**
+     * @return how many times the configuration in force has been replaced (appended, rolled back, installed): a
+     *     driver compares it to tell others when {@link #membership()} changed.
+     */
+    public long configChanges() {
+        return configChanges;
     }
 
     /**

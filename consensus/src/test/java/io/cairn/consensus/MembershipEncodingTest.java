@@ -46,4 +46,53 @@ class MembershipEncodingTest {
         assertFalse(decoded.decode(buffer, 0, 64), "too many members");
         assertEquals(0, decoded.memberCount());
     }
+
+    @Test
+    void shouldCarryAttributesThroughPromotionRemovalAndEncoding() {
+        final Membership membership = Membership.ofVoters(1, 2, 3);
+        assertTrue(membership.addLearner(9));
+        final UnsafeBuffer attributes = new UnsafeBuffer(new byte[Membership.ATTRIBUTES_BYTES_MAX + 1]);
+        attributes.putStringWithoutLengthAscii(0, "one");
+        assertTrue(membership.setAttributes(1, attributes, 0, 3));
+        attributes.putStringWithoutLengthAscii(0, "learner-nine");
+        assertTrue(membership.setAttributes(9, attributes, 0, 12));
+        assertFalse(membership.setAttributes(4, attributes, 0, 3), "not a member");
+        assertFalse(membership.setAttributes(2, attributes, 0, Membership.ATTRIBUTES_BYTES_MAX + 1), "too long");
+
+        final UnsafeBuffer buffer = new UnsafeBuffer(new byte[Membership.ENCODED_LENGTH_MAX]);
+        final int length = membership.encode(buffer, 0);
+        assertEquals(membership.encodedLength(), length);
+        final Membership decoded = new Membership();
+        assertTrue(decoded.decode(buffer, 0, length));
+        assertTrue(decoded.sameAs(membership));
+        assertEquals("learner-nine", attributesOf(decoded, 9));
+        assertEquals("one", attributesOf(decoded, 1));
+        assertEquals(0, decoded.attributesLength(2));
+
+        assertTrue(decoded.remove(1));
+        assertTrue(decoded.promote(9));
+        assertEquals("learner-nine", attributesOf(decoded, 9), "attributes move with a promotion");
+        assertEquals(0, decoded.attributesLength(3), "a removal shifts no attributes onto others");
+        assertFalse(decoded.sameAs(membership));
+
+        buffer.putByte(length - 1, (byte)'X');
+        final Membership changed = new Membership();
+        assertTrue(changed.decode(buffer, 0, length));
+        assertFalse(changed.sameAs(membership), "attributes take part in equality");
+        assertFalse(changed.decode(buffer, 0, length - 1), "an attribute cut short");
+        assertFalse(changed.decode(buffer, 0, length + 2), "bytes after the last attribute");
+    }
+
+    @Test
+    void shouldEncodeWithoutAttributesAsBefore() {
+        final UnsafeBuffer buffer = new UnsafeBuffer(new byte[64]);
+        assertEquals(Membership.HEADER_LENGTH + 3 * Integer.BYTES, Membership.ofVoters(1, 2, 3).encode(buffer, 0));
+        assertEquals(0, buffer.getShort(2, ByteOrder.LITTLE_ENDIAN), "no flag, no learners");
+    }
+
+    private static String attributesOf(final Membership membership, final int id) {
+        final UnsafeBuffer out = new UnsafeBuffer(new byte[Membership.ATTRIBUTES_BYTES_MAX]);
+        final int length = membership.attributes(id, out, 0);
+        return out.getStringWithoutLengthAscii(0, length);
+    }
 }

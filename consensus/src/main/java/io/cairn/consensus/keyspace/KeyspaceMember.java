@@ -46,14 +46,16 @@ public final class KeyspaceMember implements AutoCloseable {
      *
      * @param nodeId                    this member's ID.
      * @param dataDirectory             where its files live.
-     * @param voters                    the initial voters (used when the log and snapshots hold no configuration).
+     * @param initial                   the configuration to start from when the log and snapshots hold none: the
+     *                                  initial voters (with their attributes), or an empty one for a member that
+     *                                  joins a running cluster and learns its configuration from the leader.
      * @param walDurable                false only for measuring (the WAL then never syncs: said loudly at open).
      * @param tickIntervalNs            one Raft tick (elections take 10, heartbeats 1).
      * @param snapshotIntervalEntries   entries applied between snapshots.
      * @param compactionTrailingEntries entries kept in the log behind a snapshot (for followers slightly behind).
      * @param mvcc                      the keyspace's limits (its directory is replaced by {@code data/kv}).
      */
-    public record Settings(int nodeId, Path dataDirectory, int[] voters, boolean walDurable, long tickIntervalNs,
+    public record Settings(int nodeId, Path dataDirectory, Membership initial, boolean walDurable, long tickIntervalNs,
         long snapshotIntervalEntries, long compactionTrailingEntries, MvccConfig mvcc) {
         /** Largest snapshot chunk, and the chunk size snapshots are streamed in. */
         public static final int SNAPSHOT_CHUNK_BYTES = 256 << 10;
@@ -64,7 +66,7 @@ public final class KeyspaceMember implements AutoCloseable {
          * Checks the settings.
          */
         public Settings {
-            Check.state(nodeId > 0 && dataDirectory != null && voters != null && voters.length > 0, "member settings");
+            Check.state(nodeId != 0 && dataDirectory != null && initial != null, "member settings");
             Check.state(tickIntervalNs > 0 && snapshotIntervalEntries >= 0 && compactionTrailingEntries >= 0,
                 "member timing", tickIntervalNs);
         }
@@ -77,7 +79,17 @@ public final class KeyspaceMember implements AutoCloseable {
          *     10,000 entries keeping 5,000 behind it, etcd's keyspace limits.
          */
         public static Settings of(final int nodeId, final Path dataDirectory, final int... voters) {
-            return new Settings(nodeId, dataDirectory, voters, true, TimeUnit.MILLISECONDS.toNanos(100), 10_000,
+            return of(nodeId, dataDirectory, Membership.ofVoters(voters));
+        }
+
+        /**
+         * @param nodeId        this member.
+         * @param dataDirectory its files.
+         * @param initial       the initial configuration (empty: join a running cluster).
+         * @return the defaults of {@link #of(int, Path, int...)}.
+         */
+        public static Settings of(final int nodeId, final Path dataDirectory, final Membership initial) {
+            return new Settings(nodeId, dataDirectory, initial, true, TimeUnit.MILLISECONDS.toNanos(100), 10_000,
                 5_000, MvccConfig.defaults(dataDirectory.resolve("kv")));
         }
 
@@ -89,7 +101,7 @@ public final class KeyspaceMember implements AutoCloseable {
          * @return a copy with those changed.
          */
         public Settings with(final boolean durable, final long tickNs, final long snapshotEvery, final long trailing) {
-            return new Settings(nodeId, dataDirectory, voters, durable, tickNs, snapshotEvery, trailing, mvcc);
+            return new Settings(nodeId, dataDirectory, initial, durable, tickNs, snapshotEvery, trailing, mvcc);
         }
 
         /**
@@ -97,7 +109,7 @@ public final class KeyspaceMember implements AutoCloseable {
          * @return a copy with them.
          */
         public Settings withMvcc(final MvccConfig config) {
-            return new Settings(nodeId, dataDirectory, voters, walDurable, tickIntervalNs, snapshotIntervalEntries,
+            return new Settings(nodeId, dataDirectory, initial, walDurable, tickIntervalNs, snapshotIntervalEntries,
                 compactionTrailingEntries, config);
         }
     }
@@ -142,7 +154,7 @@ public final class KeyspaceMember implements AutoCloseable {
         this.requests = new RaftRequests(
             new UnsafeBuffer(ByteBuffer.allocateDirect(RaftRequests.bufferLength(8 << 20))));
         final Membership initial = snapshots.latest() != null ? snapshots.membership()
-            : Membership.ofVoters(settings.voters());
+            : settings.initial();
         final SplittableRandom random = new SplittableRandom(System.nanoTime() ^ ((long)settings.nodeId() << 32));
         final RaftContext raft = new RaftContext()
             .config(RaftConfig.builder(settings.nodeId())

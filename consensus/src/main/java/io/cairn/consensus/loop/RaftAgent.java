@@ -93,6 +93,7 @@ public final class RaftAgent implements Agent {
     private long lastTickNs;
     private long lastSnapshotIndex;
     private long lastAppliedTerm;
+    private long configChangesSeen = -1; // so the configuration read at start is told too
     private int sent;
 
     private long messagesSent;
@@ -221,6 +222,17 @@ public final class RaftAgent implements Agent {
         } else if (msgTypeId == RaftRequests.LOCAL) {
             duty.onLocalRequest(correlationId, buffer.getByte(index + RaftRequests.TYPE_OFFSET), buffer,
                 index + RaftRequests.PAYLOAD_OFFSET, length - RaftRequests.PAYLOAD_OFFSET, clock.nanoTime(), core);
+        } else if (msgTypeId == RaftRequests.MEMBERSHIP) {
+            final int attributesLength = length - RaftRequests.PAYLOAD_OFFSET - Integer.BYTES;
+            final long result = core.proposeMembership(buffer.getByte(index + RaftRequests.TYPE_OFFSET),
+                buffer.getInt(index + RaftRequests.PAYLOAD_OFFSET, ByteOrder.LITTLE_ENDIAN),
+                attributesLength > 0 ? buffer : null, index + RaftRequests.PAYLOAD_OFFSET + Integer.BYTES,
+                attributesLength);
+            if (result > 0) {
+                addPending(result, core.term(), correlationId);
+            } else {
+                listener.onProposalComplete(correlationId, result, 0, 0);
+            }
         } else if (msgTypeId == RaftRequests.TRANSFER) {
             final long result = core.transferLeadership(
                 buffer.getInt(index + RaftRequests.PAYLOAD_OFFSET, ByteOrder.LITTLE_ENDIAN));
@@ -283,6 +295,10 @@ public final class RaftAgent implements Agent {
         }
         if (ready.softStateChanged()) {
             listener.onRoleChange(ready.role(), ready.term(), ready.leaderId());
+        }
+        if (core.configChanges() != configChangesSeen) {
+            configChangesSeen = core.configChanges();
+            listener.onMembershipChange(core.membership(), core.configIndex());
         }
         if (ready.snapshotIndex() != Ready.NO_SNAPSHOT) {
             installSnapshot(ready.snapshotIndex(), ready.snapshotTerm());

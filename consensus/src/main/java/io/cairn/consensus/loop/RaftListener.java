@@ -1,5 +1,7 @@
 package io.cairn.consensus.loop;
 
+import io.cairn.consensus.Membership;
+
 /**
  * What the event loop tells the rest of the member, on the loop's own thread: outcomes of proposals and reads it
  * took from {@link RaftRequests}, and changes of role and leader. Implementations must be quick and must not block
@@ -38,4 +40,14 @@ public interface RaftListener {
      * @param leaderId the leader known now, 0 if none.
      */
     void onRoleChange(int role, long term, int leaderId);
+
+    /**
+     * The configuration in force changed (thesis §4.1: on append, committed or not; it may also roll back), or the
+     * loop just started. Called on the loop's thread before the entry is applied; copy what you need.
+     *
+     * @param membership the configuration now in force (valid during this call only).
+     * @param index      the index of the entry that set it (the snapshot's index when it came with one).
+     */
+    default void onMembershipChange(final Membership membership, final long index) {
+    }
 }

@@ -16,6 +16,7 @@ import java.nio.ByteOrder;
  * <pre>
  *   PROPOSE (msgTypeId 1):  0 correlationId int64 | 8 entry type int8 | 9 payload ...
  *   READ    (msgTypeId 2):  0 correlationId int64
+ *   MEMBERSHIP (5):         0 correlationId int64 | 8 change int8 | 9 member ID int32 | 13 attributes ...
  * </pre>
  */
 public final class RaftRequests {
@@ -27,6 +28,8 @@ public final class RaftRequests {
     public static final int LOCAL = 3;
     /** Ring message type of a leadership transfer request (payload: the target's ID as an int). */
     public static final int TRANSFER = 4;
+    /** Ring message type of a membership change (type: the change; payload: member ID int32, attributes...). */
+    public static final int MEMBERSHIP = 5;
     static final int CORRELATION_OFFSET = 0;
     static final int TYPE_OFFSET = 8;
     static final int PAYLOAD_OFFSET = 9;
@@ -76,6 +79,36 @@ public final class RaftRequests {
     public boolean offerLocal(final long correlationId, final byte type, final DirectBuffer payload,
         final int offset, final int length) {
         return offer(LOCAL, correlationId, type, payload, offset, length);
+    }
+
+    /**
+     * Offers a membership change to the leader's core ({@code RaftCore.proposeMembership}); thread-safe. The
+     * completion comes when the CONFIG entry is applied ({@link RaftListener#COMMITTED}) or with the refusal code.
+     *
+     * @param correlationId the caller's id.
+     * @param change        a {@code MembershipChange} constant.
+     * @param memberId      the member concerned.
+     * @param attributes    its new attributes, or null (or empty) to keep those it has.
+     * @param offset        where they start.
+     * @param length        how many.
+     * @return false if the ring is full (retry later).
+     */
+    public boolean offerMembership(final long correlationId, final int change, final int memberId,
+        final DirectBuffer attributes, final int offset, final int length) {
+        final int size = attributes == null ? 0 : length;
+        final int index = ring.tryClaim(MEMBERSHIP, PAYLOAD_OFFSET + Integer.BYTES + size);
+        if (index <= 0) {
+            return false;
+        }
+        final AtomicBuffer buffer = ring.buffer();
+        buffer.putLong(index + CORRELATION_OFFSET, correlationId, ByteOrder.LITTLE_ENDIAN);
+        buffer.putByte(index + TYPE_OFFSET, (byte)change);
+        buffer.putInt(index + PAYLOAD_OFFSET, memberId, ByteOrder.LITTLE_ENDIAN);
+        if (size > 0) {
+            buffer.putBytes(index + PAYLOAD_OFFSET + Integer.BYTES, attributes, offset, size);
+        }
+        ring.commit(index);
+        return true;
     }
 
     private boolean offer(final int messageType, final long correlationId, final byte type,
