@@ -3,6 +3,8 @@ package io.cairn.server;
 import com.google.protobuf.Descriptors;
 import com.google.protobuf.Message;
 import io.cairn.consensus.EntryType;
+import io.cairn.consensus.Membership;
+import io.cairn.consensus.MembershipChange;
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Role;
 import io.cairn.consensus.keyspace.KeyspaceMember;
@@ -42,6 +44,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -52,6 +55,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -74,6 +78,7 @@ public final class CairnMember implements AutoCloseable {
     private static final long REQUEST_TIMEOUT_MS = 7_000;
     private static final int GRPC_THREADS = 8;
     private static final int WRITE_ATTEMPTS_MAX = 3;
+    private static final long REMOVAL_CHECK_S = 5;
     /** etcd's 1.5 MiB request limit plus its 512 KiB gRPC allowance. */
     private static final int GRPC_MESSAGE_BYTES_MAX = (3 << 19) + (512 << 10);
 
@@ -100,9 +105,26 @@ public final class CairnMember implements AutoCloseable {
      * @param httpUrl   where the JSON gateway, /health and /metrics listen ({@code http://host:port}), or null for
      *                  the client port minus one.
      * @param aeronDir  a running media driver's directory to share, or null to embed one.
+     * @param joining   etcd's {@code --initial-cluster-state existing}: with no files yet, start with no
+     *                  configuration and learn it from the leader (the member must have been added by MemberAdd).
      */
     public record Config(String name, Path dataDir, String clientUrl, Topology topology, boolean durable,
-        String httpUrl, String aeronDir) {
+        String httpUrl, String aeronDir, boolean joining) {
+        /**
+         * A member of a new cluster.
+         *
+         * @param name      its name in the topology.
+         * @param dataDir   its files.
+         * @param clientUrl where clients connect.
+         * @param topology  the cluster.
+         * @param durable   sync the WAL.
+         * @param httpUrl   the JSON gateway's URL, or null.
+         * @param aeronDir  a media driver to share, or null.
+         */
+        public Config(final String name, final Path dataDir, final String clientUrl, final Topology topology,
+            final boolean durable, final String httpUrl, final String aeronDir) {
+            this(name, dataDir, clientUrl, topology, durable, httpUrl, aeronDir, false);
+        }
     }
 
     private final Config config;
@@ -117,6 +139,7 @@ public final class CairnMember implements AutoCloseable {
     private final AtomicLong leaseIds = new AtomicLong();
     private final BlockingQueue<MvccReader> readers;
     private final Map<Integer, ManagedChannel> channels = new HashMap<>();
+    private final Map<Integer, String> channelEndpoints = new HashMap<>();
     private final ExecutorService executor;
     private final WatchHub watches;
     private final Server grpc;
@@ -125,6 +148,14 @@ public final class CairnMember implements AutoCloseable {
     private final AtomicLong failed = new AtomicLong();
     private final AtomicLong leaderChanges = new AtomicLong();
     private final AtomicInteger pending = new AtomicInteger();
+    private final Map<Integer, String> peerEndpoints = new HashMap<>(); // the transport's peers; loop thread only
+    private final Map<Long, CompletableFuture<Void>> membershipChanges = new ConcurrentHashMap<>();
+    private final AtomicBoolean publishing = new AtomicBoolean();
+    private final CompletableFuture<Void> removed = new CompletableFuture<>();
+    private final java.util.concurrent.ScheduledExecutorService watchdog;
+    private volatile ClusterView view;
+    private volatile boolean wasMember;
+    private volatile long leaderlessSinceNs = System.nanoTime();
     private volatile int role = Role.FOLLOWER;
     private volatile long term;
     private volatile int leaderId;
@@ -145,9 +176,13 @@ public final class CairnMember implements AutoCloseable {
         final AeronTransportConfig transportConfig = AeronTransportConfig.of(self.id(), self.peerEndpoint(), peers);
         this.transport = AeronTransport.launch(config.aeronDir() == null
             ? transportConfig : transportConfig.withExternalDriver(config.aeronDir()));
+        this.peerEndpoints.putAll(peers);
+        this.view = ClusterView.of(config.joining() ? new Membership() : config.topology().bootstrap(), 0,
+            config.topology());
         final RaftListener listener = new Listener();
         final KeyspaceMember.Settings settings = KeyspaceMember.Settings.of(self.id(), config.dataDir(),
-            config.topology().ids()).with(config.durable(), TimeUnit.MILLISECONDS.toNanos(100), 10_000, 5_000);
+            config.joining() ? new Membership() : config.topology().bootstrap())
+            .with(config.durable(), TimeUnit.MILLISECONDS.toNanos(100), 10_000, 5_000);
         try {
             this.member = new KeyspaceMember(settings, transport, listener, this::onLeaseAnswer, this::onRevision,
                 SystemNanoClock.INSTANCE);
@@ -163,7 +198,13 @@ public final class CairnMember implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
+        this.watchdog = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            final Thread thread = new Thread(runnable, "cairn-" + config.name() + "-membership");
+            thread.setDaemon(true);
+            return thread;
+        });
         this.watches = new WatchHub(this);
+        final ClusterService cluster = new ClusterService(this);
         final InetSocketAddress listen = address(config.clientUrl());
         this.grpc = NettyServerBuilder.forAddress(listen)
             .executor(executor)
@@ -173,7 +214,8 @@ public final class CairnMember implements AutoCloseable {
             .addService(new KvService(this))
             .addService(new WatchService(this, watches))
             .addService(new LeaseService(this).definition())
-            .addService(new ClusterService(this))
+            .addService(cluster)
+            .addService(cluster.publishDefinition())
             .addService(new MaintenanceService(this))
             .build();
     }
@@ -194,6 +236,7 @@ public final class CairnMember implements AutoCloseable {
             });
             server.watches.start();
             server.grpc.start();
+            server.watchdog.scheduleWithFixedDelay(server::checkRemoved, 1, 1, TimeUnit.SECONDS);
             server.gateway = new HttpGateway(server, config.httpUrl() == null
                 ? HttpGateway.defaultAddress(config.clientUrl()) : address(config.httpUrl()));
         } catch (final IOException | RuntimeException ex) {
@@ -216,6 +259,12 @@ public final class CairnMember implements AutoCloseable {
             final long result) {
             final CompletableFuture<DirectBuffer> future = proposals.remove(correlationId);
             if (future == null) {
+                final CompletableFuture<Void> change = membershipChanges.remove(correlationId);
+                if (change != null && code == COMMITTED) {
+                    change.complete(null);
+                } else if (change != null) {
+                    change.completeExceptionally(new ProposalFailed(code));
+                }
                 return;
             }
             if (code == COMMITTED) {
@@ -250,6 +299,9 @@ public final class CairnMember implements AutoCloseable {
             }
             role = newRole;
             term = newTerm;
+            if (newLeader == 0 && leaderId != 0) {
+                leaderlessSinceNs = System.nanoTime();
+            }
             leaderId = newLeader;
             if (newLeader != 0 && newLeader != self.id() && !closed) {
                 try {
@@ -258,6 +310,156 @@ public final class CairnMember implements AutoCloseable {
                     // Closing: nothing to connect.
                 }
             }
+            if (newLeader != 0) {
+                maybePublish();
+            }
+        }
+
+        @Override
+        public void onMembershipChange(final Membership membership, final long index) {
+            final ClusterView next = ClusterView.of(membership, index, config.topology());
+            view = next;
+            final boolean member = membership.contains(self.id());
+            if (!member && membership.memberCount() > 0) {
+                LOG.log(System.Logger.Level.WARNING, "member " + config.name() + " (id " + Integer.toHexString(
+                    self.id()) + ") is not in the configuration at index " + index + " " + idsInHex(next)
+                    + ": it was removed, or its data directory belongs to another member (IDs are hashes of peer"
+                    + " URLs)");
+            }
+            wasMember |= member;
+            for (final ClusterView.Member each : next.members()) {
+                final String endpoint = each.peerEndpoint();
+                if (each.id() != self.id() && endpoint != null && !endpoint.equals(peerEndpoints.get(each.id()))) {
+                    transport.addPeer(each.id(), endpoint); // replaces: a new member, or a moved one
+                    peerEndpoints.put(each.id(), endpoint);
+                }
+            }
+            if (member) {
+                // Only a member knows the configuration for certain; one still joining keeps the flags' peers.
+                peerEndpoints.keySet().removeIf(id -> {
+                    if (next.byId(id) != null) {
+                        return false;
+                    }
+                    transport.removePeer(id);
+                    return true;
+                });
+                maybePublish();
+            }
+        }
+    }
+
+    private static String idsInHex(final ClusterView view) {
+        return view.members().stream().map(each -> Integer.toHexString(each.id()) + (each.learner() ? "(learner)" : ""))
+            .toList().toString();
+    }
+
+    /**
+     * Notices that this member was removed from the cluster (etcd's members stop then). A member that appended the
+     * removal (the leader that proposed it, a follower that received it) sees itself leave the configuration and
+     * waits for the change to be applied; a follower the leader stopped talking to before it received the change
+     * has no leader for a while, and then asks the others: when one that has a leader lists the members without
+     * it, it was removed. A member that has never been in a configuration (one started before MemberAdd) is not
+     * judged.
+     */
+    private void checkRemoved() {
+        if (closed || removed.isDone() || !wasMember) {
+            return;
+        }
+        final ClusterView current = view;
+        if (current.byId(self.id()) == null && !current.members().isEmpty()) {
+            if (read(reader -> reader.appliedIndex()) >= current.configIndex()) {
+                removed.complete(null);
+            }
+            return;
+        }
+        if (leaderId != 0 || System.nanoTime() - leaderlessSinceNs < TimeUnit.SECONDS.toNanos(REMOVAL_CHECK_S)) {
+            return;
+        }
+        for (final ClusterView.Member other : current.members()) {
+            if (other.id() == self.id() || other.clientEndpoint() == null) {
+                continue;
+            }
+            final ManagedChannel channel = NettyChannelBuilder.forTarget(other.clientEndpoint()).usePlaintext()
+                .build();
+            try {
+                final var status = io.etcd.jetcd.api.MaintenanceGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(1, TimeUnit.SECONDS)
+                    .status(io.etcd.jetcd.api.StatusRequest.getDefaultInstance());
+                final var list = io.etcd.jetcd.api.ClusterGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(1, TimeUnit.SECONDS)
+                    .memberList(io.etcd.jetcd.api.MemberListRequest.getDefaultInstance());
+                if (status.getLeader() != 0 && list.getMembersList().stream().noneMatch(m -> m.getID() == self.id())) {
+                    LOG.log(System.Logger.Level.WARNING, "member " + config.name() + ": " + other.name()
+                        + " has a leader and lists the members without this one: it was removed");
+                    removed.complete(null);
+                    return;
+                }
+            } catch (final RuntimeException ex) {
+                // That member is down or busy: ask the next.
+            } finally {
+                channel.shutdownNow();
+            }
+        }
+    }
+
+    /**
+     * @return completes when this member learns it was removed from the cluster (then it takes no further part:
+     *     {@code cairn member} stops, as etcd does).
+     */
+    public CompletableFuture<Void> removed() {
+        return removed;
+    }
+
+    /**
+     * etcd's members publish their name and client URLs through Raft once they run; so does a Cairn member whose
+     * entry in the configuration does not say what its flags say (one added by MemberAdd, or one restarted with a
+     * new client URL). Runs on the gRPC pool, one at a time, retrying until the configuration says it.
+     */
+    private void maybePublish() {
+        final ClusterView.Member entry = view.byId(self.id());
+        if (entry == null || closed || published(entry) || !publishing.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            executor.execute(this::publish);
+        } catch (final java.util.concurrent.RejectedExecutionException ex) {
+            publishing.set(false);
+        }
+    }
+
+    private boolean published(final ClusterView.Member entry) {
+        return entry.name().equals(config.name()) && entry.clientUrls().equals(List.of(config.clientUrl()));
+    }
+
+    private void publish() {
+        try {
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!closed && System.nanoTime() < deadline) {
+                final ClusterView.Member entry = view.byId(self.id());
+                if (entry == null || published(entry)) {
+                    return;
+                }
+                final MemberAttributes attributes = new MemberAttributes(view.clusterId(), config.name(),
+                    entry.peerUrls(), List.of(config.clientUrl()));
+                try {
+                    if (role == Role.LEADER) {
+                        changeMembership(MembershipChange.UPDATE, self.id(), attributes.encode()).get();
+                    } else {
+                        final ManagedChannel leader = leaderChannel();
+                        if (leader != null) {
+                            ClusterService.publishTo(leader, self.id(), config.name(), config.clientUrl());
+                        }
+                    }
+                } catch (final InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                    return;
+                } catch (final Exception ex) {
+                    LOG.log(System.Logger.Level.DEBUG, "publishing member attributes: " + ex);
+                }
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+            }
+        } finally {
+            publishing.set(false);
         }
     }
 
@@ -280,7 +482,7 @@ public final class CairnMember implements AutoCloseable {
      * @return etcd's header: cluster ID, member ID, revision, Raft term.
      */
     public ResponseHeader header(final long revision) {
-        return ResponseHeader.newBuilder().setClusterId(config.topology().clusterId()).setMemberId(self.id())
+        return ResponseHeader.newBuilder().setClusterId(view.clusterId()).setMemberId(self.id())
             .setRevision(revision).setRaftTerm(term).build();
     }
 
@@ -313,6 +515,58 @@ public final class CairnMember implements AutoCloseable {
             proposals.remove(id);
             pending.decrementAndGet();
         });
+    }
+
+    /**
+     * Proposes a membership change (this member must lead), retrying while an earlier change is still pending (the
+     * core takes one at a time) until the request's deadline.
+     *
+     * @param change     a {@link MembershipChange} constant.
+     * @param memberId   the member concerned.
+     * @param attributes its new attributes ({@link MemberAttributes#encode}), or null to keep them.
+     * @return completes when the change is applied here; fails with {@link ProposalFailed} or a timeout.
+     */
+    public CompletableFuture<Void> changeMembership(final int change, final int memberId, final byte[] attributes) {
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(REQUEST_TIMEOUT_MS);
+        return CompletableFuture.supplyAsync(() -> {
+            while (true) {
+                final long id = correlations.incrementAndGet();
+                final CompletableFuture<Void> future = new CompletableFuture<>();
+                membershipChanges.put(id, future);
+                final UnsafeBuffer buffer = attributes == null ? null : new UnsafeBuffer(attributes);
+                if (closed || !member.requests().offerMembership(id, change, memberId, buffer, 0,
+                    attributes == null ? 0 : attributes.length)) {
+                    membershipChanges.remove(id);
+                    throw new ProposalFailed(RaftResult.FULL);
+                }
+                try {
+                    future.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                    return null;
+                } catch (final java.util.concurrent.ExecutionException ex) {
+                    if (ex.getCause() instanceof ProposalFailed failure && failure.code == RaftResult.CONFIG_PENDING
+                        && System.nanoTime() < deadline) {
+                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+                        continue;
+                    }
+                    throw ex.getCause() instanceof RuntimeException runtime ? runtime
+                        : new IllegalStateException(ex.getCause());
+                } catch (final TimeoutException ex) {
+                    throw EtcdStatus.timeout();
+                } catch (final InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                    throw EtcdStatus.timeout();
+                } finally {
+                    membershipChanges.remove(id);
+                }
+            }
+        }, executor);
+    }
+
+    /**
+     * @return the cluster as this member's configuration says now.
+     */
+    public ClusterView view() {
+        return view;
     }
 
     /**
@@ -419,13 +673,24 @@ public final class CairnMember implements AutoCloseable {
         if (leader == 0 || leader == self.id()) {
             return null;
         }
-        final Topology.Member target = config.topology().byId(leader);
-        if (target == null || target.clientEndpoint() == null) {
+        final ClusterView.Member target = view.byId(leader);
+        final String endpoint = target == null ? null : target.clientEndpoint();
+        if (endpoint == null) {
             return null;
         }
         synchronized (channels) {
-            return channels.computeIfAbsent(leader, id -> NettyChannelBuilder.forTarget(target.clientEndpoint())
-                .usePlaintext().maxInboundMessageSize(GRPC_MESSAGE_BYTES_MAX).build());
+            final ManagedChannel known = channels.get(leader);
+            if (known != null && endpoint.equals(channelEndpoints.get(leader))) {
+                return known;
+            }
+            if (known != null) {
+                known.shutdown(); // the member published a new client URL
+            }
+            final ManagedChannel channel = NettyChannelBuilder.forTarget(endpoint).usePlaintext()
+                .maxInboundMessageSize(GRPC_MESSAGE_BYTES_MAX).build();
+            channels.put(leader, channel);
+            channelEndpoints.put(leader, endpoint);
+            return channel;
         }
     }
 
@@ -545,6 +810,27 @@ public final class CairnMember implements AutoCloseable {
                 observer.onError(toStatus(ex));
             }
         }, executor);
+    }
+
+    /**
+     * Hands a request this member cannot serve to the leader (waiting a bounded while for one to be known); the
+     * leader's answer reaches the caller with this member's ID in its header.
+     *
+     * @param forward  re-sends the request on the leader's channel.
+     * @param observer the caller.
+     * @param <R>      the response type.
+     * @return false when no leader's client URL is known: the caller answers.
+     */
+    public <R> boolean forwardToLeader(final Forward<R> forward, final StreamObserver<R> observer) {
+        if (!awaitLeader()) {
+            return false;
+        }
+        final ManagedChannel leader = leaderChannel();
+        if (leader == null) {
+            return false;
+        }
+        forward.send(leader, new AsSelf<>(observer));
+        return true;
     }
 
     /**
@@ -713,6 +999,7 @@ public final class CairnMember implements AutoCloseable {
             Thread.currentThread().interrupt();
             grpc.shutdownNow();
         }
+        watchdog.shutdownNow();
         watches.close();
         synchronized (channels) {
             channels.values().forEach(ManagedChannel::shutdownNow);

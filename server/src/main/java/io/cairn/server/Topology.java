@@ -1,5 +1,8 @@
 package io.cairn.server;
 
+import io.cairn.consensus.Membership;
+import org.agrona.concurrent.UnsafeBuffer;
+
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -9,10 +12,13 @@ import java.util.Map;
 import java.util.zip.CRC32C;
 
 /**
- * The cluster's members as configured: etcd's {@code --initial-cluster name=peerURL,...} (the order gives Raft IDs
- * 1, 2, 3, ...) and each member's client URL (etcd learns those through Raft; Cairn takes them from
- * {@code --initial-cluster-clients name=clientURL,...} so a follower can forward writes to the leader). Peer URLs'
- * host:port are Aeron UDP endpoints; the scheme is accepted and ignored.
+ * The cluster's members as configured: etcd's {@code --initial-cluster name=peerURL,...} and each member's client URL
+ * ({@code --initial-cluster-clients name=clientURL,...}). A member's ID is a hash of its peer URL's host:port
+ * ({@link #idOf}), so a member that joins a running cluster knows the IDs of those it must answer before it has
+ * heard the configuration, and the leader gives an added member the same ID from the URL alone (etcd derives member
+ * IDs from peer URLs too). The configuration in force, with names and URLs, is replicated by Raft from then on
+ * ({@link MemberAttributes}); this record only seeds it. Peer URLs' host:port are Aeron UDP endpoints; the scheme
+ * is accepted and ignored.
  *
  * @param members   the members, in Raft ID order.
  * @param clusterId etcd's cluster ID: a hash of the initial configuration, the same on every member.
@@ -21,7 +27,7 @@ public record Topology(List<Member> members, long clusterId) {
     /**
      * One member.
      *
-     * @param id         its Raft ID (1-based position in the initial cluster); also its etcd member ID.
+     * @param id         its Raft ID ({@link #idOf} its peer URL); also its etcd member ID.
      * @param name       its name.
      * @param peerUrl    as configured (for MemberList).
      * @param clientUrl  as configured, or null.
@@ -59,10 +65,15 @@ public record Topology(List<Member> members, long clusterId) {
             }
         }
         final List<Member> members = new ArrayList<>();
-        int id = 1;
         for (final Map.Entry<String, String> peer : peers.entrySet()) {
-            hostPort(peer.getValue());
-            members.add(new Member(id++, peer.getKey(), peer.getValue(), clientUrls.get(peer.getKey())));
+            final int id = idOf(peer.getValue());
+            for (final Member other : members) {
+                if (other.id() == id) {
+                    throw new IllegalArgumentException("--initial-cluster: " + other.name() + " and " + peer.getKey()
+                        + " have the same peer address (or, once in four billion, the same ID)");
+                }
+            }
+            members.add(new Member(id, peer.getKey(), peer.getValue(), clientUrls.get(peer.getKey())));
         }
         final CRC32C crc = new CRC32C();
         crc.update(initialCluster.getBytes(StandardCharsets.UTF_8));
@@ -83,6 +94,33 @@ public record Topology(List<Member> members, long clusterId) {
             }
         }
         return pairs;
+    }
+
+    /**
+     * @param peerUrl a member's peer URL.
+     * @return its member ID: CRC32C of its host:port, positive and never 0.
+     */
+    public static int idOf(final String peerUrl) {
+        final CRC32C crc = new CRC32C();
+        crc.update(hostPort(peerUrl).getBytes(StandardCharsets.UTF_8));
+        final int id = (int)crc.getValue() & Integer.MAX_VALUE;
+        return id == 0 ? 1 : id;
+    }
+
+    /**
+     * @return the initial configuration: every member a voter, with its name and URLs as attributes.
+     */
+    public Membership bootstrap() {
+        final Membership membership = Membership.ofVoters(ids());
+        for (final Member member : members) {
+            final byte[] attributes = new MemberAttributes(clusterId, member.name(), List.of(member.peerUrl()),
+                member.clientUrl() == null ? List.of() : List.of(member.clientUrl())).encode();
+            if (!membership.setAttributes(member.id(), new UnsafeBuffer(attributes), 0, attributes.length)) {
+                throw new IllegalArgumentException("member " + member.name() + ": names and URLs over "
+                    + Membership.ATTRIBUTES_BYTES_MAX + " bytes");
+            }
+        }
+        return membership;
     }
 
     /**

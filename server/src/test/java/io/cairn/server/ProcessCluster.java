@@ -25,8 +25,13 @@ public final class ProcessCluster implements AutoCloseable {
     private final Process[] processes;
     private final String initialCluster;
     private final String clients;
+    private final int initialSize;
 
     private ProcessCluster(final Path data, final String test, final int size) throws IOException {
+        this(data, test, size, 0);
+    }
+
+    private ProcessCluster(final Path data, final String test, final int size, final int spares) throws IOException {
         this.data = data;
         this.logs = Path.of("target", "it-logs", test).toAbsolutePath();
         Files.createDirectories(logs);
@@ -35,18 +40,22 @@ public final class ProcessCluster implements AutoCloseable {
                 Files.delete(log); // an earlier run's: restarts within this run append
             }
         }
-        names = new String[size];
-        clientPorts = new int[size];
-        peerPorts = new int[size];
-        httpPorts = new int[size];
-        processes = new Process[size];
+        initialSize = size;
+        names = new String[size + spares];
+        clientPorts = new int[size + spares];
+        peerPorts = new int[size + spares];
+        httpPorts = new int[size + spares];
+        processes = new Process[size + spares];
         final StringBuilder cluster = new StringBuilder();
         final StringBuilder clientList = new StringBuilder();
-        for (int i = 0; i < size; i++) {
+        for (int i = 0; i < size + spares; i++) {
             names[i] = "m" + (i + 1);
             clientPorts[i] = freeTcpPort();
             peerPorts[i] = freeUdpPort();
             httpPorts[i] = freeTcpPort();
+            if (i >= size) {
+                continue;
+            }
             cluster.append(i == 0 ? "" : ",").append(names[i]).append("=http://127.0.0.1:").append(peerPorts[i]);
             clientList.append(i == 0 ? "" : ",").append(names[i]).append("=http://127.0.0.1:")
                 .append(clientPorts[i]);
@@ -71,6 +80,36 @@ public final class ProcessCluster implements AutoCloseable {
         }
         cluster.awaitPorts();
         return cluster;
+    }
+
+    /**
+     * Starts {@code size} Cairn members and keeps ports for {@code spares} more, started later by
+     * {@link #start(int)} as members joining the running cluster ({@code --initial-cluster-state existing}) once
+     * {@code etcdctl member add} has added them.
+     *
+     * @param data   where their data directories go.
+     * @param test   a label for the log folder.
+     * @param size   members started now.
+     * @param spares members that may join.
+     * @return the cluster.
+     * @throws IOException if a process cannot start.
+     */
+    public static ProcessCluster startCairn(final Path data, final String test, final int size, final int spares)
+        throws IOException {
+        final ProcessCluster cluster = new ProcessCluster(data, test, size, spares);
+        for (int i = 0; i < size; i++) {
+            cluster.start(i);
+        }
+        cluster.awaitPorts();
+        return cluster;
+    }
+
+    /**
+     * @param i a member's position.
+     * @return its peer URL.
+     */
+    public String peerUrl(final int i) {
+        return "http://127.0.0.1:" + peerPorts[i];
     }
 
     /**
@@ -175,9 +214,15 @@ public final class ProcessCluster implements AutoCloseable {
         command.addAll(List.of("-Xmx256m", "-cp", System.getProperty("java.class.path"),
             "io.cairn.server.cli.CairnCommand", "member", "--name", names[i], "--data-dir",
             data.resolve(names[i]).toString(), "--listen-client-urls", "http://127.0.0.1:" + clientPorts[i],
-            "--listen-peer-urls", "http://127.0.0.1:" + peerPorts[i], "--initial-cluster", initialCluster,
-            "--listen-http-urls", "http://127.0.0.1:" + httpPorts[i],
-            "--initial-cluster-clients", clients));
+            "--listen-peer-urls", "http://127.0.0.1:" + peerPorts[i],
+            "--listen-http-urls", "http://127.0.0.1:" + httpPorts[i]));
+        if (i < initialSize) {
+            command.addAll(List.of("--initial-cluster", initialCluster, "--initial-cluster-clients", clients));
+        } else {
+            // As etcdctl member add prints it: the members so far and this one; it publishes its client URL.
+            command.addAll(List.of("--initial-cluster", initialCluster + "," + names[i] + "=" + peerUrl(i),
+                "--initial-cluster-state", "existing"));
+        }
         processes[i] = new ProcessBuilder(command).redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(logs.resolve(names[i] + ".log").toFile())).start();
     }
@@ -223,18 +268,20 @@ public final class ProcessCluster implements AutoCloseable {
     }
 
     /**
-     * @return every client endpoint, comma-separated.
+     * @return the client endpoints of every member started so far, comma-separated.
      */
     public String endpoints() {
         final StringBuilder all = new StringBuilder();
         for (int i = 0; i < clientPorts.length; i++) {
-            all.append(i == 0 ? "" : ",").append(endpoint(i));
+            if (i < initialSize || processes[i] != null) {
+                all.append(all.length() == 0 ? "" : ",").append(endpoint(i));
+            }
         }
         return all.toString();
     }
 
     /**
-     * @return members.
+     * @return members, spares included.
      */
     public int size() {
         return processes.length;

@@ -109,10 +109,15 @@ public final class CairnCommand {
             err.println("cairn member " + config.name() + ": cannot start: " + ex.getMessage());
             return 1;
         }
-        out.println("cairn member " + config.name() + " (id " + member.self().id() + ") serving etcd v3 on "
-            + config.clientUrl() + ", peers on " + member.self().peerUrl() + ", data in "
-            + config.dataDir().toAbsolutePath());
+        out.println("cairn member " + config.name() + " (id " + Integer.toHexString(member.self().id())
+            + ") serving etcd v3 on " + config.clientUrl() + ", peers on " + member.self().peerUrl() + ", data in "
+            + config.dataDir().toAbsolutePath() + (config.joining() ? " (joining a running cluster)" : ""));
         out.flush();
+        member.removed().thenRun(() -> new Thread(() -> {
+            out.println("cairn member " + config.name() + ": removed from the cluster; stopping (as etcd does)");
+            out.flush();
+            System.exit(0); // the shutdown hook closes the member
+        }, "cairn-removed").start());
         LocalCluster.serveUntilStopped(List.of(member));
         return 0;
     }

@@ -29,13 +29,17 @@ final class MemberFlags {
           --listen-http-urls URL            etcd's JSON gateway, /health, /metrics (default: client port - 1)
           --listen-peer-urls URL            Raft over Aeron UDP at this host:port (default: http://127.0.0.1:2380)
           --initial-advertise-peer-urls URL accepted for etcd compatibility
-          --initial-cluster N=URL,...       every member's peer URL; the order gives Raft IDs 1, 2, 3, ...
-                                            (default: NAME=<listen-peer-url>)
+          --initial-cluster N=URL,...       every member's peer URL (a member's ID is a hash of its peer
+                                            host:port) (default: NAME=<listen-peer-url>)
           --initial-cluster-clients N=URL,...
-                                            every member's client URL, so followers forward writes to the
-                                            leader (Cairn's own flag: etcd learns these through Raft)
+                                            every member's client URL at the first start, so followers can
+                                            forward writes to the leader at once (Cairn's own flag; members
+                                            also publish their client URLs through Raft, as etcd's do)
           --initial-cluster-state new|existing
-                                            new: first start; existing: rejoin with the data directory
+                                            new: bootstrap a new cluster from --initial-cluster; existing: join
+                                            a running cluster after `etcdctl member add` (with no data yet the
+                                            member waits for the leader to send it the log or a snapshot)
+          With a data directory that holds files, the configuration in it wins over both flags, as in etcd.
           --initial-cluster-token TOKEN     mixed into the cluster ID
           --unsafe-no-fsync                 never sync the WAL (measuring only: loses data on power failure)
         """;
@@ -104,7 +108,8 @@ final class MemberFlags {
         }
         return new CairnMember.Config(name, Path.of(flags.getOrDefault("data-dir", name + ".cairn")), client,
             ordered, !Boolean.parseBoolean(flags.getOrDefault("unsafe-no-fsync", "false")),
-            flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null, null);
+            flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null, null,
+            "existing".equals(state));
     }
 
     private static String first(final String urls) {

@@ -1,6 +1,5 @@
 package io.cairn.server.cli;
 
-import io.cairn.consensus.Membership;
 import io.cairn.consensus.keyspace.KeyspaceMember;
 import io.cairn.consensus.keyspace.SnapshotDirectory;
 import io.cairn.engine.mvcc.MvccConfig;
@@ -87,7 +86,7 @@ final class SnapshotRestore {
             try (MvccStore store = MvccStore.open(MvccConfig.defaults(dataDir.resolve("kv")));
                 SnapshotDirectory snapshots = SnapshotDirectory.open(dataDir.resolve("snapshots"),
                     KeyspaceMember.Settings.SNAPSHOT_CHUNK_BYTES)) {
-                snapshots.take(store, Membership.ofVoters(topology.ids()));
+                snapshots.take(store, topology.bootstrap());
             }
             out.println("restored " + file + " into " + dataDir.toAbsolutePath() + ": revision " + meta.revision()
                 + ", raft index " + meta.appliedIndex() + " (term " + meta.appliedTerm() + "), member " + name

@@ -176,7 +176,7 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
 
     @Override
     public void moveLeader(final MoveLeaderRequest request, final StreamObserver<MoveLeaderResponse> observer) {
-        if (member.config().topology().byId(request.getTargetID()) == null) {
+        if (member.view().byId(request.getTargetID()) == null) {
             observer.onError(Status.FAILED_PRECONDITION.withDescription("etcdserver: bad leader transferee")
                 .asRuntimeException());
             return;

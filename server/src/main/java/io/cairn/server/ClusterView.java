@@ -1,0 +1,111 @@
+package io.cairn.server;
+
+import io.cairn.consensus.Membership;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The cluster as this member's Raft configuration says right now (thesis §4.1: the latest configuration in its log,
+ * committed or not): an immutable copy other threads read.
+ *
+ * @param clusterId   etcd's cluster ID.
+ * @param configIndex the index of the entry that set this configuration.
+ * @param members     voters first, then learners, in the configuration's order.
+ */
+public record ClusterView(long clusterId, long configIndex, List<Member> members) {
+    /**
+     * One member as MemberList shows it.
+     *
+     * @param id         its ID.
+     * @param name       its name (empty until it has started and published it).
+     * @param peerUrls   its peer URLs.
+     * @param clientUrls its client URLs (empty until published).
+     * @param learner    true if it does not vote.
+     */
+    public record Member(int id, String name, List<String> peerUrls, List<String> clientUrls, boolean learner) {
+        /**
+         * @return its Aeron endpoint (the first peer URL's host:port), or null.
+         */
+        public String peerEndpoint() {
+            return peerUrls.isEmpty() ? null : Topology.hostPort(peerUrls.get(0));
+        }
+
+        /**
+         * @return the first client URL's host:port, or null.
+         */
+        public String clientEndpoint() {
+            return clientUrls.isEmpty() ? null : Topology.hostPort(clientUrls.get(0));
+        }
+    }
+
+    /**
+     * @param membership the configuration (read on the loop's thread).
+     * @param index      the entry that set it.
+     * @param topology   the flags' members: what a member without attributes is known by (a data directory from
+     *                   before attributes existed).
+     * @return the view.
+     */
+    public static ClusterView of(final Membership membership, final long index, final Topology topology) {
+        final UnsafeBuffer scratch = new UnsafeBuffer(new byte[Membership.ATTRIBUTES_BYTES_MAX]);
+        final List<Member> members = new ArrayList<>(membership.memberCount());
+        long clusterId = topology.clusterId();
+        boolean clusterIdKnown = false;
+        for (int i = 0; i < membership.memberCount(); i++) {
+            final int id = membership.member(i);
+            final boolean learner = membership.isLearner(id);
+            final MemberAttributes attributes = MemberAttributes.decode(scratch, 0,
+                membership.attributes(id, scratch, 0));
+            if (attributes != null) {
+                if (!clusterIdKnown) {
+                    clusterId = attributes.clusterId();
+                    clusterIdKnown = true;
+                }
+                members.add(new Member(id, attributes.name(), attributes.peerUrls(), attributes.clientUrls(),
+                    learner));
+                continue;
+            }
+            final Topology.Member configured = topology.byId(id);
+            members.add(configured == null ? new Member(id, "", List.of(), List.of(), learner)
+                : new Member(id, configured.name(), List.of(configured.peerUrl()),
+                    configured.clientUrl() == null ? List.of() : List.of(configured.clientUrl()), learner));
+        }
+        return new ClusterView(clusterId, index, List.copyOf(members));
+    }
+
+    /**
+     * @param id a member ID.
+     * @return that member, or null.
+     */
+    public Member byId(final long id) {
+        for (final Member member : members) {
+            if (member.id() == id) {
+                return member;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * @param endpoint a peer host:port.
+     * @return the member using it, or null.
+     */
+    public Member byPeerEndpoint(final String endpoint) {
+        for (final Member member : members) {
+            for (final String url : member.peerUrls()) {
+                if (Topology.hostPort(url).equals(endpoint)) {
+                    return member;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * @return how many are learners.
+     */
+    public int learnerCount() {
+        return (int)members.stream().filter(Member::learner).count();
+    }
+}
