@@ -3,6 +3,7 @@ package io.cairn.bench;
 import io.cairn.bench.limits.SyncProbe;
 import io.cairn.bench.load.CompareMain;
 import io.cairn.bench.load.LoadMain;
+import io.cairn.bench.report.ReportMain;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,7 +14,8 @@ import java.util.List;
  * {@code java -jar bench/target/benchmarks.jar [JMH options] [regexp]} runs JMH with Cairn's JVM flags handed to
  * every fork; {@code ... probe [--out DIR] [--seconds N]} measures the physical limits and the WAL's sync latency in
  * one run; {@code ... profile} prints this machine's hardware profile; {@code ... load --endpoints HOST:PORT [options]}
- * drives any etcd v3 endpoint (Cairn or etcd) and reports throughput and latency ({@code load --help}).
+ * drives any etcd v3 endpoint (Cairn or etcd) and reports throughput and latency ({@code load --help});
+ * {@code ... report [--results DIR]} renders {@code perf-results/README.md} and its charts from the stored results.
  */
 public final class BenchMain {
     private static final String FLAGS_APPLIED = "cairn.bench.flagsApplied";
@@ -22,7 +24,8 @@ public final class BenchMain {
     }
 
     /**
-     * @param args a command ({@code probe}, {@code profile}, {@code load}) or JMH's own arguments.
+     * @param args a command ({@code probe}, {@code profile}, {@code load}, {@code compare}, {@code report}) or JMH's
+     *             own arguments.
      * @throws Exception if the run fails.
      */
     public static void main(final String[] args) throws Exception {
@@ -39,6 +42,10 @@ public final class BenchMain {
         if (args.length > 0 && "compare".equals(args[0])) {
             System.setProperty("slf4j.internal.verbosity", System.getProperty("slf4j.internal.verbosity", "ERROR"));
             System.exit(CompareMain.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
+        }
+        if (args.length > 0 && "report".equals(args[0])) {
+            // Reads JSON and draws charts: none of the flags Chronicle, Agrona and LMDB need, so no relaunch.
+            System.exit(ReportMain.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
         }
         if (args.length > 0 && "probe".equals(args[0])) {
             if (!Boolean.getBoolean(FLAGS_APPLIED)) {
