@@ -169,6 +169,7 @@ class EtcdctlCompatibilityIT {
         step(null, "lease", "revoke", "1234");
         step(null, "lease", "grant", "9000000001");
         step(null, "alarm", "list");
+        step(null, "alarm", "disarm");
         step(null, "endpoint", "health");
         step(null, "defrag");
         step(null, "get", "", "--prefix", "--keys-only");
@@ -189,7 +190,12 @@ class EtcdctlCompatibilityIT {
         assertTrue(status.contains("\"version\":\"3.4.23\""), status);
         final Matcher leader = Pattern.compile("\"leader\":(\\d+)").matcher(status);
         assertTrue(leader.find(), status);
-        final long target = Long.parseLong(leader.group(1)) % 3 + 1;
+        final Matcher ids = Pattern.compile("\"member_id\":(\\d+)").matcher(status);
+        long target = 0;
+        while (target == 0 && ids.find()) {
+            target = ids.group(1).equals(leader.group(1)) ? 0 : Long.parseLong(ids.group(1));
+        }
+        assertTrue(target != 0, status);
         final String moved = etcdctl(cairn.endpoints(), null, "move-leader", Long.toHexString(target));
         assertTrue(moved.contains("Leadership transferred from " + Long.toHexString(Long.parseLong(leader.group(1)))
             + " to " + Long.toHexString(target)), moved);
@@ -264,5 +270,23 @@ class EtcdctlCompatibilityIT {
             "--data-dir", dir.resolve("never").toString()}, new java.io.PrintStream(err, true),
             new java.io.PrintStream(err, true)));
         assertTrue(err.toString().contains("SHA-256"), err.toString());
+    }
+
+    @Test
+    @Order(5)
+    void shouldPassEtcdctlCheckPerfSmallLoad() throws Exception {
+        // etcd's own acceptance check: 60 s of 150 writes/s from 50 clients; throughput within 90%, slowest request
+        // under 500 ms, standard deviation under 100 ms. (--load=m is measured by hand: see the issue notes.)
+        final List<String> command = List.of(ProcessCluster.tool("etcdctl"), "--endpoints=" + cairn.endpoints(),
+            "check", "perf", "--load=s", "--prefix=/check-perf/");
+        final ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().put("ETCDCTL_API", "3");
+        final Process process = builder.start();
+        process.getOutputStream().close();
+        final String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(120, TimeUnit.SECONDS), "check perf did not finish");
+        final String verdicts = out.lines().filter(line -> line.startsWith("PASS") || line.startsWith("FAIL"))
+            .reduce("", (all, line) -> all + line + "\n");
+        assertTrue(verdicts.contains("PASS: Throughput") && !verdicts.contains("FAIL"), verdicts + out);
     }
 }
