@@ -428,7 +428,8 @@ public final class CairnMember implements AutoCloseable {
     }
 
     private boolean published(final ClusterView.Member entry) {
-        return entry.name().equals(config.name()) && entry.clientUrls().equals(List.of(config.clientUrl()));
+        return entry.published() && entry.name().equals(config.name())
+            && entry.clientUrls().equals(List.of(config.clientUrl()));
     }
 
     private void publish() {

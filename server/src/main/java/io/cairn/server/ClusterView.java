@@ -23,8 +23,11 @@ public record ClusterView(long clusterId, long configIndex, List<Member> members
      * @param peerUrls   its peer URLs.
      * @param clientUrls its client URLs (empty until published).
      * @param learner    true if it does not vote.
+     * @param published  true when the configuration itself holds its name and client URLs (false: they come from
+     *                   this member's flags, or are not known yet).
      */
-    public record Member(int id, String name, List<String> peerUrls, List<String> clientUrls, boolean learner) {
+    public record Member(int id, String name, List<String> peerUrls, List<String> clientUrls, boolean learner,
+        boolean published) {
         /**
          * @return its Aeron endpoint (the first peer URL's host:port), or null.
          */
@@ -62,14 +65,19 @@ public record ClusterView(long clusterId, long configIndex, List<Member> members
                     clusterId = attributes.clusterId();
                     clusterIdKnown = true;
                 }
-                members.add(new Member(id, attributes.name(), attributes.peerUrls(), attributes.clientUrls(),
-                    learner));
+                final Topology.Member flags = topology.byId(id);
+                // Until a member publishes its client URL (one restored from a snapshot has none), the flags'
+                // --initial-cluster-clients are the best knowledge: followers need the leader's to forward writes.
+                final List<String> clients = attributes.clientUrls().isEmpty() && flags != null
+                    && flags.clientUrl() != null ? List.of(flags.clientUrl()) : attributes.clientUrls();
+                members.add(new Member(id, attributes.name(), attributes.peerUrls(), clients, learner,
+                    !attributes.clientUrls().isEmpty()));
                 continue;
             }
             final Topology.Member configured = topology.byId(id);
-            members.add(configured == null ? new Member(id, "", List.of(), List.of(), learner)
+            members.add(configured == null ? new Member(id, "", List.of(), List.of(), learner, false)
                 : new Member(id, configured.name(), List.of(configured.peerUrl()),
-                    configured.clientUrl() == null ? List.of() : List.of(configured.clientUrl()), learner));
+                    configured.clientUrl() == null ? List.of() : List.of(configured.clientUrl()), learner, false));
         }
         return new ClusterView(clusterId, index, List.copyOf(members));
     }

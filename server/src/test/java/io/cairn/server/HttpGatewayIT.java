@@ -65,7 +65,8 @@ class HttpGatewayIT {
         final HttpResponse<String> put = post(0, "/v3/kv/put",
             "{\"key\":\"" + b64("gw") + "\",\"value\":\"" + b64("one") + "\"}");
         assertEquals(200, put.statusCode(), put.body());
-        assertTrue(put.body().matches("\\{\"header\":\\{\"cluster_id\":\"\\d+\",\"member_id\":\"1\","
+        assertTrue(put.body().matches("\\{\"header\":\\{\"cluster_id\":\"\\d+\",\"member_id\":\""
+            + Integer.toUnsignedString(cairn.memberId(0)) + "\","
             + "\"revision\":\"\\d+\",\"raft_term\":\"\\d+\"}}"), put.body());
         final HttpResponse<String> range = post(1, "/v3/kv/range", "{\"key\":\"" + b64("gw") + "\"}");
         assertTrue(range.body().contains("\"kvs\":[{\"key\":\"" + b64("gw") + "\",\"create_revision\":\"")

@@ -113,6 +113,74 @@ public final class ProcessCluster implements AutoCloseable {
     }
 
     /**
+     * @param i a member's position.
+     * @return its member ID (a hash of its peer address).
+     */
+    public int memberId(final int i) {
+        return Topology.idOf(peerUrl(i));
+    }
+
+    private Path partitionFile(final int i) {
+        return data.resolve(names[i] + ".partition");
+    }
+
+    /**
+     * Cuts the network between member {@code i} and each of {@code others} (both directions: each side drops the
+     * other's frames at its transport); takes effect within 50 ms.
+     *
+     * @param i      a member's position.
+     * @param others the members it is cut from.
+     * @throws IOException if the rule files cannot be written.
+     */
+    public void partition(final int i, final int... others) throws IOException {
+        Files.createDirectories(data);
+        final StringBuilder cut = new StringBuilder();
+        for (final int other : others) {
+            cut.append(Integer.toHexString(memberId(other))).append(' ');
+            final Path file = partitionFile(other);
+            final String existing = Files.exists(file) ? Files.readString(file) : "";
+            writeAtomically(file, existing + Integer.toHexString(memberId(i)) + " ");
+        }
+        writeAtomically(partitionFile(i), cut.toString());
+    }
+
+    /**
+     * Removes every cut.
+     *
+     * @throws IOException if the rule files cannot be removed.
+     */
+    public void heal() throws IOException {
+        for (int i = 0; i < names.length; i++) {
+            Files.deleteIfExists(partitionFile(i));
+        }
+    }
+
+    private static void writeAtomically(final Path file, final String text) throws IOException {
+        final Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.writeString(temporary, text);
+        Files.move(temporary, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+            java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /**
+     * Sends a signal to member {@code i}'s process by PID.
+     *
+     * @param i      its position.
+     * @param signal e.g. STOP, CONT.
+     * @throws IOException if kill cannot run.
+     */
+    public void signal(final int i, final String signal) throws IOException {
+        final Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(processes[i].pid())).start();
+        try {
+            if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+                throw new IOException("kill -" + signal + " " + processes[i].pid() + " failed");
+            }
+        } catch (final InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
      * Chooses ports and names for a cluster without starting it (to prepare its data directories first).
      *
      * @param data where their data directories go.
@@ -211,6 +279,7 @@ public final class ProcessCluster implements AutoCloseable {
         if (!flags.isEmpty()) {
             command.addAll(Arrays.asList(flags.split("\\s+")));
         }
+        command.add("-Dcairn.transport.partitionFile=" + partitionFile(i));
         command.addAll(List.of("-Xmx256m", "-cp", System.getProperty("java.class.path"),
             "io.cairn.server.cli.CairnCommand", "member", "--name", names[i], "--data-dir",
             data.resolve(names[i]).toString(), "--listen-client-urls", "http://127.0.0.1:" + clientPorts[i],

@@ -73,6 +73,8 @@ public final class AeronTransport implements Transport, AutoCloseable {
     private long framesReceived;
     private long backPressured;
     private long notConnected;
+    private long partitionDropped;
+    private final PartitionRules partition = PartitionRules.fromSystemProperty();
     private long lastWarningNs;
     private boolean closed;
 
@@ -244,6 +246,10 @@ public final class AeronTransport implements Transport, AutoCloseable {
         if (publication == null) {
             return UNKNOWN_PEER;
         }
+        if (partition != null && partition.blocks(nodeId)) {
+            partitionDropped++;
+            return SENT; // a cut network takes the message and loses it
+        }
         final int frameLength = PeerFrame.HEADER_LENGTH + length;
         if (frameLength > publication.maxMessageLength()) {
             return TOO_LARGE;
@@ -332,6 +338,10 @@ public final class AeronTransport implements Transport, AutoCloseable {
             }
             return;
         }
+        if (partition != null && partition.blocks(PeerFrame.senderId(buffer, offset))) {
+            partitionDropped++;
+            return;
+        }
         framesReceived++;
         handler.onMessage(PeerFrame.senderId(buffer, offset), buffer, offset + PeerFrame.HEADER_LENGTH,
             length - PeerFrame.HEADER_LENGTH);
@@ -415,5 +425,13 @@ public final class AeronTransport implements Transport, AutoCloseable {
         CloseHelper.quietClose(subscription);
         CloseHelper.quietClose(aeron);
         CloseHelper.quietClose(driver);
+        CloseHelper.quietClose(partition);
+    }
+
+    /**
+     * @return frames dropped by the test partition rules ({@code -Dcairn.transport.partitionFile}).
+     */
+    public long partitionDropped() {
+        return partitionDropped;
     }
 }
