@@ -107,9 +107,22 @@ public final class CairnMember implements AutoCloseable {
      * @param aeronDir  a running media driver's directory to share, or null to embed one.
      * @param joining   etcd's {@code --initial-cluster-state existing}: with no files yet, start with no
      *                  configuration and learn it from the leader (the member must have been added by MemberAdd).
+     * @param snapshotCount applied entries between snapshots (etcd's {@code --snapshot-count}).
      */
     public record Config(String name, Path dataDir, String clientUrl, Topology topology, boolean durable,
-        String httpUrl, String aeronDir, boolean joining) {
+        String httpUrl, String aeronDir, boolean joining, long snapshotCount) {
+        /** Cairn's default {@code --snapshot-count} (etcd 3.4's is 100,000; Cairn's snapshots are cheap copies). */
+        public static final long SNAPSHOT_COUNT_DEFAULT = 10_000;
+
+        /**
+         * Checks the settings.
+         */
+        public Config {
+            if (snapshotCount < 1) {
+                throw new IllegalArgumentException("--snapshot-count must be at least 1, not " + snapshotCount);
+            }
+        }
+
         /**
          * A member of a new cluster.
          *
@@ -123,7 +136,7 @@ public final class CairnMember implements AutoCloseable {
          */
         public Config(final String name, final Path dataDir, final String clientUrl, final Topology topology,
             final boolean durable, final String httpUrl, final String aeronDir) {
-            this(name, dataDir, clientUrl, topology, durable, httpUrl, aeronDir, false);
+            this(name, dataDir, clientUrl, topology, durable, httpUrl, aeronDir, false, SNAPSHOT_COUNT_DEFAULT);
         }
     }
 
@@ -182,7 +195,8 @@ public final class CairnMember implements AutoCloseable {
         final RaftListener listener = new Listener();
         final KeyspaceMember.Settings settings = KeyspaceMember.Settings.of(self.id(), config.dataDir(),
             config.joining() ? new Membership() : config.topology().bootstrap())
-            .with(config.durable(), TimeUnit.MILLISECONDS.toNanos(100), 10_000, 5_000);
+            .with(config.durable(), TimeUnit.MILLISECONDS.toNanos(100), config.snapshotCount(),
+                Math.max(1, config.snapshotCount() / 2));
         try {
             this.member = new KeyspaceMember(settings, transport, listener, this::onLeaseAnswer, this::onRevision,
                 SystemNanoClock.INSTANCE);

@@ -26,6 +26,8 @@ public final class ProcessCluster implements AutoCloseable {
     private final String initialCluster;
     private final String clients;
     private final int initialSize;
+    private final List<String> extraFlags = new ArrayList<>();
+    private final boolean[] replaced;
 
     private ProcessCluster(final Path data, final String test, final int size) throws IOException {
         this(data, test, size, 0);
@@ -46,6 +48,7 @@ public final class ProcessCluster implements AutoCloseable {
         peerPorts = new int[size + spares];
         httpPorts = new int[size + spares];
         processes = new Process[size + spares];
+        replaced = new boolean[size + spares];
         final StringBuilder cluster = new StringBuilder();
         final StringBuilder clientList = new StringBuilder();
         for (int i = 0; i < size + spares; i++) {
@@ -110,6 +113,27 @@ public final class ProcessCluster implements AutoCloseable {
      */
     public String peerUrl(final int i) {
         return "http://127.0.0.1:" + peerPorts[i];
+    }
+
+    /**
+     * @param flags more {@code cairn member} flags for every member started from now on.
+     * @return this.
+     */
+    public ProcessCluster withFlags(final String... flags) {
+        extraFlags.addAll(List.of(flags));
+        return this;
+    }
+
+    /**
+     * Starts member {@code i} from now on as a member joining the running cluster (after it was removed, its data
+     * moved away and it was added again).
+     *
+     * @param i its position.
+     * @throws IOException if it cannot start.
+     */
+    public void startReplacement(final int i) throws IOException {
+        replaced[i] = true;
+        start(i);
     }
 
     /**
@@ -285,11 +309,13 @@ public final class ProcessCluster implements AutoCloseable {
             data.resolve(names[i]).toString(), "--listen-client-urls", "http://127.0.0.1:" + clientPorts[i],
             "--listen-peer-urls", "http://127.0.0.1:" + peerPorts[i],
             "--listen-http-urls", "http://127.0.0.1:" + httpPorts[i]));
-        if (i < initialSize) {
+        command.addAll(extraFlags);
+        if (i < initialSize && !replaced[i]) {
             command.addAll(List.of("--initial-cluster", initialCluster, "--initial-cluster-clients", clients));
         } else {
             // As etcdctl member add prints it: the members so far and this one; it publishes its client URL.
-            command.addAll(List.of("--initial-cluster", initialCluster + "," + names[i] + "=" + peerUrl(i),
+            command.addAll(List.of("--initial-cluster",
+                i < initialSize ? initialCluster : initialCluster + "," + names[i] + "=" + peerUrl(i),
                 "--initial-cluster-state", "existing"));
         }
         processes[i] = new ProcessBuilder(command).redirectErrorStream(true)

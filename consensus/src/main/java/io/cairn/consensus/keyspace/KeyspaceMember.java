@@ -13,6 +13,7 @@ import io.cairn.engine.mvcc.MvccConfig;
 import io.cairn.engine.mvcc.MvccStore;
 import io.cairn.engine.wal.ChronicleWal;
 import io.cairn.engine.wal.WalConfig;
+import io.cairn.engine.wal.WalCorruption;
 import org.agrona.ErrorHandler;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.NanoClock;
@@ -21,6 +22,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -145,6 +147,12 @@ public final class KeyspaceMember implements AutoCloseable {
             settings.mvcc().readersMax()));
         try {
             this.snapshots = SnapshotDirectory.open(data.resolve("snapshots"), Settings.SNAPSHOT_CHUNK_BYTES);
+            try {
+                preflight(settings, snapshots);
+            } catch (final IOException | RuntimeException ex) {
+                snapshots.close();
+                throw ex;
+            }
             this.leases = new LeaseKeeper(store, responder);
             this.stateMachine = new KeyspaceStateMachine(store, snapshots, leases, revisions);
         } catch (final IOException | RuntimeException ex) {
@@ -177,6 +185,35 @@ public final class KeyspaceMember implements AutoCloseable {
             .clock(clock)
             .tickIntervalNs(settings.tickIntervalNs())
             .snapshotPolicy(settings.snapshotIntervalEntries(), settings.compactionTrailingEntries()));
+    }
+
+    /**
+     * Refuses to start a member whose files cannot be trusted, before it takes part in anything: a WAL damaged in
+     * the middle (a torn, unsynced tail is normal and recovered; losing records after it would lose entries this
+     * member acknowledged, and a quorum counted on them), or no valid snapshot covering the start of a compacted log
+     * (the state below it is gone). Either way the member must be replaced, as etcd's are.
+     */
+    private static void preflight(final Settings settings, final SnapshotDirectory snapshots) throws IOException {
+        final Path walDirectory = settings.dataDirectory().resolve("wal");
+        if (!Files.exists(walDirectory.resolve(ChronicleWal.FORMAT_FILE))) {
+            return; // a new member
+        }
+        final String replace = " This member's files cannot be trusted; replace it (its peers keep the data):"
+            + " etcdctl member remove " + Integer.toHexString(settings.nodeId()) + ", move "
+            + settings.dataDirectory().toAbsolutePath() + " away, etcdctl member add NAME --peer-urls=URL, then"
+            + " start it with --initial-cluster-state existing.";
+        try (ChronicleWal wal = ChronicleWal.inspect(walDirectory)) {
+            final WalCorruption report = wal.recoveryReport();
+            if (report != null && !report.tornTail()) {
+                throw new IOException("WAL " + report + "." + replace);
+            }
+            final long covered = snapshots.latest() == null ? 0 : snapshots.index();
+            if (wal.baseIndex() > covered) {
+                throw new IOException("the WAL holds entries after index " + wal.baseIndex() + " only, and no"
+                    + " valid snapshot covers it (the latest is " + (covered == 0 ? "missing or damaged" : "at " + covered)
+                    + ": see the warnings above)." + replace);
+            }
+        }
     }
 
     private static ChronicleWal openWal(final WalConfig config) {

@@ -66,7 +66,8 @@ import java.nio.file.StandardOpenOption;
 public final class ChronicleWal implements Wal {
     /** The WAL's directory format. */
     public static final int DIRECTORY_FORMAT = 1;
-    static final String FORMAT_FILE = "cairn-wal.properties";
+    /** The file that marks a directory as a Cairn WAL and names its format. */
+    public static final String FORMAT_FILE = "cairn-wal.properties";
     static final String LOCK_FILE = "wal.lock";
     /** Marks a TRUNCATE record written by recovery to fence off bad records before it. */
     static final byte TYPE_RECOVERY = 1;

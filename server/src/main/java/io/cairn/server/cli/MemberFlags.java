@@ -18,7 +18,7 @@ import java.util.Set;
 final class MemberFlags {
     static final Set<String> KNOWN = Set.of("name", "data-dir", "listen-client-urls", "advertise-client-urls",
         "listen-peer-urls", "initial-advertise-peer-urls", "initial-cluster", "initial-cluster-clients",
-        "initial-cluster-state", "initial-cluster-token", "unsafe-no-fsync", "listen-http-urls");
+        "initial-cluster-state", "initial-cluster-token", "unsafe-no-fsync", "listen-http-urls", "snapshot-count");
     static final String USAGE = """
         usage: ./cairn member [FLAGS]   (each flag also as CAIRN_<FLAG>, e.g. CAIRN_DATA_DIR)
 
@@ -41,6 +41,8 @@ final class MemberFlags {
                                             member waits for the leader to send it the log or a snapshot)
           With a data directory that holds files, the configuration in it wins over both flags, as in etcd.
           --initial-cluster-token TOKEN     mixed into the cluster ID
+          --snapshot-count N                applied entries between snapshots; the log keeps N/2 behind the
+                                            latest for followers slightly behind (default: 10000)
           --unsafe-no-fsync                 never sync the WAL (measuring only: loses data on power failure)
         """;
 
@@ -109,7 +111,16 @@ final class MemberFlags {
         return new CairnMember.Config(name, Path.of(flags.getOrDefault("data-dir", name + ".cairn")), client,
             ordered, !Boolean.parseBoolean(flags.getOrDefault("unsafe-no-fsync", "false")),
             flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null, null,
-            "existing".equals(state));
+            "existing".equals(state), snapshotCount(flags.getOrDefault("snapshot-count",
+                Long.toString(CairnMember.Config.SNAPSHOT_COUNT_DEFAULT))));
+    }
+
+    private static long snapshotCount(final String value) {
+        try {
+            return Long.parseLong(value.trim());
+        } catch (final NumberFormatException ex) {
+            throw new IllegalArgumentException("--snapshot-count: not a number: " + value);
+        }
     }
 
     private static String first(final String urls) {
