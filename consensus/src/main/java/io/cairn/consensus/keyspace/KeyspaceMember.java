@@ -210,8 +210,8 @@ public final class KeyspaceMember implements AutoCloseable {
             final long covered = snapshots.latest() == null ? 0 : snapshots.index();
             if (wal.baseIndex() > covered) {
                 throw new IOException("the WAL holds entries after index " + wal.baseIndex() + " only, and no"
-                    + " valid snapshot covers it (the latest is " + (covered == 0 ? "missing or damaged" : "at " + covered)
-                    + ": see the warnings above)." + replace);
+                    + " valid snapshot covers it (the latest is "
+                    + (covered == 0 ? "missing or damaged" : "at " + covered) + ": see the warnings above)." + replace);
             }
         }
     }
