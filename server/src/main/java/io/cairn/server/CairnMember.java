@@ -26,6 +26,9 @@ import io.cairn.server.grpc.WatchService;
 import io.cairn.server.http.HttpGateway;
 import io.cairn.transport.aeron.AeronTransport;
 import io.cairn.transport.aeron.AeronTransportConfig;
+import io.etcd.jetcd.api.AlarmRequest;
+import io.etcd.jetcd.api.AlarmResponse;
+import io.etcd.jetcd.api.AlarmType;
 import io.etcd.jetcd.api.ResponseHeader;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -42,6 +45,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -108,11 +112,16 @@ public final class CairnMember implements AutoCloseable {
      * @param joining   etcd's {@code --initial-cluster-state existing}: with no files yet, start with no
      *                  configuration and learn it from the leader (the member must have been added by MemberAdd).
      * @param snapshotCount applied entries between snapshots (etcd's {@code --snapshot-count}).
+     * @param diskReserveBytes free space below which this member raises the NOSPACE alarm (writes are refused
+     *                  cluster-wide, as etcd refuses them past its quota) before a full disk could fail a WAL
+     *                  write; it disarms it once twice as much is free again. 0: no guard.
      */
     public record Config(String name, Path dataDir, String clientUrl, Topology topology, boolean durable,
-        String httpUrl, String aeronDir, boolean joining, long snapshotCount) {
+        String httpUrl, String aeronDir, boolean joining, long snapshotCount, long diskReserveBytes) {
         /** Cairn's default {@code --snapshot-count} (etcd 3.4's is 100,000; Cairn's snapshots are cheap copies). */
         public static final long SNAPSHOT_COUNT_DEFAULT = 10_000;
+        /** Default {@code --disk-reserve-bytes}: two WAL blocks. */
+        public static final long DISK_RESERVE_DEFAULT = 128L << 20;
 
         /**
          * Checks the settings.
@@ -120,6 +129,9 @@ public final class CairnMember implements AutoCloseable {
         public Config {
             if (snapshotCount < 1) {
                 throw new IllegalArgumentException("--snapshot-count must be at least 1, not " + snapshotCount);
+            }
+            if (diskReserveBytes < 0) {
+                throw new IllegalArgumentException("--disk-reserve-bytes must not be negative");
             }
         }
 
@@ -136,7 +148,8 @@ public final class CairnMember implements AutoCloseable {
          */
         public Config(final String name, final Path dataDir, final String clientUrl, final Topology topology,
             final boolean durable, final String httpUrl, final String aeronDir) {
-            this(name, dataDir, clientUrl, topology, durable, httpUrl, aeronDir, false, SNAPSHOT_COUNT_DEFAULT);
+            this(name, dataDir, clientUrl, topology, durable, httpUrl, aeronDir, false, SNAPSHOT_COUNT_DEFAULT,
+                DISK_RESERVE_DEFAULT);
         }
     }
 
@@ -167,6 +180,9 @@ public final class CairnMember implements AutoCloseable {
     private final CompletableFuture<Void> removed = new CompletableFuture<>();
     private final java.util.concurrent.ScheduledExecutorService watchdog;
     private volatile ClusterView view;
+    private final MaintenanceService maintenance;
+    private final AtomicBoolean diskAlarmPending = new AtomicBoolean();
+    private volatile boolean diskAlarmRaised;
     private volatile boolean wasMember;
     private volatile long leaderlessSinceNs = System.nanoTime();
     private volatile int role = Role.FOLLOWER;
@@ -219,6 +235,7 @@ public final class CairnMember implements AutoCloseable {
         });
         this.watches = new WatchHub(this);
         final ClusterService cluster = new ClusterService(this);
+        this.maintenance = new MaintenanceService(this);
         final InetSocketAddress listen = address(config.clientUrl());
         this.grpc = NettyServerBuilder.forAddress(listen)
             .executor(executor)
@@ -230,7 +247,7 @@ public final class CairnMember implements AutoCloseable {
             .addService(new LeaseService(this).definition())
             .addService(cluster)
             .addService(cluster.publishDefinition())
-            .addService(new MaintenanceService(this))
+            .addService(maintenance)
             .build();
     }
 
@@ -251,6 +268,9 @@ public final class CairnMember implements AutoCloseable {
             server.watches.start();
             server.grpc.start();
             server.watchdog.scheduleWithFixedDelay(server::checkRemoved, 1, 1, TimeUnit.SECONDS);
+            if (config.diskReserveBytes() > 0) {
+                server.watchdog.scheduleWithFixedDelay(server::checkDiskSpace, 1, 1, TimeUnit.SECONDS);
+            }
             server.gateway = new HttpGateway(server, config.httpUrl() == null
                 ? HttpGateway.defaultAddress(config.clientUrl()) : address(config.httpUrl()));
         } catch (final IOException | RuntimeException ex) {
@@ -414,6 +434,52 @@ public final class CairnMember implements AutoCloseable {
                 channel.shutdownNow();
             }
         }
+    }
+
+    /**
+     * A full disk must not fail a WAL write (the loop would stop, and a mapped write past the end of the disk can
+     * fault): below {@code --disk-reserve-bytes} free, this member raises etcd's NOSPACE alarm through the log, so
+     * every member refuses puts, txns with puts and lease grants with etcd's "database space exceeded" while reads,
+     * deletes and compaction go on; with twice the reserve free again it disarms the alarm it raised.
+     */
+    private void checkDiskSpace() {
+        if (closed || diskAlarmPending.get()) {
+            return;
+        }
+        final long usable;
+        try {
+            usable = Files.getFileStore(config.dataDir()).getUsableSpace();
+        } catch (final IOException ex) {
+            return;
+        }
+        final long reserve = config.diskReserveBytes();
+        final boolean raise = !diskAlarmRaised && usable < reserve;
+        final boolean disarm = diskAlarmRaised && usable >= 2 * reserve;
+        if (!raise && !disarm) {
+            return;
+        }
+        LOG.log(System.Logger.Level.WARNING, "member " + config.name() + ": " + (usable >> 20) + " MiB free in "
+            + config.dataDir() + (raise ? ", under the reserve of " + (reserve >> 20) + " MiB: raising NOSPACE"
+            : ": disarming the NOSPACE alarm it raised"));
+        diskAlarmPending.set(true);
+        maintenance.alarm(AlarmRequest.newBuilder().setAction(raise ? AlarmRequest.AlarmAction.ACTIVATE
+            : AlarmRequest.AlarmAction.DEACTIVATE).setAlarm(AlarmType.NOSPACE).setMemberID(self.id()).build(),
+            new StreamObserver<>() {
+                @Override
+                public void onNext(final AlarmResponse response) {
+                    diskAlarmRaised = raise;
+                }
+
+                @Override
+                public void onError(final Throwable error) {
+                    diskAlarmPending.set(false); // try again at the next check
+                }
+
+                @Override
+                public void onCompleted() {
+                    diskAlarmPending.set(false);
+                }
+            });
     }
 
     /**

@@ -18,7 +18,8 @@ import java.util.Set;
 final class MemberFlags {
     static final Set<String> KNOWN = Set.of("name", "data-dir", "listen-client-urls", "advertise-client-urls",
         "listen-peer-urls", "initial-advertise-peer-urls", "initial-cluster", "initial-cluster-clients",
-        "initial-cluster-state", "initial-cluster-token", "unsafe-no-fsync", "listen-http-urls", "snapshot-count");
+        "initial-cluster-state", "initial-cluster-token", "unsafe-no-fsync", "listen-http-urls", "snapshot-count",
+        "disk-reserve-bytes");
     static final String USAGE = """
         usage: ./cairn member [FLAGS]   (each flag also as CAIRN_<FLAG>, e.g. CAIRN_DATA_DIR)
 
@@ -43,6 +44,9 @@ final class MemberFlags {
           --initial-cluster-token TOKEN     mixed into the cluster ID
           --snapshot-count N                applied entries between snapshots; the log keeps N/2 behind the
                                             latest for followers slightly behind (default: 10000)
+          --disk-reserve-bytes N            below N bytes free on the data directory's disk, raise the NOSPACE
+                                            alarm (writes refused cluster-wide, reads go on) and disarm it at
+                                            2N free; 0 turns the guard off (default: 134217728, 128 MiB)
           --unsafe-no-fsync                 never sync the WAL (measuring only: loses data on power failure)
         """;
 
@@ -111,15 +115,17 @@ final class MemberFlags {
         return new CairnMember.Config(name, Path.of(flags.getOrDefault("data-dir", name + ".cairn")), client,
             ordered, !Boolean.parseBoolean(flags.getOrDefault("unsafe-no-fsync", "false")),
             flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null, null,
-            "existing".equals(state), snapshotCount(flags.getOrDefault("snapshot-count",
-                Long.toString(CairnMember.Config.SNAPSHOT_COUNT_DEFAULT))));
+            "existing".equals(state), number("snapshot-count", flags.getOrDefault("snapshot-count",
+                Long.toString(CairnMember.Config.SNAPSHOT_COUNT_DEFAULT))),
+            number("disk-reserve-bytes", flags.getOrDefault("disk-reserve-bytes",
+                Long.toString(CairnMember.Config.DISK_RESERVE_DEFAULT))));
     }
 
-    private static long snapshotCount(final String value) {
+    private static long number(final String flag, final String value) {
         try {
             return Long.parseLong(value.trim());
         } catch (final NumberFormatException ex) {
-            throw new IllegalArgumentException("--snapshot-count: not a number: " + value);
+            throw new IllegalArgumentException("--" + flag + ": not a number: " + value);
         }
     }
 
