@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
@@ -31,11 +32,25 @@ import java.util.concurrent.TimeUnit;
  * same bytes, alternating in rounds so that a noisy neighbour hurts both alike; plus the bytes the device wrote per
  * byte logged, for both. HdrHistogram percentiles, printed as a table and written as JSON.
  *
+ * <p>First, the memory's limit: copy bandwidth between two off-heap buffers ({@code Unsafe.copyMemory} through
+ * {@link UnsafeBuffer#putBytes}), for 64 MiB copies (beyond any cache: the most a snapshot's bytes can move at) and
+ * 4 KiB copies within a 32 KiB region (L1/L2). Bandwidth is bytes copied per second (each byte read once and written
+ * once), in GB/s of 10^9 bytes, per round of 200 ms after a warm-up, rounds alternating between the sizes; JSON field
+ * {@code memoryCopy}, best and median of the rounds.
+ *
  * <p>{@code java -jar bench/target/benchmarks.jar probe [--out DIR] [--seconds N] [--entry-bytes B]}
  */
 public final class SyncProbe {
     private static final int[] BATCH_SIZES = {1, 16, 256};
     private static final int ROUNDS = 3;
+    private static final int COPY_LARGE_BYTES = 64 << 20;
+    private static final int COPY_SMALL_BYTES = 4 << 10;
+    private static final int COPY_SMALL_REGION_BYTES = 32 << 10;
+    private static final int COPY_ROUNDS = 9;
+    private static final long COPY_ROUND_MS = 200;
+    private static final long COPY_WARMUP_MS = 500;
+    /** Small copies between clock reads, so that reading the clock costs little beside them. */
+    private static final int COPY_SMALL_BATCH = 256;
 
     private SyncProbe() {
     }
@@ -64,6 +79,32 @@ public final class SyncProbe {
         }
     }
 
+    /** Copy bandwidth for one copy size: one figure per round. */
+    private static final class CopyResult {
+        final int blockBytes;
+        final double[] gigabytesPerSecond = new double[COPY_ROUNDS];
+        long copiedBytes;
+
+        CopyResult(final int blockBytes) {
+            this.blockBytes = blockBytes;
+        }
+
+        double best() {
+            double best = 0;
+            for (final double value : gigabytesPerSecond) {
+                best = Math.max(best, value);
+            }
+            return best;
+        }
+
+        double median() {
+            final double[] sorted = gigabytesPerSecond.clone();
+            Arrays.sort(sorted);
+            final int middle = sorted.length / 2;
+            return sorted.length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+        }
+    }
+
     /**
      * @param args {@code --out DIR}, {@code --seconds N} (per round and kind), {@code --entry-bytes B}.
      * @throws IOException if the files cannot be written.
@@ -84,6 +125,8 @@ public final class SyncProbe {
         final HardwareProfile profile = HardwareProfile.probe(directory);
         final DiskStats disk = DiskStats.forPath(directory);
         final long roundNs = (long)(seconds * 1e9);
+        // Before the disk rounds, so that no writeback the sync rounds leave behind competes for memory bandwidth.
+        final List<CopyResult> copies = measureMemoryCopy();
         final List<Result> results = new ArrayList<>();
         try {
             for (final int batchSize : BATCH_SIZES) {
@@ -99,16 +142,70 @@ public final class SyncProbe {
         } finally {
             BenchDirectories.delete(directory);
         }
-        final String table = table(profile, disk, entryBytes, results);
+        final String table = table(profile, disk, entryBytes, results) + copyTable(copies);
         System.out.print(table);
         if (out != null) {
             Files.createDirectories(out);
             final String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC)
                 .format(Instant.now());
-            Files.writeString(out.resolve("sync-probe-" + stamp + ".json"), json(profile, entryBytes, results));
+            Files.writeString(out.resolve("sync-probe-" + stamp + ".json"), json(profile, entryBytes, results, copies));
             Files.writeString(out.resolve("sync-probe-" + stamp + ".txt"), table);
             Files.writeString(out.resolve("profile.json"), profile.toJson() + "\n");
         }
+    }
+
+    private static List<CopyResult> measureMemoryCopy() {
+        final UnsafeBuffer source = new UnsafeBuffer(ByteBuffer.allocateDirect(COPY_LARGE_BYTES));
+        final UnsafeBuffer target = new UnsafeBuffer(ByteBuffer.allocateDirect(COPY_LARGE_BYTES));
+        final byte[] random = new byte[1 << 20];
+        ThreadLocalRandom.current().nextBytes(random);
+        for (int offset = 0; offset < COPY_LARGE_BYTES; offset += random.length) {
+            source.putBytes(offset, random);
+        }
+        final CopyResult large = new CopyResult(COPY_LARGE_BYTES);
+        final CopyResult small = new CopyResult(COPY_SMALL_BYTES);
+        copyFor(source, target, large, TimeUnit.MILLISECONDS.toNanos(COPY_WARMUP_MS));
+        copyFor(source, target, small, TimeUnit.MILLISECONDS.toNanos(COPY_WARMUP_MS));
+        large.copiedBytes = 0;
+        small.copiedBytes = 0;
+        // Alternating rounds, as for the disk: a noisy neighbour hurts both sizes alike.
+        for (int round = 0; round < COPY_ROUNDS; round++) {
+            large.gigabytesPerSecond[round] = copyFor(source, target, large,
+                TimeUnit.MILLISECONDS.toNanos(COPY_ROUND_MS));
+            small.gigabytesPerSecond[round] = copyFor(source, target, small,
+                TimeUnit.MILLISECONDS.toNanos(COPY_ROUND_MS));
+        }
+        // The copies must have happened: the target holds the source's bytes where the last large copy put them.
+        if (source.getLong(COPY_LARGE_BYTES - Long.BYTES) != target.getLong(COPY_LARGE_BYTES - Long.BYTES)) {
+            throw new IllegalStateException("memory copy probe: target differs from source");
+        }
+        return List.of(large, small);
+    }
+
+    /** Copies for about {@code durationNs} and returns GB/s (10^9 bytes copied per second). */
+    private static double copyFor(
+        final UnsafeBuffer source, final UnsafeBuffer target, final CopyResult result, final long durationNs) {
+        final int blockBytes = result.blockBytes;
+        final boolean small = blockBytes < COPY_SMALL_REGION_BYTES;
+        final int batch = small ? COPY_SMALL_BATCH : 1;
+        final int slots = small ? COPY_SMALL_REGION_BYTES / blockBytes : 1;
+        long copiedBytes = 0;
+        int slot = 0;
+        final long start = System.nanoTime();
+        final long end = start + durationNs;
+        long now = start;
+        while (now < end) {
+            for (int i = 0; i < batch; i++) {
+                // Small copies walk a region that stays in L1/L2, from one buffer's slot to the next slot of the other.
+                final int offset = slot * blockBytes;
+                slot = slot + 1 == slots ? 0 : slot + 1;
+                target.putBytes(slot * blockBytes, source, offset, blockBytes);
+            }
+            copiedBytes += (long)batch * blockBytes;
+            now = System.nanoTime();
+        }
+        result.copiedBytes += copiedBytes;
+        return copiedBytes / (double)(now - start);
     }
 
     private static void measureRaw(
@@ -208,10 +305,33 @@ public final class SyncProbe {
         return out.toString();
     }
 
-    private static String json(final HardwareProfile profile, final int entryBytes, final List<Result> results) {
+    private static String copyTable(final List<CopyResult> copies) {
+        final StringBuilder out = new StringBuilder();
+        out.append(String.format(Locale.ROOT, "Memory copy, off-heap to off-heap, %d rounds of %d ms:%n", COPY_ROUNDS,
+            COPY_ROUND_MS));
+        out.append(String.format(Locale.ROOT, "%12s %12s %14s %14s%n", "block B", "rounds", "best GB/s",
+            "median GB/s"));
+        for (final CopyResult copy : copies) {
+            out.append(String.format(Locale.ROOT, "%12d %12d %14.2f %14.2f%n", copy.blockBytes, COPY_ROUNDS,
+                copy.best(), copy.median()));
+        }
+        return out.toString();
+    }
+
+    private static String json(final HardwareProfile profile, final int entryBytes, final List<Result> results,
+        final List<CopyResult> copies) {
         final StringBuilder out = new StringBuilder();
         out.append("{\n  \"probe\": \"sync\",\n  \"profile\": ").append(profile.toJson().replace("\n", "\n  "))
-            .append(",\n  \"entryBytes\": ").append(entryBytes).append(",\n  \"results\": [\n");
+            .append(",\n  \"entryBytes\": ").append(entryBytes).append(",\n  \"memoryCopy\": [\n");
+        for (int i = 0; i < copies.size(); i++) {
+            final CopyResult copy = copies.get(i);
+            out.append(String.format(Locale.ROOT,
+                "    {\"blockBytes\": %d, \"rounds\": %d, \"roundMs\": %d, \"copiedBytes\": %d,"
+                    + " \"bestGBps\": %.3f, \"medianGBps\": %.3f}%s%n",
+                copy.blockBytes, COPY_ROUNDS, COPY_ROUND_MS, copy.copiedBytes, copy.best(), copy.median(),
+                i + 1 < copies.size() ? "," : ""));
+        }
+        out.append("  ],\n  \"results\": [\n");
         for (int i = 0; i < results.size(); i++) {
             final Result r = results.get(i);
             out.append(String.format(Locale.ROOT,

@@ -38,6 +38,7 @@ final class FamilyTables {
     /** Writes every section that has data. */
     void render() {
         syncProbe();
+        memoryCopy();
         walAppend();
         keyspace();
         snapshot();
@@ -70,6 +71,32 @@ final class FamilyTables {
                 reference ? Markdown.NONE : Markdown.ratio(row.p99Us(), raw.p99Us()));
         }
         out.append(table.render()).append('\n');
+    }
+
+    private void memoryCopy() {
+        final SyncProbeResult probe = profile.memoryProbeFor("");
+        if (probe == null) {
+            return;
+        }
+        out.append("### Physical limits: memory copy\n\n");
+        out.append("Copy bandwidth between two off-heap buffers (`Unsafe.copyMemory`), in GB/s of 10^9 bytes copied ")
+            .append("per second (each byte read once and written once), rounds alternating between the sizes after ")
+            .append("a warm-up. The largest size's median is the limit for snapshot bytes/s. Source: ")
+            .append(Markdown.link(probe.source(), profile.name + "/" + probe.source())).append(".\n\n");
+        final Markdown table = Markdown.table(">bytes per copy", ">rounds", ">best GB/s", ">median GB/s");
+        for (final SyncProbeResult.Copy copy : probe.copies()) {
+            table.row(bytes(copy.blockBytes()), Integer.toString(copy.rounds()), Markdown.number(copy.bestGBps()),
+                Markdown.number(copy.medianGBps()));
+        }
+        out.append(table.render()).append('\n');
+    }
+
+    /** "64 MiB", "4 KiB" or "100 B". */
+    private static String bytes(final long bytes) {
+        if (bytes >= 1 << 20 && bytes % (1 << 20) == 0) {
+            return (bytes >> 20) + " MiB";
+        }
+        return bytes >= 1 << 10 && bytes % (1 << 10) == 0 ? (bytes >> 10) + " KiB" : bytes + " B";
     }
 
     private void walAppend() {
@@ -134,17 +161,27 @@ final class FamilyTables {
         out.append("### Snapshot and compaction\n\n");
         out.append("`").append(Figures.SNAPSHOT).append("`: taking a snapshot (LMDB's compacting copy, checksum, ")
             .append("seal) and restoring one, as snapshot MiB/s; compaction as history records looked at per ")
-            .append("second. No physical limit is recorded for these.").append(constants(results)).append("\n\n");
-        final Markdown table = Markdown.table("benchmark", "score", ">work per second");
+            .append("second. Limit for the snapshot rows: the median memory copy bandwidth of the largest copy size ")
+            .append("in the probe of the benchmark's day (else the latest probe that measured it); compaction has ")
+            .append("none recorded.").append(constants(results)).append("\n\n");
+        final Markdown table = Markdown.table("benchmark", "score", ">work per second", ">memory copy MiB/s",
+            ">work / memory copy");
+        final List<SyncProbeResult> probes = new ArrayList<>();
         for (final JmhResult result : results) {
             final double bytes = result.secondaryScore("bytes");
             final double records = result.secondaryScore("records");
             final String work = bytes > 0 ? Markdown.number(bytes / (1 << 20)) + " MiB/s"
                 : records > 0 ? Markdown.number(records) + " records/s" : Markdown.NONE;
-            table.row(result.method(), score(result), work);
+            final SyncProbeResult probe = bytes > 0 ? profile.memoryProbeFor(result.date()) : null;
+            final double limit = probe == null ? Double.NaN : probe.memoryCopyBytesPerSecond();
+            if (probe != null && !probes.contains(probe)) {
+                probes.add(probe);
+            }
+            table.row(result.method(), score(result), work, Markdown.number(limit / (1 << 20)),
+                Markdown.ratio(bytes, limit));
         }
         out.append(table.render()).append('\n');
-        out.append(ReadmeWriter.sources(profile, results, List.of()));
+        out.append(ReadmeWriter.sources(profile, results, probes));
     }
 
     private void replicatedCommit() {

@@ -167,8 +167,8 @@ final class Figures {
 
     /**
      * @param profiles every profile.
-     * @return the headline figures: the limits, the WAL, the keyspace, replicated commit, and Cairn/etcd per
-     *     workload compared in any profile.
+     * @return the headline figures: the limits (disk, network, memory copy), the WAL, the keyspace, replicated
+     *     commit, and Cairn/etcd per workload compared in any profile.
      */
     static List<Headline> headlines(final List<ProfileResults> profiles) {
         final List<Headline> headlines = new ArrayList<>();
@@ -180,6 +180,8 @@ final class Figures {
             profile -> fastestRoundTrip(profile) == null ? Double.NaN : fastestRoundTrip(profile).percentile(50)));
         headlines.add(new Headline("replicated commit p50, 1 write, fsync on, µs", "commit p50", Group.LATENCY_US,
             profile -> percentile(find(profile, COMMIT, "commit", "batchSize", "1", "sync", "true"), 50)));
+        headlines.add(new Headline("memory copy GB/s, largest copies (64 MiB), median round (probe)",
+            "memory copy GB/s", Group.PER_SECOND, Figures::memoryCopyGigabytesPerSecond));
         headlines.add(new Headline("WAL append entries/s, batch 1, fsync on", "WAL batch 1", Group.PER_SECOND,
             profile -> entries(find(profile, WAL, "appendBatch", "batchSize", "1", "sync", "true"))));
         headlines.add(new Headline("WAL append entries/s, batch 256, fsync on", "WAL batch 256", Group.PER_SECOND,
@@ -203,6 +205,11 @@ final class Figures {
         final SyncProbeResult probe = profile.latestProbe();
         final SyncProbeResult.Row row = probe == null ? null : probe.row(kind, 1);
         return row == null ? Double.NaN : row.p50Us();
+    }
+
+    private static double memoryCopyGigabytesPerSecond(final ProfileResults profile) {
+        final SyncProbeResult probe = profile.memoryProbeFor("");
+        return probe == null ? Double.NaN : probe.copies().get(0).medianGBps();
     }
 
     private static double percentile(final JmhResult result, final double percentile) {

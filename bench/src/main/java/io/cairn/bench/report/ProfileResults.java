@@ -48,6 +48,24 @@ final class ProfileResults {
     }
 
     /**
+     * @param date a date folder.
+     * @return the probe of that day if it measured memory copy bandwidth, else the latest that did; null if none did.
+     */
+    SyncProbeResult memoryProbeFor(final String date) {
+        final SyncProbeResult sameDay = probes.get(date);
+        if (sameDay != null && !sameDay.copies().isEmpty()) {
+            return sameDay;
+        }
+        SyncProbeResult latest = null;
+        for (final SyncProbeResult probe : probes.values()) {
+            if (!probe.copies().isEmpty()) {
+                latest = probe;
+            }
+        }
+        return latest;
+    }
+
+    /**
      * @param className a benchmark class's simple name.
      * @return its latest results, sorted by configuration.
      */

@@ -7,13 +7,15 @@ import java.util.Map;
 
 /**
  * One {@code sync-probe-*.json} ({@code io.cairn.bench.limits.SyncProbe}): per batch size, the latency of one
- * {@code write + fdatasync} of a plain file (the physical limit) and of one WAL append + sync of the same bytes.
+ * {@code write + fdatasync} of a plain file (the physical limit) and of one WAL append + sync of the same bytes; and,
+ * in probes that measured it, memory copy bandwidth.
  *
  * @param source     where it was read, relative to the profile's folder.
  * @param entryBytes payload bytes per entry.
  * @param rows       one per kind and batch size, sorted by batch size then kind.
+ * @param copies     memory copy bandwidth per copy size, largest first; empty in probes that predate it.
  */
-record SyncProbeResult(String source, int entryBytes, List<Row> rows) {
+record SyncProbeResult(String source, int entryBytes, List<Row> rows, List<Copy> copies) {
     /** The plain-file kind, the floor every other kind is compared with. */
     static final String RAW = "raw-fdatasync";
     /** The WAL's kind. */
@@ -36,6 +38,17 @@ record SyncProbeResult(String source, int entryBytes, List<Row> rows) {
     }
 
     /**
+     * Memory copy bandwidth for one copy size, off-heap to off-heap, in GB/s (10^9 bytes copied per second).
+     *
+     * @param blockBytes bytes per copy.
+     * @param rounds     rounds measured.
+     * @param bestGBps   the best round.
+     * @param medianGBps the median round.
+     */
+    record Copy(long blockBytes, int rounds, double bestGBps, double medianGBps) {
+    }
+
+    /**
      * @param json   the parsed file.
      * @param source where it was read.
      * @return the probe.
@@ -52,7 +65,16 @@ record SyncProbeResult(String source, int entryBytes, List<Row> rows) {
                 JsonReader.number(row.get("deviceBytesPerLoggedByte"))));
         }
         rows.sort(Comparator.comparingInt(Row::batchSize).thenComparing(Row::kind));
-        return new SyncProbeResult(source, (int)JsonReader.number(object.get("entryBytes")), List.copyOf(rows));
+        final List<Copy> copies = new ArrayList<>();
+        for (final Object element : JsonReader.array(object.get("memoryCopy"))) {
+            final Map<String, Object> copy = JsonReader.object(element);
+            copies.add(new Copy((long)JsonReader.number(copy.get("blockBytes")),
+                (int)JsonReader.number(copy.get("rounds")), JsonReader.number(copy.get("bestGBps")),
+                JsonReader.number(copy.get("medianGBps"))));
+        }
+        copies.sort(Comparator.comparingLong(Copy::blockBytes).reversed());
+        return new SyncProbeResult(source, (int)JsonReader.number(object.get("entryBytes")), List.copyOf(rows),
+            List.copyOf(copies));
     }
 
     /**
@@ -67,5 +89,13 @@ record SyncProbeResult(String source, int entryBytes, List<Row> rows) {
             }
         }
         return null;
+    }
+
+    /**
+     * @return the largest copy size's median bandwidth in bytes per second, the limit for work that streams bytes
+     *     through memory (a snapshot taken or restored); NaN when the probe did not measure it.
+     */
+    double memoryCopyBytesPerSecond() {
+        return copies.isEmpty() ? Double.NaN : copies.get(0).medianGBps() * 1e9;
     }
 }

@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Goal: {@code report} picks the latest result of each kind per profile, puts each figure beside the limit the data
  * gives for it, writes the charts, and gives the same bytes for the same files. Method: a small results tree in a
  * temporary folder, shaped like the real files (JMH {@code -rf json} elements, a sync probe, two compare runs) with
- * round numbers so every expected ratio is known; an older day and a {@code -prof gc} run hold figures that must not
+ * round numbers so every expected ratio is known (snapshot bytes/s against the probe's memory copy bandwidth among
+ * them); an older day and a {@code -prof gc} run hold figures that must not
  * win; a second profile holds only a probe. The README is checked for whole table rows, the charts for existing.
  */
 class ReportMainTest {
@@ -53,6 +54,12 @@ class ReportMainTest {
             + "| 900 ± 9.00 ops/s | 900 |");
         assertContains(readme, "| 1 | off | 500 ± 5.00 µs/op | 450 | 1,500 | 150 | 3.00× | 5.00× | — | — |");
         assertContains(readme, "| 64 | 160 ± 2.00 µs/op | 150 | 200 | 300 | 350 | 400 |");
+        // Memory copy: the day's last probe; snapshot bytes/s against its largest copies' median (10 GB/s).
+        assertContains(readme, "| 64 MiB | 9 | 12.5 | 10.0 |");
+        assertContains(readme, "| 4 KiB | 9 | 50.0 | 40.0 |");
+        assertContains(readme, "| take | 5.00 ± 1.00 ops/s | 2,048 MiB/s | 9,537 | 0.21× |");
+        assertContains(readme, "| restore | 8.00 ± 1.00 ops/s | 4,768 MiB/s | 9,537 | 0.50× |");
+        assertContains(readme, "| compactAll | 4.00 ± 1.00 ops/s | 1,000 records/s | — | — |");
         // Cairn against etcd: ratios, and server CPU without the load generator's.
         assertContains(readme, "| put-1-client | closed loop, 1 client | 600 | 150 | 0.25× | 1,500 | 6,000 | 4.00× "
             + "| 4,000 | 20,000 | 5.00× | 700 | 7,000 | 10.00× | 0, 0 |");
@@ -60,6 +67,7 @@ class ReportMainTest {
         assertContains(readme, "| figure | alpha | beta |");
         assertContains(readme, "| raw write + fdatasync p50, 1 entry (sync probe), µs | 100 | 50.0 |");
         assertContains(readme, "| Cairn/etcd throughput, put-1-client | 0.25× | — |");
+        assertContains(readme, "| memory copy GB/s, largest copies (64 MiB), median round (probe) | 10.0 | — |");
         assertContains(readme, "| Test CPU | 4 | 8.0 GiB | Linux 6.1 | amd64 | JDK 17 | ext4 (/dev/sda on /) | sda |");
         assertContains(readme, "[NOTES.md](alpha/2026-01-02/NOTES.md)");
         assertContains(readme, "![WAL append entries/s by batch size, fsync on and off](charts/alpha-wal-append.svg)");
@@ -134,18 +142,21 @@ class ReportMainTest {
             element("cluster.ReplicatedCommitBenchmark.throughput", "thrpt", "\"batchSize\": \"1\", \"sync\": "
                 + "\"true\", \"valueBytes\": \"100\"", 900, 9, "ops/s", "", metric("entries", 900, 9, "ops/s")),
             sample("transport.AeronRoundTripBenchmark.roundTrip", "\"messageBytes\": \"64\"", 160, 2, 150, 300),
-            sample("transport.AeronRoundTripBenchmark.roundTrip", "\"messageBytes\": \"1024\"", 260, 2, 250, 450))
+            sample("transport.AeronRoundTripBenchmark.roundTrip", "\"messageBytes\": \"1024\"", 260, 2, 250, 450),
+            snapshot("take", 5, metric("bytes", 2147483648.0, 1, "ops/s")),
+            snapshot("restore", 8, metric("bytes", 5e9, 1, "ops/s")),
+            snapshot("compactAll", 4, metric("records", 1000, 1, "ops/s")))
             + "]");
         write("alpha/2026-01-02/jmh-gc.json", "[" + element("wal.WalAppendBenchmark.appendBatch", "thrpt",
             "\"batchSize\": \"1\", \"entryBytes\": \"256\", \"sync\": \"false\"", 999, 99, "ops/s", "",
             metric("entries", 999, 99, "ops/s") + "," + metric("gc.alloc.rate", 3, Double.NaN, "MB/sec") + ","
                 + metric("gc.alloc.rate.norm", 12.5, 1, "B/op")) + "]");
-        write("alpha/2026-01-02/sync-probe-20260102-080000.json", probe(999, 999));
-        write("alpha/2026-01-02/sync-probe-20260102-090000.json", probe(100, 80));
+        write("alpha/2026-01-02/sync-probe-20260102-080000.json", probe(999, 999, 999));
+        write("alpha/2026-01-02/sync-probe-20260102-090000.json", probe(100, 80, 10));
         write("alpha/2026-01-02/NOTES.md", "# notes\n");
         write("alpha/2026-01-02/compare/put-1-client-cairn-r1.json", load("cairn", 150, 6000, 20000, 4000, 3000));
         write("alpha/2026-01-02/compare/put-1-client-etcd-r1.json", load("etcd", 600, 1500, 4000, 400, 300));
-        write("beta/2026-02-01/sync-probe-20260201-000000.json", probe(50, 40));
+        write("beta/2026-02-01/sync-probe-20260201-000000.json", probe(50, 40, Double.NaN));
         write("charts/stale.svg", "<svg/>");
     }
 
@@ -190,8 +201,19 @@ class ReportMainTest {
             + (Double.isNaN(error) ? "\"NaN\"" : Double.toString(error)) + ", \"scoreUnit\": \"" + unit + "\"}";
     }
 
-    private static String probe(final double rawP50, final double walP50) {
-        return "{\"probe\": \"sync\", \"entryBytes\": 256, \"results\": [\n"
+    private static String snapshot(final String method, final double score, final String secondary) {
+        return element("mvcc.CompactionSnapshotBenchmark." + method, "thrpt", "\"megabytes\": \"64\"", score, 1,
+            "ops/s", "", secondary);
+    }
+
+    /** A probe; {@code copyMedianGBps} NaN for one from before the memory copy probe (no field). */
+    private static String probe(final double rawP50, final double walP50, final double copyMedianGBps) {
+        final String copies = Double.isNaN(copyMedianGBps) ? "" : "\"memoryCopy\": [\n"
+            + "{\"blockBytes\": 4096, \"rounds\": 9, \"roundMs\": 200, \"copiedBytes\": 1, \"bestGBps\": "
+            + copyMedianGBps * 5 + ", \"medianGBps\": " + copyMedianGBps * 4 + "},\n"
+            + "{\"blockBytes\": 67108864, \"rounds\": 9, \"roundMs\": 200, \"copiedBytes\": 1, \"bestGBps\": "
+            + copyMedianGBps * 1.25 + ", \"medianGBps\": " + copyMedianGBps + "}\n],\n";
+        return "{\"probe\": \"sync\", \"entryBytes\": 256, " + copies + "\"results\": [\n"
             + "{\"kind\": \"raw-fdatasync\", \"batchSize\": 1, \"syncs\": 100, \"p50Us\": " + rawP50 + ", \"p99Us\": "
             + "200.0, \"p999Us\": 400.0, \"maxUs\": 900.0, \"entriesPerSecond\": 10000, \"loggedBytes\": 1, "
             + "\"deviceBytes\": 29, \"deviceBytesPerLoggedByte\": 29.000},\n"
