@@ -588,7 +588,10 @@ public final class CairnMember implements AutoCloseable {
         final CompletableFuture<DirectBuffer> future = new CompletableFuture<>();
         proposals.put(id, future);
         pending.incrementAndGet();
-        if (closed || !member.requests().offerProposal(id, EntryType.NORMAL, command, 0, length)) {
+        if (length > member.requests().payloadLengthMax()) {
+            proposals.remove(id);
+            future.completeExceptionally(new ProposalFailed(RaftResult.TOO_LARGE));
+        } else if (closed || !member.requests().offerProposal(id, EntryType.NORMAL, command, 0, length)) {
             proposals.remove(id);
             future.completeExceptionally(new ProposalFailed(RaftResult.FULL));
         }

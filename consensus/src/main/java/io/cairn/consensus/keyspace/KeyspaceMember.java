@@ -160,7 +160,7 @@ public final class KeyspaceMember implements AutoCloseable {
             throw ex;
         }
         this.requests = new RaftRequests(
-            new UnsafeBuffer(ByteBuffer.allocateDirect(RaftRequests.bufferLength(8 << 20))));
+            new UnsafeBuffer(ByteBuffer.allocateDirect(RaftRequests.bufferLength(16 << 20))));
         final Membership initial = snapshots.latest() != null ? snapshots.membership()
             : settings.initial();
         final SplittableRandom random = new SplittableRandom(System.nanoTime() ^ ((long)settings.nodeId() << 32));

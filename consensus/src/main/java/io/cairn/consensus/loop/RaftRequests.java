@@ -52,6 +52,13 @@ public final class RaftRequests {
     }
 
     /**
+     * @return the longest payload {@link #offerProposal} takes (an eighth of the ring).
+     */
+    public int payloadLengthMax() {
+        return ring.maxMsgLength() - PAYLOAD_OFFSET;
+    }
+
+    /**
      * Offers a proposal; thread-safe.
      *
      * @param correlationId the caller's id, echoed in the completion.

@@ -22,6 +22,7 @@ import org.lmdbjava.SeekOp;
 import org.lmdbjava.Txn;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,6 +86,7 @@ public final class MvccStore implements AutoCloseable {
     private final int[] alarmCounts = new int[3];
 
     private Txn<DirectBuffer> batch;
+    private final UnsafeBuffer compactedValue = new UnsafeBuffer(ByteBuffer.allocateDirect(1));
     private long pendingMain;
     private long sub;
     private int changes;
@@ -791,14 +793,25 @@ public final class MvccStore implements AutoCloseable {
         if (target > revision) {
             return refuse(response, at, MvccCommand.COMPACT, MvccError.FUTURE_REVISION);
         }
-        if (target <= compactRevision) {
+        // etcd starts with no compaction at all (its compacted revision is -1): a compaction to revision 0 is taken
+        // once, as a no-op. Here 0 also means "none yet", so whether one was applied is kept beside it.
+        final long compacted = compactRevision > 0 || compactedEver() ? compactRevision : -1;
+        if (target <= compacted) {
             return refuse(response, at, MvccCommand.COMPACT, MvccError.COMPACTED);
+        }
+        if (compactRevision == 0) {
+            compactedValue.putByte(0, (byte)1);
+            tables.meta.put(batch, tables.compactedKey, compactedValue, NO_FLAGS);
         }
         compactRevision = target;
         // Records kept by an earlier compaction may be superseded now: the physical pass starts over.
         compactScanMain = FIRST_REVISION;
         compactScanSub = 0;
         return header(response, at, MvccError.OK, MvccCommand.COMPACT);
+    }
+
+    private boolean compactedEver() {
+        return tables.meta.get(batch, tables.compactedKey) != null;
     }
 
     private int applyLeaseGrant(final DirectBuffer command, final int offset, final MutableDirectBuffer response,

@@ -47,6 +47,8 @@ final class Tables {
     final Dbi<DirectBuffer> meta;
     final UnsafeBuffer stateKey;
     final UnsafeBuffer formatKey;
+    /** Present once any compaction was applied (one to revision 0 included): etcd's "compacted at -1" start. */
+    final UnsafeBuffer compactedKey;
 
     Tables(final Env<DirectBuffer> env) {
         this.env = env;
@@ -58,6 +60,7 @@ final class Tables {
         this.meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
         this.stateKey = ascii("state");
         this.formatKey = ascii("format");
+        this.compactedKey = ascii("compacted");
     }
 
     static final int DATABASES = 6;

@@ -51,6 +51,7 @@ final class MvccModel {
     TreeMap<Long, Long> leases = new TreeMap<>();
     long revision = 1;
     long compact;
+    boolean compactedEver;
     private long pending;
     private int changes;
 
@@ -62,6 +63,7 @@ final class MvccModel {
         copy.leases.putAll(leases);
         copy.revision = revision;
         copy.compact = compact;
+        copy.compactedEver = compactedEver;
         return copy;
     }
 
@@ -338,9 +340,11 @@ final class MvccModel {
         if (c.revision() > revision) {
             return refused(MvccError.FUTURE_REVISION, MvccCommand.COMPACT);
         }
-        if (c.revision() <= compact) {
+        // etcd's: no compaction yet is revision -1, so a first compaction to 0 is taken (and changes nothing).
+        if (c.revision() <= (compactedEver ? compact : -1)) {
             return refused(MvccError.COMPACTED, MvccCommand.COMPACT);
         }
+        compactedEver = true;
         compact = c.revision();
         return ok(MvccCommand.COMPACT);
     }

@@ -275,6 +275,11 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
     private static boolean valid(final List<String> urls) {
         for (final String url : urls) {
+            // etcd's types.NewURLs: http, https, unix or unixs, and a host:port.
+            if (!url.startsWith("http://") && !url.startsWith("https://") && !url.startsWith("unix://")
+                && !url.startsWith("unixs://")) {
+                return false;
+            }
             try {
                 Topology.hostPort(url);
             } catch (final IllegalArgumentException ex) {

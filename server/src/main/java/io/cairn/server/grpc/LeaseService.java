@@ -55,10 +55,6 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
             observer.onError(EtcdStatus.exception(MvccError.LEASE_TTL_TOO_LARGE));
             return;
         }
-        if (request.getID() < 0) {
-            observer.onError(EtcdStatus.exception(MvccError.LEASE_NOT_FOUND));
-            return;
-        }
         final long ttl = Math.max(request.getTTL(), CairnMember.LEASE_TTL_MIN);
         final long id = request.getID() != 0 ? request.getID() : member.newLeaseId();
         final EtcdCommands commands = COMMANDS.get();

@@ -24,6 +24,7 @@ import io.etcd.jetcd.api.SnapshotResponse;
 import io.etcd.jetcd.api.StatusRequest;
 import io.etcd.jetcd.api.StatusResponse;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 
 import java.io.IOException;
@@ -82,17 +83,23 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
 
     @Override
     public void hashKV(final HashKVRequest request, final StreamObserver<HashKVResponse> observer) {
-        final HashKVResponse response = member.read(reader -> {
-            if (request.getRevision() > reader.revision()) {
-                throw EtcdStatus.exception(MvccError.FUTURE_REVISION);
-            }
-            if (request.getRevision() > 0 && request.getRevision() < reader.compactRevision()) {
-                throw EtcdStatus.exception(MvccError.COMPACTED);
-            }
-            return HashKVResponse.newBuilder().setHeader(member.header(reader.revision()))
-                .setHash((int)reader.hashKv(request.getRevision())).setCompactRevision(reader.compactRevision())
-                .build();
-        });
+        final HashKVResponse response;
+        try {
+            response = member.read(reader -> {
+                if (request.getRevision() > reader.revision()) {
+                    throw EtcdStatus.exception(MvccError.FUTURE_REVISION);
+                }
+                if (request.getRevision() > 0 && request.getRevision() < reader.compactRevision()) {
+                    throw EtcdStatus.exception(MvccError.COMPACTED);
+                }
+                return HashKVResponse.newBuilder().setHeader(member.header(reader.revision()))
+                    .setHash((int)reader.hashKv(request.getRevision())).setCompactRevision(reader.compactRevision())
+                    .build();
+            });
+        } catch (final StatusRuntimeException ex) {
+            observer.onError(ex);
+            return;
+        }
         observer.onNext(response);
         observer.onCompleted();
     }
