@@ -190,4 +190,80 @@ class JetcdCompatibilityIT {
                 events.get(i).getKeyValue().getModRevision(), "in order, no gap, no duplicate");
         }
     }
+
+    @Test
+    void shouldSendARevisionTooLargeForOneMessageInFragmentsOnlyWhenAsked() throws Exception {
+        // Three 1 MB values, then one delete of all three: a 3 MB revision with prev_kv.
+        final io.grpc.ManagedChannel channel = io.grpc.netty.NettyChannelBuilder.forTarget(cairn.endpoint(0))
+            .usePlaintext().maxInboundMessageSize(32 << 20).build();
+        try {
+            final io.etcd.jetcd.api.KVGrpc.KVBlockingStub kv = io.etcd.jetcd.api.KVGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(20, TimeUnit.SECONDS);
+            long first = 0;
+            for (int i = 0; i < 3; i++) {
+                final long revision = kv.put(io.etcd.jetcd.api.PutRequest.newBuilder()
+                    .setKey(com.google.protobuf.ByteString.copyFromUtf8("frag/" + i))
+                    .setValue(com.google.protobuf.ByteString.copyFrom(new byte[1_000_000])).build())
+                    .getHeader().getRevision();
+                first = first == 0 ? revision : first;
+            }
+            kv.deleteRange(io.etcd.jetcd.api.DeleteRangeRequest.newBuilder()
+                .setKey(com.google.protobuf.ByteString.copyFromUtf8("frag/"))
+                .setRangeEnd(com.google.protobuf.ByteString.copyFromUtf8("frag0")).build());
+            final List<io.etcd.jetcd.api.WatchResponse> fragmented = watchAll(channel, first, true);
+            final List<io.etcd.jetcd.api.WatchResponse> whole = watchAll(channel, first, false);
+            assertTrue(fragmented.stream().anyMatch(JetcdCompatibilityIT::isFragment), "some fragments");
+            assertTrue(!isFragment(fragmented.get(fragmented.size() - 1)), "the last piece ends the response");
+            for (final io.etcd.jetcd.api.WatchResponse response : fragmented) {
+                assertTrue(response.getSerializedSize() < 3 << 20, "a fragment holds at most 1.5 MiB and one event");
+            }
+            assertTrue(whole.stream().noneMatch(JetcdCompatibilityIT::isFragment), "no fragments unless asked");
+            assertTrue(whole.stream().anyMatch(response -> response.getEventsList().stream()
+                .filter(event -> event.getType() == io.etcd.jetcd.api.Event.EventType.DELETE).count() == 3),
+                "without fragments a revision is never split");
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    private static boolean isFragment(final io.etcd.jetcd.api.WatchResponse response) {
+        final var field = response.getUnknownFields().getField(7);
+        return field != null && !field.getVarintList().isEmpty() && field.getVarintList().get(0) == 1;
+    }
+
+    /** Watches frag/ from {@code start} until all six events came; returns the responses that carried events. */
+    private static List<io.etcd.jetcd.api.WatchResponse> watchAll(final io.grpc.ManagedChannel channel,
+        final long start, final boolean fragment) throws Exception {
+        final List<io.etcd.jetcd.api.WatchResponse> responses = new CopyOnWriteArrayList<>();
+        final CountDownLatch six = new CountDownLatch(6);
+        final io.grpc.stub.StreamObserver<io.etcd.jetcd.api.WatchRequest> requests =
+            io.etcd.jetcd.api.WatchGrpc.newStub(channel).watch(new io.grpc.stub.StreamObserver<>() {
+                @Override
+                public void onNext(final io.etcd.jetcd.api.WatchResponse response) {
+                    if (response.getEventsCount() > 0) {
+                        responses.add(response);
+                        response.getEventsList().forEach(event -> six.countDown());
+                    }
+                }
+
+                @Override
+                public void onError(final Throwable error) {
+                }
+
+                @Override
+                public void onCompleted() {
+                }
+            });
+        final io.etcd.jetcd.api.WatchCreateRequest.Builder create = io.etcd.jetcd.api.WatchCreateRequest.newBuilder()
+            .setKey(com.google.protobuf.ByteString.copyFromUtf8("frag/"))
+            .setRangeEnd(com.google.protobuf.ByteString.copyFromUtf8("frag0")).setStartRevision(start).setPrevKv(true);
+        if (fragment) {
+            create.setUnknownFields(com.google.protobuf.UnknownFieldSet.newBuilder().addField(8,
+                com.google.protobuf.UnknownFieldSet.Field.newBuilder().addVarint(1).build()).build());
+        }
+        requests.onNext(io.etcd.jetcd.api.WatchRequest.newBuilder().setCreateRequest(create).build());
+        assertTrue(six.await(30, TimeUnit.SECONDS), "six events, fragments " + fragment);
+        requests.onCompleted();
+        return responses;
+    }
 }

@@ -1,5 +1,7 @@
 package io.cairn.server.grpc;
 
+import com.google.protobuf.UnknownFieldSet;
+
 import io.cairn.engine.mvcc.KeyValueView;
 import io.cairn.engine.mvcc.MvccError;
 import io.cairn.server.CairnMember;
@@ -30,6 +32,12 @@ public final class WatchHub implements AutoCloseable {
     private static final long IDLE_PARK_NS = TimeUnit.MILLISECONDS.toNanos(50);
     /** A watcher catching up from far back gets its history in responses of about this many events. */
     static final int EVENTS_PER_RESPONSE_MAX = 1000;
+    /**
+     * ... or this many bytes of keys and values, whichever comes first; cuts fall between revisions, except for a
+     * watcher that asked for fragments (etcd's limit for them: its 1.5 MiB request size).
+     */
+    static final int BYTES_PER_RESPONSE_MAX = 3 << 19;
+    private static final int RESPONSE_FRAGMENT_FIELD = 7; // etcd 3.4's WatchResponse.fragment, newer than the stubs
 
     /** One watcher on one stream. */
     static final class Watcher {
@@ -41,12 +49,13 @@ public final class WatchHub implements AutoCloseable {
         final boolean noPut;
         final boolean noDelete;
         final boolean progressNotify;
+        final boolean fragment;
         volatile long next;
         long lastSentNs;
 
         Watcher(final StreamObserver<WatchResponse> stream, final long id, final byte[] key, final byte[] end,
             final long next, final boolean prevKv, final boolean noPut, final boolean noDelete,
-            final boolean progressNotify) {
+            final boolean progressNotify, final boolean fragment) {
             this.stream = stream;
             this.id = id;
             this.key = new UnsafeBuffer(key);
@@ -56,15 +65,19 @@ public final class WatchHub implements AutoCloseable {
             this.noPut = noPut;
             this.noDelete = noDelete;
             this.progressNotify = progressNotify;
+            this.fragment = fragment;
             this.lastSentNs = System.nanoTime();
         }
     }
 
+    private static final UnknownFieldSet FRAGMENT = UnknownFieldSet.newBuilder()
+        .addField(RESPONSE_FRAGMENT_FIELD, UnknownFieldSet.Field.newBuilder().addVarint(1).build()).build();
     private final CairnMember member;
     private final Set<Watcher> watchers = ConcurrentHashMap.newKeySet();
     private final Thread thread;
     private final List<Event> events = new ArrayList<>();
     private long lastCollected;
+    private long collectedBytes;
     private long cutAt;
     private volatile long latest;
     private volatile boolean running = true;
@@ -138,12 +151,22 @@ public final class WatchHub implements AutoCloseable {
             return true;
         }
         events.clear();
+        collectedBytes = 0;
         cutAt = 0;
         final int status = reader.changes(watcher.next, revision, watcher.key, 0, watcher.key.capacity(),
             watcher.end, 0, watcher.end.capacity(), watcher.prevKv, (change, previous) -> {
-                if (events.size() >= EVENTS_PER_RESPONSE_MAX && change.modRevision() != lastCollected) {
+                final boolean full = events.size() >= EVENTS_PER_RESPONSE_MAX
+                    || collectedBytes >= BYTES_PER_RESPONSE_MAX;
+                if (full && change.modRevision() != lastCollected) {
                     cutAt = change.modRevision(); // a long catch-up goes out in pieces, whole revisions each
                     return false;
+                }
+                if (full && watcher.fragment) {
+                    // One revision larger than a message: the watcher asked for it in fragments.
+                    send(watcher.stream, WatchResponse.newBuilder().setHeader(member.header(revision))
+                        .setWatchId(watcher.id).addAllEvents(events).setUnknownFields(FRAGMENT).build());
+                    events.clear();
+                    collectedBytes = 0;
                 }
                 collect(watcher, change, previous);
                 return true;
@@ -178,6 +201,8 @@ public final class WatchHub implements AutoCloseable {
             event.setPrevKv(EtcdAnswers.keyValue(previous));
         }
         events.add(event.build());
+        collectedBytes += change.keyLength() + change.valueLength()
+            + (previous == null ? 0 : previous.keyLength() + previous.valueLength());
         lastCollected = change.modRevision();
     }
 

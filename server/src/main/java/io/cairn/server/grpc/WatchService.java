@@ -19,6 +19,7 @@ import java.util.Set;
 public final class WatchService extends WatchGrpc.WatchImplBase {
     private static final int FILTER_NOPUT = 0;
     private static final int FILTER_NODELETE = 1;
+    private static final int CREATE_FRAGMENT_FIELD = 8;
     private static final int CREATE_WATCH_ID_FIELD = 7;
     private static final int PROGRESS_REQUEST_FIELD = 3;
 
@@ -84,9 +85,12 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
                 ids.add(id);
                 WatchHub.send(stream, WatchResponse.newBuilder().setHeader(member.header(current))
                     .setWatchId(id).setCreated(true).build());
+                // etcd 3.4's fragment (field 8): a revision too large for one message may come in pieces.
+                final var fragment = create.getUnknownFields().getField(CREATE_FRAGMENT_FIELD);
                 hub.add(new WatchHub.Watcher(stream, id, create.getKey().toByteArray(),
                     create.getRangeEnd().toByteArray(), start, create.getPrevKv(), noPut, noDelete,
-                    create.getProgressNotify()));
+                    create.getProgressNotify(), fragment != null && !fragment.getVarintList().isEmpty()
+                    && fragment.getVarintList().get(0) != 0));
             }
 
             @Override
