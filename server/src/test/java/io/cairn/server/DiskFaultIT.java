@@ -105,7 +105,7 @@ class DiskFaultIT {
         write(50, null);
         for (int i = 0; i < 3; i++) {
             final int member = i;
-            awaitCondition("member " + i + " serving every acknowledged key", 90, () -> missing(member) == 0);
+            Await.until("member " + i + " serving every acknowledged key", 90, () -> missing(member) == 0);
         }
         final long revision = kv(0).range(RangeRequest.newBuilder().setKey(key(0)).build()).getHeader().getRevision();
         final long hash = MaintenanceGrpc.newBlockingStub(channels.get(0)).hashKV(HashKVRequest.newBuilder()
@@ -142,7 +142,7 @@ class DiskFaultIT {
             + cairn.peerUrl(member)).contains("added to cluster"));
         cairn.startReplacement(member);
         cairn.awaitPorts();
-        awaitCondition("the replaced member serving every acknowledged key", 90, () -> missing(member) == 0);
+        Await.until("the replaced member serving every acknowledged key", 90, () -> missing(member) == 0);
     }
 
     private String others(final int member) {
@@ -159,7 +159,7 @@ class DiskFaultIT {
         for (int n = 0; n < count; n++) {
             final String key = "disk/" + written++;
             final String text = value == null ? "v-" + key : value;
-            awaitCondition("put " + key, 60, () -> {
+            Await.until("put " + key, 60, () -> {
                 for (int i = 0; i < 3; i++) {
                     if (cairn.process(i) == null || !cairn.process(i).isAlive()) {
                         continue;
@@ -195,7 +195,7 @@ class DiskFaultIT {
 
     private int follower() throws Exception {
         final int[] found = {-1};
-        awaitCondition("a leader", 60, () -> {
+        Await.until("a leader", 60, () -> {
             for (int i = 0; i < 3; i++) {
                 try {
                     final StatusResponse status = MaintenanceGrpc.newBlockingStub(channels.get(i))
@@ -245,20 +245,5 @@ class DiskFaultIT {
 
     private static ByteString key(final int n) {
         return ByteString.copyFromUtf8("disk/" + n);
-    }
-
-    private interface Condition {
-        boolean holds() throws Exception;
-    }
-
-    private static void awaitCondition(final String what, final long seconds, final Condition condition)
-        throws Exception {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!condition.holds()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(50);
-        }
     }
 }

@@ -11,7 +11,6 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 
 import static io.cairn.server.EtcdctlCompatibilityIT.etcdctl;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -64,14 +63,14 @@ class DiskFullIT {
 
         final Path filler = mount.resolve("filler");
         fill(filler, mount);
-        await(() -> etcdctl(endpoints, null, "alarm", "list"), out -> out.contains("alarm:NOSPACE"),
+        Await.output(() -> etcdctl(endpoints, null, "alarm", "list"), out -> out.contains("alarm:NOSPACE"),
             "the NOSPACE alarm");
         assertTrue(etcdctl(endpoints, null, "put", "during", "v").contains("database space exceeded"));
         assertEquals("before-7\nv", etcdctl(cairn.endpoint(1), null, "get", "before-7").strip(), "reads go on");
         assertTrue(cairn.process(1).isAlive(), "the member with the full disk runs on");
 
         Files.delete(filler);
-        await(() -> etcdctl(endpoints, null, "alarm", "list"), out -> out.isBlank(), "the alarm disarmed");
+        Await.output(() -> etcdctl(endpoints, null, "alarm", "list"), out -> out.isBlank(), "the alarm disarmed");
         assertEquals("OK", etcdctl(endpoints, null, "put", "after", "v").strip());
         for (int i = 0; i < 3; i++) {
             assertEquals(50, etcdctl(cairn.endpoint(i), null, "get", "before-", "--prefix", "--keys-only").lines()
@@ -92,25 +91,5 @@ class DiskFullIT {
     private static int run(final String... command) throws Exception {
         final Process process = new ProcessBuilder(command).inheritIO().start();
         return process.waitFor(30, TimeUnit.SECONDS) ? process.exitValue() : -1;
-    }
-
-    /** Runs etcdctl. */
-    @FunctionalInterface
-    private interface Command {
-        String run() throws Exception;
-    }
-
-    private static void await(final Command command, final Predicate<String> done, final String what)
-        throws Exception {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        String last = "";
-        while (System.nanoTime() < deadline) {
-            last = command.run();
-            if (done.test(last)) {
-                return;
-            }
-            Thread.sleep(250);
-        }
-        throw new AssertionError("timed out waiting for " + what + "; last output:\n" + last);
     }
 }

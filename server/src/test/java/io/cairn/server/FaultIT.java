@@ -112,7 +112,7 @@ class FaultIT {
         for (int i = 0; i < 3; i++) {
             channels.add(NettyChannelBuilder.forTarget(cairn.endpoint(i)).usePlaintext().build());
         }
-        awaitCondition("a leader", 30, () -> leader() >= 0);
+        Await.until("a leader", 30, () -> leader() >= 0);
         final List<Thread> threads = new ArrayList<>();
         for (int c = 0; c < CLIENTS; c++) {
             final int client = c;
@@ -137,7 +137,7 @@ class FaultIT {
             do {
                 for (final char fault : pattern) {
                     final long before = okWrites.get();
-                    awaitCondition("writes before a fault", 60, () -> okWrites.get() >= before + 50);
+                    Await.until("writes before a fault", 60, () -> okWrites.get() >= before + 50);
                     recoveriesMs.add(inject(fault));
                     done[fault]++;
                 }
@@ -154,7 +154,7 @@ class FaultIT {
         // Final reads through every member, then the checks.
         for (int i = 0; i < 3; i++) {
             final int member = i;
-            awaitCondition("member " + i + " answering", 60, () -> {
+            Await.until("member " + i + " answering", 60, () -> {
                 try {
                     kv(member).range(RangeRequest.newBuilder().setKey(key(0)).build());
                     return true;
@@ -169,7 +169,7 @@ class FaultIT {
         }
         final long finalRevision = kv(0).range(RangeRequest.newBuilder().setKey(key(0)).build()).getHeader()
             .getRevision();
-        awaitCondition("the watch reaching revision " + finalRevision, 60, () -> lastWatched() >= finalRevision);
+        Await.until("the watch reaching revision " + finalRevision, 60, () -> lastWatched() >= finalRevision);
         watching.set(false);
         watcher.join(10_000);
         final String verdict = history.check();
@@ -215,7 +215,7 @@ class FaultIT {
     /** @return ms from the fault until a write was acknowledged again (a pause: from its start). */
     private long inject(final char fault) throws Exception {
         final int[] found = {-1};
-        awaitCondition("a leader", 60, () -> (found[0] = leader()) >= 0);
+        Await.until("a leader", 60, () -> (found[0] = leader()) >= 0);
         final int leader = found[0];
         final int follower = (leader + 1) % 3;
         final long startNs = System.nanoTime();
@@ -236,7 +236,7 @@ class FaultIT {
             case 'P' -> {
                 cairn.partition(leader, (leader + 1) % 3, (leader + 2) % 3);
                 // The cut-off leader may still call itself leader for a while: ask only the majority side.
-                awaitCondition("a leader on the majority side", 60, () -> isLeader((leader + 1) % 3)
+                Await.until("a leader on the majority side", 60, () -> isLeader((leader + 1) % 3)
                     || isLeader((leader + 2) % 3));
                 recoveredMs = awaitWriteAfter(startNs, "during a partition");
                 Thread.sleep(1_000);
@@ -412,21 +412,6 @@ class FaultIT {
         thread.setDaemon(true);
         thread.start();
         return thread;
-    }
-
-    private interface Condition {
-        boolean holds() throws Exception;
-    }
-
-    private static void awaitCondition(final String what, final long seconds, final Condition condition)
-        throws Exception {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!condition.holds()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(50);
-        }
     }
 
     private static void sleepQuietly(final long ms) {

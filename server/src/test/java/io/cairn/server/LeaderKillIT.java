@@ -118,13 +118,13 @@ class LeaderKillIT {
         try {
             for (int round = 1; round <= KILLS; round++) {
                 final int before = acknowledged.size();
-                await("writes before kill " + round, 30, () -> acknowledged.size() >= before + 200);
+                Await.until("writes before kill " + round, 30, () -> acknowledged.size() >= before + 200);
                 final int[] found = {-1};
-                await("a leader before kill " + round, 30, () -> (found[0] = leader()) >= 0);
+                Await.until("a leader before kill " + round, 30, () -> (found[0] = leader()) >= 0);
                 final int victim = found[0];
                 cairn.kill(victim);
                 final long killedNs = System.nanoTime();
-                await("a write acknowledged after kill " + round, 30, () -> lastAckNs.get() > killedNs
+                Await.until("a write acknowledged after kill " + round, 30, () -> lastAckNs.get() > killedNs
                     && leader() >= 0);
                 recoveriesMs.add(TimeUnit.NANOSECONDS.toMillis(lastAckNs.get() - killedNs));
                 cairn.start(victim);
@@ -147,7 +147,7 @@ class LeaderKillIT {
         for (int i = 0; i < 3; i++) {
             final int member = i;
             final long[] missing = {-1};
-            await("member " + i + " to serve every acknowledged write", 60, () -> {
+            Await.until("member " + i + " to serve every acknowledged write", 60, () -> {
                 missing[0] = missing(member, acknowledged);
                 return missing[0] == 0;
             });
@@ -170,20 +170,6 @@ class LeaderKillIT {
             return -1; // not answering yet
         }
         return missing;
-    }
-
-    private interface Condition {
-        boolean holds() throws Exception;
-    }
-
-    private static void await(final String what, final long seconds, final Condition condition) throws Exception {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!condition.holds()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            sleep(50);
-        }
     }
 
     private static void sleep(final long ms) {

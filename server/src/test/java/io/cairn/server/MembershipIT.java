@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -75,9 +74,9 @@ class MembershipIT {
         // It joins, publishes its name and client URL, and catches up; then it is promoted.
         cairn.start(3);
         cairn.awaitPorts();
-        awaitOutput(() -> etcdctl(cairn.endpoints(), null, "member", "list"),
+        Await.output(() -> etcdctl(cairn.endpoints(), null, "member", "list"),
             list -> list.contains(learnerId + ", started, m4, " + cairn.peerUrl(3) + ", http://"), "m4 started");
-        awaitOutput(() -> etcdctl(cairn.endpoints(), null, "member", "promote", learnerId),
+        Await.output(() -> etcdctl(cairn.endpoints(), null, "member", "promote", learnerId),
             out -> out.contains(learnerId + " promoted in cluster"), "promotion (once the learner is in sync)");
         put(cairn.endpoint(3), "k1", written); // forwarded by the new member
         assertEquals("k1\nv-k1", etcdctl(cairn.endpoint(0), null, "get", "k1").strip());
@@ -87,7 +86,7 @@ class MembershipIT {
         put(cairn.endpoints(), "k2", written);
         cairn.start(3);
         cairn.awaitPorts();
-        awaitOutput(() -> etcdctl(cairn.endpoint(3), null, "get", "k2"), out -> out.contains("v-k2"),
+        Await.output(() -> etcdctl(cairn.endpoint(3), null, "get", "k2"), out -> out.contains("v-k2"),
             "the restarted member serving k2");
 
         // A voter added directly (four started voters: etcd's strict check lets a fifth in).
@@ -96,7 +95,7 @@ class MembershipIT {
         assertTrue(voter.find());
         cairn.start(4);
         cairn.awaitPorts();
-        awaitOutput(() -> etcdctl(cairn.endpoint(4), null, "get", "k2"), out -> out.contains("v-k2"),
+        Await.output(() -> etcdctl(cairn.endpoint(4), null, "get", "k2"), out -> out.contains("v-k2"),
             "m5 serving k2");
 
         // Remove the leader through another member: the others elect a new one and go on.
@@ -109,10 +108,10 @@ class MembershipIT {
         assertTrue(etcdctl(cairn.endpoint(other), null, "member", "remove", leaderId)
             .contains(leaderId + " removed from cluster"));
         final String remaining = remainingEndpoints(leaderPosition);
-        awaitOutput(() -> etcdctl(remaining, null, "member", "list"), list -> !list.contains(leaderId + ",")
+        Await.output(() -> etcdctl(remaining, null, "member", "list"), list -> !list.contains(leaderId + ",")
             && list.split("\n").length == 4, "four members left");
         // The removed leader steps down once the change commits; the others elect a leader after an election timeout.
-        awaitOutput(() -> etcdctl(remaining, null, "put", "k3", "v-k3"), out -> out.strip().equals("OK"), "put k3");
+        Await.output(() -> etcdctl(remaining, null, "put", "k3", "v-k3"), out -> out.strip().equals("OK"), "put k3");
         written.add("k3");
         awaitExit(leaderPosition, "the removed leader");
 
@@ -176,28 +175,5 @@ class MembershipIT {
         final String out = etcdctl(endpoints, null, "put", key, "v-" + key);
         assertEquals("OK", out.strip(), "put " + key);
         written.add(key);
-    }
-
-    /** Something that runs etcdctl. */
-    @FunctionalInterface
-    private interface Command {
-        String run() throws Exception;
-    }
-
-    private static void awaitOutput(final Command command, final Predicate<String> done, final String what)
-        throws Exception {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        final List<String> outputs = new ArrayList<>();
-        while (System.nanoTime() < deadline) {
-            final String output = command.run();
-            if (done.test(output)) {
-                return;
-            }
-            if (outputs.isEmpty() || !outputs.get(outputs.size() - 1).equals(output)) {
-                outputs.add(output);
-            }
-            Thread.sleep(250);
-        }
-        throw new AssertionError("timed out waiting for " + what + "; outputs seen:\n" + String.join("\n", outputs));
     }
 }

@@ -43,6 +43,8 @@ import java.nio.ByteOrder;
  */
 public final class RaftAgent implements Agent {
     private static final int TICKS_PER_CYCLE_MAX = 4;
+    private static final long STALL_NS = 200_000_000;
+    private static final long STALL_LOG_INTERVAL_NS = 10_000_000_000L;
     /** Sync-duration buckets, etcd's: 1 ms to 8.192 s doubling, and everything beyond. */
     public static final int SYNC_BUCKETS = 15;
     /** The first bucket's upper bound. */
@@ -94,6 +96,12 @@ public final class RaftAgent implements Agent {
     private long lastSnapshotIndex;
     private long lastAppliedTerm;
     private long configChangesSeen = -1; // so the configuration read at start is told too
+    private long stalls;
+    private long lastStallLogNs;
+    private long lastSyncNs;
+    private long applyNs;
+    private int appliedInCycle;
+    private long snapshotNs;
     private int sent;
 
     private long messagesSent;
@@ -166,18 +174,54 @@ public final class RaftAgent implements Agent {
     @Override
     public int doWork() {
         try {
+            final long startNs = clock.nanoTime();
             int work = tick();
             work += transport.poll(inbound, context.fragmentLimit());
+            final long polledNs = clock.nanoTime();
             work += requests.ring().read(requestHandler, context.requestBatchMax());
             work += duty.doWork(clock.nanoTime(), core);
             work += expirePending();
+            final long drivingNs = clock.nanoTime();
+            applyNs = 0;
+            appliedInCycle = 0;
+            snapshotNs = 0;
             work += drive();
+            final long endNs = clock.nanoTime();
+            if (endNs - startNs > STALL_NS) {
+                reportStall(startNs, polledNs, drivingNs, endNs);
+            }
             return work;
         } catch (final RuntimeException ex) {
             // Fail-stop (STYLE.md "Errors"): a broken invariant, or a failure half-way through a step that left the
             // core or the WAL in a state nobody can vouch for. Bad input never gets here.
             throw new AgentTerminationException(ex);
         }
+    }
+
+    /**
+     * A cycle that took longer than {@link #STALL_NS} is counted and, at most once in ten seconds, logged with where
+     * the time went (a stall delays every request behind it: this says which step to look at).
+     */
+    private void reportStall(final long startNs, final long polledNs, final long drivingNs, final long endNs) {
+        stalls++;
+        if (endNs - lastStallLogNs < STALL_LOG_INTERVAL_NS && lastStallLogNs != 0) {
+            return;
+        }
+        lastStallLogNs = endNs;
+        final long ms = 1_000_000;
+        System.getLogger(RaftAgent.class.getName()).log(System.Logger.Level.WARNING, "node "
+            + Integer.toHexString(core.nodeId()) + ": a loop cycle took " + (endNs - startNs) / ms
+            + " ms (ticks + peer messages " + (polledNs - startNs) / ms + ", requests " + (drivingNs - polledNs) / ms
+            + ", send + WAL sync " + (endNs - drivingNs - applyNs - snapshotNs) / ms + " of which the last sync "
+            + lastSyncNs / ms + ", apply " + applyNs / ms + " for " + appliedInCycle + " entries, snapshot "
+            + snapshotNs / ms + "); stalls so far: " + stalls);
+    }
+
+    /**
+     * @return loop cycles that took longer than 200 ms.
+     */
+    public long stalls() {
+        return stalls;
     }
 
     private int tick() {
@@ -286,7 +330,8 @@ public final class RaftAgent implements Agent {
         if (ready.persistNeeded()) {
             final long syncStartNs = clock.nanoTime();
             wal.sync();
-            recordSync(clock.nanoTime() - syncStartNs);
+            lastSyncNs = clock.nanoTime() - syncStartNs;
+            recordSync(lastSyncNs);
             syncs++;
             core.onPersisted();
             ready = core.ready();
@@ -304,13 +349,19 @@ public final class RaftAgent implements Agent {
             installSnapshot(ready.snapshotIndex(), ready.snapshotTerm());
             work++;
         }
-        work += apply(ready.applyIndex());
+        final long applyStartNs = clock.nanoTime();
+        final int applied = apply(ready.applyIndex());
+        work += applied;
+        applyNs += clock.nanoTime() - applyStartNs;
+        appliedInCycle += applied;
         for (int i = 0; i < ready.readStateCount(); i++) {
             onReadState(ready.readRequestId(i), ready.readIndex(i));
         }
         releaseReads();
         core.advance();
+        final long snapshotStartNs = clock.nanoTime();
         maybeSnapshot();
+        snapshotNs += clock.nanoTime() - snapshotStartNs;
         return work;
     }
 
