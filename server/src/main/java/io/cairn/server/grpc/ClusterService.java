@@ -126,8 +126,7 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
             observer.onError(BAD_URLS.asRuntimeException());
             return;
         }
-        if (forwarded(observer, (leader, relay) -> ClusterGrpc.newStub(leader)
-            .withDeadlineAfter(FORWARD_DEADLINE_MS, TimeUnit.MILLISECONDS).memberAdd(request, relay))) {
+        if (forwarded(observer, (leader, relay) -> stub(leader).memberAdd(request, relay))) {
             return;
         }
         final ClusterView view = member.view();
@@ -161,14 +160,12 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
     @Override
     public void memberRemove(final MemberRemoveRequest request, final StreamObserver<MemberRemoveResponse> observer) {
-        if (forwarded(observer, (leader, relay) -> ClusterGrpc.newStub(leader)
-            .withDeadlineAfter(FORWARD_DEADLINE_MS, TimeUnit.MILLISECONDS).memberRemove(request, relay))) {
+        if (forwarded(observer, (leader, relay) -> stub(leader).memberRemove(request, relay))) {
             return;
         }
         final ClusterView view = member.view();
-        final ClusterView.Member target = view.byId(request.getID());
+        final ClusterView.Member target = known(view, request.getID(), observer);
         if (target == null) {
-            observer.onError(NOT_FOUND.asRuntimeException());
             return;
         }
         if (!target.learner() && !enoughStarted(view, target.id(), -1)) {
@@ -185,14 +182,12 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
             observer.onError(BAD_URLS.asRuntimeException());
             return;
         }
-        if (forwarded(observer, (leader, relay) -> ClusterGrpc.newStub(leader)
-            .withDeadlineAfter(FORWARD_DEADLINE_MS, TimeUnit.MILLISECONDS).memberUpdate(request, relay))) {
+        if (forwarded(observer, (leader, relay) -> stub(leader).memberUpdate(request, relay))) {
             return;
         }
         final ClusterView view = member.view();
-        final ClusterView.Member target = view.byId(request.getID());
+        final ClusterView.Member target = known(view, request.getID(), observer);
         if (target == null) {
-            observer.onError(NOT_FOUND.asRuntimeException());
             return;
         }
         for (final String url : request.getPeerURLsList()) {
@@ -209,8 +204,7 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
     @Override
     public void memberPromote(final MemberPromoteRequest request,
         final StreamObserver<MemberPromoteResponse> observer) {
-        if (forwarded(observer, (leader, relay) -> ClusterGrpc.newStub(leader)
-            .withDeadlineAfter(FORWARD_DEADLINE_MS, TimeUnit.MILLISECONDS).memberPromote(request, relay))) {
+        if (forwarded(observer, (leader, relay) -> stub(leader).memberPromote(request, relay))) {
             return;
         }
         final ClusterView view = member.view();
@@ -232,9 +226,8 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
             return;
         }
         final ClusterView view = member.view();
-        final ClusterView.Member target = view.byId(request.getID());
+        final ClusterView.Member target = known(view, request.getID(), observer);
         if (target == null) {
-            observer.onError(NOT_FOUND.asRuntimeException());
             return;
         }
         update(view, new MemberAttributes(view.clusterId(), request.getName(), target.peerUrls(),
@@ -258,6 +251,19 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
      *
      * @param delta +1 when {@code id} becomes a voter (added or promoted, not started yet), -1 when it leaves.
      */
+    private static ClusterGrpc.ClusterStub stub(final ManagedChannel leader) {
+        return ClusterGrpc.newStub(leader).withDeadlineAfter(FORWARD_DEADLINE_MS, TimeUnit.MILLISECONDS);
+    }
+
+    /** @return the member {@code id} names, after answering NOT_FOUND for an unknown one (then null). */
+    private static ClusterView.Member known(final ClusterView view, final long id, final StreamObserver<?> observer) {
+        final ClusterView.Member target = view.byId(id);
+        if (target == null) {
+            observer.onError(NOT_FOUND.asRuntimeException());
+        }
+        return target;
+    }
+
     private static boolean enoughStarted(final ClusterView view, final int id, final int delta) {
         int voters = delta > 0 ? 1 : 0;
         int started = 0;
