@@ -19,12 +19,7 @@ class MembershipEncodingTest {
     void shouldRoundTripVotersAndLearners() {
         final Membership membership = Membership.ofVoters(1, 2, 3);
         assertTrue(membership.addLearner(9));
-        final UnsafeBuffer buffer = new UnsafeBuffer(new byte[Membership.ENCODED_LENGTH_MAX]);
-        final int length = membership.encode(buffer, 0);
-        assertEquals(membership.encodedLength(), length);
-        final Membership decoded = new Membership();
-        assertTrue(decoded.decode(buffer, 0, length));
-        assertTrue(decoded.sameAs(membership));
+        final Membership decoded = roundTrip(membership, new UnsafeBuffer(new byte[Membership.ENCODED_LENGTH_MAX]));
         assertEquals(2, decoded.quorum());
         assertTrue(decoded.promote(9));
         assertEquals(3, decoded.quorum());
@@ -60,11 +55,8 @@ class MembershipEncodingTest {
         assertFalse(membership.setAttributes(2, attributes, 0, Membership.ATTRIBUTES_BYTES_MAX + 1), "too long");
 
         final UnsafeBuffer buffer = new UnsafeBuffer(new byte[Membership.ENCODED_LENGTH_MAX]);
-        final int length = membership.encode(buffer, 0);
-        assertEquals(membership.encodedLength(), length);
-        final Membership decoded = new Membership();
-        assertTrue(decoded.decode(buffer, 0, length));
-        assertTrue(decoded.sameAs(membership));
+        final Membership decoded = roundTrip(membership, buffer);
+        final int length = membership.encodedLength();
         assertEquals("learner-nine", attributesOf(decoded, 9));
         assertEquals("one", attributesOf(decoded, 1));
         assertEquals(0, decoded.attributesLength(2));
@@ -88,6 +80,16 @@ class MembershipEncodingTest {
         final UnsafeBuffer buffer = new UnsafeBuffer(new byte[64]);
         assertEquals(Membership.HEADER_LENGTH + 3 * Integer.BYTES, Membership.ofVoters(1, 2, 3).encode(buffer, 0));
         assertEquals(0, buffer.getShort(2, ByteOrder.LITTLE_ENDIAN), "no flag, no learners");
+    }
+
+    /** Encodes into {@code buffer}, checks the length, decodes, and checks the copy is the same configuration. */
+    private static Membership roundTrip(final Membership membership, final UnsafeBuffer buffer) {
+        final int length = membership.encode(buffer, 0);
+        assertEquals(membership.encodedLength(), length);
+        final Membership decoded = new Membership();
+        assertTrue(decoded.decode(buffer, 0, length));
+        assertTrue(decoded.sameAs(membership));
+        return decoded;
     }
 
     private static String attributesOf(final Membership membership, final int id) {

@@ -63,4 +63,17 @@ final class Await {
         }
         throw new AssertionError("timed out waiting for " + what + "; outputs seen:\n" + String.join("\n", outputs));
     }
+
+    /**
+     * Sleeps, keeping an interrupt for the caller to see.
+     *
+     * @param ms how long.
+     */
+    static void sleep(final long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (final InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
 }

@@ -17,7 +17,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -54,11 +53,9 @@ class BadInputIT {
 
     private ProcessCluster etcd;
     private ProcessCluster cairn;
-    private final List<ManagedChannel> channels = new ArrayList<>();
 
     @AfterEach
     void stop() {
-        channels.forEach(ManagedChannel::shutdownNow);
         if (cairn != null) {
             cairn.close();
         }
@@ -71,11 +68,8 @@ class BadInputIT {
     void shouldAnswerEveryBadRequestAsEtcdDoes() throws Exception {
         etcd = ProcessCluster.startEtcd(dir.resolve("etcd"), "BadInputIT-etcd");
         cairn = ProcessCluster.startCairn(dir.resolve("cairn"), "BadInputIT", 3);
-        final ManagedChannel etcdChannel = channel(etcd.endpoint(0));
-        final List<ManagedChannel> members = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            members.add(channel(cairn.endpoint(i)));
-        }
+        final ManagedChannel etcdChannel = etcd.channel(0);
+        final List<ManagedChannel> members = List.of(cairn.channel(0), cairn.channel(1), cairn.channel(2));
         // The same starting state on both: one key written at revision 2.
         for (final ManagedChannel each : List.of(etcdChannel, members.get(0))) {
             KVGrpc.newBlockingStub(each).withDeadlineAfter(10, TimeUnit.SECONDS).put(PutRequest.newBuilder()
@@ -124,13 +118,6 @@ class BadInputIT {
                 .range(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8("after-" + i)).build()).getCount());
             assertTrue(cairn.process(i).isAlive());
         }
-    }
-
-    private ManagedChannel channel(final String endpoint) {
-        final ManagedChannel channel = NettyChannelBuilder.forTarget(endpoint).usePlaintext()
-            .maxInboundMessageSize(4 << 20).build();
-        channels.add(channel);
-        return channel;
     }
 
     private static List<String> corpus() throws IOException {

@@ -1,15 +1,12 @@
 package io.cairn.server;
 
 import com.google.protobuf.ByteString;
-import io.etcd.jetcd.api.HashKVRequest;
 import io.etcd.jetcd.api.KVGrpc;
 import io.etcd.jetcd.api.MaintenanceGrpc;
 import io.etcd.jetcd.api.PutRequest;
 import io.etcd.jetcd.api.RangeRequest;
 import io.etcd.jetcd.api.StatusRequest;
 import io.etcd.jetcd.api.StatusResponse;
-import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -47,13 +44,11 @@ class DiskFaultIT {
     Path dir;
 
     private ProcessCluster cairn;
-    private final List<ManagedChannel> channels = new ArrayList<>();
     private final List<String> acknowledged = new ArrayList<>();
     private int written;
 
     @AfterEach
     void stop() {
-        channels.forEach(ManagedChannel::shutdownNow);
         if (cairn != null) {
             cairn.close();
         }
@@ -63,9 +58,6 @@ class DiskFaultIT {
     void shouldRefuseDamagedFilesAndComeBackReplaced() throws Exception {
         cairn = ProcessCluster.prepareCairn(dir, "DiskFaultIT", 3).withFlags("--snapshot-count", "200");
         cairn.startAll();
-        for (int i = 0; i < 3; i++) {
-            channels.add(NettyChannelBuilder.forTarget(cairn.endpoint(i)).usePlaintext().build());
-        }
         write(300, null);
 
         // 1. A flipped byte in a record that later records follow.
@@ -108,11 +100,8 @@ class DiskFaultIT {
             Await.until("member " + i + " serving every acknowledged key", 90, () -> missing(member) == 0);
         }
         final long revision = kv(0).range(RangeRequest.newBuilder().setKey(key(0)).build()).getHeader().getRevision();
-        final long hash = MaintenanceGrpc.newBlockingStub(channels.get(0)).hashKV(HashKVRequest.newBuilder()
-            .setRevision(revision).build()).getHash();
         for (int i = 1; i < 3; i++) {
-            assertEquals(hash, MaintenanceGrpc.newBlockingStub(channels.get(i)).hashKV(HashKVRequest.newBuilder()
-                .setRevision(revision).build()).getHash(), "member " + i + "'s keyspace hash");
+            assertEquals(cairn.hashKv(0, revision), cairn.hashKv(i, revision), "member " + i + "'s keyspace hash");
         }
         System.out.println("DiskFaultIT: " + acknowledged.size() + " writes acknowledged; three damaged members"
             + " refused to start, two replaced, one restored; every write on every member");
@@ -134,7 +123,7 @@ class DiskFaultIT {
     /** etcd's procedure for a member whose data is lost or damaged. */
     private void replace(final int member) throws Exception {
         final String id = Integer.toHexString(cairn.memberId(member));
-        final String endpoints = others(member);
+        final String endpoints = cairn.endpointsExcept(member);
         assertTrue(etcdctl(endpoints, null, "member", "remove", id).contains(id + " removed"));
         final Path data = cairn.dataDir(member);
         Files.move(data, data.resolveSibling(cairn.name(member) + ".damaged-" + written));
@@ -143,16 +132,6 @@ class DiskFaultIT {
         cairn.startReplacement(member);
         cairn.awaitPorts();
         Await.until("the replaced member serving every acknowledged key", 90, () -> missing(member) == 0);
-    }
-
-    private String others(final int member) {
-        final StringBuilder endpoints = new StringBuilder();
-        for (int i = 0; i < 3; i++) {
-            if (i != member) {
-                endpoints.append(endpoints.length() == 0 ? "" : ",").append(cairn.endpoint(i));
-            }
-        }
-        return endpoints.toString();
     }
 
     private void write(final int count, final String value) throws Exception {
@@ -198,7 +177,7 @@ class DiskFaultIT {
         Await.until("a leader", 60, () -> {
             for (int i = 0; i < 3; i++) {
                 try {
-                    final StatusResponse status = MaintenanceGrpc.newBlockingStub(channels.get(i))
+                    final StatusResponse status = MaintenanceGrpc.newBlockingStub(cairn.channel(i))
                         .withDeadlineAfter(2, TimeUnit.SECONDS).status(StatusRequest.getDefaultInstance());
                     if (status.getLeader() != 0 && status.getLeader() != status.getHeader().getMemberId()) {
                         found[0] = i;
@@ -240,7 +219,7 @@ class DiskFaultIT {
     }
 
     private KVGrpc.KVBlockingStub kv(final int member) {
-        return KVGrpc.newBlockingStub(channels.get(member)).withDeadlineAfter(5, TimeUnit.SECONDS);
+        return KVGrpc.newBlockingStub(cairn.channel(member)).withDeadlineAfter(5, TimeUnit.SECONDS);
     }
 
     private static ByteString key(final int n) {

@@ -3,20 +3,14 @@ package io.cairn.server;
 import com.google.protobuf.ByteString;
 import io.cairn.consensus.sim.RecordedHistory;
 import io.etcd.jetcd.api.Event;
-import io.etcd.jetcd.api.HashKVRequest;
 import io.etcd.jetcd.api.KVGrpc;
-import io.etcd.jetcd.api.MaintenanceGrpc;
 import io.etcd.jetcd.api.PutRequest;
 import io.etcd.jetcd.api.RangeRequest;
 import io.etcd.jetcd.api.RangeResponse;
-import io.etcd.jetcd.api.StatusRequest;
-import io.etcd.jetcd.api.StatusResponse;
 import io.etcd.jetcd.api.WatchCreateRequest;
 import io.etcd.jetcd.api.WatchGrpc;
 import io.etcd.jetcd.api.WatchRequest;
 import io.etcd.jetcd.api.WatchResponse;
-import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -76,7 +70,6 @@ class FaultIT {
     Path dir;
 
     private ProcessCluster cairn;
-    private final List<ManagedChannel> channels = new ArrayList<>();
     private final RecordedHistory history = new RecordedHistory();
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final AtomicBoolean watching = new AtomicBoolean(true);
@@ -99,7 +92,6 @@ class FaultIT {
                 }
             }
         }
-        channels.forEach(ManagedChannel::shutdownNow);
         if (cairn != null) {
             cairn.close();
         }
@@ -109,10 +101,7 @@ class FaultIT {
     @Timeout(value = 900 + 60 * 40, unit = TimeUnit.SECONDS)
     void shouldStayLinearizableAndLoseNothingUnderFaults() throws Exception {
         cairn = ProcessCluster.startCairn(dir, "FaultIT", 3);
-        for (int i = 0; i < 3; i++) {
-            channels.add(NettyChannelBuilder.forTarget(cairn.endpoint(i)).usePlaintext().build());
-        }
-        Await.until("a leader", 30, () -> leader() >= 0);
+        Await.until("a leader", 30, () -> cairn.leader() >= 0);
         final List<Thread> threads = new ArrayList<>();
         for (int c = 0; c < CLIENTS; c++) {
             final int client = c;
@@ -198,11 +187,9 @@ class FaultIT {
         for (final long value : acknowledged) {
             assertTrue(seen.contains(value), "acknowledged value " + value + " never reached the watch");
         }
-        final long hash = MaintenanceGrpc.newBlockingStub(channels.get(0)).hashKV(HashKVRequest.newBuilder()
-            .setRevision(finalRevision).build()).getHash();
         for (int i = 1; i < 3; i++) {
-            assertEquals(hash, MaintenanceGrpc.newBlockingStub(channels.get(i)).hashKV(HashKVRequest.newBuilder()
-                .setRevision(finalRevision).build()).getHash(), "member " + i + "'s keyspace hash");
+            assertEquals(cairn.hashKv(0, finalRevision), cairn.hashKv(i, finalRevision),
+                "member " + i + "'s keyspace hash");
         }
     }
 
@@ -215,7 +202,7 @@ class FaultIT {
     /** @return ms from the fault until a write was acknowledged again (a pause: from its start). */
     private long inject(final char fault) throws Exception {
         final int[] found = {-1};
-        Await.until("a leader", 60, () -> (found[0] = leader()) >= 0);
+        Await.until("a leader", 60, () -> (found[0] = cairn.leader()) >= 0);
         final int leader = found[0];
         final int follower = (leader + 1) % 3;
         final long startNs = System.nanoTime();
@@ -236,8 +223,8 @@ class FaultIT {
             case 'P' -> {
                 cairn.partition(leader, (leader + 1) % 3, (leader + 2) % 3);
                 // The cut-off leader may still call itself leader for a while: ask only the majority side.
-                Await.until("a leader on the majority side", 60, () -> isLeader((leader + 1) % 3)
-                    || isLeader((leader + 2) % 3));
+                Await.until("a leader on the majority side", 60, () -> cairn.isLeader((leader + 1) % 3)
+                    || cairn.isLeader((leader + 2) % 3));
                 recoveredMs = awaitWriteAfter(startNs, "during a partition");
                 Thread.sleep(1_000);
                 cairn.heal();
@@ -301,7 +288,7 @@ class FaultIT {
                 Thread.sleep(5);
             } catch (final RuntimeException ex) {
                 member = (member + 1) % 3; // that member is down, cut off or without a leader: try another
-                sleepQuietly(50);
+                Await.sleep(50);
             } catch (final InterruptedException ex) {
                 return;
             }
@@ -313,7 +300,7 @@ class FaultIT {
         while (watching.get()) {
             final CountDownLatch ended = new CountDownLatch(1);
             final long from = lastWatched() + 1;
-            final StreamObserver<WatchRequest> requests = WatchGrpc.newStub(channels.get(member)).watch(
+            final StreamObserver<WatchRequest> requests = WatchGrpc.newStub(cairn.channel(member)).watch(
                 new StreamObserver<>() {
                     @Override
                     public void onNext(final WatchResponse response) {
@@ -362,7 +349,7 @@ class FaultIT {
             }
             if (watching.get()) {
                 member = (member + 1) % 3;
-                sleepQuietly(100);
+                Await.sleep(100);
             }
         }
     }
@@ -374,7 +361,7 @@ class FaultIT {
     }
 
     private KVGrpc.KVBlockingStub kv(final int member) {
-        return KVGrpc.newBlockingStub(channels.get(member)).withDeadlineAfter(5, TimeUnit.SECONDS);
+        return KVGrpc.newBlockingStub(cairn.channel(member)).withDeadlineAfter(5, TimeUnit.SECONDS);
     }
 
     private static ByteString key(final int key) {
@@ -385,40 +372,10 @@ class FaultIT {
         return response.getKvsCount() == 0 ? 0 : Long.parseLong(response.getKvs(0).getValue().toStringUtf8());
     }
 
-    private int leader() {
-        for (int i = 0; i < 3; i++) {
-            if (isLeader(i)) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    private boolean isLeader(final int member) {
-        if (!cairn.process(member).isAlive()) {
-            return false;
-        }
-        try {
-            final StatusResponse status = MaintenanceGrpc.newBlockingStub(channels.get(member))
-                .withDeadlineAfter(2, TimeUnit.SECONDS).status(StatusRequest.getDefaultInstance());
-            return status.getLeader() == status.getHeader().getMemberId();
-        } catch (final RuntimeException ex) {
-            return false; // not answering now
-        }
-    }
-
     private static Thread start(final String name, final Runnable work) {
         final Thread thread = new Thread(work, name);
         thread.setDaemon(true);
         thread.start();
         return thread;
-    }
-
-    private static void sleepQuietly(final long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (final InterruptedException ex) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

@@ -194,36 +194,31 @@ class JetcdCompatibilityIT {
     @Test
     void shouldSendARevisionTooLargeForOneMessageInFragmentsOnlyWhenAsked() throws Exception {
         // Three 1 MB values, then one delete of all three: a 3 MB revision with prev_kv.
-        final io.grpc.ManagedChannel channel = io.grpc.netty.NettyChannelBuilder.forTarget(cairn.endpoint(0))
-            .usePlaintext().maxInboundMessageSize(32 << 20).build();
-        try {
-            final io.etcd.jetcd.api.KVGrpc.KVBlockingStub kv = io.etcd.jetcd.api.KVGrpc.newBlockingStub(channel)
-                .withDeadlineAfter(20, TimeUnit.SECONDS);
-            long first = 0;
-            for (int i = 0; i < 3; i++) {
-                final long revision = kv.put(io.etcd.jetcd.api.PutRequest.newBuilder()
-                    .setKey(com.google.protobuf.ByteString.copyFromUtf8("frag/" + i))
-                    .setValue(com.google.protobuf.ByteString.copyFrom(new byte[1_000_000])).build())
-                    .getHeader().getRevision();
-                first = first == 0 ? revision : first;
-            }
-            kv.deleteRange(io.etcd.jetcd.api.DeleteRangeRequest.newBuilder()
-                .setKey(com.google.protobuf.ByteString.copyFromUtf8("frag/"))
-                .setRangeEnd(com.google.protobuf.ByteString.copyFromUtf8("frag0")).build());
-            final List<io.etcd.jetcd.api.WatchResponse> fragmented = watchAll(channel, first, true);
-            final List<io.etcd.jetcd.api.WatchResponse> whole = watchAll(channel, first, false);
-            assertTrue(fragmented.stream().anyMatch(JetcdCompatibilityIT::isFragment), "some fragments");
-            assertTrue(!isFragment(fragmented.get(fragmented.size() - 1)), "the last piece ends the response");
-            for (final io.etcd.jetcd.api.WatchResponse response : fragmented) {
-                assertTrue(response.getSerializedSize() < 3 << 20, "a fragment holds at most 1.5 MiB and one event");
-            }
-            assertTrue(whole.stream().noneMatch(JetcdCompatibilityIT::isFragment), "no fragments unless asked");
-            assertTrue(whole.stream().anyMatch(response -> response.getEventsList().stream()
-                .filter(event -> event.getType() == io.etcd.jetcd.api.Event.EventType.DELETE).count() == 3),
-                "without fragments a revision is never split");
-        } finally {
-            channel.shutdownNow();
+        final io.grpc.ManagedChannel channel = cairn.channel(0);
+        final io.etcd.jetcd.api.KVGrpc.KVBlockingStub kv = io.etcd.jetcd.api.KVGrpc.newBlockingStub(channel)
+            .withDeadlineAfter(20, TimeUnit.SECONDS);
+        long first = 0;
+        for (int i = 0; i < 3; i++) {
+            final long revision = kv.put(io.etcd.jetcd.api.PutRequest.newBuilder()
+                .setKey(com.google.protobuf.ByteString.copyFromUtf8("frag/" + i))
+                .setValue(com.google.protobuf.ByteString.copyFrom(new byte[1_000_000])).build())
+                .getHeader().getRevision();
+            first = first == 0 ? revision : first;
         }
+        kv.deleteRange(io.etcd.jetcd.api.DeleteRangeRequest.newBuilder()
+            .setKey(com.google.protobuf.ByteString.copyFromUtf8("frag/"))
+            .setRangeEnd(com.google.protobuf.ByteString.copyFromUtf8("frag0")).build());
+        final List<io.etcd.jetcd.api.WatchResponse> fragmented = watchAll(channel, first, true);
+        final List<io.etcd.jetcd.api.WatchResponse> whole = watchAll(channel, first, false);
+        assertTrue(fragmented.stream().anyMatch(JetcdCompatibilityIT::isFragment), "some fragments");
+        assertTrue(!isFragment(fragmented.get(fragmented.size() - 1)), "the last piece ends the response");
+        for (final io.etcd.jetcd.api.WatchResponse response : fragmented) {
+            assertTrue(response.getSerializedSize() < 3 << 20, "a fragment holds at most 1.5 MiB and one event");
+        }
+        assertTrue(whole.stream().noneMatch(JetcdCompatibilityIT::isFragment), "no fragments unless asked");
+        assertTrue(whole.stream().anyMatch(response -> response.getEventsList().stream()
+            .filter(event -> event.getType() == io.etcd.jetcd.api.Event.EventType.DELETE).count() == 3),
+            "without fragments a revision is never split");
     }
 
     private static boolean isFragment(final io.etcd.jetcd.api.WatchResponse response) {

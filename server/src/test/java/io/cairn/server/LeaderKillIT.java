@@ -2,13 +2,8 @@ package io.cairn.server;
 
 import com.google.protobuf.ByteString;
 import io.etcd.jetcd.api.KVGrpc;
-import io.etcd.jetcd.api.MaintenanceGrpc;
 import io.etcd.jetcd.api.PutRequest;
 import io.etcd.jetcd.api.RangeRequest;
-import io.etcd.jetcd.api.StatusRequest;
-import io.etcd.jetcd.api.StatusResponse;
-import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -44,36 +39,12 @@ class LeaderKillIT {
     Path dir;
 
     private ProcessCluster cairn;
-    private final List<ManagedChannel> channels = new ArrayList<>();
 
     @AfterEach
     void stop() {
-        channels.forEach(ManagedChannel::shutdownNow);
         if (cairn != null) {
             cairn.close();
         }
-    }
-
-    private ManagedChannel channel(final int member) {
-        return channels.get(member);
-    }
-
-    private int leader() {
-        for (int i = 0; i < 3; i++) {
-            if (!cairn.process(i).isAlive()) {
-                continue;
-            }
-            try {
-                final StatusResponse status = MaintenanceGrpc.newBlockingStub(channel(i))
-                    .withDeadlineAfter(2, TimeUnit.SECONDS).status(StatusRequest.getDefaultInstance());
-                if (status.getLeader() == status.getHeader().getMemberId()) {
-                    return i;
-                }
-            } catch (final RuntimeException ex) {
-                // Not answering now: ask the next one.
-            }
-        }
-        return -1;
     }
 
     private static void signal(final Process process, final String signal) throws Exception {
@@ -84,9 +55,6 @@ class LeaderKillIT {
     @Test
     void shouldKeepEveryAcknowledgedWriteThroughLeaderKillsAndPauses() throws Exception {
         cairn = ProcessCluster.startCairn(dir, "LeaderKillIT", 3);
-        for (int i = 0; i < 3; i++) {
-            channels.add(NettyChannelBuilder.forTarget(cairn.endpoint(i)).usePlaintext().build());
-        }
         final Set<String> acknowledged = ConcurrentHashMap.newKeySet();
         final AtomicBoolean writing = new AtomicBoolean(true);
         final AtomicLong lastAckNs = new AtomicLong(System.nanoTime());
@@ -100,14 +68,14 @@ class LeaderKillIT {
                     final String key = "w" + writer + "-" + sequence++;
                     final int member = (int)(sequence % 3);
                     try {
-                        KVGrpc.newBlockingStub(channel(member)).withDeadlineAfter(5, TimeUnit.SECONDS)
+                        KVGrpc.newBlockingStub(cairn.channel(member)).withDeadlineAfter(5, TimeUnit.SECONDS)
                             .put(PutRequest.newBuilder().setKey(ByteString.copyFromUtf8(key))
                                 .setValue(ByteString.copyFromUtf8("v")).build());
                         acknowledged.add(key);
                         lastAckNs.set(System.nanoTime());
                     } catch (final RuntimeException ex) {
                         failures.incrementAndGet(); // outcome unknown: it may or may not be applied
-                        sleep(20);
+                        Await.sleep(20);
                     }
                 }
             }, "writer-" + w);
@@ -120,19 +88,19 @@ class LeaderKillIT {
                 final int before = acknowledged.size();
                 Await.until("writes before kill " + round, 30, () -> acknowledged.size() >= before + 200);
                 final int[] found = {-1};
-                Await.until("a leader before kill " + round, 30, () -> (found[0] = leader()) >= 0);
+                Await.until("a leader before kill " + round, 30, () -> (found[0] = cairn.leader()) >= 0);
                 final int victim = found[0];
                 cairn.kill(victim);
                 final long killedNs = System.nanoTime();
                 Await.until("a write acknowledged after kill " + round, 30, () -> lastAckNs.get() > killedNs
-                    && leader() >= 0);
+                    && cairn.leader() >= 0);
                 recoveriesMs.add(TimeUnit.NANOSECONDS.toMillis(lastAckNs.get() - killedNs));
                 cairn.start(victim);
                 cairn.awaitPorts();
                 if (round == KILLS / 2) {
-                    final int follower = (leader() + 1) % 3;
+                    final int follower = (cairn.leader() + 1) % 3;
                     signal(cairn.process(follower), "STOP");
-                    sleep(3_000);
+                    Await.sleep(3_000);
                     signal(cairn.process(follower), "CONT");
                 }
             }
@@ -158,7 +126,7 @@ class LeaderKillIT {
     private long missing(final int member, final Set<String> keys) {
         long missing = 0;
         try {
-            final KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(channel(member));
+            final KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(cairn.channel(member));
             for (final String key : keys) {
                 if (kv.withDeadlineAfter(5, TimeUnit.SECONDS).range(RangeRequest.newBuilder()
                     .setKey(ByteString.copyFrom(key, StandardCharsets.UTF_8)).setCountOnly(true).build())
@@ -170,13 +138,5 @@ class LeaderKillIT {
             return -1; // not answering yet
         }
         return missing;
-    }
-
-    private static void sleep(final long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (final InterruptedException ex) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

@@ -107,7 +107,7 @@ class MembershipIT {
         final int other = leaderPosition == 3 ? 4 : 3;
         assertTrue(etcdctl(cairn.endpoint(other), null, "member", "remove", leaderId)
             .contains(leaderId + " removed from cluster"));
-        final String remaining = remainingEndpoints(leaderPosition);
+        final String remaining = cairn.endpointsExcept(leaderPosition);
         Await.output(() -> etcdctl(remaining, null, "member", "list"), list -> !list.contains(leaderId + ",")
             && list.split("\n").length == 4, "four members left");
         // The removed leader steps down once the change commits; the others elect a leader after an election timeout.
@@ -159,16 +159,6 @@ class MembershipIT {
             }
         }
         return -1;
-    }
-
-    private String remainingEndpoints(final int removed) {
-        final StringBuilder endpoints = new StringBuilder();
-        for (int i = 0; i < 5; i++) {
-            if (i != removed) {
-                endpoints.append(endpoints.length() == 0 ? "" : ",").append(cairn.endpoint(i));
-            }
-        }
-        return endpoints.toString();
     }
 
     private static void put(final String endpoints, final String key, final List<String> written) throws Exception {

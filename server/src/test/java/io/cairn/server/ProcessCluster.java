@@ -1,5 +1,12 @@
 package io.cairn.server;
 
+import io.etcd.jetcd.api.HashKVRequest;
+import io.etcd.jetcd.api.MaintenanceGrpc;
+import io.etcd.jetcd.api.StatusRequest;
+import io.etcd.jetcd.api.StatusResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+
 import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.ServerSocket;
@@ -28,6 +35,7 @@ public final class ProcessCluster implements AutoCloseable {
     private final int initialSize;
     private final List<String> extraFlags = new ArrayList<>();
     private final boolean[] replaced;
+    private final ManagedChannel[] channels;
 
     private ProcessCluster(final Path data, final String test, final int size) throws IOException {
         this(data, test, size, 0);
@@ -49,6 +57,7 @@ public final class ProcessCluster implements AutoCloseable {
         httpPorts = new int[size + spares];
         processes = new Process[size + spares];
         replaced = new boolean[size + spares];
+        channels = new ManagedChannel[size + spares];
         final StringBuilder cluster = new StringBuilder();
         final StringBuilder clientList = new StringBuilder();
         for (int i = 0; i < size + spares; i++) {
@@ -134,6 +143,75 @@ public final class ProcessCluster implements AutoCloseable {
     public void startReplacement(final int i) throws IOException {
         replaced[i] = true;
         start(i);
+    }
+
+    /**
+     * @param i a member's position.
+     * @return a gRPC channel to its client port (one per member, kept across restarts, closed with the cluster;
+     *     messages up to 32 MiB).
+     */
+    public ManagedChannel channel(final int i) {
+        synchronized (channels) {
+            if (channels[i] == null) {
+                channels[i] = NettyChannelBuilder.forTarget(endpoint(i)).usePlaintext()
+                    .maxInboundMessageSize(32 << 20).build();
+            }
+            return channels[i];
+        }
+    }
+
+    /**
+     * @param i a member's position.
+     * @return true when it runs and says it leads (Maintenance.Status, 2 s at most).
+     */
+    public boolean isLeader(final int i) {
+        if (processes[i] == null || !processes[i].isAlive()) {
+            return false;
+        }
+        try {
+            final StatusResponse status = MaintenanceGrpc.newBlockingStub(channel(i))
+                .withDeadlineAfter(2, TimeUnit.SECONDS).status(StatusRequest.getDefaultInstance());
+            return status.getLeader() == status.getHeader().getMemberId();
+        } catch (final RuntimeException ex) {
+            return false; // not answering now
+        }
+    }
+
+    /**
+     * @return the position of a member that says it leads, or -1.
+     */
+    public int leader() {
+        for (int i = 0; i < processes.length; i++) {
+            if (isLeader(i)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * @param i        a member's position.
+     * @param revision the revision to hash the keyspace at.
+     * @return its Maintenance.HashKV.
+     */
+    public long hashKv(final int i, final long revision) {
+        return MaintenanceGrpc.newBlockingStub(channel(i)).withDeadlineAfter(10, TimeUnit.SECONDS)
+            .hashKV(HashKVRequest.newBuilder().setRevision(revision).build()).getHash();
+    }
+
+    /**
+     * @param skipped positions to leave out.
+     * @return the client endpoints of the members started so far but those, comma-separated.
+     */
+    public String endpointsExcept(final int... skipped) {
+        final StringBuilder all = new StringBuilder();
+        for (int i = 0; i < clientPorts.length; i++) {
+            final int position = i;
+            if ((i < initialSize || processes[i] != null) && Arrays.stream(skipped).noneMatch(s -> s == position)) {
+                all.append(all.length() == 0 ? "" : ",").append(endpoint(i));
+            }
+        }
+        return all.toString();
     }
 
     /**
@@ -336,7 +414,7 @@ public final class ProcessCluster implements AutoCloseable {
                     if (System.nanoTime() > deadline) {
                         throw new IllegalStateException("member " + names[i] + " did not open its client port");
                     }
-                    sleep(50);
+                    Await.sleep(50);
                 }
             }
             if (processes[i] != null && !processes[i].isAlive()) {
@@ -366,13 +444,7 @@ public final class ProcessCluster implements AutoCloseable {
      * @return the client endpoints of every member started so far, comma-separated.
      */
     public String endpoints() {
-        final StringBuilder all = new StringBuilder();
-        for (int i = 0; i < clientPorts.length; i++) {
-            if (i < initialSize || processes[i] != null) {
-                all.append(all.length() == 0 ? "" : ",").append(endpoint(i));
-            }
-        }
-        return all.toString();
+        return endpointsExcept();
     }
 
     /**
@@ -408,14 +480,6 @@ public final class ProcessCluster implements AutoCloseable {
         }
     }
 
-    private static void sleep(final long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (final InterruptedException ex) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     static int freeTcpPort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0)) {
             return socket.getLocalPort();
@@ -431,6 +495,13 @@ public final class ProcessCluster implements AutoCloseable {
     /** Stops every process: SIGTERM (clean shutdown), SIGKILL after 15 s. */
     @Override
     public void close() {
+        synchronized (channels) {
+            for (final ManagedChannel channel : channels) {
+                if (channel != null) {
+                    channel.shutdownNow();
+                }
+            }
+        }
         for (final Process process : processes) {
             if (process != null && process.isAlive()) {
                 process.destroy();

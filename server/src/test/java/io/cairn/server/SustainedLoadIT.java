@@ -12,7 +12,6 @@ import io.etcd.jetcd.api.RangeRequest;
 import io.etcd.jetcd.api.StatusRequest;
 import io.etcd.jetcd.api.StatusResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -54,14 +53,12 @@ class SustainedLoadIT {
     Path dir;
 
     private ProcessCluster cairn;
-    private final List<ManagedChannel> channels = new ArrayList<>();
     private final Set<String> acknowledged = ConcurrentHashMap.newKeySet();
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong sequence = new AtomicLong();
 
     @AfterEach
     void stop() {
-        channels.forEach(ManagedChannel::shutdownNow);
         if (cairn != null) {
             cairn.close();
         }
@@ -72,10 +69,7 @@ class SustainedLoadIT {
     void shouldServeThroughRestartsAtEightyPercentLoad() throws Exception {
         cairn = ProcessCluster.prepareCairn(dir, "SustainedLoadIT", 3).withFlags("--snapshot-count", "2000");
         cairn.startAll();
-        for (int i = 0; i < 3; i++) {
-            channels.add(NettyChannelBuilder.forTarget(cairn.endpoint(i)).usePlaintext().build());
-        }
-        Await.until("a leader", 30, () -> leader() >= 0);
+        Await.until("a leader", 30, () -> cairn.leader() >= 0);
 
         // The maximum: closed loop, 64 in flight, 8 s (after 2 s of warm-up).
         closedLoop(2);
@@ -125,7 +119,7 @@ class SustainedLoadIT {
                 nextSampleNs += TimeUnit.SECONDS.toNanos(5);
             }
             if (restartAt < 0 && catchingUp < 0 && now >= nextKillNs) {
-                final int leader = leader();
+                final int leader = cairn.leader();
                 restartAt = kills % 2 == 0 && leader >= 0 ? leader : (Math.max(leader, 0) + 1) % 3;
                 cairn.kill(restartAt);
                 restartNs = now + TimeUnit.SECONDS.toNanos(2);
@@ -178,7 +172,7 @@ class SustainedLoadIT {
         long sent = 0;
         while (System.nanoTime() < endNs) {
             if (inFlight.tryAcquire(10, TimeUnit.MILLISECONDS)) {
-                put(channels.get((int)(sent++ % 3)), inFlight, null, 0);
+                put(cairn.channel((int)(sent++ % 3)), inFlight, null, 0);
             }
         }
         inFlight.acquire(64);
@@ -188,10 +182,10 @@ class SustainedLoadIT {
         for (int i = 0; i < 3; i++) {
             final int member = (preferred + i) % 3;
             if (cairn.process(member).isAlive()) {
-                return channels.get(member);
+                return cairn.channel(member);
             }
         }
-        return channels.get(preferred);
+        return cairn.channel(preferred);
     }
 
     private void put(final ManagedChannel channel, final Semaphore inFlight, final AtomicLongArray perWindow,
@@ -221,7 +215,7 @@ class SustainedLoadIT {
     }
 
     private boolean caughtUp(final int member) {
-        final int leader = leader();
+        final int leader = cairn.leader();
         if (leader < 0 || leader == member) {
             return leader == member;
         }
@@ -235,25 +229,8 @@ class SustainedLoadIT {
     }
 
     private StatusResponse status(final int member) {
-        return MaintenanceGrpc.newBlockingStub(channels.get(member)).withDeadlineAfter(1, TimeUnit.SECONDS)
+        return MaintenanceGrpc.newBlockingStub(cairn.channel(member)).withDeadlineAfter(1, TimeUnit.SECONDS)
             .status(StatusRequest.getDefaultInstance());
-    }
-
-    private int leader() {
-        for (int i = 0; i < 3; i++) {
-            if (!cairn.process(i).isAlive()) {
-                continue;
-            }
-            try {
-                final StatusResponse status = status(i);
-                if (status.getLeader() == status.getHeader().getMemberId()) {
-                    return i;
-                }
-            } catch (final RuntimeException ex) {
-                // not answering now
-            }
-        }
-        return -1;
     }
 
     private boolean holdsAll(final int member) {
@@ -262,7 +239,7 @@ class SustainedLoadIT {
             ByteString from = ByteString.copyFromUtf8("load/");
             final ByteString end = ByteString.copyFromUtf8("load0");
             while (true) {
-                final var response = KVGrpc.newBlockingStub(channels.get(member)).withDeadlineAfter(30,
+                final var response = KVGrpc.newBlockingStub(cairn.channel(member)).withDeadlineAfter(30,
                     TimeUnit.SECONDS).range(RangeRequest.newBuilder().setKey(from).setRangeEnd(end).setKeysOnly(true)
                     .setLimit(50_000).build());
                 response.getKvsList().forEach(kv -> keys.add(kv.getKey().toString(StandardCharsets.UTF_8)));

@@ -141,29 +141,40 @@ final class FamilyTables {
     private void keyspace() {
         final List<JmhResult> results = new ArrayList<>(profile.jmh(Figures.KEYSPACE_WRITE));
         results.addAll(profile.jmh(Figures.KEYSPACE_READ));
-        if (results.isEmpty()) {
+        final String what = " applies `batchSize` commands per LMDB write transaction as the"
+            + " event loop does; `" + Figures.KEYSPACE_READ + "` serves point gets and 100-key prefix ranges as views"
+            + " into LMDB's map. The `ops` counter is commands/s for writes and keys/s for ranges. No physical limit"
+            + " is recorded for these (the probe measures the disk only).";
+        if (!heading("Keyspace", Figures.KEYSPACE_WRITE, what, results)) {
             return;
         }
-        out.append("### Keyspace\n\n");
-        out.append("`").append(Figures.KEYSPACE_WRITE).append("` applies `batchSize` commands per LMDB write ")
-            .append("transaction as the event loop does; `").append(Figures.KEYSPACE_READ).append("` serves point ")
-            .append("gets and 100-key prefix ranges as views into LMDB's map. The `ops` counter is commands/s for ")
-            .append("writes and keys/s for ranges. No physical limit is recorded for these (the probe measures ")
-            .append("the disk only).").append(constants(results)).append("\n\n");
         genericTable(results, "ops");
+    }
+
+    /**
+     * A family's title, then what its benchmark measures and against what, then the parameters all runs share.
+     *
+     * @return false (and nothing written) when the family has no results.
+     */
+    private boolean heading(final String title, final String benchmark, final String description,
+        final List<JmhResult> results) {
+        if (results.isEmpty()) {
+            return false;
+        }
+        out.append("### ").append(title).append("\n\n`").append(benchmark).append('`').append(description)
+            .append(constants(results)).append("\n\n");
+        return true;
     }
 
     private void snapshot() {
         final List<JmhResult> results = profile.jmh(Figures.SNAPSHOT);
-        if (results.isEmpty()) {
+        final String what = ": taking a snapshot (LMDB's compacting copy, checksum,"
+            + " seal) and restoring one, as snapshot MiB/s; compaction as history records looked at per second."
+            + " Limit for the snapshot rows: the median memory copy bandwidth of the largest copy size in the probe"
+            + " of the benchmark's day (else the latest probe that measured it); compaction has none recorded.";
+        if (!heading("Snapshot and compaction", Figures.SNAPSHOT, what, results)) {
             return;
         }
-        out.append("### Snapshot and compaction\n\n");
-        out.append("`").append(Figures.SNAPSHOT).append("`: taking a snapshot (LMDB's compacting copy, checksum, ")
-            .append("seal) and restoring one, as snapshot MiB/s; compaction as history records looked at per ")
-            .append("second. Limit for the snapshot rows: the median memory copy bandwidth of the largest copy size ")
-            .append("in the probe of the benchmark's day (else the latest probe that measured it); compaction has ")
-            .append("none recorded.").append(constants(results)).append("\n\n");
         final Markdown table = Markdown.table("benchmark", "score", ">work per second", ">memory copy MiB/s",
             ">work / memory copy");
         final List<SyncProbeResult> probes = new ArrayList<>();
@@ -270,13 +281,12 @@ final class FamilyTables {
 
     private void roundTrip() {
         final List<JmhResult> results = profile.jmh(Figures.ROUND_TRIP);
-        if (results.isEmpty()) {
+        final String what = ": one framed message to a peer and its echo back over"
+            + " Cairn's Aeron transport on loopback UDP, two embedded drivers; the network's floor for replication."
+            + " Percentiles in the score's unit.";
+        if (!heading("Aeron round trip", Figures.ROUND_TRIP, what, results)) {
             return;
         }
-        out.append("### Aeron round trip\n\n");
-        out.append("`").append(Figures.ROUND_TRIP).append("`: one framed message to a peer and its echo back over ")
-            .append("Cairn's Aeron transport on loopback UDP, two embedded drivers; the network's floor for ")
-            .append("replication. Percentiles in the score's unit.").append(constants(results)).append("\n\n");
         final SortedSet<String> varying = Figures.varyingParams(results);
         final List<String> columns = new ArrayList<>();
         for (final String param : varying) {

@@ -1,5 +1,7 @@
 package io.cairn.bench.report;
 
+import io.cairn.bench.JsonReader;
+
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;

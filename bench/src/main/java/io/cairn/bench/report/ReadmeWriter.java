@@ -1,5 +1,7 @@
 package io.cairn.bench.report;
 
+import io.cairn.bench.JsonReader;
+
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;

@@ -1,5 +1,7 @@
 package io.cairn.bench.report;
 
+import io.cairn.bench.JsonReader;
+
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;

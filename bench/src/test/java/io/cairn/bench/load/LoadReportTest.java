@@ -1,5 +1,6 @@
 package io.cairn.bench.load;
 
+import io.cairn.bench.JsonReader;
 import org.HdrHistogram.Histogram;
 import org.junit.jupiter.api.Test;
 
@@ -16,7 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Goal: the JSON a run writes is well-formed and holds the schema's fields with the histograms' percentiles in µs,
  * corrected and uncorrected, per operation type; the text summary shows the same figures. Method: results built
  * from histograms with known contents (values below 2048 are exact at three significant digits), the JSON read
- * back with a minimal parser of our own (bench has no JSON library), fields compared with the expected values.
+ * back with bench's strict reader ({@code JsonReader}: one value, no duplicate keys, no raw control characters),
+ * fields compared with the expected values.
  */
 class LoadReportTest {
     private static Histogram histogram(final long from, final long to) {
@@ -45,7 +47,7 @@ class LoadReportTest {
     @Test
     @SuppressWarnings("unchecked")
     void shouldWritePercentilesPerOpTypeWhenResultHasHistograms() {
-        final Map<String, Object> json = (Map<String, Object>)new MiniJson(LoadReport.json(mixedResult())).parse();
+        final Map<String, Object> json = (Map<String, Object>)JsonReader.parse(LoadReport.json(mixedResult()));
         assertEquals("etcd \"3.4\"\tmixed", json.get("label"));
         assertEquals(List.of("127.0.0.1:2379", "127.0.0.1:22379"), json.get("endpoints"));
         final Map<String, Object> workload = (Map<String, Object>)json.get("workload");
@@ -90,7 +92,7 @@ class LoadReportTest {
         final LoadConfig config = LoadConfig.parse("--endpoints", "h:1");
         final LoadResult empty = new LoadResult(config, Instant.EPOCH, 1_000_000_000L, List.of(), 0, List.of(),
             "{}");
-        final Object json = new MiniJson(LoadReport.json(empty)).parse();
+        final Object json = JsonReader.parse(LoadReport.json(empty));
         assertEquals(Map.of(), ((Map<?, ?>)json).get("latencyUs"));
         assertEquals(List.of(), ((Map<?, ?>)json).get("cpu"));
         assertEquals("closed-loop", ((Map<?, ?>)((Map<?, ?>)json).get("workload")).get("mode"));
@@ -105,112 +107,5 @@ class LoadReportTest {
         assertTrue(text.matches("(?s).*range uncorrected +100 +50 +90 +99 +100 +100 +50\\.5\n.*"), text);
         assertTrue(text.contains("put errors 3 (UNAVAILABLE 2, DEADLINE_EXCEEDED 1)"), text);
         assertTrue(text.contains("cpu: pid 7 0.500 s (500.0 us/op); load generator 0.250 s (250.0 us/op)\n"), text);
-    }
-
-    /** Just enough JSON (RFC 8259) to read a report back: objects keep their order, numbers are doubles. */
-    private static final class MiniJson {
-        private final String text;
-        private int position;
-
-        MiniJson(final String text) {
-            this.text = text;
-        }
-
-        Object parse() {
-            final Object value = value();
-            skipSpace();
-            assertEquals(text.length(), position, "trailing text after the JSON value");
-            return value;
-        }
-
-        private Object value() {
-            skipSpace();
-            final char c = text.charAt(position);
-            if (c == '{') {
-                final Map<String, Object> object = new LinkedHashMap<>();
-                position++;
-                skipSpace();
-                if (text.charAt(position) == '}') {
-                    position++;
-                    return object;
-                }
-                do {
-                    skipSpace();
-                    final String key = string();
-                    skipSpace();
-                    expect(':');
-                    assertTrue(object.put(key, value()) == null, "duplicate key " + key);
-                    skipSpace();
-                } while (text.charAt(position++) == ',');
-                assertEquals('}', text.charAt(position - 1), "object not closed at " + position);
-                return object;
-            }
-            if (c == '[') {
-                final List<Object> array = new ArrayList<>();
-                position++;
-                skipSpace();
-                if (text.charAt(position) == ']') {
-                    position++;
-                    return array;
-                }
-                do {
-                    array.add(value());
-                    skipSpace();
-                } while (text.charAt(position++) == ',');
-                assertEquals(']', text.charAt(position - 1), "array not closed at " + position);
-                return array;
-            }
-            if (c == '"') {
-                return string();
-            }
-            for (final String literal : new String[] {"true", "false", "null"}) {
-                if (text.startsWith(literal, position)) {
-                    position += literal.length();
-                    return "null".equals(literal) ? null : Boolean.valueOf(literal);
-                }
-            }
-            final int start = position;
-            while (position < text.length() && "+-0123456789.eE".indexOf(text.charAt(position)) >= 0) {
-                position++;
-            }
-            assertTrue(position > start, "unexpected '" + c + "' at " + start);
-            return Double.parseDouble(text.substring(start, position));
-        }
-
-        private String string() {
-            expect('"');
-            final StringBuilder out = new StringBuilder();
-            while (text.charAt(position) != '"') {
-                final char c = text.charAt(position++);
-                assertTrue(c >= 0x20, "control character in a string at " + position);
-                if (c != '\\') {
-                    out.append(c);
-                    continue;
-                }
-                final char escaped = text.charAt(position++);
-                switch (escaped) {
-                    case 'n' -> out.append('\n');
-                    case 't' -> out.append('\t');
-                    case 'u' -> {
-                        out.append((char)Integer.parseInt(text.substring(position, position + 4), 16));
-                        position += 4;
-                    }
-                    default -> out.append(escaped);
-                }
-            }
-            position++;
-            return out.toString();
-        }
-
-        private void expect(final char c) {
-            assertEquals(c, text.charAt(position), "at " + position);
-            position++;
-        }
-
-        private void skipSpace() {
-            while (position < text.length() && Character.isWhitespace(text.charAt(position))) {
-                position++;
-            }
-        }
     }
 }

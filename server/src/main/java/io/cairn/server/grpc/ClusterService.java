@@ -122,8 +122,7 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
     @Override
     public void memberAdd(final MemberAddRequest request, final StreamObserver<MemberAddResponse> observer) {
-        if (request.getPeerURLsCount() == 0 || !valid(request.getPeerURLsList())) {
-            observer.onError(BAD_URLS.asRuntimeException());
+        if (refusedUrls(request.getPeerURLsList(), observer)) {
             return;
         }
         if (forwarded(observer, (leader, relay) -> stub(leader).memberAdd(request, relay))) {
@@ -160,14 +159,12 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
     @Override
     public void memberRemove(final MemberRemoveRequest request, final StreamObserver<MemberRemoveResponse> observer) {
-        if (forwarded(observer, (leader, relay) -> stub(leader).memberRemove(request, relay))) {
-            return;
-        }
-        final ClusterView view = member.view();
-        final ClusterView.Member target = known(view, request.getID(), observer);
+        final ClusterView.Member target = target(request.getID(), observer,
+            (leader, relay) -> stub(leader).memberRemove(request, relay));
         if (target == null) {
             return;
         }
+        final ClusterView view = member.view();
         if (!target.learner() && !enoughStarted(view, target.id(), -1)) {
             observer.onError(NOT_ENOUGH_STARTED.asRuntimeException());
             return;
@@ -178,18 +175,15 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
     @Override
     public void memberUpdate(final MemberUpdateRequest request, final StreamObserver<MemberUpdateResponse> observer) {
-        if (request.getPeerURLsCount() == 0 || !valid(request.getPeerURLsList())) {
-            observer.onError(BAD_URLS.asRuntimeException());
+        if (refusedUrls(request.getPeerURLsList(), observer)) {
             return;
         }
-        if (forwarded(observer, (leader, relay) -> stub(leader).memberUpdate(request, relay))) {
-            return;
-        }
-        final ClusterView view = member.view();
-        final ClusterView.Member target = known(view, request.getID(), observer);
+        final ClusterView.Member target = target(request.getID(), observer,
+            (leader, relay) -> stub(leader).memberUpdate(request, relay));
         if (target == null) {
             return;
         }
+        final ClusterView view = member.view();
         for (final String url : request.getPeerURLsList()) {
             final ClusterView.Member user = view.byPeerEndpoint(Topology.hostPort(url));
             if (user != null && user.id() != target.id()) {
@@ -204,13 +198,13 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
     @Override
     public void memberPromote(final MemberPromoteRequest request,
         final StreamObserver<MemberPromoteResponse> observer) {
-        if (forwarded(observer, (leader, relay) -> stub(leader).memberPromote(request, relay))) {
+        final ClusterView.Member target = target(request.getID(), observer,
+            (leader, relay) -> stub(leader).memberPromote(request, relay));
+        if (target == null) {
             return;
         }
         final ClusterView view = member.view();
-        final ClusterView.Member target = view.byId(request.getID());
-        final StatusRuntimeException refusal = target == null ? NOT_FOUND.asRuntimeException()
-            : !target.learner() ? NOT_LEARNER.asRuntimeException()
+        final StatusRuntimeException refusal = !target.learner() ? NOT_LEARNER.asRuntimeException()
             : !enoughStarted(view, target.id(), +1) ? NOT_ENOUGH_STARTED.asRuntimeException() : null;
         if (refusal != null) {
             observer.onError(refusal);
@@ -221,15 +215,13 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
     }
 
     private void publish(final Member request, final StreamObserver<MemberUpdateResponse> observer) {
-        if (forwarded(observer, (leader, relay) -> ClientCalls.asyncUnaryCall(leader.newCall(PUBLISH,
-            CallOptions.DEFAULT.withDeadlineAfter(FORWARD_DEADLINE_MS, TimeUnit.MILLISECONDS)), request, relay))) {
-            return;
-        }
-        final ClusterView view = member.view();
-        final ClusterView.Member target = known(view, request.getID(), observer);
+        final ClusterView.Member target = target(request.getID(), observer,
+            (leader, relay) -> ClientCalls.asyncUnaryCall(leader.newCall(PUBLISH,
+                CallOptions.DEFAULT.withDeadlineAfter(FORWARD_DEADLINE_MS, TimeUnit.MILLISECONDS)), request, relay));
         if (target == null) {
             return;
         }
+        final ClusterView view = member.view();
         update(view, new MemberAttributes(view.clusterId(), request.getName(), target.peerUrls(),
             request.getClientURLsList()), target.id(), observer);
     }
@@ -255,9 +247,16 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
         return ClusterGrpc.newStub(leader).withDeadlineAfter(FORWARD_DEADLINE_MS, TimeUnit.MILLISECONDS);
     }
 
-    /** @return the member {@code id} names, after answering NOT_FOUND for an unknown one (then null). */
-    private static ClusterView.Member known(final ClusterView view, final long id, final StreamObserver<?> observer) {
-        final ClusterView.Member target = view.byId(id);
+    /**
+     * @return the member {@code id} names when this member leads; null when the request went to the leader, or was
+     *     answered NOT_FOUND (an unknown member) or "no leader".
+     */
+    private <R> ClusterView.Member target(final long id, final StreamObserver<R> observer,
+        final CairnMember.Forward<R> forward) {
+        if (forwarded(observer, forward)) {
+            return null;
+        }
+        final ClusterView.Member target = member.view().byId(id);
         if (target == null) {
             observer.onError(NOT_FOUND.asRuntimeException());
         }
@@ -277,6 +276,15 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
             }
         }
         return started >= voters / 2 + 1;
+    }
+
+    /** @return true when the peer URLs are missing or invalid, after answering etcd's error. */
+    private static boolean refusedUrls(final List<String> urls, final StreamObserver<?> observer) {
+        if (urls.isEmpty() || !valid(urls)) {
+            observer.onError(BAD_URLS.asRuntimeException());
+            return true;
+        }
+        return false;
     }
 
     private static boolean valid(final List<String> urls) {

@@ -1,4 +1,4 @@
-package io.cairn.bench.report;
+package io.cairn.bench;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -6,11 +6,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Just enough JSON (RFC 8259) to read the result files: objects keep their order, numbers are doubles. JMH writes
- * {@code "NaN"} as a string where a figure is undefined; {@link #number(Object)} reads it back as NaN. Bench carries
- * no JSON library, and the files are ours or JMH's, a few hundred KiB at most.
+ * Just enough JSON (RFC 8259) to read the result files back — the report reads them, the tests check what the load
+ * generator writes with it — and strict about it: one value, no trailing text, no raw control characters in strings,
+ * no duplicate keys. Objects keep their order, numbers are doubles. JMH writes {@code "NaN"} as a string where a figure
+ * is undefined; {@link #number(Object)} reads it back as NaN. Bench carries no JSON library (the writer is
+ * {@link Json}), and the files are ours or JMH's, a few hundred KiB at most.
  */
-final class JsonReader {
+public final class JsonReader {
     private final String text;
     private int position;
 
@@ -23,7 +25,7 @@ final class JsonReader {
      * @return maps, lists, strings, doubles, booleans and nulls.
      * @throws IllegalArgumentException if the text is not one well-formed JSON value.
      */
-    static Object parse(final String text) {
+    public static Object parse(final String text) {
         final JsonReader reader = new JsonReader(text);
         try {
             final Object value = reader.value();
@@ -42,7 +44,7 @@ final class JsonReader {
      * @return it as an object, or an empty one when it is not an object.
      */
     @SuppressWarnings("unchecked")
-    static Map<String, Object> object(final Object value) {
+    public static Map<String, Object> object(final Object value) {
         return value instanceof Map ? (Map<String, Object>)value : Map.of();
     }
 
@@ -51,7 +53,7 @@ final class JsonReader {
      * @return it as an array, or an empty one when it is not an array.
      */
     @SuppressWarnings("unchecked")
-    static List<Object> array(final Object value) {
+    public static List<Object> array(final Object value) {
         return value instanceof List ? (List<Object>)value : List.of();
     }
 
@@ -59,7 +61,7 @@ final class JsonReader {
      * @param value a parsed value.
      * @return its number; NaN when absent or not a number ({@code "NaN"}, {@code "Infinity"} strings are read).
      */
-    static double number(final Object value) {
+    public static double number(final Object value) {
         if (value instanceof Double) {
             return (Double)value;
         }
@@ -77,7 +79,7 @@ final class JsonReader {
      * @param value a parsed value.
      * @return it as text; the empty string when absent.
      */
-    static String string(final Object value) {
+    public static String string(final Object value) {
         if (value == null) {
             return "";
         }
@@ -134,7 +136,9 @@ final class JsonReader {
             final String key = stringValue();
             skipSpace();
             expect(':');
-            object.put(key, value());
+            if (object.put(key, value()) != null) {
+                throw error("duplicate key " + key);
+            }
             skipSpace();
             final char next = text.charAt(position++);
             if (next == '}') {
@@ -172,6 +176,9 @@ final class JsonReader {
         final StringBuilder out = new StringBuilder();
         while (text.charAt(position) != '"') {
             final char c = text.charAt(position++);
+            if (c < 0x20) {
+                throw error("control character in a string");
+            }
             if (c != '\\') {
                 out.append(c);
                 continue;
