@@ -114,6 +114,7 @@ public final class RaftCore {
     private long misaddressedMessages;
     private long outboxOverflows;
     private long readStatesDropped;
+    private long duplicateForwards;
     private long snapshotChunksRejected;
     private long snapshotsInstalled;
     private long snapshotsUnavailable;
@@ -265,7 +266,9 @@ public final class RaftCore {
             case RaftMessage.SNAPSHOT_RESPONSE -> onSnapshotResponse();
             case RaftMessage.TIMEOUT_NOW -> onTimeoutNow();
             case RaftMessage.READ_INDEX -> onReadIndexRequest();
-            default -> onReadIndexResponse();
+            case RaftMessage.READ_INDEX_RESPONSE -> onReadIndexResponse();
+            case RaftMessage.PROPOSE -> onProposeRequest();
+            default -> onProposeResponse();
         }
     }
 
@@ -309,6 +312,11 @@ public final class RaftCore {
                 // that only hears from members with higher terms (through a configuration they do not know yet)
                 // could campaign forever below them.
                 sendVoteResponse(decoder.from(), kind == RaftMessage.PRE_VOTE_REQUEST, true, term, ready.messages);
+            } else if (kind == RaftMessage.PROPOSE) {
+                // The sender follows a deposed leader's term: refuse, so that it retries with the leader it learns of.
+                answerForward(decoder.from(), decoder.proposeRequestId(), RaftResult.NOT_LEADER);
+            } else if (kind == RaftMessage.PROPOSE_RESPONSE) {
+                onProposeResponse(); // its term is older than ours: the caller hears that the outcome is unknown
             }
             return false;
         }
@@ -344,6 +352,45 @@ public final class RaftCore {
         }
         log.stage(index, term, type, buffer, offset, length);
         return index;
+    }
+
+    /**
+     * Proposes one application command on any member: the leader stages it as {@link #propose} does; a follower that
+     * knows its leader forwards it there (etcd's MsgProp), and the leader's answer — the entry's index and term, or
+     * its refusal — arrives as a forward state in a later {@link Ready}. The follower then answers its caller from its
+     * own apply of that index, if the entry applied there has that term. A forward lost on the way (a leader that
+     * dies) is never answered: the caller's own timeout says the outcome is unknown; nothing is retried here.
+     *
+     * @param requestId the caller's id, echoed in the forward state: greater than every id this member forwarded
+     *                  before, across restarts too (the leader appends a forwarded proposal once: a copy, or one
+     *                  that arrives after a later one, is dropped unanswered).
+     * @param type      an application entry type.
+     * @param buffer    the payload (copied).
+     * @param offset    where it starts.
+     * @param length    its length.
+     * @return the entry's index (positive: this member leads), {@link RaftResult#ACCEPTED} (forwarded), or a refusal
+     *     ({@link RaftResult#NOT_LEADER} when no leader is known).
+     */
+    public long proposeOrForward(final long requestId, final byte type, final DirectBuffer buffer, final int offset,
+        final int length) {
+        if (role == Role.LEADER) {
+            return propose(type, buffer, offset, length);
+        }
+        if (leaderId == NONE) {
+            return RaftResult.NOT_LEADER;
+        }
+        if (!EntryType.isApplication(type)) {
+            return RaftResult.INVALID;
+        }
+        if (length > config.entryBytesMax()) {
+            return RaftResult.TOO_LARGE;
+        }
+        flushProposals();
+        if (claim(ready.messages, leaderId, RaftMessage.PROPOSE_PAYLOAD_OFFSET + length) < 0) {
+            return RaftResult.FULL;
+        }
+        ready.messages.commit(encoder.encodePropose(nodeId, leaderId, term, requestId, type, buffer, offset, length));
+        return RaftResult.ACCEPTED;
     }
 
     /**
@@ -1269,6 +1316,47 @@ public final class RaftCore {
     }
 
     // ----------------------------------------------------------------------------------------------------------
+    // Forwarded proposals (etcd's MsgProp)
+    // ----------------------------------------------------------------------------------------------------------
+
+    private void onProposeRequest() {
+        final long requestId = decoder.proposeRequestId();
+        if (role != Role.LEADER) {
+            answerForward(decoder.from(), requestId, RaftResult.NOT_LEADER);
+            return;
+        }
+        final Progress pr = progressOf(decoder.from());
+        if (pr == null) {
+            answerForward(decoder.from(), requestId, RaftResult.INVALID);
+            return;
+        }
+        if (requestId <= pr.forwardSeen) {
+            // A copy, or one overtaken by a later proposal: appending it could apply a command twice, and refusing it
+            // could contradict the answer its first copy got. Its sender hears nothing and calls it unknown.
+            duplicateForwards++;
+            return;
+        }
+        pr.forwardSeen = requestId; // refused or appended, it is answered once
+        answerForward(decoder.from(), requestId, propose(decoder.proposeType(), decoder.buffer(),
+            RaftMessage.PROPOSE_PAYLOAD_OFFSET, decoder.proposePayloadLength()));
+    }
+
+    private void answerForward(final int to, final long requestId, final long result) {
+        // Sent at once, ahead of any message that could commit the entry: the stream to the follower is ordered, so
+        // it knows the index before it can apply it.
+        final int offset = claim(ready.messages, to, RaftMessage.PROPOSE_RESPONSE_LENGTH);
+        if (offset >= 0) {
+            ready.messages.commit(encoder.encodeProposeResponse(nodeId, to, term, requestId, result));
+        }
+    }
+
+    private void onProposeResponse() {
+        if (!ready.addForwardState(decoder.proposeRequestId(), decoder.proposeResult(), decoder.term())) {
+            readStatesDropped++;
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
     // Configuration (thesis §4)
     // ----------------------------------------------------------------------------------------------------------
 
@@ -1529,6 +1617,13 @@ public final class RaftCore {
      */
     public int pendingReadCount() {
         return reads.count();
+    }
+
+    /**
+     * @return forwarded proposals dropped as copies (or overtaken) by this leader.
+     */
+    public long duplicateForwardCount() {
+        return duplicateForwards;
     }
 
     /**

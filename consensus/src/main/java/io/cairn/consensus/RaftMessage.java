@@ -34,6 +34,10 @@ package io.cairn.consensus;
  *   TIMEOUT_NOW                      (no body)
  *   READ_INDEX                       20 requestId int64
  *   READ_INDEX_RESPONSE              20 requestId int64 | 28 readIndex int64                     flags: REJECT
+ *   PROPOSE                          20 requestId int64 | 28 entry type int8 | 29 payloadLength int32
+ *                                    33 payload
+ *   PROPOSE_RESPONSE                 20 requestId int64 | 28 result int64 (the entry's index, in the message's
+ *                                    term; or a RaftResult refusal code, zero or negative)
  * </pre>
  */
 public final class RaftMessage {
@@ -66,8 +70,12 @@ public final class RaftMessage {
     public static final byte READ_INDEX = 12;
     /** The leader's answer: the read index, or a rejection. */
     public static final byte READ_INDEX_RESPONSE = 13;
+    /** A follower forwards a client's proposal to the leader (etcd's MsgProp). */
+    public static final byte PROPOSE = 14;
+    /** The leader's answer: the index it gave the entry, or why not. */
+    public static final byte PROPOSE_RESPONSE = 15;
     /** Highest kind this version knows. */
-    public static final byte KIND_MAX = READ_INDEX_RESPONSE;
+    public static final byte KIND_MAX = PROPOSE_RESPONSE;
 
     /** Vote request: a leadership transfer, so followers ignore their leader lease (thesis §3.10, §4.2.3). */
     public static final short FLAG_TRANSFER = 1;
@@ -133,6 +141,14 @@ public final class RaftMessage {
     static final int READ_INDEX_OFFSET = 28;
     static final int READ_INDEX_RESPONSE_LENGTH = 36;
 
+    static final int PROPOSE_REQUEST_ID_OFFSET = 20;
+    static final int PROPOSE_TYPE_OFFSET = 28;
+    static final int PROPOSE_PAYLOAD_LENGTH_OFFSET = 29;
+    /** Where a forwarded proposal's payload starts. */
+    public static final int PROPOSE_PAYLOAD_OFFSET = 33;
+    static final int PROPOSE_RESULT_OFFSET = 28;
+    static final int PROPOSE_RESPONSE_LENGTH = 36;
+
     private RaftMessage() {
     }
 
@@ -155,6 +171,8 @@ public final class RaftMessage {
             case TIMEOUT_NOW: return "TIMEOUT_NOW";
             case READ_INDEX: return "READ_INDEX";
             case READ_INDEX_RESPONSE: return "READ_INDEX_RESPONSE";
+            case PROPOSE: return "PROPOSE";
+            case PROPOSE_RESPONSE: return "PROPOSE_RESPONSE";
             default: return "UNKNOWN(" + kind + ")";
         }
     }

@@ -34,9 +34,17 @@ import static io.cairn.consensus.RaftMessage.KIND_MAX;
 import static io.cairn.consensus.RaftMessage.KIND_OFFSET;
 import static io.cairn.consensus.RaftMessage.PRE_VOTE_REQUEST;
 import static io.cairn.consensus.RaftMessage.PRE_VOTE_RESPONSE;
+import static io.cairn.consensus.RaftMessage.PROPOSE;
+import static io.cairn.consensus.RaftMessage.PROPOSE_PAYLOAD_LENGTH_OFFSET;
+import static io.cairn.consensus.RaftMessage.PROPOSE_PAYLOAD_OFFSET;
+import static io.cairn.consensus.RaftMessage.PROPOSE_REQUEST_ID_OFFSET;
+import static io.cairn.consensus.RaftMessage.PROPOSE_RESPONSE_LENGTH;
+import static io.cairn.consensus.RaftMessage.PROPOSE_RESULT_OFFSET;
+import static io.cairn.consensus.RaftMessage.PROPOSE_TYPE_OFFSET;
 import static io.cairn.consensus.RaftMessage.READ_INDEX;
 import static io.cairn.consensus.RaftMessage.READ_INDEX_OFFSET;
 import static io.cairn.consensus.RaftMessage.READ_INDEX_REQUEST_LENGTH;
+import static io.cairn.consensus.RaftMessage.READ_INDEX_RESPONSE;
 import static io.cairn.consensus.RaftMessage.READ_INDEX_RESPONSE_LENGTH;
 import static io.cairn.consensus.RaftMessage.READ_REQUEST_ID_OFFSET;
 import static io.cairn.consensus.RaftMessage.SNAPSHOT_CHECKSUM_OFFSET;
@@ -132,9 +140,24 @@ public final class RaftMessageDecoder {
                 return exact(SNAPSHOT_RESPONSE_LENGTH);
             case READ_INDEX:
                 return exact(READ_INDEX_REQUEST_LENGTH);
-            default:
+            case READ_INDEX_RESPONSE:
                 return exact(READ_INDEX_RESPONSE_LENGTH);
+            case PROPOSE:
+                return validatePropose();
+            default:
+                return exact(PROPOSE_RESPONSE_LENGTH);
         }
+    }
+
+    private int validatePropose() {
+        if (length < PROPOSE_PAYLOAD_OFFSET) {
+            return TRUNCATED;
+        }
+        final int payloadLength = proposePayloadLength();
+        if (payloadLength < 0) {
+            return BAD_LENGTH;
+        }
+        return exact(PROPOSE_PAYLOAD_OFFSET + payloadLength);
     }
 
     private int exact(final int expected) {
@@ -448,5 +471,33 @@ public final class RaftMessageDecoder {
      */
     public long readIndex() {
         return buffer.getLong(READ_INDEX_OFFSET, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * @return forwarded proposal or its response: the requester's id.
+     */
+    public long proposeRequestId() {
+        return buffer.getLong(PROPOSE_REQUEST_ID_OFFSET, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * @return forwarded proposal: the entry type.
+     */
+    public byte proposeType() {
+        return buffer.getByte(PROPOSE_TYPE_OFFSET);
+    }
+
+    /**
+     * @return forwarded proposal: the payload's length (it starts at {@link RaftMessage#PROPOSE_PAYLOAD_OFFSET}).
+     */
+    public int proposePayloadLength() {
+        return buffer.getInt(PROPOSE_PAYLOAD_LENGTH_OFFSET, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * @return forwarded proposal's response: the entry's index, or a refusal code (zero or negative).
+     */
+    public long proposeResult() {
+        return buffer.getLong(PROPOSE_RESULT_OFFSET, ByteOrder.LITTLE_ENDIAN);
     }
 }

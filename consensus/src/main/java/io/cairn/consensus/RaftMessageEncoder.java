@@ -37,6 +37,14 @@ import static io.cairn.consensus.RaftMessage.HEARTBEAT_RESPONSE_LENGTH;
 import static io.cairn.consensus.RaftMessage.KIND_OFFSET;
 import static io.cairn.consensus.RaftMessage.PRE_VOTE_REQUEST;
 import static io.cairn.consensus.RaftMessage.PRE_VOTE_RESPONSE;
+import static io.cairn.consensus.RaftMessage.PROPOSE;
+import static io.cairn.consensus.RaftMessage.PROPOSE_PAYLOAD_LENGTH_OFFSET;
+import static io.cairn.consensus.RaftMessage.PROPOSE_PAYLOAD_OFFSET;
+import static io.cairn.consensus.RaftMessage.PROPOSE_REQUEST_ID_OFFSET;
+import static io.cairn.consensus.RaftMessage.PROPOSE_RESPONSE;
+import static io.cairn.consensus.RaftMessage.PROPOSE_RESPONSE_LENGTH;
+import static io.cairn.consensus.RaftMessage.PROPOSE_RESULT_OFFSET;
+import static io.cairn.consensus.RaftMessage.PROPOSE_TYPE_OFFSET;
 import static io.cairn.consensus.RaftMessage.READ_INDEX;
 import static io.cairn.consensus.RaftMessage.READ_INDEX_OFFSET;
 import static io.cairn.consensus.RaftMessage.READ_INDEX_REQUEST_LENGTH;
@@ -254,5 +262,31 @@ public final class RaftMessageEncoder {
         buffer.putLong(offset + READ_REQUEST_ID_OFFSET, requestId, ByteOrder.LITTLE_ENDIAN);
         buffer.putLong(offset + READ_INDEX_OFFSET, readIndex, ByteOrder.LITTLE_ENDIAN);
         return READ_INDEX_RESPONSE_LENGTH;
+    }
+
+    /**
+     * Writes a forwarded proposal: header and payload.
+     *
+     * @return message length.
+     */
+    public int encodePropose(final int from, final int to, final long term, final long requestId, final byte type,
+        final DirectBuffer payload, final int payloadOffset, final int payloadLength) {
+        encodeHeader(PROPOSE, 0, from, to, term);
+        buffer.putLong(offset + PROPOSE_REQUEST_ID_OFFSET, requestId, ByteOrder.LITTLE_ENDIAN);
+        buffer.putByte(offset + PROPOSE_TYPE_OFFSET, type);
+        buffer.putInt(offset + PROPOSE_PAYLOAD_LENGTH_OFFSET, payloadLength, ByteOrder.LITTLE_ENDIAN);
+        buffer.putBytes(offset + PROPOSE_PAYLOAD_OFFSET, payload, payloadOffset, payloadLength);
+        return PROPOSE_PAYLOAD_OFFSET + payloadLength;
+    }
+
+    /**
+     * @return message length.
+     */
+    public int encodeProposeResponse(final int from, final int to, final long term, final long requestId,
+        final long result) {
+        encodeHeader(PROPOSE_RESPONSE, 0, from, to, term);
+        buffer.putLong(offset + PROPOSE_REQUEST_ID_OFFSET, requestId, ByteOrder.LITTLE_ENDIAN);
+        buffer.putLong(offset + PROPOSE_RESULT_OFFSET, result, ByteOrder.LITTLE_ENDIAN);
+        return PROPOSE_RESPONSE_LENGTH;
     }
 }

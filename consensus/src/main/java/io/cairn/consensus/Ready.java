@@ -21,6 +21,8 @@ package io.cairn.consensus;
  *       missing from the local log after a crash.</li>
  *   <li><b>Reads</b> ({@link #readStateCount()}): a read request id with its read index; answer it once applied
  *       reaches that index (thesis §6.4 step 4). {@link #READ_FAILED} means it must be retried elsewhere.</li>
+ *   <li><b>Forwarded proposals</b> ({@link #forwardStateCount()}): the index and term the leader gave a proposal this
+ *       follower forwarded, or the leader's refusal; the follower answers its caller when it applies that index.</li>
  *   <li>Call {@link RaftCore#advance()}.</li>
  * </ol>
  */
@@ -35,6 +37,10 @@ public final class Ready {
     private final long[] readIndexes;
     private final Membership snapshotMembership = new Membership();
     private int readStateCount;
+    private final long[] forwardRequestIds;
+    private final long[] forwardResults;
+    private final long[] forwardTerms;
+    private int forwardStateCount;
     long applyIndex;
     boolean persistNeeded;
     int role;
@@ -49,6 +55,9 @@ public final class Ready {
         messages = new Outbox(config.outboxBytes(), config.outboxMessagesMax());
         readRequestIds = new long[config.readRequestsMax()];
         readIndexes = new long[config.readRequestsMax()];
+        forwardRequestIds = new long[config.readRequestsMax()];
+        forwardResults = new long[config.readRequestsMax()];
+        forwardTerms = new long[config.readRequestsMax()];
     }
 
     /**
@@ -161,6 +170,50 @@ public final class Ready {
         return true;
     }
 
+    /**
+     * @return answers from the leader to proposals this member forwarded ({@code RaftCore#proposeOrForward}).
+     */
+    public int forwardStateCount() {
+        return forwardStateCount;
+    }
+
+    /**
+     * @param position in {@code [0, forwardStateCount())}.
+     * @return the proposal's request id.
+     */
+    public long forwardRequestId(final int position) {
+        return forwardRequestIds[position];
+    }
+
+    /**
+     * @param position in {@code [0, forwardStateCount())}.
+     * @return the index the leader gave the entry (positive), or its refusal ({@link RaftResult}, zero or below).
+     */
+    public long forwardResult(final int position) {
+        return forwardResults[position];
+    }
+
+    /**
+     * @param position in {@code [0, forwardStateCount())}.
+     * @return the leader's term when it answered: the entry's term. The entry is this proposal only if the entry
+     *     applied at that index has this term (Log Matching); an answer from a term older than the member's own
+     *     cannot be followed any more (its outcome is unknown).
+     */
+    public long forwardTerm(final int position) {
+        return forwardTerms[position];
+    }
+
+    boolean addForwardState(final long requestId, final long result, final long term) {
+        if (forwardStateCount == forwardRequestIds.length) {
+            return false;
+        }
+        forwardRequestIds[forwardStateCount] = requestId;
+        forwardResults[forwardStateCount] = result;
+        forwardTerms[forwardStateCount] = term;
+        forwardStateCount++;
+        return true;
+    }
+
     void setSnapshot(final long index, final long term, final Membership membership) {
         snapshotIndex = index;
         snapshotTerm = term;
@@ -170,6 +223,7 @@ public final class Ready {
     void clear() {
         messages.clear();
         readStateCount = 0;
+        forwardStateCount = 0;
         softStateChanged = false;
         snapshotIndex = NO_SNAPSHOT;
         snapshotTerm = 0;

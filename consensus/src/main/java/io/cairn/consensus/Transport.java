@@ -1,6 +1,7 @@
 package io.cairn.consensus;
 
 import org.agrona.DirectBuffer;
+import org.agrona.concurrent.IdleStrategy;
 
 /**
  * How a member exchanges Raft messages with its peers: the encoded bytes of {@link RaftMessage}, whole. The transport
@@ -34,6 +35,26 @@ public interface Transport {
      * @return messages handed over.
      */
     int poll(MessageHandler handler, int fragmentLimit);
+
+    /**
+     * Puts what {@link #send} queued onto the network now, for a transport whose I/O runs on the loop's own thread
+     * (the embedded Aeron driver): the loop flushes before it blocks on a WAL sync, so that followers receive the
+     * leader's appends while it syncs (thesis §10.2.1), and at the end of every cycle.
+     *
+     * @return work done (zero when there was nothing to do).
+     */
+    default int flush() {
+        return 0;
+    }
+
+    /**
+     * @return how the loop should sleep while no message has arrived and nothing else is to be done: an idle strategy
+     *     that blocks until this transport has input (and can be woken by other threads), or null when it has none
+     *     (the loop then parks).
+     */
+    default IdleStrategy idleStrategy() {
+        return null;
+    }
 
     /**
      * Receives whole peer messages.

@@ -18,11 +18,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Goal: the Raft hot path allocates nothing once warm: on the leader, propose, append, send, acknowledge, commit,
- * heartbeats and ReadIndex; on followers, append, persist and acknowledge; on all, apply and compaction. Method:
- * three cores over real {@code ChronicleWal}s (sync off: durability is not under test here) exchange messages
- * directly, outbox to {@code onMessage}, driven by an allocation-free loop that follows the {@link Ready} contract;
- * after warm-up, this thread's allocated bytes ({@code ThreadMXBean#getCurrentThreadAllocatedBytes}) are counted
- * over many iterations of 16 proposals and one read each, like the engine's {@code WalAllocationTest}.
+ * heartbeats, ReadIndex and forwarded proposals; on followers, forwarding proposals, append, persist and acknowledge;
+ * on all, apply and compaction. Method: three cores over real {@code ChronicleWal}s (sync off: durability is not
+ * under test here) exchange messages directly, outbox to {@code onMessage}, driven by an allocation-free loop that
+ * follows the {@link Ready} contract; after warm-up, this thread's allocated bytes
+ * ({@code ThreadMXBean#getCurrentThreadAllocatedBytes}) are counted over many iterations of 16 proposals (8 of them
+ * forwarded by a follower) and one read each, like the engine's {@code WalAllocationTest}.
  */
 class RaftCoreAllocationTest {
     private static final int NODES = 3;
@@ -35,6 +36,8 @@ class RaftCoreAllocationTest {
     private final int[] delivered = new int[NODES + 1];
     private final WalEntryHandler applier = this::apply;
     private long checksum;
+    private long forwardId;
+    private long forwardsAnswered;
 
     @Test
     void shouldNotAllocateWhenReplicatingCommittingAndReadingInSteadyState() throws IOException {
@@ -69,6 +72,7 @@ class RaftCoreAllocationTest {
             System.out.println("allocated " + allocated + " bytes over " + iterations + " iterations");
             assertEquals(Role.LEADER, cores[1].role());
             assertEquals(cores[1].commitIndex(), cores[3].appliedIndex());
+            assertEquals(forwardId, forwardsAnswered, "every forwarded proposal got its index");
             assertTrue(allocated < iterations, "steady-state Raft path allocated " + allocated + " bytes over "
                 + iterations + " iterations of 16 proposals + 1 read");
         } finally {
@@ -80,9 +84,12 @@ class RaftCoreAllocationTest {
 
     private void iterate(final int iteration, final DirectBuffer payload) {
         final RaftCore leader = cores[1];
-        for (int e = 0; e < 16; e++) {
+        for (int e = 0; e < 8; e++) {
             final long index = leader.propose(EntryType.NORMAL, payload, 0, payload.capacity());
             assertTrue(index > 0);
+            // A follower's client: forwarded to the leader inside Raft, answered with its index.
+            assertEquals(RaftResult.ACCEPTED, cores[2].proposeOrForward(++forwardId, EntryType.NORMAL, payload, 0,
+                payload.capacity()));
         }
         leader.readIndex(iteration);
         settle();
@@ -122,6 +129,9 @@ class RaftCoreAllocationTest {
             core.onPersisted();
             ready = core.ready();
             activity |= deliver(id, ready);
+        }
+        for (int i = 0; i < ready.forwardStateCount(); i++) {
+            forwardsAnswered += ready.forwardResult(i) > 0 ? 1 : 0;
         }
         final long applyIndex = ready.applyIndex();
         if (applyIndex > core.appliedIndex()) {

@@ -5,6 +5,7 @@ import io.cairn.consensus.sim.SimWal;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -47,6 +48,9 @@ class RaftMessageCodecTest {
         messages.add(copy(encoder.encodeTimeoutNow(1, 2, 5)));
         messages.add(copy(encoder.encodeReadIndex(2, 1, 5, 99)));
         messages.add(copy(encoder.encodeReadIndexResponse(false, 1, 2, 5, 99, 12)));
+        final UnsafeBuffer command = new UnsafeBuffer("command".getBytes(StandardCharsets.US_ASCII));
+        messages.add(copy(encoder.encodePropose(2, 1, 5, 77, EntryType.NORMAL, command, 0, command.capacity())));
+        messages.add(copy(encoder.encodeProposeResponse(1, 2, 5, 77, 42)));
         return messages;
     }
 
@@ -91,6 +95,14 @@ class RaftMessageCodecTest {
         decode(messages.get(12));
         assertEquals(99, decoder.readRequestId());
         assertEquals(12, decoder.readIndex());
+        decode(messages.get(13));
+        assertEquals(77, decoder.proposeRequestId());
+        assertEquals(EntryType.NORMAL, decoder.proposeType());
+        assertEquals("command", decoder.buffer().getStringWithoutLengthUtf8(RaftMessage.PROPOSE_PAYLOAD_OFFSET,
+            decoder.proposePayloadLength()));
+        decode(messages.get(14));
+        assertEquals(77, decoder.proposeRequestId());
+        assertEquals(42, decoder.proposeResult());
     }
 
     @Test

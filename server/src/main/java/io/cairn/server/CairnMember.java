@@ -844,39 +844,33 @@ public final class CairnMember implements AutoCloseable {
     }
 
     /**
-     * Proposes a command and answers the caller; a follower that learns it is not the leader hands the request to
-     * {@code forward} (the leader's channel) instead.
+     * Proposes a command and answers the caller from this member's own apply of it (a follower's loop forwards it to
+     * the leader inside Raft); retried while leadership is moving.
      *
      * @param command  the encoded command (already validated).
      * @param length   its length.
      * @param decode   the keyspace response → etcd's response.
-     * @param forward  re-sends the original request to the leader; null when it cannot be forwarded.
      * @param observer the caller.
      * @param <R>      etcd's response type.
      */
     public <R> void write(final DirectBuffer command, final int length, final Function<DirectBuffer, R> decode,
-        final Forward<R> forward, final StreamObserver<R> observer) {
+        final StreamObserver<R> observer) {
         final byte[] copy = new byte[length];
         command.getBytes(0, copy);
-        attempt(new UnsafeBuffer(copy), decode, forward, observer, 0);
+        attempt(new UnsafeBuffer(copy), decode, observer, 0);
     }
 
+    // On a follower the loop forwards the proposal to the leader inside Raft (RaftCore.proposeOrForward) and this
+    // member answers from its own apply of the entry, as etcd's followers do: no second gRPC call.
     private <R> void attempt(final DirectBuffer command, final Function<DirectBuffer, R> decode,
-        final Forward<R> forward, final StreamObserver<R> observer, final int attempt) {
-        if (role != Role.LEADER && forward != null) {
-            final ManagedChannel leader = leaderChannel();
-            if (leader != null) {
-                forward.send(leader, new AsSelf<>(observer));
-                return;
-            }
-        }
+        final StreamObserver<R> observer, final int attempt) {
         propose(command, command.capacity()).whenCompleteAsync((response, error) -> {
             if (error != null) {
                 final Throwable cause = error.getCause() != null ? error.getCause() : error;
                 if (cause instanceof ProposalFailed failure && failure.code == RaftResult.NOT_LEADER
                     && attempt < WRITE_ATTEMPTS_MAX && awaitLeader()) {
                     // Leadership moved (or was not settled): go again, to the leader or as the leader.
-                    attempt(command, decode, forward, observer, attempt + 1);
+                    attempt(command, decode, observer, attempt + 1);
                     return;
                 }
                 observer.onError(toStatus(error));

@@ -16,11 +16,12 @@ import io.cairn.engine.buffer.Check;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.collections.Int2ObjectHashMap;
-import org.agrona.concurrent.BackoffIdleStrategy;
-import org.agrona.concurrent.SleepingMillisIdleStrategy;
+import org.agrona.concurrent.AgentInvoker;
+import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.io.File;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -28,8 +29,10 @@ import java.util.zip.CRC32C;
 
 /**
  * Peer messages over Aeron UDP: one subscription on this node's endpoint, one exclusive publication per peer, an
- * embedded media driver (SHARED threading, backoff idle) unless the operator runs one. Every message travels in a
- * {@link PeerFrame}; what fails the frame checks is dropped and counted, never handed on and never thrown.
+ * embedded media driver unless the operator runs one. The embedded driver and the Aeron client's conductor have no
+ * threads: the event loop that owns this transport runs them ({@link #poll}, {@link #flush}) and sleeps on the
+ * driver's sockets ({@link #idleStrategy()}), so a member is one polling thread that sleeps when idle. Every message
+ * travels in a {@link PeerFrame}; what fails the frame checks is dropped and counted, never handed on and never thrown.
  *
  * <p>{@link #send} never blocks: it returns {@link #SENT} or why not ({@link #BACK_PRESSURED}, {@link #NOT_CONNECTED},
  * {@link #ADMIN_ACTION}, ...), and Raft decides what to retry. Small frames go through {@code tryClaim} (one copy into
@@ -56,7 +59,13 @@ public final class AeronTransport implements Transport, AutoCloseable {
     static final long STALE_AFTER_MS = 10_000;
 
     private final AeronTransportConfig config;
+    /** A stall of the loop this long is survived (Aeron's liveness timeouts; its defaults are 10 s). */
+    static final long LOOP_STALL_TOLERANCE_NS = TimeUnit.SECONDS.toNanos(60);
+
     private final MediaDriver driver;
+    private final AgentInvoker driverInvoker;
+    private final AgentInvoker conductorInvoker;
+    private final IdleStrategy idleStrategy;
     private final Aeron aeron;
     private final Subscription subscription;
     private final Int2ObjectHashMap<ExclusivePublication> publications = new Int2ObjectHashMap<>();
@@ -70,6 +79,7 @@ public final class AeronTransport implements Transport, AutoCloseable {
     private Transport.MessageHandler consensusHandler;
     private final PeerMessageHandler toConsensus = this::deliverToConsensus;
     private long framesSent;
+    private boolean unflushed;
     private long framesReceived;
     private long backPressured;
     private long notConnected;
@@ -81,40 +91,49 @@ public final class AeronTransport implements Transport, AutoCloseable {
     private AeronTransport(final AeronTransportConfig config) {
         this.config = config;
         final String directory = config.embeddedDirectory();
-        this.driver = config.externalDriver() ? null : launchDriver(directory, config);
+        MediaDriver launched = null;
         try {
-            this.aeron = Aeron.connect(new Aeron.Context()
+            final Aeron.Context client = new Aeron.Context()
                 .aeronDirectoryName(directory)
-                .idleStrategy(new SleepingMillisIdleStrategy(1)));
+                .useConductorAgentInvoker(true)
+                .driverTimeoutMs(TimeUnit.NANOSECONDS.toMillis(LOOP_STALL_TOLERANCE_NS));
+            if (!config.externalDriver()) {
+                launched = launchEmbeddedDriver(directory, config);
+                client.driverAgentInvoker(launched.sharedAgentInvoker());
+            }
+            this.driver = launched;
+            this.driverInvoker = launched == null ? null : launched.sharedAgentInvoker();
+            this.aeron = Aeron.connect(client);
+            this.conductorInvoker = aeron.conductorAgentInvoker();
             this.subscription = aeron.addSubscription(
                 AeronTransportConfig.channel(config.listenEndpoint(), config.mtuBytes()), config.streamId());
             for (final Map.Entry<Integer, String> peer : config.peers().entrySet()) {
                 addPeer(peer.getKey(), peer.getValue());
             }
         } catch (final RuntimeException ex) {
-            CloseHelper.quietClose(driver);
+            CloseHelper.quietClose(launched);
             throw ex;
         }
+        this.idleStrategy = launched == null ? null : socketWait(launched.context());
         this.assembler = new FragmentAssembler(this::onFragment);
     }
 
     /**
-     * Starts a media driver as Cairn runs it (SHARED threading, backoff idle, sparse terms), after deleting the
-     * directories of dead ones. One driver can serve several members of a host: give them {@code directory} as an
-     * external driver (the local cluster does, so two cores poll one driver's sockets rather than three).
-     *
-     * @param directory the driver's directory.
-     * @param config    term, MTU and idle settings (a member's config; its endpoints are not used).
-     * @return the running driver; close it after the members using it.
+     * The media driver of one member, run by the member's own event loop ({@code ThreadingMode.INVOKER}): its
+     * conductor, sender and receiver are one duty cycle that {@link #poll} and {@link #flush} invoke, so a member has
+     * no thread of its own polling sockets, and the loop sleeps on the driver's sockets ({@link SocketIdleStrategy}).
+     * Directories of dead drivers are deleted first.
      */
-    public static MediaDriver launchDriver(final String directory, final AeronTransportConfig config) {
+    private static MediaDriver launchEmbeddedDriver(final String directory, final AeronTransportConfig config) {
         cleanStaleDirectories(new File(directory).getParentFile(), new File(directory));
         return MediaDriver.launch(new MediaDriver.Context()
             .aeronDirectoryName(directory)
-            .threadingMode(ThreadingMode.SHARED)
-            .sharedIdleStrategy(new BackoffIdleStrategy(
-                IdleDefaults.SPINS, config.driverIdleYields(), IdleDefaults.MIN_PARK_NS,
-                Math.max(IdleDefaults.MIN_PARK_NS, config.driverIdleMaxParkNs())))
+            .threadingMode(ThreadingMode.INVOKER)
+            .asyncExecutorEnabled(false) // its own polling thread otherwise: name lookups run on the duty cycle
+            // The driver runs only when the loop does: a loop busy for seconds (a large snapshot installed, a long
+            // GC) must not make the driver declare its own client dead and close the member's streams.
+            .clientLivenessTimeoutNs(LOOP_STALL_TOLERANCE_NS)
+            .publicationUnblockTimeoutNs(LOOP_STALL_TOLERANCE_NS + TimeUnit.SECONDS.toNanos(15))
             .dirDeleteOnStart(true)
             .dirDeleteOnShutdown(true)
             .termBufferSparseFile(true)
@@ -122,6 +141,16 @@ public final class AeronTransport implements Transport, AutoCloseable {
             .ipcTermBufferLength(64 * 1024)
             .mtuLength(config.mtuBytes())
             .warnIfDirectoryExists(false));
+    }
+
+    private static IdleStrategy socketWait(final MediaDriver.Context context) {
+        try {
+            return SocketIdleStrategy.of(context, IdleDefaults.WAIT_MAX_NS);
+        } catch (final ReflectiveOperationException | IOException | RuntimeException ex) {
+            LOG.log(System.Logger.Level.WARNING, "cannot wait on the Aeron driver''s sockets ({0}); the loop parks "
+                + "instead (up to {1} µs per message)", ex, IdleDefaults.PARK_MAX_NS / 1000);
+            return null;
+        }
     }
 
     /**
@@ -273,6 +302,7 @@ public final class AeronTransport implements Transport, AutoCloseable {
     private int outcome(final long result) {
         if (result > 0) {
             framesSent++;
+            unflushed = true;
             return SENT;
         }
         if (result == Publication.BACK_PRESSURED) {
@@ -299,7 +329,8 @@ public final class AeronTransport implements Transport, AutoCloseable {
     public int poll(final PeerMessageHandler handler, final int fragmentLimit) {
         this.handler = handler;
         try {
-            return subscription.poll(assembler, fragmentLimit);
+            final int work = invoke();
+            return work + subscription.poll(assembler, fragmentLimit);
         } finally {
             this.handler = null;
         }
@@ -320,6 +351,34 @@ public final class AeronTransport implements Transport, AutoCloseable {
         } finally {
             consensusHandler = null;
         }
+    }
+
+    /**
+     * Runs the embedded driver's duty cycle (its sender puts what {@link #send} queued on the wire) and the client
+     * conductor's, if anything was sent since the last flush.
+     *
+     * @return work done.
+     */
+    @Override
+    public int flush() {
+        if (!unflushed) {
+            return 0; // nothing queued: the driver's housekeeping waits for the next poll (timers tolerate that)
+        }
+        unflushed = false;
+        return invoke();
+    }
+
+    private int invoke() {
+        return (driverInvoker == null ? 0 : driverInvoker.invoke()) + conductorInvoker.invoke();
+    }
+
+    /**
+     * @return the loop's sleep on the embedded driver's sockets ({@link SocketIdleStrategy}), or null with an external
+     *     driver (whose sockets live in another process: the loop parks).
+     */
+    @Override
+    public IdleStrategy idleStrategy() {
+        return idleStrategy;
     }
 
     private void deliverToConsensus(final int senderId, final DirectBuffer buffer, final int offset, final int length) {
@@ -425,6 +484,9 @@ public final class AeronTransport implements Transport, AutoCloseable {
         CloseHelper.quietClose(subscription);
         CloseHelper.quietClose(aeron);
         CloseHelper.quietClose(driver);
+        if (idleStrategy instanceof SocketIdleStrategy socketWait) {
+            socketWait.close();
+        }
         CloseHelper.quietClose(partition);
     }
 

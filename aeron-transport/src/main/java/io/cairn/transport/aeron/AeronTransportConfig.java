@@ -18,26 +18,16 @@ import java.util.TreeMap;
  * @param streamId           Aeron stream ID of peer traffic.
  * @param termBytes          term buffer length of each publication; Aeron's largest message is an eighth of it.
  * @param mtuBytes           UDP payload per datagram.
- * @param driverIdleYields   how many times the embedded driver yields, after spinning briefly, before it parks. More
- *                           yields cut latency on an idle machine (a parked thread wakes late: Linux's timer slack
- *                           makes even a 1 µs park cost ~50 µs, four times per round trip) but steal the cores
- *                           from everything else on a busy one: measured both ways by {@code AeronRoundTripBenchmark}.
- * @param driverIdleMaxParkNs the embedded driver's longest park when idle: backoff, never a busy spin, since small
- *                           machines share two cores between everything.
  */
 public record AeronTransportConfig(
     int nodeId, String listenEndpoint, Map<Integer, String> peers, String aeronDirectory, boolean externalDriver,
-    int streamId, int termBytes, int mtuBytes, int driverIdleYields, long driverIdleMaxParkNs) {
+    int streamId, int termBytes, int mtuBytes) {
     /** Default stream ID. */
     public static final int STREAM_ID_DEFAULT = 0xCA1;
     /** Default term length: 16 MiB, so the largest message (2 MiB) holds an append carrying etcd's largest request. */
     public static final int TERM_BYTES_DEFAULT = 16 << 20;
     /** Aeron's default MTU. */
     public static final int MTU_BYTES_DEFAULT = 1408;
-    /** Default yields before the embedded driver parks. */
-    public static final int DRIVER_IDLE_YIELDS_DEFAULT = (int)io.cairn.consensus.loop.IdleDefaults.YIELDS;
-    /** Default longest idle park of the embedded driver: 100 µs. */
-    public static final long DRIVER_IDLE_MAX_PARK_NS_DEFAULT = io.cairn.consensus.loop.IdleDefaults.MAX_PARK_NS;
     /** Prefix of embedded driver directories (stale ones with it are cleaned on start). */
     public static final String DIRECTORY_PREFIX = "cairn-aeron-";
 
@@ -55,8 +45,6 @@ public record AeronTransportConfig(
         Check.state(!externalDriver || aeronDirectory != null, "an external driver needs its directory");
         Check.state(Integer.bitCount(termBytes) == 1 && termBytes >= 64 * 1024, "termBytes", termBytes);
         Check.state(mtuBytes >= 1024 && mtuBytes % 32 == 0, "mtuBytes", mtuBytes);
-        Check.state(driverIdleYields >= 0, "driverIdleYields", driverIdleYields);
-        Check.state(driverIdleMaxParkNs >= 1_000, "driverIdleMaxParkNs", driverIdleMaxParkNs);
     }
 
     /**
@@ -68,7 +56,7 @@ public record AeronTransportConfig(
     public static AeronTransportConfig of(final int nodeId, final String listenEndpoint,
         final Map<Integer, String> peers) {
         return new AeronTransportConfig(nodeId, listenEndpoint, peers, null, false, STREAM_ID_DEFAULT,
-            TERM_BYTES_DEFAULT, MTU_BYTES_DEFAULT, DRIVER_IDLE_YIELDS_DEFAULT, DRIVER_IDLE_MAX_PARK_NS_DEFAULT);
+            TERM_BYTES_DEFAULT, MTU_BYTES_DEFAULT);
     }
 
     /**
@@ -86,22 +74,12 @@ public record AeronTransportConfig(
     }
 
     /**
-     * @param directory a running media driver's directory (see {@code AeronTransport.launchDriver}).
+     * @param directory a media driver the operator runs (its own process, its own threads).
      * @return a copy that uses that driver instead of embedding one.
      */
     public AeronTransportConfig withExternalDriver(final String directory) {
         return new AeronTransportConfig(nodeId, listenEndpoint, peers, directory, true, streamId, termBytes,
-            mtuBytes, driverIdleYields, driverIdleMaxParkNs);
-    }
-
-    /**
-     * @param yields    driver yields before parking.
-     * @param maxParkNs its longest park.
-     * @return a copy with them.
-     */
-    public AeronTransportConfig withDriverIdle(final int yields, final long maxParkNs) {
-        return new AeronTransportConfig(nodeId, listenEndpoint, peers, aeronDirectory, externalDriver, streamId,
-            termBytes, mtuBytes, yields, maxParkNs);
+            mtuBytes);
     }
 
     static int port(final String endpoint) {

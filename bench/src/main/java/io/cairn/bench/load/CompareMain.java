@@ -32,13 +32,22 @@ public final class CompareMain {
         "  --rounds N         times each workload runs against each system, alternating (1)",
         "  --cairn-jar PATH   the cairn launcher jar (server/target/cairn.jar)",
         "  --etcd PATH        etcd 3.4 (etcd on the PATH, else /usr/bin/etcd)",
+        "  --workloads W,...  only these workloads (all: put-1-client, put-512-inflight, range-512-inflight,",
+        "                     put-fixed-1000), in this order",
+        "  --idle T           measure each idle cluster's CPU for T before the workloads (20s; 0: skip)",
         "");
+    /**
+     * The workloads of issue 12's bar: one closed-loop client; 512 requests in flight over 16 connections spread
+     * round-robin over the three members (puts, then linearizable ranges); and a fixed 1,000 puts/s.
+     */
     private static final String[][] WORKLOADS = {
         {"put-1-client", "--workload", "put", "--clients", "1"},
-        {"put-50-clients", "--workload", "put", "--clients", "50"},
+        {"put-512-inflight", "--workload", "put", "--clients", "512", "--connections", "16"},
+        {"range-512-inflight", "--workload", "range", "--clients", "512", "--connections", "16"},
         {"put-fixed-1000", "--workload", "put", "--rate", "1000", "--clients", "100"},
-        {"range-50-clients", "--workload", "range", "--clients", "50"},
     };
+    /** Time a cluster is left alone after it answers before its idle CPU is measured (start-up JIT settles). */
+    private static final long IDLE_SETTLE_NS = TimeUnit.SECONDS.toNanos(10);
 
     private CompareMain() {
     }
@@ -51,6 +60,14 @@ public final class CompareMain {
 
         Cluster(final String system) {
             this.system = system;
+        }
+
+        long cpuTicks() throws IOException {
+            long total = 0;
+            for (final Process process : processes) {
+                total += ProcessCpu.readTicks(process.pid());
+            }
+            return total;
         }
 
         String pids() {
@@ -93,6 +110,8 @@ public final class CompareMain {
         int rounds = 1;
         Path cairnJar = Path.of("server/target/cairn.jar");
         String etcd = null;
+        List<String[]> workloads = List.of(WORKLOADS);
+        long idleNs = TimeUnit.SECONDS.toNanos(20);
         for (int i = 0; i < args.length; i++) {
             final String value = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
@@ -102,6 +121,8 @@ public final class CompareMain {
                 case "--rounds" -> rounds = Integer.parseInt(value);
                 case "--cairn-jar" -> cairnJar = Path.of(value);
                 case "--etcd" -> etcd = value;
+                case "--workloads" -> workloads = selectWorkloads(value);
+                case "--idle" -> idleNs = LoadConfig.parseDurationNs("--idle", value);
                 case "--help", "-h" -> {
                     out.print(USAGE);
                     return 0;
@@ -123,8 +144,11 @@ public final class CompareMain {
         final List<String[]> rows = new ArrayList<>();
         try (Cluster etcdCluster = startEtcd(etcd == null ? tool("etcd") : etcd, data, err);
             Cluster cairnCluster = startCairn(cairnJar, data, err)) {
+            if (idleNs > 0) {
+                rows.add(idleRow(idleNs, etcdCluster, cairnCluster, outDir, err));
+            }
             for (int round = 1; round <= rounds; round++) {
-                for (final String[] workload : WORKLOADS) {
+                for (final String[] workload : workloads) {
                     final Cluster[] order = round % 2 == 1
                         ? new Cluster[] {etcdCluster, cairnCluster} : new Cluster[] {cairnCluster, etcdCluster};
                     final LoadResult[] results = new LoadResult[2];
@@ -155,6 +179,49 @@ public final class CompareMain {
         return 0;
     }
 
+    private static List<String[]> selectWorkloads(final String names) {
+        final List<String[]> selected = new ArrayList<>();
+        for (final String name : names.split(",")) {
+            String[] found = null;
+            for (final String[] workload : WORKLOADS) {
+                if (workload[0].equals(name.trim())) {
+                    found = workload;
+                }
+            }
+            if (found == null) {
+                throw new IllegalArgumentException("compare: unknown workload " + name);
+            }
+            selected.add(found);
+        }
+        return selected;
+    }
+
+    /**
+     * Idle CPU: both clusters up with no client, each measured alone (the other is idle too) after
+     * {@link #IDLE_SETTLE_NS}, as percent of one core for the three processes together.
+     */
+    private static String[] idleRow(final long idleNs, final Cluster etcd, final Cluster cairn, final Path outDir,
+        final PrintStream err) throws IOException, InterruptedException {
+        Thread.sleep(TimeUnit.NANOSECONDS.toMillis(IDLE_SETTLE_NS));
+        final double[] percent = new double[2];
+        final Cluster[] clusters = {etcd, cairn};
+        final long ticksPerSecond = ProcessCpu.ticksPerSecond();
+        for (int i = 0; i < 2; i++) {
+            err.println("compare: idle CPU of " + clusters[i].system + " for " + idleNs / 1_000_000 + " ms");
+            final long before = clusters[i].cpuTicks();
+            final long startNs = System.nanoTime();
+            Thread.sleep(TimeUnit.NANOSECONDS.toMillis(idleNs));
+            final double seconds = (System.nanoTime() - startNs) / 1e9;
+            percent[i] = 100.0 * (clusters[i].cpuTicks() - before) / ticksPerSecond / seconds;
+            Files.writeString(outDir.resolve("idle-" + clusters[i].system + ".json"), String.format(Locale.ROOT,
+                "{\n  \"label\": \"idle %s\",\n  \"seconds\": %.1f,\n  \"pids\": \"%s\",\n"
+                    + "  \"cpuPercentOfOneCore\": %.2f\n}\n", clusters[i].system, seconds, clusters[i].pids(),
+                percent[i]));
+        }
+        return new String[] {"idle, no clients: CPU % of one core", "—", "—", "—", "—", "—", "—", "—", "—", "—",
+            format(percent[0]), format(percent[1]), ratio(percent[1], percent[0]), "0", "0"};
+    }
+
     private static String[] row(final String name, final LoadResult etcd, final LoadResult cairn,
         final Set<String> etcdPids, final Set<String> cairnPids) {
         final double etcdCpu = cpuMicrosPerOp(etcd, etcdPids);
@@ -180,7 +247,8 @@ public final class CompareMain {
             out.append("| ").append(String.join(" | ", row)).append(" |\n");
         }
         out.append("\nLatencies are coordinated-omission corrected for fixed-rate runs (the same as uncorrected in "
-            + "closed loop). Server CPU is the three server processes' user+system seconds while measuring.\n");
+            + "closed loop). Server CPU is the three server processes' user+system seconds while measuring; "
+            + "the idle row gives it as percent of one core with no client connected.\n");
         return out.toString();
     }
 

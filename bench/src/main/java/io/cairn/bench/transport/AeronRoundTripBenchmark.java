@@ -3,6 +3,11 @@ package io.cairn.bench.transport;
 import io.cairn.transport.aeron.AeronTransport;
 import io.cairn.transport.aeron.AeronTransportConfig;
 import io.cairn.transport.aeron.PeerMessageHandler;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.BusySpinIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -26,9 +31,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The network's physical limit for replication on this machine: one framed message to a peer and its echo back,
- * over Cairn's Aeron transport on loopback UDP (two embedded drivers in SHARED mode with Cairn's default backoff
- * idle, as nodes run). The benchmark thread plays both ends; the drivers move the datagrams. Sample mode gives the
- * round-trip distribution; compare replicated commit latency with it.
+ * over Cairn's Aeron transport on loopback UDP, with two embedded drivers run as members run them (each by its own
+ * thread, {@code ThreadingMode.INVOKER}). The echoing end is an agent on its own thread; the benchmark thread is the
+ * other end. {@code idle=wait} is the default: both threads sleep on their driver's sockets between messages, as an
+ * idle member does, so the figure includes two kernel wake-ups; {@code idle=spin} is the dedicated-core setting
+ * ({@code -Dcairn.idle=spin}). Sample mode gives the round-trip distribution; compare replicated commit latency
+ * with it.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.SampleTime)
@@ -41,24 +49,47 @@ public class AeronRoundTripBenchmark {
     @Param({"64", "1024"})
     public int messageBytes;
 
-    /** Yields before the drivers park (see {@code AeronTransportConfig.driverIdleYields}). */
-    @Param({"10", "1000"})
-    public int driverIdleYields;
+    /** How both ends idle: sleep on the sockets (members' default) or busy-spin. */
+    @Param({"wait", "spin"})
+    public String idle;
 
     private AeronTransport a;
     private AeronTransport b;
+    private IdleStrategy aIdle;
+    private AgentRunner echoRunner;
     private UnsafeBuffer message;
     private boolean echoed;
-    private final PeerMessageHandler echo = (sender, buffer, offset, length) -> {
-        while (b.send(sender, buffer, offset, length) != AeronTransport.SENT) {
-            Thread.onSpinWait();
-        }
-    };
     private final PeerMessageHandler reply = (sender, buffer, offset, length) -> echoed = true;
 
     private static int freePort() throws IOException {
         try (DatagramSocket socket = new DatagramSocket(0)) {
             return socket.getLocalPort();
+        }
+    }
+
+    /** The far end: echoes every message back, flushing at once, on its own thread. */
+    private static final class Echo implements Agent {
+        private final AeronTransport transport;
+        private final PeerMessageHandler echo;
+
+        Echo(final AeronTransport transport) {
+            this.transport = transport;
+            this.echo = (sender, buffer, offset, length) -> {
+                while (transport.send(sender, buffer, offset, length) != AeronTransport.SENT) {
+                    transport.flush();
+                }
+            };
+        }
+
+        @Override
+        public int doWork() {
+            final int work = transport.poll(echo, 10);
+            return work + transport.flush();
+        }
+
+        @Override
+        public String roleName() {
+            return "echo";
         }
     }
 
@@ -71,19 +102,26 @@ public class AeronRoundTripBenchmark {
     public void start() throws IOException {
         final String endpointA = "127.0.0.1:" + freePort();
         final String endpointB = "127.0.0.1:" + freePort();
-        final long park = AeronTransportConfig.DRIVER_IDLE_MAX_PARK_NS_DEFAULT;
-        a = AeronTransport.launch(AeronTransportConfig.of(1, endpointA, Map.of(2, endpointB))
-            .withDriverIdle(driverIdleYields, park));
-        b = AeronTransport.launch(AeronTransportConfig.of(2, endpointB, Map.of(1, endpointA))
-            .withDriverIdle(driverIdleYields, park));
+        a = AeronTransport.launch(AeronTransportConfig.of(1, endpointA, Map.of(2, endpointB)));
+        b = AeronTransport.launch(AeronTransportConfig.of(2, endpointB, Map.of(1, endpointA)));
+        final boolean spin = "spin".equals(idle);
+        aIdle = spin ? new BusySpinIdleStrategy() : a.idleStrategy();
+        final IdleStrategy bIdle = spin ? new BusySpinIdleStrategy() : b.idleStrategy();
+        if (aIdle == null || bIdle == null) {
+            throw new IllegalStateException("the transports offer no socket wait on this machine");
+        }
         message = new UnsafeBuffer(ByteBuffer.allocateDirect(messageBytes));
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!a.isConnected(2) || !b.isConnected(1)) {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("transports did not connect");
             }
+            a.flush();
+            b.flush();
             Thread.onSpinWait();
         }
+        echoRunner = new AgentRunner(bIdle, Throwable::printStackTrace, null, new Echo(b));
+        AgentRunner.startOnThread(echoRunner);
     }
 
     /**
@@ -91,6 +129,7 @@ public class AeronRoundTripBenchmark {
      */
     @TearDown(Level.Trial)
     public void stop() {
+        CloseHelper.quietClose(echoRunner);
         a.close();
         b.close();
     }
@@ -103,12 +142,15 @@ public class AeronRoundTripBenchmark {
     @Benchmark
     public boolean roundTrip() {
         while (a.send(2, message, 0, messageBytes) != AeronTransport.SENT) {
-            Thread.onSpinWait();
+            a.flush();
         }
+        a.flush();
         echoed = false;
         while (!echoed) {
-            b.poll(echo, 10);
-            a.poll(reply, 10);
+            final int work = a.poll(reply, 10);
+            if (!echoed) {
+                aIdle.idle(work);
+            }
         }
         return echoed;
     }

@@ -1,24 +1,40 @@
 package io.cairn.consensus.loop;
 
 import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 
+import java.util.concurrent.TimeUnit;
+
 /**
- * The backoff every Cairn polling thread uses when it finds no work (the Raft loop, the embedded Aeron driver):
- * a few spins, a few yields, then parks growing from {@code cairn.idle.minParkNs} to {@code cairn.idle.maxParkNs}.
- * Never a busy spin: several members and their drivers may share two cores. The system properties
- * {@code cairn.idle.spins}, {@code cairn.idle.yields}, {@code cairn.idle.minParkNs} and {@code cairn.idle.maxParkNs}
- * tune it per process (latency against idle CPU).
+ * How a member's event loop idles, per process ({@code -Dcairn.idle=...}):
+ * <ul>
+ *   <li>{@code wait} (the default): sleep until there may be work: in the kernel on the transport's sockets when the
+ *       transport offers that (the embedded Aeron driver runs on the loop's thread, {@code AeronTransport}), else in
+ *       timed parks ({@link ParkingIdleStrategy}); producers wake the loop. Never spins: made for small machines whose
+ *       two cores are shared by everything. The longest sleep is {@code cairn.idle.waitMaxMs} (10 ms): timers (Raft
+ *       ticks, Aeron's heartbeats and status messages) fire at most that late.</li>
+ *   <li>{@code backoff}: Agrona's backoff ({@code cairn.idle.spins} spins, {@code cairn.idle.yields} yields, then parks
+ *       from {@code cairn.idle.minParkNs} to {@code cairn.idle.maxParkNs}): the first round's strategy, kept for
+ *       comparison.</li>
+ *   <li>{@code spin}: busy-spin, for a member with a core of its own (lowest latency, one core always busy).</li>
+ * </ul>
  */
 public final class IdleDefaults {
-    /** Spins before yielding. */
+    /** The loop's idle mode: wait, backoff or spin. */
+    public static final String MODE = System.getProperty("cairn.idle", "wait");
+    /** Backoff: spins before yielding. */
     public static final long SPINS = Long.getLong("cairn.idle.spins", 100);
-    /** Yields before parking. */
+    /** Backoff: yields before parking. */
     public static final long YIELDS = Long.getLong("cairn.idle.yields", 10);
-    /** The first park. */
+    /** Backoff and parking: the first park. */
     public static final long MIN_PARK_NS = Long.getLong("cairn.idle.minParkNs", 1_000);
-    /** The longest park. */
+    /** Backoff: the longest park. */
     public static final long MAX_PARK_NS = Long.getLong("cairn.idle.maxParkNs", 100_000);
+    /** Wait: the longest sleep when nothing happens. */
+    public static final long WAIT_MAX_NS = TimeUnit.MILLISECONDS.toNanos(Long.getLong("cairn.idle.waitMaxMs", 10));
+    /** Parking: the longest park (peer messages reach a parked loop at most this late). */
+    public static final long PARK_MAX_NS = Math.min(WAIT_MAX_NS, TimeUnit.MILLISECONDS.toNanos(1));
 
     private IdleDefaults() {
     }
@@ -28,5 +44,29 @@ public final class IdleDefaults {
      */
     public static IdleStrategy backoff() {
         return new BackoffIdleStrategy(SPINS, YIELDS, MIN_PARK_NS, MAX_PARK_NS);
+    }
+
+    /**
+     * @return a new parking strategy (woken by producers) with the process's settings.
+     */
+    public static ParkingIdleStrategy parking() {
+        return new ParkingIdleStrategy(Math.min(MIN_PARK_NS, PARK_MAX_NS), PARK_MAX_NS);
+    }
+
+    /**
+     * @param transportWait the transport's own way to wait for messages, or null.
+     * @return the loop's idle strategy in this process's mode.
+     */
+    public static IdleStrategy loop(final IdleStrategy transportWait) {
+        switch (MODE) {
+            case "spin":
+                return new BusySpinIdleStrategy();
+            case "backoff":
+                return backoff();
+            case "wait":
+                return transportWait != null ? transportWait : parking();
+            default:
+                throw new IllegalArgumentException("-Dcairn.idle=" + MODE + ": expected wait, backoff or spin");
+        }
     }
 }

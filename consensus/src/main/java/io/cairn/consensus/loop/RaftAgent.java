@@ -31,8 +31,8 @@ import java.nio.ByteOrder;
  *   <li>polls the {@link Transport} and hands each message to the core;</li>
  *   <li>drains the {@link RaftRequests} ring: every proposal of the burst is staged, and they reach the WAL as one
  *       append at the next step (batching);</li>
- *   <li>takes the {@link Ready}: sends its messages at once (the leader's appends leave before its own sync, thesis
- *       §10.2.1), syncs the WAL once if anything was written (group commit) and reports
+ *   <li>takes the {@link Ready}: sends its messages at once and flushes the transport (the leader's appends leave
+ *       before its own sync, thesis §10.2.1), syncs the WAL once if anything was written (group commit) and reports
  *       {@link RaftCore#onPersisted()}, then sends what that released;</li>
  *   <li>installs a received snapshot, applies newly committed entries to the {@link StateMachine} as one run,
  *       completes the proposals and reads they answer, and takes a snapshot and compacts the log when due.</li>
@@ -88,6 +88,16 @@ public final class RaftAgent implements Agent {
     private int doneCount;
     private final LoopDuty duty;
 
+    // Proposals forwarded to the leader and not answered yet, in the order they were forwarded (a ring). A forward's
+    // id grows by one each time, from the wall clock's microseconds at start, so ids keep growing across restarts
+    // (the leader drops a forward whose id is not above the last it saw from this member).
+    private long forwardSequence = System.currentTimeMillis() * 1000;
+    private final long[] forwardIds;
+    private final long[] forwardCorrelations;
+    private final long[] forwardSinceNs;
+    private int forwardStart;
+    private int forwardCount;
+
     private final long[] readIndexes;
     private final long[] readCorrelations;
     private int readStart;
@@ -131,6 +141,9 @@ public final class RaftAgent implements Agent {
         this.pendingCorrelations = new long[context.pendingProposalsMax()];
         this.pendingSinceNs = new long[context.pendingProposalsMax()];
         this.readIndexes = new long[context.pendingReadsMax()];
+        this.forwardIds = new long[context.pendingProposalsMax()];
+        this.forwardCorrelations = new long[context.pendingProposalsMax()];
+        this.forwardSinceNs = new long[context.pendingProposalsMax()];
         this.readCorrelations = new long[context.pendingReadsMax()];
     }
 
@@ -181,11 +194,13 @@ public final class RaftAgent implements Agent {
             work += requests.ring().read(requestHandler, context.requestBatchMax());
             work += duty.doWork(clock.nanoTime(), core);
             work += expirePending();
+            work += expireForwarded();
             final long drivingNs = clock.nanoTime();
             applyNs = 0;
             appliedInCycle = 0;
             snapshotNs = 0;
             work += drive();
+            work += transport.flush();
             final long endNs = clock.nanoTime();
             if (endNs - startNs > STALL_NS) {
                 reportStall(startNs, polledNs, drivingNs, endNs);
@@ -251,10 +266,18 @@ public final class RaftAgent implements Agent {
                 listener.onProposalComplete(correlationId, RaftResult.FULL, 0, 0);
                 return;
             }
-            final long result = core.propose(buffer.getByte(index + RaftRequests.TYPE_OFFSET), buffer,
-                index + RaftRequests.PAYLOAD_OFFSET, length - RaftRequests.PAYLOAD_OFFSET);
+            if (forwardCount == forwardCorrelations.length) {
+                listener.onProposalComplete(correlationId, RaftResult.FULL, 0, 0);
+                return;
+            }
+            final long forwardId = forwardSequence + 1;
+            final long result = core.proposeOrForward(forwardId, buffer.getByte(index + RaftRequests.TYPE_OFFSET),
+                buffer, index + RaftRequests.PAYLOAD_OFFSET, length - RaftRequests.PAYLOAD_OFFSET);
             if (result > 0) {
                 addPending(result, core.term(), correlationId);
+            } else if (result == RaftResult.ACCEPTED) {
+                forwardSequence = forwardId;
+                addForwarded(forwardId, correlationId);
             } else {
                 listener.onProposalComplete(correlationId, result, 0, 0);
             }
@@ -286,8 +309,9 @@ public final class RaftAgent implements Agent {
     }
 
     /**
-     * Pending proposals stay sorted by index: a new leader term may reuse indexes of entries proposed earlier, and
-     * those entries are then replaced in this log and will never apply.
+     * Pending proposals stay sorted by index. A new leader term may reuse indexes of entries proposed earlier: those
+     * are then most likely replaced, but a later leader that still holds one could yet commit it, so their callers
+     * hear UNKNOWN, never LOST.
      */
     private void addPending(final long index, final long term, final long correlationId) {
         while (pendingCount > 0) {
@@ -295,7 +319,7 @@ public final class RaftAgent implements Agent {
             if (pendingIndexes[tail] < index) {
                 break;
             }
-            listener.onProposalComplete(pendingCorrelations[tail], RaftListener.LOST, pendingIndexes[tail], 0);
+            listener.onProposalComplete(pendingCorrelations[tail], RaftListener.UNKNOWN, pendingIndexes[tail], 0);
             pendingCount--;
         }
         final int slot = (pendingStart + pendingCount) % pendingIndexes.length;
@@ -304,6 +328,68 @@ public final class RaftAgent implements Agent {
         pendingSinceNs[slot] = clock.nanoTime();
         pendingCorrelations[slot] = correlationId;
         pendingCount++;
+    }
+
+    private void addForwarded(final long forwardId, final long correlationId) {
+        final int slot = (forwardStart + forwardCount) % forwardCorrelations.length;
+        forwardIds[slot] = forwardId;
+        forwardCorrelations[slot] = correlationId;
+        forwardSinceNs[slot] = clock.nanoTime();
+        forwardCount++;
+    }
+
+    /**
+     * The leader answered a forwarded proposal. Answers come back in the order the proposals were forwarded (one
+     * ordered stream each way), so proposals forwarded before this one and still unanswered were lost on the way (a
+     * leader change, a full outbox): their callers hear UNKNOWN. An answer to a proposal no longer waiting (expired)
+     * is ignored.
+     */
+    private void onForwardState(final long forwardId, final long result, final long term) {
+        int found = -1;
+        for (int i = 0; i < forwardCount; i++) {
+            if (forwardIds[(forwardStart + i) % forwardIds.length] == forwardId) {
+                found = i;
+                break;
+            }
+        }
+        if (found < 0) {
+            return;
+        }
+        long correlationId = 0;
+        for (int i = 0; i <= found; i++) {
+            correlationId = forwardCorrelations[forwardStart];
+            forwardStart = (forwardStart + 1) % forwardCorrelations.length;
+            forwardCount--;
+            if (i < found) {
+                listener.onProposalComplete(correlationId, RaftListener.UNKNOWN, 0, 0);
+            }
+        }
+        if (result <= 0) {
+            listener.onProposalComplete(correlationId, result == RaftResult.ACCEPTED ? RaftListener.UNKNOWN : result,
+                0, 0);
+        } else if (result <= core.appliedIndex() || pendingCount == pendingIndexes.length) {
+            // Applied before the answer came (a snapshot installed meanwhile): what it returned is gone.
+            listener.onProposalComplete(correlationId, RaftListener.UNKNOWN, result, 0);
+        } else {
+            // Ours only if the entry applied at that index has this term (Log Matching): checked in applyEntry.
+            addPending(result, term, correlationId);
+        }
+    }
+
+    /**
+     * Forwarded proposals the leader has not answered within the proposal timeout complete as UNKNOWN: the leader
+     * may have appended them before it went quiet.
+     */
+    private int expireForwarded() {
+        final long cutoff = clock.nanoTime() - context.proposalTimeoutNs();
+        int expired = 0;
+        while (forwardCount > 0 && forwardSinceNs[forwardStart] - cutoff < 0) {
+            listener.onProposalComplete(forwardCorrelations[forwardStart], RaftListener.UNKNOWN, 0, 0);
+            forwardStart = (forwardStart + 1) % forwardCorrelations.length;
+            forwardCount--;
+            expired++;
+        }
+        return expired;
     }
 
     /**
@@ -328,6 +414,8 @@ public final class RaftAgent implements Agent {
         sent = 0;
         int work = send(ready);
         if (ready.persistNeeded()) {
+            // The appends must be on the wire before this thread blocks in the sync (thesis §10.2.1).
+            work += transport.flush();
             final long syncStartNs = clock.nanoTime();
             wal.sync();
             lastSyncNs = clock.nanoTime() - syncStartNs;
@@ -344,6 +432,10 @@ public final class RaftAgent implements Agent {
         if (core.configChanges() != configChangesSeen) {
             configChangesSeen = core.configChanges();
             listener.onMembershipChange(core.membership(), core.configIndex());
+        }
+        // Before applying: the index of a forwarded proposal must be pending when its entry applies.
+        for (int i = 0; i < ready.forwardStateCount(); i++) {
+            onForwardState(ready.forwardRequestId(i), ready.forwardResult(i), ready.forwardTerm(i));
         }
         if (ready.snapshotIndex() != Ready.NO_SNAPSHOT) {
             installSnapshot(ready.snapshotIndex(), ready.snapshotTerm());

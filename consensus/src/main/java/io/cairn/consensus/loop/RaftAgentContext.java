@@ -39,7 +39,7 @@ public final class RaftAgentContext {
     private RaftListener listener;
     private LoopDuty duty = LoopDuty.NONE;
     private NanoClock clock = SystemNanoClock.INSTANCE;
-    private IdleStrategy idleStrategy = IdleDefaults.backoff();
+    private IdleStrategy idleStrategy;
     private long tickIntervalNs = TimeUnit.MILLISECONDS.toNanos(100);
     private long snapshotIntervalEntries = 100_000;
     private long compactionTrailingEntries = 10_000;
@@ -57,8 +57,12 @@ public final class RaftAgentContext {
      */
     public RaftAgentContext conclude() {
         Check.state(raftContext != null && walOpener != null && transport != null && stateMachine != null
-            && requests != null && listener != null && clock != null && idleStrategy != null && duty != null,
+            && requests != null && listener != null && clock != null && duty != null,
             "agent context incomplete");
+        if (idleStrategy == null) {
+            idleStrategy = IdleDefaults.loop(transport.idleStrategy());
+        }
+        requests.wakeWith(ParkingIdleStrategy.wakerOf(idleStrategy));
         Check.state(tickIntervalNs > 0 && fragmentLimit > 0 && requestBatchMax > 0 && applyEntriesMax > 0,
             "loop limits", tickIntervalNs);
         Check.state(pendingProposalsMax > 0 && pendingReadsMax > 0 && proposalTimeoutNs > 0, "pending limits",
@@ -146,8 +150,8 @@ public final class RaftAgentContext {
     }
 
     /**
-     * @param idleStrategy how the runner idles between duty cycles: backoff by default (small machines), busy-spin
-     *                     for dedicated cores.
+     * @param idleStrategy how the runner idles between duty cycles; by default {@link IdleDefaults#loop} of the
+     *                     transport's own wait (sleep until a message arrives or a request wakes the loop).
      * @return this.
      */
     public RaftAgentContext idleStrategy(final IdleStrategy idleStrategy) {

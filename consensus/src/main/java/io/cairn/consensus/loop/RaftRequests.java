@@ -35,12 +35,21 @@ public final class RaftRequests {
     static final int PAYLOAD_OFFSET = 9;
 
     private final ManyToOneRingBuffer ring;
+    // Wakes the loop after each offer (its idle strategy's wake-up): set once by the agent before producers start.
+    private volatile Runnable waker = () -> { };
 
     /**
      * @param buffer the ring's memory: a power of two plus {@link RingBufferDescriptor#TRAILER_LENGTH}.
      */
     public RaftRequests(final AtomicBuffer buffer) {
         this.ring = new ManyToOneRingBuffer(buffer);
+    }
+
+    /**
+     * @param waker called after every offer, so that a sleeping loop takes the request at once.
+     */
+    void wakeWith(final Runnable waker) {
+        this.waker = waker;
     }
 
     /**
@@ -115,6 +124,7 @@ public final class RaftRequests {
             buffer.putBytes(index + PAYLOAD_OFFSET + Integer.BYTES, attributes, offset, size);
         }
         ring.commit(index);
+        waker.run();
         return true;
     }
 
@@ -129,6 +139,7 @@ public final class RaftRequests {
         buffer.putByte(index + TYPE_OFFSET, type);
         buffer.putBytes(index + PAYLOAD_OFFSET, payload, offset, length);
         ring.commit(index);
+        waker.run();
         return true;
     }
 
@@ -150,6 +161,7 @@ public final class RaftRequests {
         buffer.putLong(index + CORRELATION_OFFSET, correlationId, ByteOrder.LITTLE_ENDIAN);
         buffer.putInt(index + PAYLOAD_OFFSET, target, ByteOrder.LITTLE_ENDIAN);
         ring.commit(index);
+        waker.run();
         return true;
     }
 
@@ -166,6 +178,7 @@ public final class RaftRequests {
         }
         ring.buffer().putLong(index + CORRELATION_OFFSET, correlationId, ByteOrder.LITTLE_ENDIAN);
         ring.commit(index);
+        waker.run();
         return true;
     }
 

@@ -235,13 +235,29 @@ class RaftAgentTest {
     }
 
     @Test
-    void shouldRefuseProposalOnFollowerWithNotLeader() {
+    void shouldForwardProposalOnFollowerToLeaderAndAnswerFromOwnApply() {
         buildManual(0);
         final int leader = electLeader();
         final int follower = leader % 3 + 1;
-        assertTrue(propose(follower, 7, 1));
-        cycles(2);
-        assertEquals(RaftResult.NOT_LEADER, recorders[follower].codes.get(7L));
+        assertTrue(propose(follower, 7, 11));
+        assertTrue(propose(follower, 8, 31));
+        cycles(20);
+        assertEquals(RaftListener.COMMITTED, recorders[follower].codes.get(7L));
+        assertEquals(RaftListener.COMMITTED, recorders[follower].codes.get(8L));
+        assertEquals(11L, recorders[follower].results.get(7L), "answered from the follower's own state machine");
+        assertEquals(42L, recorders[follower].results.get(8L));
+        assertEquals(null, recorders[leader].codes.get(7L), "the leader's callers are not told of it");
+        for (int id = 1; id <= 3; id++) {
+            assertEquals(42, machines[id].sum, "node " + id);
+        }
+    }
+
+    @Test
+    void shouldRefuseProposalWithNotLeaderWhenNoLeaderIsKnown() {
+        buildManual(0);
+        assertTrue(propose(2, 7, 1));
+        cycles(1);
+        assertEquals(RaftResult.NOT_LEADER, recorders[2].codes.get(7L));
     }
 
     @Test

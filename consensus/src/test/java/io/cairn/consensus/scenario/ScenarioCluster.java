@@ -8,6 +8,7 @@ import io.cairn.consensus.RaftContext;
 import io.cairn.consensus.RaftCore;
 import io.cairn.consensus.RaftMessage;
 import io.cairn.consensus.RaftMessageDecoder;
+import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Ready;
 import io.cairn.consensus.Role;
 import io.cairn.consensus.sim.SimSnapshotStore;
@@ -55,6 +56,7 @@ public final class ScenarioCluster {
         final SimSnapshotStore.Sink sink;
         final List<String> applied = new ArrayList<>();
         final Map<Long, Long> readStates = new TreeMap<>();
+        final Map<Long, String> forwardStates = new TreeMap<>();
         final List<Integer> rolesSeen = new ArrayList<>();
         RaftCore core;
         boolean up;
@@ -93,6 +95,13 @@ public final class ScenarioCluster {
          */
         public Map<Long, Long> readStates() {
             return readStates;
+        }
+
+        /**
+         * @return the leader's answers to forwarded proposals: request id to "index@term" (or a refusal's name).
+         */
+        public Map<Long, String> forwardStates() {
+            return forwardStates;
         }
 
         /**
@@ -290,6 +299,21 @@ public final class ScenarioCluster {
         final byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
         final Node node = nodes.get(id);
         final long result = node.core.propose(EntryType.NORMAL, new UnsafeBuffer(bytes), 0, bytes.length);
+        drive(node);
+        return result;
+    }
+
+    /**
+     * @param id        the member asked (a follower forwards to its leader).
+     * @param requestId the proposal's id.
+     * @param value     the payload.
+     * @return what {@link RaftCore#proposeOrForward} returned.
+     */
+    public long proposeOrForward(final int id, final long requestId, final String value) {
+        final byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+        final Node node = nodes.get(id);
+        final long result = node.core.proposeOrForward(requestId, EntryType.NORMAL, new UnsafeBuffer(bytes), 0,
+            bytes.length);
         drive(node);
         return result;
     }
@@ -530,6 +554,11 @@ public final class ScenarioCluster {
             apply(node, ready.applyIndex());
             for (int i = 0; i < ready.readStateCount(); i++) {
                 node.readStates.put(ready.readRequestId(i), ready.readIndex(i));
+            }
+            for (int i = 0; i < ready.forwardStateCount(); i++) {
+                final long result = ready.forwardResult(i);
+                node.forwardStates.put(ready.forwardRequestId(i),
+                    result > 0 ? result + "@" + ready.forwardTerm(i) : RaftResult.name(result));
             }
             final boolean persist = ready.persistNeeded();
             if (ready.softStateChanged()) {

@@ -40,7 +40,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * {@code heal}, {@code crash N}, {@code restart N}, {@code auto-sync N on|off}, {@code sync N},
  * {@code drop-accepted-appends term=T} / {@code drop-appends from=N} / {@code drop none},
  * {@code snapshot N}, {@code add-learner|add-voter|promote|remove L N}, {@code transfer L T}, {@code read N id},
- * {@code reads N}, {@code status}, {@code log N}, {@code applied N}.
+ * {@code reads N}, {@code forward N id value} (a follower forwards to its leader), {@code forwards N} (the answers it
+ * got), {@code status}, {@code log N}, {@code applied N}.
  */
 class ScenarioFileTest {
     private static final Path DIRECTORY = Path.of("src/test/resources/scenarios");
@@ -188,6 +189,10 @@ class ScenarioFileTest {
                 return code(cluster.read(arg(args, 0), arg(args, 1)));
             case "reads":
                 return cluster.node(arg(args, 0)).readStates() + "\n";
+            case "forward":
+                return code(cluster.proposeOrForward(arg(args, 0), arg(args, 1), args.get(2)));
+            case "forwards":
+                return cluster.node(arg(args, 0)).forwardStates() + "\n";
             case "status":
                 return cluster.status();
             case "log":

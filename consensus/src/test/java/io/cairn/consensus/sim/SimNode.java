@@ -49,6 +49,7 @@ final class SimNode {
     private final Membership scratch = new Membership();
     private final WalEntryHandler applier = this::applyEntry;
     private final TreeMap<Long, PendingWrite> pendingWrites = new TreeMap<>();
+    private final Map<Long, History.Op> forwardedWrites = new HashMap<>();
     private final Map<Long, History.Op> pendingReads = new HashMap<>();
     private final List<WaitingRead> waitingReads = new ArrayList<>();
     // Writes whose entries the run in progress applied: told only once the run has ended (RaftAgent's rule).
@@ -178,6 +179,10 @@ final class SimNode {
         for (final WaitingRead read : waitingReads) {
             sim.history().abandon(read.op());
         }
+        for (final History.Op op : forwardedWrites.values()) {
+            sim.history().abandon(op);
+        }
+        forwardedWrites.clear();
         pendingWrites.clear();
         pendingReads.clear();
         waitingReads.clear();
@@ -210,20 +215,45 @@ final class SimNode {
      */
     boolean submitWrite(final History.Op op, final long nowMs) {
         final int length = app.encodeWrite(op);
-        final long index = core.propose(EntryType.NORMAL, app.command(), 0, length);
-        if (index <= 0) {
+        // Op ids only grow, across this node's restarts too: the leader's duplicate check relies on that.
+        final long index = core.proposeOrForward(op.id, EntryType.NORMAL, app.command(), 0, length);
+        if (index == RaftResult.ACCEPTED) {
+            forwardedWrites.put((long)op.id, op); // the leader's answer comes in a later Ready
+            drive(nowMs);
+            return true;
+        }
+        if (index < 0) {
             return false;
         }
+        addPendingWrite(index, core.term(), op);
+        drive(nowMs);
+        return true;
+    }
+
+    private void addPendingWrite(final long index, final long term, final History.Op op) {
         op.index = index;
-        op.term = core.term();
-        final PendingWrite replaced = pendingWrites.put(index, new PendingWrite(core.term(), op));
+        op.term = term;
+        final PendingWrite replaced = pendingWrites.put(index, new PendingWrite(term, op));
         if (replaced != null) {
             // This index was proposed before in an older term and that entry was replaced in this log; another
             // member may still hold it and commit it (figure 8), so its outcome is unknown, not failed.
             sim.history().abandon(replaced.op());
         }
-        drive(nowMs);
-        return true;
+    }
+
+    // The leader answered a forwarded write (before this Ready's entries are applied).
+    private void onForwardState(final long requestId, final long result, final long term) {
+        final History.Op op = forwardedWrites.remove(requestId);
+        if (op == null) {
+            return;
+        }
+        if (result > core.appliedIndex()) {
+            addPendingWrite(result, term, op);
+        } else if (result > 0 || result == RaftResult.ACCEPTED) {
+            sim.history().abandon(op); // applied here before the answer came (a snapshot): the outcome is unknown
+        } else {
+            sim.history().fail(op); // refused by the leader: never appended
+        }
     }
 
     boolean submitRead(final History.Op op, final long nowMs) {
@@ -243,6 +273,9 @@ final class SimNode {
                 nowMs);
         }
         final boolean persist = ready.persistNeeded();
+        for (int i = 0; i < ready.forwardStateCount(); i++) {
+            onForwardState(ready.forwardRequestId(i), ready.forwardResult(i), ready.forwardTerm(i));
+        }
         if (ready.snapshotIndex() != Ready.NO_SNAPSHOT) {
             loadSnapshot(ready.snapshotIndex(), ready.snapshotTerm());
         }

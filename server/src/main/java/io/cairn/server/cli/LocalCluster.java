@@ -2,17 +2,13 @@ package io.cairn.server.cli;
 
 import io.cairn.server.CairnMember;
 import io.cairn.server.Topology;
-import io.cairn.transport.aeron.AeronTransport;
-import io.cairn.transport.aeron.AeronTransportConfig;
 import org.agrona.CloseHelper;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -40,14 +36,11 @@ final class LocalCluster {
         final Topology topology = Topology.parse(peers.toString(), clients.toString());
         final List<AutoCloseable> running = new ArrayList<>();
         try {
-            // One media driver for the three members: one set of sockets polled instead of three.
-            final AeronTransportConfig shared = AeronTransportConfig.of(1, "127.0.0.1:" + PEER_PORTS[0], Map.of());
-            final String aeronDir = new File(new File(shared.embeddedDirectory()).getParentFile(),
-                AeronTransportConfig.DIRECTORY_PREFIX + "local-" + PEER_PORTS[0]).getPath();
-            running.add(AeronTransport.launchDriver(aeronDir, shared));
+            // Each member embeds its own media driver, run by its own loop, which sleeps on the driver's sockets: an
+            // idle local cluster polls nothing.
             for (int i = 0; i < NAMES.length; i++) {
                 running.add(0, CairnMember.start(new CairnMember.Config(NAMES[i], data.resolve(NAMES[i]),
-                    "http://127.0.0.1:" + CLIENT_PORTS[i], topology, true, null, aeronDir)));
+                    "http://127.0.0.1:" + CLIENT_PORTS[i], topology, true, null, null)));
             }
         } catch (final IOException | RuntimeException ex) {
             err.println("cairn: cannot start the local cluster: " + ex.getMessage());

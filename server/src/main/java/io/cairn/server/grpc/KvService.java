@@ -92,36 +92,32 @@ public final class KvService extends KVGrpc.KVImplBase {
 
     // The thread's commands hold the request just encoded (its encoder's status given): validate, then propose.
     private <R> void propose(final int encoded, final Function<DirectBuffer, R> decode,
-        final CairnMember.Forward<R> forward, final StreamObserver<R> observer) {
+        final StreamObserver<R> observer) {
         final EtcdCommands commands = COMMANDS.get();
         if (!refused(encoded, commands, observer)) {
-            member.write(commands.buffer(), commands.length(), decode, forward, observer);
+            member.write(commands.buffer(), commands.length(), decode, observer);
         }
     }
 
     @Override
     public void put(final PutRequest request, final StreamObserver<PutResponse> observer) {
-        propose(COMMANDS.get().put(request), response -> ANSWERS.get().put(member.header(0), response, 0),
-            (leader, caller) -> KVGrpc.newStub(leader).put(request, caller), observer);
+        propose(COMMANDS.get().put(request), response -> ANSWERS.get().put(member.header(0), response, 0), observer);
     }
 
     @Override
     public void deleteRange(final DeleteRangeRequest request, final StreamObserver<DeleteRangeResponse> observer) {
         propose(COMMANDS.get().deleteRange(request),
-            response -> ANSWERS.get().deleteRange(member.header(0), response, 0),
-            (leader, caller) -> KVGrpc.newStub(leader).deleteRange(request, caller), observer);
+            response -> ANSWERS.get().deleteRange(member.header(0), response, 0), observer);
     }
 
     @Override
     public void txn(final TxnRequest request, final StreamObserver<TxnResponse> observer) {
-        propose(COMMANDS.get().txn(request), response -> ANSWERS.get().txn(member.header(0), response, 0),
-            (leader, caller) -> KVGrpc.newStub(leader).txn(request, caller), observer);
+        propose(COMMANDS.get().txn(request), response -> ANSWERS.get().txn(member.header(0), response, 0), observer);
     }
 
     @Override
     public void compact(final CompactionRequest request, final StreamObserver<CompactionResponse> observer) {
         propose(COMMANDS.get().compact(request.getRevision()), response -> CompactionResponse.newBuilder()
-                .setHeader(member.header(MvccResponse.revision(response, 0))).build(),
-            (leader, caller) -> KVGrpc.newStub(leader).compact(request, caller), observer);
+                .setHeader(member.header(MvccResponse.revision(response, 0))).build(), observer);
     }
 }

@@ -66,9 +66,7 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
         }
         member.write(commands.buffer(), commands.length(),
             response -> LeaseGrantResponse.newBuilder().setHeader(member.header(MvccResponse.revision(response, 0)))
-                .setID(id).setTTL(ttl).build(),
-            (leader, caller) -> LeaseGrpc.newStub(leader)
-                .leaseGrant(request.toBuilder().setID(id).build(), caller), observer);
+                .setID(id).setTTL(ttl).build(), observer);
     }
 
     @Override
@@ -77,8 +75,7 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
         commands.leaseRevoke(request.getID());
         member.write(commands.buffer(), commands.length(),
             response -> LeaseRevokeResponse.newBuilder()
-                .setHeader(member.header(MvccResponse.revision(response, 0))).build(),
-            (leader, caller) -> LeaseGrpc.newStub(leader).leaseRevoke(request, caller), observer);
+                .setHeader(member.header(MvccResponse.revision(response, 0))).build(), observer);
     }
 
     @Override

@@ -117,8 +117,7 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
             ? MvccCommand.ALARM_NOSPACE : MvccCommand.ALARM_CORRUPT;
         final EtcdCommands commands = COMMANDS.get();
         commands.alarm(action, alarm, request.getMemberID());
-        member.write(commands.buffer(), commands.length(), response -> alarms(),
-            (leader, caller) -> MaintenanceGrpc.newStub(leader).alarm(request, caller), observer);
+        member.write(commands.buffer(), commands.length(), response -> alarms(), observer);
     }
 
     private AlarmResponse alarms() {

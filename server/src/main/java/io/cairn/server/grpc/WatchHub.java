@@ -103,7 +103,10 @@ public final class WatchHub implements AutoCloseable {
      */
     public void onRevision(final long revision) {
         latest = revision;
-        LockSupport.unpark(thread);
+        if (!watchers.isEmpty()) {
+            // No watcher, no wake-up: a futex call and a context switch per applied run otherwise, on the loop.
+            LockSupport.unpark(thread);
+        }
     }
 
     void add(final Watcher watcher) {
@@ -121,6 +124,10 @@ public final class WatchHub implements AutoCloseable {
 
     private void run() {
         while (running) {
+            if (watchers.isEmpty()) {
+                LockSupport.parkNanos(IDLE_PARK_NS); // add() wakes it
+                continue;
+            }
             boolean behind = false;
             try {
                 behind = member.read(reader -> {

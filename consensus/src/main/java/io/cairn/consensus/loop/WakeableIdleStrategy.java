@@ -1,0 +1,17 @@
+package io.cairn.consensus.loop;
+
+import org.agrona.concurrent.IdleStrategy;
+
+/**
+ * An {@link IdleStrategy} that sleeps until there may be work: the event loop idles on it when a duty cycle found
+ * nothing to do, and other threads {@link #wake()} it when they hand the loop something (a proposal in the
+ * {@link RaftRequests} ring). On two shared cores nothing may spin, yet a request must not wait out a sleep: an idle
+ * loop costs a wake-up every few milliseconds, and a loaded one wakes on every event.
+ */
+public interface WakeableIdleStrategy extends IdleStrategy {
+    /**
+     * Ends the loop's current sleep, or the next one if it is not sleeping now (so a wake-up is never lost between the
+     * loop's last look at its queues and its sleep). Any thread; cheap when the loop is awake.
+     */
+    void wake();
+}
