@@ -115,6 +115,8 @@ public final class RaftCore {
     private long outboxOverflows;
     private long readStatesDropped;
     private long duplicateForwards;
+    private long appendMessagesSent;
+    private long appendEntriesSent;
     private long snapshotChunksRejected;
     private long snapshotsInstalled;
     private long snapshotsUnavailable;
@@ -1003,6 +1005,8 @@ public final class RaftCore {
         }
         encoder.finishAppend(writeCount);
         ready.messages.commit(writePosition);
+        appendMessagesSent++;
+        appendEntriesSent += writeCount;
         pr.commitSent = Math.max(pr.commitSent, Math.min(commitIndex, writeLastIndex));
         if (pr.state == Progress.REPLICATE) {
             if (writeCount > 0) {
@@ -1617,6 +1621,20 @@ public final class RaftCore {
      */
     public int pendingReadCount() {
         return reads.count();
+    }
+
+    /**
+     * @return AppendEntries messages sent (heartbeat-like empty ones included).
+     */
+    public long appendMessagesSentCount() {
+        return appendMessagesSent;
+    }
+
+    /**
+     * @return entries carried by AppendEntries messages (entries per message: replication's batch).
+     */
+    public long appendEntriesSentCount() {
+        return appendEntriesSent;
     }
 
     /**

@@ -368,6 +368,16 @@ public final class AeronTransport implements Transport, AutoCloseable {
         return invoke();
     }
 
+    /**
+     * Runs the driver's and the client conductor's duty cycles whatever was sent: for tests that drive several
+     * transports from one thread without reading their messages.
+     *
+     * @return work done.
+     */
+    int invokeDriver() {
+        return invoke();
+    }
+
     private int invoke() {
         return (driverInvoker == null ? 0 : driverInvoker.invoke()) + conductorInvoker.invoke();
     }

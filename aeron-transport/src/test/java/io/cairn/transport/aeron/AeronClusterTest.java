@@ -226,18 +226,27 @@ class AeronClusterTest {
         await("a leader", 30, () -> leader() != 0);
         final int first = leader();
         final int victimOfGarbage = first % 3 + 1;
-        final ExclusivePublication rogue = transports[first].aeron().addExclusivePublication(
+        // A rogue node of its own (its driver runs on the garbage thread, as a member's runs on its loop) sends raw
+        // junk, not Cairn frames, straight into a follower's stream.
+        final AeronTransport rogueNode = AeronTransport.launch(AeronTransportConfig.of(99, "127.0.0.1:" + freePort(),
+            Map.of(victimOfGarbage, endpoints.get(victimOfGarbage))));
+        final ExclusivePublication rogue = rogueNode.aeron().addExclusivePublication(
             AeronTransportConfig.channel(endpoints.get(victimOfGarbage), AeronTransportConfig.MTU_BYTES_DEFAULT),
             AeronTransportConfig.STREAM_ID_DEFAULT);
         final Thread garbage = new Thread(() -> {
             final Random random = new Random(5);
             final UnsafeBuffer junk = new UnsafeBuffer(ByteBuffer.allocateDirect(512));
-            for (int i = 0; i < 2_000 && !Thread.currentThread().isInterrupted(); i++) {
-                for (int b = 0; b < 512; b++) {
-                    junk.putByte(b, (byte)random.nextInt());
+            try {
+                for (int i = 0; i < 2_000 && !Thread.currentThread().isInterrupted(); i++) {
+                    for (int b = 0; b < 512; b++) {
+                        junk.putByte(b, (byte)random.nextInt());
+                    }
+                    rogue.offer(junk, 0, 1 + random.nextInt(512));
+                    rogueNode.invokeDriver();
+                    Thread.onSpinWait();
                 }
-                rogue.offer(junk, 0, 1 + random.nextInt(512));
-                Thread.onSpinWait();
+            } finally {
+                rogueNode.close();
             }
         });
         garbage.start();
@@ -245,7 +254,6 @@ class AeronClusterTest {
         write(first, 1, WRITES);
         final long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
         garbage.join(10_000);
-        rogue.close();
         final long acknowledged = committed.get();
         assertEquals(WRITES, acknowledged, "every proposal to a steady leader commits (after flow-control retries)");
         System.out.println("100,000 puts committed over Aeron (fsync on) in " + elapsedMs + " ms; "

@@ -1,6 +1,8 @@
 package io.cairn.transport.aeron;
 
 import io.aeron.ExclusivePublication;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -18,6 +20,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -28,8 +31,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Goal: framed peer messages cross real Aeron UDP on loopback intact, whatever their size; malformed frames are
  * dropped and counted while the node keeps working; a down peer is NOT_CONNECTED and a restarted one reconnects on
- * its own; a peer that stops reading back-pressures the sender without blocking it; stale driver directories go.
- * Method: three transports with embedded drivers in one JVM on free loopback ports; every wait is bounded in time.
+ * its own; a peer that stops reading back-pressures the sender without blocking it; stale driver directories go; a
+ * loop that idles on the driver's sockets sleeps (a bounded number of wake-ups) and still takes every message.
+ * Method: transports with embedded drivers (run by the test's threads) in one JVM on free loopback ports; every wait
+ * is bounded in time.
  */
 @Timeout(60)
 class AeronTransportTest {
@@ -67,9 +72,17 @@ class AeronTransportTest {
         return endpoints;
     }
 
-    private static void await(final String what, final BooleanSupplier condition, final AeronTransport... pollers) {
+    // The drivers run on the thread that uses the transports (INVOKER): every wait runs all of them.
+    private void runDrivers() {
+        for (final AeronTransport transport : started) {
+            transport.invokeDriver();
+        }
+    }
+
+    private void await(final String what, final BooleanSupplier condition, final AeronTransport... pollers) {
         final long deadline = System.nanoTime() + 20_000_000_000L;
         while (!condition.getAsBoolean()) {
+            runDrivers();
             for (final AeronTransport poller : pollers) {
                 poller.poll((sender, buffer, offset, length) -> { }, 10);
             }
@@ -78,11 +91,12 @@ class AeronTransportTest {
         }
     }
 
-    private static int sendUntil(final AeronTransport from, final int to, final UnsafeBuffer message,
+    private int sendUntil(final AeronTransport from, final int to, final UnsafeBuffer message,
         final AeronTransport... pollers) {
         final long deadline = System.nanoTime() + 20_000_000_000L;
         int result;
         while ((result = from.send(to, message, 0, message.capacity())) != AeronTransport.SENT) {
+            runDrivers();
             for (final AeronTransport poller : pollers) {
                 poller.poll((sender, buffer, offset, length) -> { }, 10);
             }
@@ -159,6 +173,7 @@ class AeronTransportTest {
             if (length > 0) {
                 while (rogue.offer(frame, 0, length) < 0) {
                     a.poll((sender, buffer, offset, l) -> { }, 10);
+                    b.invokeDriver();
                 }
                 offered++;
             }
@@ -218,6 +233,55 @@ class AeronTransportTest {
         }
         assertTrue(backPressured > 0, "a peer that never reads must back-pressure the sender");
         assertEquals(backPressured, a.backPressured() - before, "every refusal is counted");
+    }
+
+    @Test
+    void shouldSleepOnTheDriversSocketsAndWakeForEachMessage() throws Exception {
+        final Map<Integer, String> endpoints = endpoints(2);
+        final AeronTransport a = start(1, endpoints);
+        final AeronTransport b = start(2, endpoints);
+        final UnsafeBuffer message = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
+        sendUntil(a, 2, message, b);
+        await("connections", () -> a.isConnected(2) && b.isConnected(1), b);
+        final SocketIdleStrategy idle = (SocketIdleStrategy)b.idleStrategy();
+        assertTrue(idle != null, "an embedded driver offers its sockets to sleep on");
+        started.remove(b); // from here on only b's own thread touches it
+        final AtomicLong received = new AtomicLong();
+        final AgentRunner runner = new AgentRunner(idle, Throwable::printStackTrace, null, new Agent() {
+            @Override
+            public int doWork() {
+                return b.poll((sender, buffer, offset, length) -> received.incrementAndGet(), 10) + b.flush();
+            }
+
+            @Override
+            public String roleName() {
+                return "b";
+            }
+        });
+        AgentRunner.startOnThread(runner);
+        try {
+            final long received0 = received.get();
+            final long waitsBefore = idle.waits();
+            Thread.sleep(500);
+            final long waits = idle.waits() - waitsBefore;
+            // Asleep between timeouts (10 ms by default) and peer heartbeats: nothing like a polling loop's thousands.
+            assertTrue(waits < 300, "the idle loop woke " + waits + " times in 500 ms");
+            assertTrue(idle.registeredSockets() >= 2, "data and control sockets: " + idle.registeredSockets());
+            for (int i = 1; i <= 20; i++) {
+                message.putLong(0, i);
+                sendUntil(a, 2, message);
+                a.flush();
+                final long expected = received0 + i;
+                await("message " + i + " at the sleeping loop", () -> {
+                    a.invokeDriver();
+                    return received.get() >= expected;
+                });
+            }
+            assertEquals(0, idle.readyWithoutWork(), "no socket stayed readable without work");
+        } finally {
+            runner.close();
+            b.close();
+        }
     }
 
     @Test

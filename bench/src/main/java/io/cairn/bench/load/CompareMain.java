@@ -34,7 +34,7 @@ public final class CompareMain {
         "  --etcd PATH        etcd 3.4 (etcd on the PATH, else /usr/bin/etcd)",
         "  --workloads W,...  only these workloads (all: put-1-client, put-512-inflight, range-512-inflight,",
         "                     put-fixed-1000), in this order",
-        "  --idle T           measure each idle cluster's CPU for T before the workloads (20s; 0: skip)",
+        "  --idle T           then measure each idle cluster's CPU for T, no client connected (20s; 0: skip)",
         "");
     /**
      * The workloads of issue 12's bar: one closed-loop client; 512 requests in flight over 16 connections spread
@@ -46,7 +46,7 @@ public final class CompareMain {
         {"range-512-inflight", "--workload", "range", "--clients", "512", "--connections", "16"},
         {"put-fixed-1000", "--workload", "put", "--rate", "1000", "--clients", "100"},
     };
-    /** Time a cluster is left alone after it answers before its idle CPU is measured (start-up JIT settles). */
+    /** Time both clusters are left alone after the workloads before their idle CPU is measured. */
     private static final long IDLE_SETTLE_NS = TimeUnit.SECONDS.toNanos(10);
 
     private CompareMain() {
@@ -144,9 +144,6 @@ public final class CompareMain {
         final List<String[]> rows = new ArrayList<>();
         try (Cluster etcdCluster = startEtcd(etcd == null ? tool("etcd") : etcd, data, err);
             Cluster cairnCluster = startCairn(cairnJar, data, err)) {
-            if (idleNs > 0) {
-                rows.add(idleRow(idleNs, etcdCluster, cairnCluster, outDir, err));
-            }
             for (int round = 1; round <= rounds; round++) {
                 for (final String[] workload : workloads) {
                     final Cluster[] order = round % 2 == 1
@@ -169,6 +166,9 @@ public final class CompareMain {
                     rows.add(row(workload[0] + " (round " + round + ")", results[0], results[1],
                         Set.of(etcdCluster.pids().split(",")), Set.of(cairnCluster.pids().split(","))));
                 }
+            }
+            if (idleNs > 0) {
+                rows.add(idleRow(idleNs, etcdCluster, cairnCluster, outDir, err));
             }
         } finally {
             BenchDirectories.delete(data);
@@ -197,8 +197,8 @@ public final class CompareMain {
     }
 
     /**
-     * Idle CPU: both clusters up with no client, each measured alone (the other is idle too) after
-     * {@link #IDLE_SETTLE_NS}, as percent of one core for the three processes together.
+     * Idle CPU: both clusters up, warm (the workloads ran), no client connected, each measured in turn (the other is
+     * idle too) after {@link #IDLE_SETTLE_NS}, as percent of one core for the three processes together.
      */
     private static String[] idleRow(final long idleNs, final Cluster etcd, final Cluster cairn, final Path outDir,
         final PrintStream err) throws IOException, InterruptedException {

@@ -119,6 +119,8 @@ public final class RaftAgent implements Agent {
     private long syncs;
     private long ticks;
     private long runsApplied;
+    private long entriesApplied;
+    private long entriesSynced;
 
     /**
      * @param context the wiring; concluded here.
@@ -417,11 +419,13 @@ public final class RaftAgent implements Agent {
             // The appends must be on the wire before this thread blocks in the sync (thesis §10.2.1).
             work += transport.flush();
             final long syncStartNs = clock.nanoTime();
+            final long durableBefore = core.durableIndex();
             wal.sync();
             lastSyncNs = clock.nanoTime() - syncStartNs;
             recordSync(lastSyncNs);
             syncs++;
             core.onPersisted();
+            entriesSynced += Math.max(0, core.durableIndex() - durableBefore);
             ready = core.ready();
             work += send(ready);
             work++;
@@ -502,6 +506,7 @@ public final class RaftAgent implements Agent {
         }
         doneCount = 0;
         runsApplied++;
+        entriesApplied += read;
         return read;
     }
 
@@ -650,5 +655,19 @@ public final class RaftAgent implements Agent {
      */
     public long runsApplied() {
         return runsApplied;
+    }
+
+    /**
+     * @return entries applied, all runs together (entries per run: entries per store transaction).
+     */
+    public long entriesApplied() {
+        return entriesApplied;
+    }
+
+    /**
+     * @return log entries made durable by WAL syncs (entries per sync: the group commit's batch).
+     */
+    public long entriesSynced() {
+        return entriesSynced;
     }
 }

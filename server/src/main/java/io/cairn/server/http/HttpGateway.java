@@ -5,6 +5,7 @@ import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.cairn.consensus.RaftCore;
 import io.cairn.consensus.loop.RaftAgent;
 import io.cairn.server.CairnMember;
 import io.cairn.server.Topology;
@@ -271,6 +272,26 @@ public final class HttpGateway implements AutoCloseable {
             .append("etcd_disk_wal_fsync_duration_seconds_count ").append(cumulative).append('\n');
         counter(out, "cairn_peer_frames_dropped_total", "Peer frames dropped as malformed, foreign or corrupt.",
             member.transport().droppedFrames());
+        // Batching, so that a user can see why a figure is what it is: divide the pairs.
+        counter(out, "cairn_wal_syncs_total", "WAL syncs (one per loop cycle at most: group commit).", agent.syncs());
+        counter(out, "cairn_wal_entries_synced_total", "Log entries made durable by WAL syncs (per sync: the batch).",
+            agent.entriesSynced());
+        final RaftCore core = agent.core();
+        counter(out, "cairn_raft_append_messages_total", "AppendEntries messages sent by this member as leader.",
+            core == null ? 0 : core.appendMessagesSentCount());
+        counter(out, "cairn_raft_append_entries_total", "Entries carried by them (per message: replication's batch).",
+            core == null ? 0 : core.appendEntriesSentCount());
+        counter(out, "cairn_apply_transactions_total", "Keyspace write transactions (one per applied run).",
+            agent.runsApplied());
+        counter(out, "cairn_apply_entries_total", "Entries applied (per transaction: the apply batch).",
+            agent.entriesApplied());
+        counter(out, "cairn_peer_messages_sent_total", "Raft messages handed to the transport.", agent.messagesSent());
+        counter(out, "cairn_peer_messages_refused_total",
+            "Raft messages the transport refused (back-pressure, peer not connected); Raft resends what matters.",
+            agent.messagesDropped());
+        counter(out, "cairn_forwarded_proposals_duplicate_total",
+            "Forwarded proposals this member, as leader, dropped as copies of ones it had already taken.",
+            core == null ? 0 : core.duplicateForwardCount());
         return out.toString();
     }
 
