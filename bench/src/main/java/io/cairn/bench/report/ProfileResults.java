@@ -25,6 +25,8 @@ final class ProfileResults {
     final SortedMap<String, SyncProbeResult> probes = new TreeMap<>();
     /** The latest compare run's results, sorted by workload, system and round; empty when there is none. */
     final List<LoadRun> compare = new ArrayList<>();
+    /** The latest compare run's idle CPU, percent of one core for the three processes, by system ("etcd", "cairn"). */
+    final java.util.SortedMap<String, Double> idlePercent = new java.util.TreeMap<>();
 
     ProfileResults(final String name, final Map<String, Object> hardware) {
         this.name = name;

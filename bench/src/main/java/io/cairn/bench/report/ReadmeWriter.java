@@ -186,6 +186,14 @@ final class ReadmeWriter {
                 Markdown.ratio(cairn.cpuUsPerOp(), etcd.cpuUsPerOp()), etcd.errors() + ", " + cairn.errors());
         });
         out.append(table.render()).append('\n');
+        final Double etcdIdle = profile.idlePercent.get(Figures.ETCD);
+        final Double cairnIdle = profile.idlePercent.get(Figures.CAIRN);
+        if (etcdIdle != null && cairnIdle != null) {
+            out.append("Idle, warm, no client connected: the three etcd processes take ")
+                .append(String.format(Locale.ROOT, "%.1f", etcdIdle)).append("% of one core, the three Cairn members ")
+                .append(String.format(Locale.ROOT, "%.1f", cairnIdle)).append("% (")
+                .append(Markdown.ratio(cairnIdle, etcdIdle)).append(").\n\n");
+        }
         for (final String workload : workloads.keySet()) {
             chart(ChartWriter.latencyChart(profile.name, workload), workload + ": latency percentiles, Cairn and etcd");
         }

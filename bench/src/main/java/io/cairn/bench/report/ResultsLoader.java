@@ -23,6 +23,7 @@ final class ResultsLoader {
     private static final Pattern JMH = Pattern.compile("jmh.*\\.json");
     private static final Pattern PROBE = Pattern.compile("sync-probe-.*\\.json");
     private static final String COMPARE = "compare";
+    private static final Pattern IDLE = Pattern.compile("idle-(\\w+)\\.json");
 
     private ResultsLoader() {
     }
@@ -109,10 +110,18 @@ final class ResultsLoader {
     private static void loadCompare(final ProfileResults profile, final String date, final Path folder,
         final List<String> files, final PrintStream warnings) throws IOException {
         final List<LoadRun> runs = new ArrayList<>();
+        final java.util.SortedMap<String, Double> idle = new java.util.TreeMap<>();
         for (final Path file : sorted(folder)) {
             final String name = file.getFileName().toString();
             files.add(COMPARE + "/" + name);
-            if (LoadRun.isRunFile(name)) {
+            final java.util.regex.Matcher idleName = IDLE.matcher(name);
+            if (idleName.matches()) {
+                final Object json = read(file, warnings);
+                if (json instanceof java.util.Map<?, ?> fields
+                    && fields.get("cpuPercentOfOneCore") instanceof Number percent) {
+                    idle.put(idleName.group(1), percent.doubleValue());
+                }
+            } else if (LoadRun.isRunFile(name)) {
                 final Object json = read(file, warnings);
                 if (json != null) {
                     runs.add(LoadRun.parse(name, json, date + "/" + COMPARE + "/" + name));
@@ -124,6 +133,8 @@ final class ResultsLoader {
                 .thenComparingInt(LoadRun::round));
             profile.compare.clear();
             profile.compare.addAll(runs);
+            profile.idlePercent.clear();
+            profile.idlePercent.putAll(idle);
         }
     }
 

@@ -63,6 +63,8 @@ class ReportMainTest {
         // Cairn against etcd: ratios, and server CPU without the load generator's.
         assertContains(readme, "| put-1-client | closed loop, 1 client | 600 | 150 | 0.25× | 1,500 | 6,000 | 4.00× "
             + "| 4,000 | 20,000 | 5.00× | 700 | 7,000 | 10.00× | 0, 0 |");
+        assertContains(readme, "Idle, warm, no client connected: the three etcd processes take 2.5% of one core, the "
+            + "three Cairn members 5.0% (2.00×).");
         // Across profiles, the machine, the notes.
         assertContains(readme, "| figure | alpha | beta |");
         assertContains(readme, "| raw write + fdatasync p50, 1 entry (sync probe), µs | 100 | 50.0 |");
@@ -156,6 +158,10 @@ class ReportMainTest {
         write("alpha/2026-01-02/NOTES.md", "# notes\n");
         write("alpha/2026-01-02/compare/put-1-client-cairn-r1.json", load("cairn", 150, 6000, 20000, 4000, 3000));
         write("alpha/2026-01-02/compare/put-1-client-etcd-r1.json", load("etcd", 600, 1500, 4000, 400, 300));
+        write("alpha/2026-01-02/compare/idle-etcd.json", "{\"label\": \"idle etcd\", \"seconds\": 20.0, "
+            + "\"pids\": \"1,2,3\", \"cpuPercentOfOneCore\": 2.5}");
+        write("alpha/2026-01-02/compare/idle-cairn.json", "{\"label\": \"idle cairn\", \"seconds\": 20.0, "
+            + "\"pids\": \"4,5,6\", \"cpuPercentOfOneCore\": 5.0}");
         write("beta/2026-02-01/sync-probe-20260201-000000.json", probe(50, 40, Double.NaN));
         write("charts/stale.svg", "<svg/>");
     }
