@@ -59,6 +59,9 @@ public final class AeronTransport implements Transport, AutoCloseable {
     static final long STALE_AFTER_MS = 10_000;
 
     private final AeronTransportConfig config;
+    /** The receive window (and socket buffer): 4 MiB, or what the OS allows (net.core.rmem_max), at least 128 KiB. */
+    static final int RECEIVE_WINDOW_BYTES = receiveWindowBytes();
+
     /** A stall of the loop this long is survived (Aeron's liveness timeouts; its defaults are 10 s). */
     static final long LOOP_STALL_TOLERANCE_NS = TimeUnit.SECONDS.toNanos(60);
 
@@ -78,7 +81,9 @@ public final class AeronTransport implements Transport, AutoCloseable {
     private PeerMessageHandler handler;
     private Transport.MessageHandler consensusHandler;
     private final PeerMessageHandler toConsensus = this::deliverToConsensus;
+    private static final int ADMIN_RETRIES_MAX = 3;
     private long framesSent;
+    private long adminRetries;
     private boolean unflushed;
     private long framesReceived;
     private long backPressured;
@@ -134,6 +139,10 @@ public final class AeronTransport implements Transport, AutoCloseable {
             // GC) must not make the driver declare its own client dead and close the member's streams.
             .clientLivenessTimeoutNs(LOOP_STALL_TOLERANCE_NS)
             .publicationUnblockTimeoutNs(LOOP_STALL_TOLERANCE_NS + TimeUnit.SECONDS.toNanos(15))
+            // Raft's own window (64 appends, 16 MiB per follower) is far wider than Aeron's default 128 KiB, and a
+            // receiver's window only opens when its member's loop runs the driver (not while it syncs or applies).
+            .socketRcvbufLength(RECEIVE_WINDOW_BYTES)
+            .initialWindowLength(RECEIVE_WINDOW_BYTES)
             .dirDeleteOnStart(true)
             .dirDeleteOnShutdown(true)
             .termBufferSparseFile(true)
@@ -141,6 +150,18 @@ public final class AeronTransport implements Transport, AutoCloseable {
             .ipcTermBufferLength(64 * 1024)
             .mtuLength(config.mtuBytes())
             .warnIfDirectoryExists(false));
+    }
+
+    private static int receiveWindowBytes() {
+        final int wanted = 4 << 20;
+        try (java.nio.channels.DatagramChannel probe = java.nio.channels.DatagramChannel.open()) {
+            probe.setOption(java.net.StandardSocketOptions.SO_RCVBUF, wanted);
+            // Linux reports twice what it grants (its bookkeeping overhead): half of it is the usable window.
+            final int granted = probe.getOption(java.net.StandardSocketOptions.SO_RCVBUF) / 2;
+            return Math.max(128 << 10, Math.min(wanted, Integer.highestOneBit(Math.max(granted, 1))));
+        } catch (final IOException ex) {
+            return 128 << 10; // Aeron's default
+        }
     }
 
     private static IdleStrategy socketWait(final MediaDriver.Context context) {
@@ -283,20 +304,30 @@ public final class AeronTransport implements Transport, AutoCloseable {
         if (frameLength > publication.maxMessageLength()) {
             return TOO_LARGE;
         }
-        final long result;
+        long result = offer(publication, frameLength, buffer, offset, length);
+        // ADMIN_ACTION (the term rotated under this offer, every term's worth of bytes) means "try again at once":
+        // dropping it lost a forwarded proposal or read every few seconds under load, an error to its client.
+        for (int retry = 0; retry < ADMIN_RETRIES_MAX && result == Publication.ADMIN_ACTION; retry++) {
+            adminRetries++;
+            result = offer(publication, frameLength, buffer, offset, length);
+        }
+        return outcome(result);
+    }
+
+    private long offer(final ExclusivePublication publication, final int frameLength, final DirectBuffer buffer,
+        final int offset, final int length) {
         if (frameLength <= publication.maxPayloadLength()) {
-            result = publication.tryClaim(frameLength, claim);
+            final long result = publication.tryClaim(frameLength, claim);
             if (result > 0) {
                 final int at = claim.offset();
                 PeerFrame.writeHeader(sendCrc, claim.buffer(), at, config.nodeId(), buffer, offset, length);
                 claim.buffer().putBytes(at + PeerFrame.HEADER_LENGTH, buffer, offset, length);
                 claim.commit();
             }
-        } else {
-            PeerFrame.writeHeader(sendCrc, header, 0, config.nodeId(), buffer, offset, length);
-            result = publication.offer(header, 0, PeerFrame.HEADER_LENGTH, buffer, offset, length);
+            return result;
         }
-        return outcome(result);
+        PeerFrame.writeHeader(sendCrc, header, 0, config.nodeId(), buffer, offset, length);
+        return publication.offer(header, 0, PeerFrame.HEADER_LENGTH, buffer, offset, length);
     }
 
     private int outcome(final long result) {
@@ -454,6 +485,13 @@ public final class AeronTransport implements Transport, AutoCloseable {
             total += count;
         }
         return total;
+    }
+
+    /**
+     * @return sends retried at once because Aeron was rotating the term (ADMIN_ACTION).
+     */
+    public long adminRetries() {
+        return adminRetries;
     }
 
     /**
