@@ -46,6 +46,7 @@ final class SocketIdleStrategy implements WakeableIdleStrategy {
     private long waits;
     private long readyWithoutWork;
     private int readyStreak;
+    private boolean lastWakeReady;
 
     private SocketIdleStrategy(final Selector[] driverSelectors, final long waitMaxNs) throws IOException {
         this.driverSelectors = driverSelectors;
@@ -84,7 +85,7 @@ final class SocketIdleStrategy implements WakeableIdleStrategy {
     @Override
     public void idle(final int workCount) {
         if (workCount > 0) {
-            readyStreak = 0;
+            reset();
         } else {
             idle();
         }
@@ -97,6 +98,9 @@ final class SocketIdleStrategy implements WakeableIdleStrategy {
             lastScanNs = nowNs;
             rescan();
         }
+        // Woken by a readable socket, and the cycle since found nothing to do: one more such wake-up in a row.
+        readyStreak = lastWakeReady ? readyStreak + 1 : 0;
+        lastWakeReady = false;
         if (readyStreak >= READY_STREAK_MAX) {
             // A socket stays readable yet the driver finds nothing in it: never spin on it; sleep out the timeout.
             readyWithoutWork++;
@@ -107,9 +111,7 @@ final class SocketIdleStrategy implements WakeableIdleStrategy {
         try {
             // Ready keys are only looked at, never consumed: the driver reads the sockets on the next duty cycle, and
             // a socket left unread keeps the next select from sleeping (epoll is level-triggered here).
-            if (waitSelector.select(ignoreKey, waitMaxMs) > 0) {
-                readyStreak++;
-            }
+            lastWakeReady = waitSelector.select(ignoreKey, waitMaxMs) > 0;
             waits++;
         } catch (final IOException ex) {
             throw new UncheckedIOException("waiting on the transport's sockets", ex);
@@ -118,6 +120,8 @@ final class SocketIdleStrategy implements WakeableIdleStrategy {
 
     @Override
     public void reset() {
+        readyStreak = 0;
+        lastWakeReady = false;
     }
 
     @Override

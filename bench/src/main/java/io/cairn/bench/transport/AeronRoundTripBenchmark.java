@@ -116,8 +116,8 @@ public class AeronRoundTripBenchmark {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("transports did not connect");
             }
-            a.flush();
-            b.flush();
+            a.poll(reply, 10); // runs its driver: nothing is sent yet, so nothing is received
+            b.poll(reply, 10);
             Thread.onSpinWait();
         }
         echoRunner = new AgentRunner(bIdle, Throwable::printStackTrace, null, new Echo(b));
@@ -152,6 +152,7 @@ public class AeronRoundTripBenchmark {
                 aIdle.idle(work);
             }
         }
+        aIdle.reset(); // work was done: what an AgentRunner's idle(workCount > 0) would say
         return echoed;
     }
 }
