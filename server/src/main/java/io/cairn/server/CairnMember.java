@@ -156,6 +156,12 @@ public final class CairnMember implements AutoCloseable {
         }
     }
 
+    /**
+     * Netty event loops of the client port ({@code -Dcairn.grpc.eventLoops}, default 1; gRPC's own default is two per
+     * core): each is a thread that wakes for its connections' bytes, and on two shared cores fewer wake-ups beat
+     * parallelism. Writes' handlers run on them.
+     */
+    private static final int GRPC_EVENT_LOOPS = Integer.getInteger("cairn.grpc.eventLoops", 1);
     private static final java.util.Set<String> DIRECT_METHODS = java.util.Set.of(
         io.etcd.jetcd.api.KVGrpc.getPutMethod().getFullMethodName(),
         io.etcd.jetcd.api.KVGrpc.getDeleteRangeMethod().getFullMethodName(),
@@ -175,6 +181,7 @@ public final class CairnMember implements AutoCloseable {
     private final Map<Integer, ManagedChannel> channels = new HashMap<>();
     private final Map<Integer, String> channelEndpoints = new HashMap<>();
     private final ExecutorService executor;
+    private final io.netty.channel.EventLoopGroup grpcEventLoops;
     private final WatchHub watches;
     private final Server grpc;
     private HttpGateway gateway;
@@ -245,7 +252,16 @@ public final class CairnMember implements AutoCloseable {
         final ClusterService cluster = new ClusterService(this);
         this.maintenance = new MaintenanceService(this);
         final InetSocketAddress listen = address(config.clientUrl());
+        this.grpcEventLoops = new io.netty.channel.MultiThreadIoEventLoopGroup(GRPC_EVENT_LOOPS,
+            runnable -> {
+                final Thread thread = new Thread(runnable, "cairn-" + config.name() + "-netty");
+                thread.setDaemon(true);
+                return thread;
+            }, io.netty.channel.nio.NioIoHandler.newFactory());
         this.grpc = NettyServerBuilder.forAddress(listen)
+            .channelType(io.netty.channel.socket.nio.NioServerSocketChannel.class)
+            .bossEventLoopGroup(grpcEventLoops)
+            .workerEventLoopGroup(grpcEventLoops)
             .executor(executor)
             .callExecutor(CairnMember::callExecutor)
             .maxInboundMessageSize(GRPC_MESSAGE_BYTES_MAX)
@@ -1130,5 +1146,7 @@ public final class CairnMember implements AutoCloseable {
         }
         member.close();
         transport.close();
+        // After the loop: answers it completed last still write through these threads.
+        grpcEventLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3_000);
     }
 }
