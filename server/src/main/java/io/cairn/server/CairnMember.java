@@ -108,7 +108,8 @@ public final class CairnMember implements AutoCloseable {
      * @param durable   sync the WAL (false only for measuring).
      * @param httpUrl   where the JSON gateway, /health and /metrics listen ({@code http://host:port}), or null for
      *                  the client port minus one.
-     * @param aeronDir  a running media driver's directory to share, or null to embed one.
+     * @param aeronDir  the directory of a media driver the operator runs (the loop then parks between messages, up to
+     *                  1 ms, having no sockets of its own to sleep on), or null to embed one run by the loop.
      * @param joining   etcd's {@code --initial-cluster-state existing}: with no files yet, start with no
      *                  configuration and learn it from the leader (the member must have been added by MemberAdd).
      * @param snapshotCount applied entries between snapshots (etcd's {@code --snapshot-count}).
