@@ -83,15 +83,6 @@ final class SocketIdleStrategy implements WakeableIdleStrategy {
     }
 
     @Override
-    public void idle(final int workCount) {
-        if (workCount > 0) {
-            reset();
-        } else {
-            idle();
-        }
-    }
-
-    @Override
     public void idle() {
         final long nowNs = System.nanoTime();
         if (nowNs - lastScanNs > RESCAN_INTERVAL_NS) {

@@ -30,15 +30,6 @@ public final class ParkingIdleStrategy implements WakeableIdleStrategy {
     }
 
     @Override
-    public void idle(final int workCount) {
-        if (workCount > 0) {
-            reset();
-        } else {
-            idle();
-        }
-    }
-
-    @Override
     public void idle() {
         if (owner == null) {
             owner = Thread.currentThread();

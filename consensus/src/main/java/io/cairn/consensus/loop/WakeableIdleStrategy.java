@@ -14,4 +14,18 @@ public interface WakeableIdleStrategy extends IdleStrategy {
      * loop's last look at its queues and its sleep). Any thread; cheap when the loop is awake.
      */
     void wake();
+
+    /**
+     * After a duty cycle: work done resets the strategy (the next sleep starts short), none sleeps.
+     *
+     * @param workCount work the cycle did.
+     */
+    @Override
+    default void idle(final int workCount) {
+        if (workCount > 0) {
+            reset();
+        } else {
+            idle();
+        }
+    }
 }
