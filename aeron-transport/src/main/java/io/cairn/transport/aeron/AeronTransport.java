@@ -82,6 +82,12 @@ public final class AeronTransport implements Transport, AutoCloseable {
     private Transport.MessageHandler consensusHandler;
     private final PeerMessageHandler toConsensus = this::deliverToConsensus;
     private static final int ADMIN_RETRIES_MAX = 3;
+    /**
+     * Most driver duty cycles one {@link #poll} or {@link #flush} runs: each reads at most one datagram per socket and
+     * sends a bounded burst, so this bounds how much one loop cycle takes in (64 datagrams of up to an MTU per peer)
+     * before the loop gets back to its requests and its WAL.
+     */
+    static final int ROUNDS_MAX = 64;
     private long framesSent;
     private long adminRetries;
     private boolean unflushed;
@@ -360,8 +366,21 @@ public final class AeronTransport implements Transport, AutoCloseable {
     public int poll(final PeerMessageHandler handler, final int fragmentLimit) {
         this.handler = handler;
         try {
-            final int work = invoke();
-            return work + subscription.poll(assembler, fragmentLimit);
+            // One driver duty cycle reads at most one datagram per socket: a single invocation per loop cycle held
+            // a follower to one append message per WAL sync (4 entries a sync at 512 in flight, the rest queued in
+            // Aeron's window). So: invoke and read until the sockets are drained, the limit is met, or ROUNDS_MAX.
+            int work = 0;
+            int fragments = 0;
+            for (int round = 0; round < ROUNDS_MAX; round++) {
+                final int driven = invoke();
+                final int read = subscription.poll(assembler, fragmentLimit - fragments);
+                work += driven;
+                fragments += read;
+                if (driven + read == 0 || fragments >= fragmentLimit) {
+                    break;
+                }
+            }
+            return work + fragments;
         } finally {
             this.handler = null;
         }
@@ -396,7 +415,16 @@ public final class AeronTransport implements Transport, AutoCloseable {
             return 0; // nothing queued: the driver's housekeeping waits for the next poll (timers tolerate that)
         }
         unflushed = false;
-        return invoke();
+        // The sender puts a bounded burst on the wire per duty cycle: run it until it has nothing left to send.
+        int work = 0;
+        for (int round = 0; round < ROUNDS_MAX; round++) {
+            final int driven = invoke();
+            work += driven;
+            if (driven == 0) {
+                break;
+            }
+        }
+        return work;
     }
 
     /**

@@ -31,8 +31,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Goal: framed peer messages cross real Aeron UDP on loopback intact, whatever their size; malformed frames are
  * dropped and counted while the node keeps working; a down peer is NOT_CONNECTED and a restarted one reconnects on
- * its own; a peer that stops reading back-pressures the sender without blocking it; stale driver directories go; a
- * loop that idles on the driver's sockets sleeps (a bounded number of wake-ups) and still takes every message.
+ * its own; one flush puts every queued datagram on the wire and one poll takes in every datagram waiting (the driver
+ * runs on the caller's thread); a peer that stops reading back-pressures the sender without blocking it; stale
+ * driver directories go; a loop that idles on the driver's sockets sleeps (a bounded number of wake-ups) and still
+ * takes every message.
  * Method: transports with embedded drivers (run by the test's threads) in one JVM on free loopback ports; every wait
  * is bounded in time.
  */
@@ -212,6 +214,32 @@ class AeronTransportTest {
             restarted.poll((sender, buffer, offset, length) -> seen[0] = buffer.getLong(offset), 10);
             return seen[0] == 7;
         });
+    }
+
+    @Test
+    void shouldSendAndTakeInEveryQueuedDatagramInOneFlushAndOnePoll() throws Exception {
+        final Map<Integer, String> endpoints = endpoints(2);
+        final AeronTransport a = start(1, endpoints);
+        final AeronTransport b = start(2, endpoints);
+        final UnsafeBuffer first = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
+        sendUntil(a, 2, first, b);
+        final AtomicLong received = new AtomicLong();
+        await("the first message", () -> {
+            b.poll((sender, buffer, offset, length) -> received.incrementAndGet(), 10);
+            return received.get() == 1;
+        });
+        // Messages of ~1000 bytes: one datagram each (the MTU holds one), 40 of them queued at once, as a leader's
+        // appends queue up while its loop syncs the WAL.
+        final int count = 40;
+        final UnsafeBuffer message = new UnsafeBuffer(ByteBuffer.allocateDirect(1000));
+        for (int i = 0; i < count; i++) {
+            assertEquals(AeronTransport.SENT, a.send(2, message, 0, message.capacity()));
+        }
+        a.flush(); // the only driver run on the sending side: every datagram must be on the wire after it
+        Thread.sleep(200); // loopback delivers at once; this only lets the kernel finish
+        received.set(0);
+        b.poll((sender, buffer, offset, length) -> received.incrementAndGet(), 256);
+        assertEquals(count, received.get(), "one poll takes in every datagram the socket holds");
     }
 
     @Test
