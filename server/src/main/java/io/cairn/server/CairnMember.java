@@ -163,6 +163,11 @@ public final class CairnMember implements AutoCloseable {
      * parallelism. Writes' handlers run on them.
      */
     private static final int GRPC_EVENT_LOOPS = Integer.getInteger("cairn.grpc.eventLoops", 1);
+    /**
+     * Runs a task on the calling thread (the Netty event loop). Not gRPC's {@code directExecutor()}: with that one
+     * gRPC cannot move a call to another executor, and {@link #callExecutor} must.
+     */
+    private static final java.util.concurrent.Executor INLINE = Runnable::run;
     private static final java.util.Set<String> DIRECT_METHODS = java.util.Set.of(
         io.etcd.jetcd.api.KVGrpc.getPutMethod().getFullMethodName(),
         io.etcd.jetcd.api.KVGrpc.getDeleteRangeMethod().getFullMethodName(),
@@ -263,8 +268,8 @@ public final class CairnMember implements AutoCloseable {
             .channelType(io.netty.channel.socket.nio.NioServerSocketChannel.class)
             .bossEventLoopGroup(grpcEventLoops)
             .workerEventLoopGroup(grpcEventLoops)
-            .executor(executor)
-            .callExecutor(CairnMember::callExecutor)
+            .executor(INLINE)
+            .callExecutor(this::callExecutor)
             .maxInboundMessageSize(GRPC_MESSAGE_BYTES_MAX)
             .permitKeepAliveTime(5, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
@@ -309,11 +314,13 @@ public final class CairnMember implements AutoCloseable {
     /**
      * Writes run on the transport's own thread (gRPC's Netty event loop): their handlers only validate, copy and offer
      * to the loop's ring, never wait, and a hand-off to the pool per request costs a thread wake-up each way. Every
-     * other call (reads that may be large, calls that wait for a leader) runs on the pool.
+     * other call (reads that may be large, calls that wait for a leader) runs on the pool. gRPC looks the method up
+     * on the server's default executor before it asks this: that default is {@link #INLINE}, so a write never visits
+     * the pool at all (with the pool as default, each write woke a pool thread just to find its method).
      */
-    private static <Q, A> java.util.concurrent.Executor callExecutor(final io.grpc.ServerCall<Q, A> call,
+    private <Q, A> java.util.concurrent.Executor callExecutor(final io.grpc.ServerCall<Q, A> call,
         final io.grpc.Metadata headers) {
-        return DIRECT_METHODS.contains(call.getMethodDescriptor().getFullMethodName()) ? Runnable::run : null;
+        return DIRECT_METHODS.contains(call.getMethodDescriptor().getFullMethodName()) ? null : executor;
     }
 
     private static InetSocketAddress address(final String url) {
