@@ -47,6 +47,8 @@ final class SocketIdleStrategy implements WakeableIdleStrategy {
     private long readyWithoutWork;
     private int readyStreak;
     private boolean lastWakeReady;
+    /** The loop's bound on the next sleep ({@link #sleepAtMost}), 0 when it gave none. */
+    private long nextSleepMs;
 
     private SocketIdleStrategy(final Selector[] driverSelectors, final long waitMaxNs) throws IOException {
         this.driverSelectors = driverSelectors;
@@ -89,6 +91,8 @@ final class SocketIdleStrategy implements WakeableIdleStrategy {
             lastScanNs = nowNs;
             rescan();
         }
+        final long timeoutMs = nextSleepMs > 0 ? nextSleepMs : waitMaxMs;
+        nextSleepMs = 0;
         // Woken by a readable socket, and the cycle since found nothing to do: one more such wake-up in a row.
         readyStreak = lastWakeReady ? readyStreak + 1 : 0;
         lastWakeReady = false;
@@ -96,13 +100,13 @@ final class SocketIdleStrategy implements WakeableIdleStrategy {
             // A socket stays readable yet the driver finds nothing in it: never spin on it; sleep out the timeout.
             readyWithoutWork++;
             readyStreak = 0;
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(waitMaxMs));
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(timeoutMs));
             return;
         }
         try {
             // Ready keys are only looked at, never consumed: the driver reads the sockets on the next duty cycle, and
             // a socket left unread keeps the next select from sleeping (epoll is level-triggered here).
-            lastWakeReady = waitSelector.select(ignoreKey, waitMaxMs) > 0;
+            lastWakeReady = waitSelector.select(ignoreKey, timeoutMs) > 0;
             waits++;
         } catch (final IOException ex) {
             throw new UncheckedIOException("waiting on the transport's sockets", ex);
@@ -118,6 +122,17 @@ final class SocketIdleStrategy implements WakeableIdleStrategy {
     @Override
     public void wake() {
         waitSelector.wakeup(); // the JDK writes to its wake-up pipe once per select, however many threads call
+    }
+
+    /**
+     * The next sleep lasts at most {@code nanos}, rounded up to whole milliseconds (epoll's unit; at least 1 ms): the
+     * loop's next timer. Without a bound a sleep lasts at most the {@code waitMaxNs} this strategy was made with.
+     *
+     * @param nanos the longest the next sleep may last.
+     */
+    @Override
+    public void sleepAtMost(final long nanos) {
+        nextSleepMs = Math.max(1, (nanos + 999_999) / 1_000_000);
     }
 
     @Override

@@ -12,8 +12,11 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code wait} (the default): sleep until there may be work: in the kernel on the transport's sockets when the
  *       transport offers that (the embedded Aeron driver runs on the loop's thread, {@code AeronTransport}), else in
  *       timed parks ({@link ParkingIdleStrategy}); producers wake the loop. Never spins: made for small machines whose
- *       two cores are shared by everything. The longest sleep is {@code cairn.idle.waitMaxMs} (10 ms): timers (Raft
- *       ticks, Aeron's heartbeats and status messages) fire at most that late.</li>
+ *       two cores are shared by everything. While the loop is busy (requests in flight, or entries appended,
+ *       committed or applied in the last {@link #BUSY_WINDOW_NS}) it sleeps at most {@code cairn.idle.waitMaxMs}
+ *       (10 ms), so Aeron's timers (retransmits, status messages) keep their pace; a quiet loop sleeps until its next
+ *       Raft tick, at most {@code cairn.idle.quietMaxMs} (100 ms, the default tick), and Aeron's heartbeats and status
+ *       messages, whose timeouts are far longer, ride on those wake-ups.</li>
  *   <li>{@code backoff}: Agrona's backoff ({@code cairn.idle.spins} spins, {@code cairn.idle.yields} yields, then parks
  *       from {@code cairn.idle.minParkNs} to {@code cairn.idle.maxParkNs}): the first round's strategy, kept for
  *       comparison.</li>
@@ -33,6 +36,10 @@ public final class IdleDefaults {
     public static final long MAX_PARK_NS = Long.getLong("cairn.idle.maxParkNs", 100_000);
     /** Wait: the longest sleep when nothing happens. */
     public static final long WAIT_MAX_NS = TimeUnit.MILLISECONDS.toNanos(Long.getLong("cairn.idle.waitMaxMs", 10));
+    /** Wait: the longest sleep of a quiet loop (nothing in flight, no entries moved in the last busy window). */
+    public static final long QUIET_MAX_NS = TimeUnit.MILLISECONDS.toNanos(Long.getLong("cairn.idle.quietMaxMs", 100));
+    /** Wait: a loop that moved entries or took requests this recently is busy (sleeps at most WAIT_MAX_NS). */
+    public static final long BUSY_WINDOW_NS = TimeUnit.MILLISECONDS.toNanos(200);
     /** Parking: the longest park (peer messages reach a parked loop at most this late). */
     public static final long PARK_MAX_NS = Math.min(WAIT_MAX_NS, TimeUnit.MILLISECONDS.toNanos(1));
 

@@ -103,6 +103,12 @@ public final class RaftAgent implements Agent {
     private int readStart;
     private int readCount;
     private long lastTickNs;
+    /** The loop's sleep when it can take a bound (the wait strategies), else null. */
+    private final WakeableIdleStrategy wakeable;
+    /** When the loop last took a request or moved its log or applied index ({@link #noteBusy}). */
+    private long lastBusyNs;
+    private long lastIndexSeen;
+    private long appliedIndexSeen;
     private long lastSnapshotIndex;
     private long lastAppliedTerm;
     private long configChangesSeen = -1; // so the configuration read at start is told too
@@ -133,6 +139,7 @@ public final class RaftAgent implements Agent {
         this.listener = context.listener();
         this.clock = context.clock();
         this.tickIntervalNs = context.tickIntervalNs();
+        this.wakeable = context.idleStrategy() instanceof WakeableIdleStrategy strategy ? strategy : null;
         this.duty = context.duty();
         this.doneCorrelations = new long[context.applyEntriesMax()];
         this.doneCodes = new long[context.applyEntriesMax()];
@@ -172,6 +179,7 @@ public final class RaftAgent implements Agent {
         core = new RaftCore(raftContext.wal(wal).appliedIndex(stateMachine.appliedIndex()));
         lastSnapshotIndex = core.appliedIndex();
         lastTickNs = clock.nanoTime();
+        lastBusyNs = lastTickNs;
     }
 
     @Override
@@ -193,7 +201,8 @@ public final class RaftAgent implements Agent {
             int work = tick();
             work += transport.poll(inbound, context.fragmentLimit());
             final long polledNs = clock.nanoTime();
-            work += requests.ring().read(requestHandler, context.requestBatchMax());
+            final int taken = requests.ring().read(requestHandler, context.requestBatchMax());
+            work += taken;
             work += duty.doWork(clock.nanoTime(), core);
             work += expirePending();
             work += expireForwarded();
@@ -206,6 +215,10 @@ public final class RaftAgent implements Agent {
             final long endNs = clock.nanoTime();
             if (endNs - startNs > STALL_NS) {
                 reportStall(startNs, polledNs, drivingNs, endNs);
+            }
+            noteBusy(endNs, taken);
+            if (work == 0 && wakeable != null) {
+                wakeable.sleepAtMost(sleepBoundNs(endNs));
             }
             return work;
         } catch (final RuntimeException ex) {
@@ -239,6 +252,33 @@ public final class RaftAgent implements Agent {
      */
     public long stalls() {
         return stalls;
+    }
+
+    /**
+     * The loop is busy while requests are in flight and for {@link IdleDefaults#BUSY_WINDOW_NS} after it last took a
+     * request or its log or applied index moved.
+     */
+    private void noteBusy(final long nowNs, final int requestsTaken) {
+        final long lastIndex = core.lastIndex();
+        final long appliedIndex = core.appliedIndex();
+        if (requestsTaken > 0 || pendingCount + forwardCount + readCount > 0 || lastIndex != lastIndexSeen
+            || appliedIndex != appliedIndexSeen) {
+            lastBusyNs = nowNs;
+            lastIndexSeen = lastIndex;
+            appliedIndexSeen = appliedIndex;
+        }
+    }
+
+    /**
+     * How long a cycle that found no work may sleep: a busy loop at most {@link IdleDefaults#WAIT_MAX_NS} (Aeron's
+     * retransmit and status-message timers keep their pace), a quiet one until its next Raft tick, at most
+     * {@link IdleDefaults#QUIET_MAX_NS}. Datagrams and requests end any sleep at once.
+     */
+    private long sleepBoundNs(final long nowNs) {
+        if (nowNs - lastBusyNs < IdleDefaults.BUSY_WINDOW_NS) {
+            return IdleDefaults.WAIT_MAX_NS;
+        }
+        return Math.max(0, Math.min(IdleDefaults.QUIET_MAX_NS, lastTickNs + tickIntervalNs - nowNs));
     }
 
     private int tick() {

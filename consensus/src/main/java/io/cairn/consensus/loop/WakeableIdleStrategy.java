@@ -16,6 +16,16 @@ public interface WakeableIdleStrategy extends IdleStrategy {
     void wake();
 
     /**
+     * Bounds the next sleep: the loop's next timer is due in {@code nanos}. Called by the loop before a cycle that
+     * found no work returns, so a quiet loop sleeps until its next timer rather than for a fixed slice. The default
+     * ignores the bound (the strategy's own longest sleep applies).
+     *
+     * @param nanos the longest the next sleep may last.
+     */
+    default void sleepAtMost(final long nanos) {
+    }
+
+    /**
      * After a duty cycle: work done resets the strategy (the next sleep starts short), none sleeps.
      *
      * @param workCount work the cycle did.

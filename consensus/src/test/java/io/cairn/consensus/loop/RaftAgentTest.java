@@ -139,7 +139,34 @@ class RaftAgentTest {
         }
     }
 
+    /** Parks like the default strategy and records the bound the loop gave for the next sleep. */
+    static final class BoundRecorder implements WakeableIdleStrategy {
+        final ParkingIdleStrategy parking = IdleDefaults.parking();
+        volatile long bound = -1;
+
+        @Override
+        public void sleepAtMost(final long nanos) {
+            bound = nanos;
+        }
+
+        @Override
+        public void idle() {
+            parking.idle();
+        }
+
+        @Override
+        public void reset() {
+            parking.reset();
+        }
+
+        @Override
+        public void wake() {
+            parking.wake();
+        }
+    }
+
     private final SumStateMachine[] machines = new SumStateMachine[4];
+    private final BoundRecorder[] idles = new BoundRecorder[4];
     private final Recorder[] recorders = new Recorder[4];
     private final RaftRequests[] requests = new RaftRequests[4];
     private final RaftAgent[] agents = new RaftAgent[4];
@@ -154,6 +181,7 @@ class RaftAgentTest {
             final int node = id;
             machines[id] = new SumStateMachine();
             recorders[id] = new Recorder();
+            idles[id] = new BoundRecorder();
             requests[id] = new RaftRequests(new UnsafeBuffer(ByteBuffer.allocateDirect(
                 RaftRequests.bufferLength(1 << 20))));
             agents[id] = new RaftAgent(new RaftAgentContext()
@@ -169,6 +197,7 @@ class RaftAgentTest {
                 .requests(requests[id])
                 .listener(recorders[id])
                 .clock(agentClock)
+                .idleStrategy(idles[id])
                 .tickIntervalNs(tickNs)
                 .snapshotPolicy(snapshotEvery, 0));
             if (start) {
@@ -214,6 +243,49 @@ class RaftAgentTest {
     private boolean propose(final int id, final long correlationId, final long value) {
         command.putLong(0, value, ByteOrder.LITTLE_ENDIAN);
         return requests[id].offerProposal(correlationId, EntryType.NORMAL, command, 0, 8);
+    }
+
+    @Test
+    void shouldSleepShortWhileBusyAndUntilTheNextTickWhenQuiet() {
+        final long tickNs = TimeUnit.MILLISECONDS.toNanos(100);
+        final long stepNs = TimeUnit.MILLISECONDS.toNanos(1);
+        final RaftAgentContext.WalOpener opener = SimWal::new;
+        build(clock, tickNs, 0, new RaftAgentContext.WalOpener[] {null, opener, opener, opener}, true);
+        for (int i = 0; i < 10_000 && leader() == 0; i++) {
+            cycles(1);
+        }
+        final int leader = leader();
+        assertTrue(leader != 0, "a leader within ten seconds of simulated time");
+        cycles(300); // the election's entry applied everywhere, and then some quiet
+        assertTrue(propose(leader, 1, 5));
+        long busyBound = -1;
+        for (int i = 0; i < 50 && busyBound < 0; i++) {
+            clock.nowNs += stepNs;
+            idles[leader].bound = -1;
+            for (int id = 1; id <= 3; id++) {
+                agents[id].doWork();
+            }
+            if (recorders[leader].committed.get() == 1) {
+                busyBound = idles[leader].bound; // the first cycle after the commit that found nothing to do
+            }
+        }
+        assertEquals(IdleDefaults.WAIT_MAX_NS, busyBound, "a loop that just committed sleeps at most the short bound");
+        cycles((int)(IdleDefaults.BUSY_WINDOW_NS / stepNs)); // nothing moves for a busy window
+        final int follower = leader % 3 + 1;
+        long longest = 0;
+        for (int i = 0; i < 300; i++) {
+            clock.nowNs += stepNs;
+            idles[follower].bound = -1;
+            for (int id = 1; id <= 3; id++) {
+                agents[id].doWork();
+            }
+            final long bound = idles[follower].bound;
+            if (bound >= 0) {
+                assertTrue(bound <= tickNs && bound <= IdleDefaults.QUIET_MAX_NS, "until the next tick: " + bound);
+                longest = Math.max(longest, bound);
+            }
+        }
+        assertTrue(longest >= tickNs - 2 * stepNs, "a quiet loop sleeps until its next tick, not 10 ms: " + longest);
     }
 
     @Test
@@ -399,7 +471,9 @@ class RaftAgentTest {
                 producer.join();
             }
             assertTrue(recorders[leader].allDone.await(30, TimeUnit.SECONDS), "every proposal completed");
-            assertEquals(2 * perThread, recorders[leader].committed.get());
+            final Map<Long, Integer> hist = new java.util.TreeMap<>();
+            recorders[leader].codes.values().forEach(c -> hist.merge(c, 1, Integer::sum));
+            assertEquals(2 * perThread, recorders[leader].committed.get(), "codes " + hist);
             final long target = machines[leader].appliedIndex;
             for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); System.nanoTime() < deadline
                 && (machines[1].appliedIndex < target || machines[2].appliedIndex < target

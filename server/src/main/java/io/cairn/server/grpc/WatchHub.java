@@ -30,6 +30,8 @@ public final class WatchHub implements AutoCloseable {
     /** etcd's default progress notification interval. */
     static final long PROGRESS_INTERVAL_NS = TimeUnit.MINUTES.toNanos(10);
     private static final long IDLE_PARK_NS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** With nobody watching the thread waits for {@link #add} (or close); the timeout only guards a lost unpark. */
+    private static final long UNWATCHED_PARK_NS = TimeUnit.SECONDS.toNanos(1);
     /** A watcher catching up from far back gets its history in responses of about this many events. */
     static final int EVENTS_PER_RESPONSE_MAX = 1000;
     /**
@@ -125,7 +127,7 @@ public final class WatchHub implements AutoCloseable {
     private void run() {
         while (running) {
             if (watchers.isEmpty()) {
-                LockSupport.parkNanos(IDLE_PARK_NS); // add() wakes it
+                LockSupport.parkNanos(UNWATCHED_PARK_NS); // add() wakes it
                 continue;
             }
             boolean behind = false;
