@@ -20,6 +20,7 @@ import org.lmdbjava.LmdbException;
 import org.lmdbjava.PutFlags;
 import org.lmdbjava.SeekOp;
 import org.lmdbjava.Txn;
+import org.lmdbjava.TxnFlags;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -55,6 +56,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * tombstone below it.
  */
 public final class MvccStore implements AutoCloseable {
+    private static final TxnFlags[] NO_TXN_FLAGS = {};
     /** LMDB's key limit, and so Cairn's longest key. */
     public static final int KEY_BYTES_MAX = 511;
     /** The revision of an empty keyspace (etcd starts at 1; the first write is revision 2). */
@@ -281,7 +283,7 @@ public final class MvccStore implements AutoCloseable {
      */
     public void beginBatch() {
         Check.state(batch == null, "a batch is already open");
-        batch = tables.env.txnWrite();
+        batch = tables.env.txn(null, NO_TXN_FLAGS); // txnWrite() would allocate its empty varargs array each time
         keyspace.bind(batch);
     }
 
