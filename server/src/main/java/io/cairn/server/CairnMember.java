@@ -205,6 +205,8 @@ public final class CairnMember implements AutoCloseable {
     private volatile ClusterView view;
     private final MaintenanceService maintenance;
     private final AtomicBoolean diskAlarmPending = new AtomicBoolean();
+    /** An expiry sweep is scheduled ({@link #armExpiry}): sweeps run only while requests are in flight. */
+    private final AtomicBoolean expiryArmed = new AtomicBoolean();
     private volatile boolean diskAlarmRaised;
     private volatile boolean wasMember;
     private volatile long leaderlessSinceNs = System.nanoTime();
@@ -300,12 +302,13 @@ public final class CairnMember implements AutoCloseable {
             });
             server.watches.start();
             server.grpc.start();
-            server.watchdog.scheduleWithFixedDelay(server::checkRemoved, 1, 1, TimeUnit.SECONDS);
-            server.watchdog.scheduleWithFixedDelay(server::expireRequests, EXPIRY_SWEEP_MS, EXPIRY_SWEEP_MS,
-                TimeUnit.MILLISECONDS);
-            if (config.diskReserveBytes() > 0) {
-                server.watchdog.scheduleWithFixedDelay(server::checkDiskSpace, 1, 1, TimeUnit.SECONDS);
-            }
+            // One wake-up a second for both checks: on a small shared machine every wake-up of an idle member costs.
+            server.watchdog.scheduleWithFixedDelay(() -> {
+                server.checkRemoved();
+                if (config.diskReserveBytes() > 0) {
+                    server.checkDiskSpace();
+                }
+            }, 1, 1, TimeUnit.SECONDS);
             server.gateway = new HttpGateway(server, config.httpUrl() == null
                 ? HttpGateway.defaultAddress(config.clientUrl()) : address(config.httpUrl()));
         } catch (final IOException | RuntimeException ex) {
@@ -594,8 +597,9 @@ public final class CairnMember implements AutoCloseable {
     /**
      * A request's future with its deadline: {@link #expireRequests} fails it with a {@link TimeoutException} (etcd's
      * "request timed out") once the deadline passes. One sweep on the watchdog thread every {@link #EXPIRY_SWEEP_MS}
-     * instead of {@code orTimeout}'s timer per request, which woke the JDK's delay thread twice per request (schedule
-     * and cancel), a futex call and a context switch each on the threads that answer.
+     * while requests are in flight (none on an idle member) instead of {@code orTimeout}'s timer per request, which
+     * woke the JDK's delay thread twice per request (schedule and cancel), a futex call and a context switch each on
+     * the threads that answer.
      *
      * @param <T> what the request completes with.
      */
@@ -619,10 +623,28 @@ public final class CairnMember implements AutoCloseable {
      * Fails every request past its deadline (a few hundred in flight at most under load: a cheap walk).
      */
     private void expireRequests() {
+        expiryArmed.set(false); // first: a request registered from here on arms the next sweep itself
         final long nowNs = System.nanoTime();
         expire(proposals.values(), nowNs);
         expire(reads.values(), nowNs);
         expire(leaseAnswers.values(), nowNs);
+        if (!proposals.isEmpty() || !reads.isEmpty() || !leaseAnswers.isEmpty()) {
+            armExpiry();
+        }
+    }
+
+    /**
+     * Schedules the next expiry sweep unless one is scheduled. Called after a request is registered (so the sweep
+     * that runs next finds it, or the request arms a sweep of its own).
+     */
+    private void armExpiry() {
+        if (!expiryArmed.get() && expiryArmed.compareAndSet(false, true)) {
+            try {
+                watchdog.schedule(this::expireRequests, EXPIRY_SWEEP_MS, TimeUnit.MILLISECONDS);
+            } catch (final java.util.concurrent.RejectedExecutionException closing) {
+                expiryArmed.set(false); // the member is closing: its clients are cut off with the server
+            }
+        }
     }
 
     /**
@@ -680,6 +702,7 @@ public final class CairnMember implements AutoCloseable {
         final long id = correlations.incrementAndGet();
         final CompletableFuture<DirectBuffer> future = new Deadlined<>();
         proposals.put(id, future);
+        armExpiry();
         pending.incrementAndGet();
         if (length > member.requests().payloadLengthMax()) {
             proposals.remove(id);
@@ -757,6 +780,7 @@ public final class CairnMember implements AutoCloseable {
         final long id = correlations.incrementAndGet();
         final CompletableFuture<DirectBuffer> started = new Deadlined<>();
         proposals.put(id, started);
+        armExpiry();
         if (closed || !member.requests().offerTransfer(id, target)) {
             proposals.remove(id);
             started.completeExceptionally(new ProposalFailed(RaftResult.FULL));
@@ -781,6 +805,7 @@ public final class CairnMember implements AutoCloseable {
         final long id = correlations.incrementAndGet();
         final CompletableFuture<Long> future = new Deadlined<>();
         reads.put(id, future);
+        armExpiry();
         if (closed || !member.requests().offerRead(id)) {
             reads.remove(id);
             future.completeExceptionally(new ProposalFailed(RaftResult.FULL));
@@ -799,6 +824,7 @@ public final class CairnMember implements AutoCloseable {
         final long id = correlations.incrementAndGet();
         final CompletableFuture<long[]> future = new Deadlined<>();
         leaseAnswers.put(id, future);
+        armExpiry();
         final UnsafeBuffer payload = new UnsafeBuffer(ByteBuffer.allocate(Long.BYTES));
         payload.putLong(0, leaseId, ByteOrder.LITTLE_ENDIAN);
         if (closed || !member.requests().offerLocal(id, type, payload, 0, Long.BYTES)) {
