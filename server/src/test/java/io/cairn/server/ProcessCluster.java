@@ -480,16 +480,46 @@ public final class ProcessCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * Ports are picked below Linux's ephemeral range (32768 and up by default): a port the kernel handed out for
+     * {@code bind(0)} may be given again, before the member binds it, as the source port of any outgoing connection
+     * on the machine (this test's own probes included) — seen once as a member's "Failed to bind" in DiskFullIT.
+     * Each port is handed out once per JVM.
+     */
+    private static final int PORT_MIN = 20_000;
+    private static final int PORT_SPAN = 12_000;
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     static int freeTcpPort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+        return freePort(true);
     }
 
     static int freeUdpPort() throws IOException {
-        try (DatagramSocket socket = new DatagramSocket(0)) {
-            return socket.getLocalPort();
+        return freePort(false);
+    }
+
+    private static int freePort(final boolean tcp) throws IOException {
+        for (int attempt = 0; attempt < 1_000; attempt++) {
+            final int port = PORT_MIN + java.util.concurrent.ThreadLocalRandom.current().nextInt(PORT_SPAN);
+            if (!HANDED_OUT.add(port)) {
+                continue;
+            }
+            final java.net.InetSocketAddress address = new java.net.InetSocketAddress("127.0.0.1", port);
+            try {
+                if (tcp) {
+                    try (ServerSocket socket = new ServerSocket()) {
+                        socket.bind(address);
+                    }
+                } else {
+                    new DatagramSocket(address).close();
+                }
+                return port;
+            } catch (final IOException taken) {
+                continue; // in use: try another
+            }
         }
+        throw new IOException("no free " + (tcp ? "TCP" : "UDP") + " port in " + PORT_MIN + ".."
+            + (PORT_MIN + PORT_SPAN));
     }
 
     /** Stops every process: SIGTERM (clean shutdown), SIGKILL after 15 s. */
