@@ -76,7 +76,16 @@ public abstract class KeyspaceFixture {
             }
             store.commit(++index, 1);
         }
-        reader = store.newReader();
+        reader = readsDuringTrial() ? store.newReader() : null;
+    }
+
+    /**
+     * @return whether the benchmark reads through {@link #reader}. An open reader is an LMDB read transaction: it pins
+     *     the pages of its snapshot, so a write benchmark that kept one would grow the file instead of reusing pages
+     *     and under-report what the event loop (which holds no reader) does.
+     */
+    protected boolean readsDuringTrial() {
+        return true;
     }
 
     /**
@@ -86,7 +95,9 @@ public abstract class KeyspaceFixture {
      */
     @TearDown(Level.Trial)
     public void close() throws IOException {
-        reader.close();
+        if (reader != null) {
+            reader.close();
+        }
         store.close();
         BenchDirectories.delete(directory);
     }

@@ -27,6 +27,14 @@ public class KeyspaceWriteBenchmark extends KeyspaceFixture {
     public int batchSize;
 
     /**
+     * @return false: the writer works as the loop does, with no reader pinning old pages.
+     */
+    @Override
+    protected boolean readsDuringTrial() {
+        return false;
+    }
+
+    /**
      * Puts {@code batchSize} random keys in one write transaction.
      *
      * @param counter operations counter.
