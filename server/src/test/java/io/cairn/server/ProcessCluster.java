@@ -9,12 +9,16 @@ import io.grpc.netty.NettyChannelBuilder;
 
 import java.io.IOException;
 import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -488,7 +492,7 @@ public final class ProcessCluster implements AutoCloseable {
      */
     private static final int PORT_MIN = 20_000;
     private static final int PORT_SPAN = 12_000;
-    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
 
     static int freeTcpPort() throws IOException {
         return freePort(true);
@@ -500,11 +504,11 @@ public final class ProcessCluster implements AutoCloseable {
 
     private static int freePort(final boolean tcp) throws IOException {
         for (int attempt = 0; attempt < 1_000; attempt++) {
-            final int port = PORT_MIN + java.util.concurrent.ThreadLocalRandom.current().nextInt(PORT_SPAN);
+            final int port = PORT_MIN + ThreadLocalRandom.current().nextInt(PORT_SPAN);
             if (!HANDED_OUT.add(port)) {
                 continue;
             }
-            final java.net.InetSocketAddress address = new java.net.InetSocketAddress("127.0.0.1", port);
+            final InetSocketAddress address = new InetSocketAddress("127.0.0.1", port);
             try {
                 if (tcp) {
                     try (ServerSocket socket = new ServerSocket()) {
