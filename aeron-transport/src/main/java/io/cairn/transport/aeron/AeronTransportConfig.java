@@ -3,6 +3,7 @@ package io.cairn.transport.aeron;
 import io.cairn.engine.buffer.Check;
 
 import java.io.File;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -57,6 +58,18 @@ public record AeronTransportConfig(
         final Map<Integer, String> peers) {
         return new AeronTransportConfig(nodeId, listenEndpoint, peers, null, false, STREAM_ID_DEFAULT,
             TERM_BYTES_DEFAULT, MTU_BYTES_DEFAULT);
+    }
+
+    /**
+     * @param nodeId    this node.
+     * @param endpoints every member's endpoint, this node's included (where it listens).
+     * @return defaults, as {@link #of}, with the others as peers.
+     */
+    public static AeronTransportConfig ofMember(final int nodeId, final Map<Integer, String> endpoints) {
+        final Map<Integer, String> peers = new HashMap<>(endpoints);
+        final String own = peers.remove(nodeId);
+        Check.state(own != null, "no endpoint for this node", nodeId);
+        return of(nodeId, own, peers);
     }
 
     /**

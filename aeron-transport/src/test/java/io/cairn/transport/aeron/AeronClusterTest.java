@@ -1,13 +1,11 @@
 package io.cairn.transport.aeron;
 
 import io.cairn.consensus.EntryType;
-import io.cairn.consensus.Role;
 import io.cairn.consensus.keyspace.KeyspaceMember;
 import io.cairn.consensus.loop.RaftListener;
 import io.cairn.engine.mvcc.CommandEncoder;
 import io.cairn.engine.mvcc.MvccReader;
 import io.aeron.ExclusivePublication;
-import org.agrona.concurrent.SystemNanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -15,11 +13,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.DatagramSocket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
@@ -46,77 +42,26 @@ class AeronClusterTest {
     @TempDir
     Path dir;
 
-    private final Map<Integer, String> endpoints = new HashMap<>();
-    private final AeronTransport[] transports = new AeronTransport[4];
-    private final KeyspaceMember[] members = new KeyspaceMember[4];
-    private final int[] roles = new int[4];
     private final Map<Long, Long> outcomes = new ConcurrentHashMap<>();
     private final AtomicLong committed = new AtomicLong();
     private final CommandEncoder encoder = new CommandEncoder();
+    private AeronMembers cluster;
 
     @AfterEach
     void stop() {
-        for (int id = 1; id <= 3; id++) {
-            stopMember(id);
-        }
-    }
-
-    private void stopMember(final int id) {
-        if (members[id] != null) {
-            members[id].close();
-            members[id] = null;
-        }
-        if (transports[id] != null) {
-            transports[id].close();
-            transports[id] = null;
-        }
-        roles[id] = Role.FOLLOWER;
-    }
-
-    private static int freePort() throws IOException {
-        try (DatagramSocket socket = new DatagramSocket(0)) {
-            return socket.getLocalPort();
+        if (cluster != null) {
+            cluster.close();
         }
     }
 
     private void startMember(final int id) throws IOException {
-        final Map<Integer, String> peers = new HashMap<>(endpoints);
-        final String own = peers.remove(id);
-        transports[id] = AeronTransport.launch(AeronTransportConfig.of(id, own, peers));
-        final RaftListener listener = new RaftListener() {
-            @Override
-            public void onProposalComplete(final long correlationId, final long code, final long index,
-                final long result) {
+        cluster.start(id, KeyspaceMember.Settings.of(id, dir.resolve("node-" + id), 1, 2, 3)
+            .with(true, TICK_NS, 20_000, 5_000), (correlationId, code, index, result) -> {
                 outcomes.put(correlationId, code);
-                if (code == COMMITTED) {
+                if (code == RaftListener.COMMITTED) {
                     committed.incrementAndGet();
                 }
-            }
-
-            @Override
-            public void onReadComplete(final long correlationId, final long code, final long readIndex) {
-                // No reads here.
-            }
-
-            @Override
-            public void onRoleChange(final int role, final long term, final int leaderId) {
-                roles[id] = role;
-            }
-        };
-        members[id] = new KeyspaceMember(
-            KeyspaceMember.Settings.of(id, dir.resolve("node-" + id), 1, 2, 3).with(true, TICK_NS, 20_000, 5_000),
-            transports[id], listener, (correlation, code, lease, ttl) -> { }, revision -> { },
-            SystemNanoClock.INSTANCE)
-            .start(Throwable::printStackTrace);
-    }
-
-    private int leader() {
-        for (int id = 1; id <= 3; id++) {
-            if (members[id] != null && roles[id] == Role.LEADER) {
-                return id;
-            }
-        }
-        return 0;
+            });
     }
 
     private static void await(final String what, final long seconds, final BooleanSupplier condition)
@@ -146,8 +91,9 @@ class AeronClusterTest {
             } catch (final AssertionError ex) {
                 final StringBuilder state = new StringBuilder();
                 for (int id = 1; id <= 3; id++) {
-                    if (members[id] != null) {
-                        state.append(" member ").append(id).append(" role ").append(roles[id]).append(" applied ")
+                    if (cluster.member(id) != null) {
+                        state.append(" member ").append(id).append(" role ").append(cluster.role(id))
+                            .append(" applied ")
                             .append(applied(id));
                     }
                 }
@@ -177,7 +123,7 @@ class AeronClusterTest {
 
     private void offer(final int leader, final long key, final byte[] value) throws InterruptedException {
         encoder.reset().put(("key/" + String.format("%07d", key)).getBytes(StandardCharsets.UTF_8), value, 0, 0);
-        while (!members[leader].requests().offerProposal(key, EntryType.NORMAL, encoder.buffer(), 0,
+        while (!cluster.member(leader).requests().offerProposal(key, EntryType.NORMAL, encoder.buffer(), 0,
             encoder.length())) {
             Thread.sleep(1);
         }
@@ -195,43 +141,45 @@ class AeronClusterTest {
         final UnsafeBuffer all = new UnsafeBuffer(new byte[] {0});
         final CommandEncoder range = new CommandEncoder().range(all, 0, 1, all, 0, 1, 0, 0,
             io.cairn.engine.mvcc.MvccCommand.FLAG_COUNT_ONLY);
-        try (MvccReader reader = members[id].store().newReader()) {
+        try (MvccReader reader = cluster.member(id).store().newReader()) {
             reader.range(range.buffer(), 0, kv -> true);
             return reader.count();
         }
     }
 
     private long hash(final int id) {
-        try (MvccReader reader = members[id].store().newReader()) {
+        try (MvccReader reader = cluster.member(id).store().newReader()) {
             return reader.hashKv(0);
         }
     }
 
     /** The member's applied index as committed in its store (read through a reader: the store's fields belong to
      * its loop thread). */
+    private long dropped(final int id) {
+        return cluster.transport(id).droppedFrames();
+    }
+
     private long applied(final int id) {
-        try (MvccReader reader = members[id].store().newReader()) {
+        try (MvccReader reader = cluster.member(id).store().newReader()) {
             return reader.appliedIndex();
         }
     }
 
     @Test
     void shouldReplicateOverAeronSurviveLeaderLossAndTakeItBack() throws Exception {
-        for (int id = 1; id <= 3; id++) {
-            endpoints.put(id, "127.0.0.1:" + freePort());
-        }
+        cluster = new AeronMembers();
         for (int id = 1; id <= 3; id++) {
             startMember(id);
         }
-        await("a leader", 30, () -> leader() != 0);
-        final int first = leader();
+        final int first = cluster.awaitLeader(30);
         final int victimOfGarbage = first % 3 + 1;
         // A rogue node of its own (its driver runs on the garbage thread, as a member's runs on its loop) sends raw
         // junk, not Cairn frames, straight into a follower's stream.
-        final AeronTransport rogueNode = AeronTransport.launch(AeronTransportConfig.of(99, "127.0.0.1:" + freePort(),
-            Map.of(victimOfGarbage, endpoints.get(victimOfGarbage))));
+        final String rogueEndpoint = "127.0.0.1:" + AeronMembers.freePort();
+        final AeronTransport rogueNode = AeronTransport.launch(AeronTransportConfig.of(99, rogueEndpoint,
+            Map.of(victimOfGarbage, cluster.endpoint(victimOfGarbage))));
         final ExclusivePublication rogue = rogueNode.aeron().addExclusivePublication(
-            AeronTransportConfig.channel(endpoints.get(victimOfGarbage), AeronTransportConfig.MTU_BYTES_DEFAULT),
+            AeronTransportConfig.channel(cluster.endpoint(victimOfGarbage), AeronTransportConfig.MTU_BYTES_DEFAULT),
             AeronTransportConfig.STREAM_ID_DEFAULT);
         final Thread garbage = new Thread(() -> {
             final Random random = new Random(5);
@@ -257,18 +205,18 @@ class AeronClusterTest {
         final long acknowledged = committed.get();
         assertEquals(WRITES, acknowledged, "every proposal to a steady leader commits (after flow-control retries)");
         System.out.println("100,000 puts committed over Aeron (fsync on) in " + elapsedMs + " ms; "
-            + transports[victimOfGarbage].droppedFrames() + " garbage frames dropped by member " + victimOfGarbage);
-        assertTrue(transports[victimOfGarbage].droppedFrames() > 0, "garbage reached the follower and was dropped");
+            + dropped(victimOfGarbage) + " garbage frames dropped by member " + victimOfGarbage);
+        assertTrue(dropped(victimOfGarbage) > 0, "garbage reached the follower and was dropped");
         await("followers to apply everything", 30, () -> applied(1) == applied(2) && applied(2) == applied(3));
 
-        stopMember(first);
-        await("a new leader", 30, () -> leader() != 0 && leader() != first);
-        final int second = leader();
+        cluster.stop(first);
+        await("a new leader", 30, () -> cluster.leader() != 0 && cluster.leader() != first);
+        final int second = cluster.leader();
         write(second, WRITES + 1, WRITES + 1_000);
         final int survivor = 6 - first - second;
         await("the survivors to apply everything", 30, () -> applied(survivor) == applied(second));
         for (int id = 1; id <= 3; id++) {
-            if (members[id] != null) {
+            if (cluster.member(id) != null) {
                 assertEquals(WRITES + 1_000, keys(id), "member " + id + " holds every acknowledged write");
             }
         }
@@ -277,6 +225,6 @@ class AeronClusterTest {
         await("the old leader to catch up", 60, () -> applied(first) == applied(second));
         assertEquals(WRITES + 1_000, keys(first));
         assertEquals(hash(second), hash(first));
-        assertNotEquals(0, leader());
+        assertNotEquals(0, cluster.leader());
     }
 }

@@ -66,6 +66,17 @@ class AeronTransportTest {
         return transport;
     }
 
+    /**
+     * @return two started transports (ids 1 and 2) with a first message from 1 to 2 sent, so both are connected.
+     */
+    private AeronTransport[] connectedPair() throws IOException {
+        final Map<Integer, String> endpoints = endpoints(2);
+        final AeronTransport a = start(1, endpoints);
+        final AeronTransport b = start(2, endpoints);
+        sendUntil(a, 2, new UnsafeBuffer(ByteBuffer.allocateDirect(8)), b);
+        return new AeronTransport[] {a, b};
+    }
+
     private Map<Integer, String> endpoints(final int count) throws IOException {
         final Map<Integer, String> endpoints = new HashMap<>();
         for (int id = 1; id <= count; id++) {
@@ -218,11 +229,9 @@ class AeronTransportTest {
 
     @Test
     void shouldSendAndTakeInEveryQueuedDatagramInOneFlushAndOnePoll() throws Exception {
-        final Map<Integer, String> endpoints = endpoints(2);
-        final AeronTransport a = start(1, endpoints);
-        final AeronTransport b = start(2, endpoints);
-        final UnsafeBuffer first = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
-        sendUntil(a, 2, first, b);
+        final AeronTransport[] pair = connectedPair();
+        final AeronTransport a = pair[0];
+        final AeronTransport b = pair[1];
         final AtomicLong received = new AtomicLong();
         await("the first message", () -> {
             b.poll((sender, buffer, offset, length) -> received.incrementAndGet(), 10);
@@ -244,11 +253,8 @@ class AeronTransportTest {
 
     @Test
     void shouldBackPressureWithoutBlockingWhenPeerStopsReading() throws IOException {
-        final Map<Integer, String> endpoints = endpoints(2);
-        final AeronTransport a = start(1, endpoints);
-        final AeronTransport b = start(2, endpoints);
+        final AeronTransport a = connectedPair()[0];
         final UnsafeBuffer message = new UnsafeBuffer(ByteBuffer.allocateDirect(60_000));
-        sendUntil(a, 2, message, b);
         final long before = a.backPressured(); // getting connected may already have met back-pressure
         int backPressured = 0;
         for (int i = 0; i < 100_000 && backPressured == 0; i++) {
@@ -265,11 +271,10 @@ class AeronTransportTest {
 
     @Test
     void shouldSleepOnTheDriversSocketsAndWakeForEachMessage() throws Exception {
-        final Map<Integer, String> endpoints = endpoints(2);
-        final AeronTransport a = start(1, endpoints);
-        final AeronTransport b = start(2, endpoints);
+        final AeronTransport[] pair = connectedPair();
+        final AeronTransport a = pair[0];
+        final AeronTransport b = pair[1];
         final UnsafeBuffer message = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
-        sendUntil(a, 2, message, b);
         await("connections", () -> a.isConnected(2) && b.isConnected(1), b);
         final SocketIdleStrategy idle = (SocketIdleStrategy)b.idleStrategy();
         assertTrue(idle != null, "an embedded driver offers its sockets to sleep on");

@@ -1,20 +1,16 @@
 package io.cairn.transport.aeron;
 
 import io.cairn.consensus.EntryType;
-import io.cairn.consensus.Role;
 import io.cairn.consensus.keyspace.KeyspaceMember;
 import io.cairn.consensus.loop.RaftListener;
 import io.cairn.engine.mvcc.CommandEncoder;
-import org.agrona.concurrent.SystemNanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.net.DatagramSocket;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -49,42 +45,30 @@ class LoopAllocationTest {
     @TempDir
     Path dir;
 
-    private final Map<Integer, String> endpoints = new HashMap<>();
-    private final AeronTransport[] transports = new AeronTransport[4];
-    private final KeyspaceMember[] members = new KeyspaceMember[4];
-    private final int[] roles = new int[4];
     private final long[] codes = new long[WARMUP + MEASURED + 1];
     private final AtomicLong completed = new AtomicLong();
     private final CommandEncoder encoder = new CommandEncoder();
+    private AeronMembers cluster;
 
     @AfterEach
     void stop() {
-        for (int id = 1; id <= 3; id++) {
-            if (members[id] != null) {
-                members[id].close();
-            }
-            if (transports[id] != null) {
-                transports[id].close();
-            }
+        if (cluster != null) {
+            cluster.close();
         }
     }
 
     @Test
     void shouldNotAllocateOnTheLoopsPerPut() throws Exception {
-        for (int id = 1; id <= 3; id++) {
-            try (DatagramSocket socket = new DatagramSocket(0)) {
-                endpoints.put(id, "127.0.0.1:" + socket.getLocalPort());
-            }
+        cluster = new AeronMembers();
+        for (int id = 1; id <= AeronMembers.COUNT; id++) {
+            final KeyspaceMember.Settings settings = KeyspaceMember.Settings.of(id, dir.resolve("node-" + id), 1, 2, 3)
+                .with(true, TimeUnit.MILLISECONDS.toNanos(100), 10_000, 5_000);
+            cluster.start(id, settings, (correlationId, code, index, result) -> {
+                codes[(int)correlationId] = code;
+                completed.incrementAndGet();
+            });
         }
-        for (int id = 1; id <= 3; id++) {
-            start(id);
-        }
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (leader() == 0) {
-            assertTrue(System.nanoTime() < deadline, "a leader within 30 s");
-            Thread.sleep(10);
-        }
-        final int leader = leader();
+        final int leader = cluster.awaitLeader(30);
         final int follower = leader % 3 + 1;
         write(leader, follower, 1, WARMUP);
 
@@ -118,57 +102,18 @@ class LoopAllocationTest {
     private long runs() {
         long runs = 0;
         for (int id = 1; id <= 3; id++) {
-            runs += members[id].agent().runsApplied();
+            runs += cluster.member(id).agent().runsApplied();
         }
         return runs;
     }
 
     private void awaitApplied() throws InterruptedException {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (members[1].agent().entriesApplied() != members[2].agent().entriesApplied()
-            || members[2].agent().entriesApplied() != members[3].agent().entriesApplied()) {
+        while (cluster.member(1).agent().entriesApplied() != cluster.member(2).agent().entriesApplied()
+            || cluster.member(2).agent().entriesApplied() != cluster.member(3).agent().entriesApplied()) {
             assertTrue(System.nanoTime() < deadline, "every member applies every put");
             Thread.sleep(5);
         }
-    }
-
-    private void start(final int id) throws IOException {
-        final Map<Integer, String> peers = new HashMap<>(endpoints);
-        final String own = peers.remove(id);
-        transports[id] = AeronTransport.launch(AeronTransportConfig.of(id, own, peers));
-        final RaftListener listener = new RaftListener() {
-            @Override
-            public void onProposalComplete(final long correlationId, final long code, final long index,
-                final long result) {
-                codes[(int)correlationId] = code;
-                completed.incrementAndGet();
-            }
-
-            @Override
-            public void onReadComplete(final long correlationId, final long code, final long readIndex) {
-                // No reads here.
-            }
-
-            @Override
-            public void onRoleChange(final int role, final long term, final int leaderId) {
-                roles[id] = role;
-            }
-        };
-        members[id] = new KeyspaceMember(
-            KeyspaceMember.Settings.of(id, dir.resolve("node-" + id), 1, 2, 3)
-                .with(true, TimeUnit.MILLISECONDS.toNanos(100), 10_000, 5_000),
-            transports[id], listener, (correlation, code, lease, ttl) -> { }, revision -> { },
-            SystemNanoClock.INSTANCE)
-            .start(Throwable::printStackTrace);
-    }
-
-    private int leader() {
-        for (int id = 1; id <= 3; id++) {
-            if (roles[id] == Role.LEADER) {
-                return id;
-            }
-        }
-        return 0;
     }
 
     /** Puts keys {@code from..to} (modulo {@link #KEYS}), every fourth through the follower, a window in flight. */
@@ -186,7 +131,7 @@ class LoopAllocationTest {
             key.putLong(8, 42);
             encoder.reset().put(key, 0, 16, value, 0, 256, 0, 0);
             final int target = i % 4 == 0 ? follower : leader;
-            while (!members[target].requests().offerProposal(i, EntryType.NORMAL, encoder.buffer(), 0,
+            while (!cluster.member(target).requests().offerProposal(i, EntryType.NORMAL, encoder.buffer(), 0,
                 encoder.length())) {
                 Thread.onSpinWait();
             }

@@ -6,7 +6,6 @@ import io.cairn.consensus.keyspace.KeyspaceMember;
 import io.cairn.consensus.loop.RaftListener;
 import io.cairn.engine.mvcc.CommandEncoder;
 import io.cairn.engine.mvcc.MvccReader;
-import org.agrona.concurrent.SystemNanoClock;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -54,30 +53,15 @@ public final class MemberProcess {
         final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         final Map<Long, String> inFlight = new ConcurrentHashMap<>();
         final AtomicInteger role = new AtomicInteger(Role.FOLLOWER);
-        final RaftListener listener = new RaftListener() {
-            @Override
-            public void onProposalComplete(final long correlationId, final long code, final long index,
-                final long result) {
-                final String key = inFlight.remove(correlationId);
-                if (code == COMMITTED && key != null) {
-                    out.println("ACK " + key);
-                }
-            }
-
-            @Override
-            public void onReadComplete(final long correlationId, final long code, final long readIndex) {
-                // No reads.
-            }
-
-            @Override
-            public void onRoleChange(final int newRole, final long term, final int leaderId) {
-                role.set(newRole);
-            }
-        };
         final AeronTransport transport = AeronTransport.launch(AeronTransportConfig.of(id, own, peers));
         final KeyspaceMember member = new KeyspaceMember(
             KeyspaceMember.Settings.of(id, data, 1, 2, 3).with(true, TimeUnit.MILLISECONDS.toNanos(50), 2_000, 500),
-            transport, listener, (correlation, code, lease, ttl) -> { }, revision -> { }, SystemNanoClock.INSTANCE)
+            transport, RaftListener.forWrites((correlationId, code, index, result) -> {
+                final String key = inFlight.remove(correlationId);
+                if (code == RaftListener.COMMITTED && key != null) {
+                    out.println("ACK " + key);
+                }
+            }, (newRole, term, leaderId) -> role.set(newRole)))
             .start(error -> {
                 error.printStackTrace();
                 Runtime.getRuntime().halt(3);

@@ -8,7 +8,6 @@ import io.cairn.consensus.loop.RaftListener;
 import io.cairn.engine.mvcc.CommandEncoder;
 import io.cairn.transport.aeron.AeronTransport;
 import io.cairn.transport.aeron.AeronTransportConfig;
-import org.agrona.concurrent.SystemNanoClock;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -102,38 +101,13 @@ public class ReplicatedCommitBenchmark {
             endpoints.put(id, "127.0.0.1:" + freePort());
         }
         for (int id = 1; id <= 3; id++) {
-            final Map<Integer, String> peers = new HashMap<>(endpoints);
-            final String own = peers.remove(id);
-            transports[id] = AeronTransport.launch(AeronTransportConfig.of(id, own, peers));
+            transports[id] = AeronTransport.launch(AeronTransportConfig.ofMember(id, endpoints));
             final int member = id;
-            final RaftListener listener = new RaftListener() {
-                @Override
-                public void onProposalComplete(final long correlationId, final long code, final long index,
-                    final long result) {
-                    if (code != COMMITTED) {
-                        failed++;
-                    }
-                    final long done = ++completed;
-                    if (done >= awaited) {
-                        LockSupport.unpark(waiter);
-                    }
-                }
-
-                @Override
-                public void onReadComplete(final long correlationId, final long code, final long readIndex) {
-                    // No reads.
-                }
-
-                @Override
-                public void onRoleChange(final int role, final long term, final int leaderId) {
-                    roles[member] = role;
-                }
-            };
             members[id] = new KeyspaceMember(
                 KeyspaceMember.Settings.of(id, directory.resolve("node-" + id), 1, 2, 3)
                     .with(sync, TICK_NS, 100_000, 20_000),
-                transports[id], listener, (correlation, code, lease, ttl) -> { }, revision -> { },
-                SystemNanoClock.INSTANCE).start(Throwable::printStackTrace);
+                transports[id], RaftListener.forWrites(this::onProposalComplete,
+                    (role, term, leaderId) -> roles[member] = role)).start(Throwable::printStackTrace);
         }
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (leader() == 0) {
@@ -141,6 +115,16 @@ public class ReplicatedCommitBenchmark {
                 throw new IllegalStateException("no leader elected in 60 s");
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+        }
+    }
+
+    private void onProposalComplete(final long correlationId, final long code, final long index, final long result) {
+        if (code != RaftListener.COMMITTED) {
+            failed++;
+        }
+        final long done = ++completed;
+        if (done >= awaited) {
+            LockSupport.unpark(waiter);
         }
     }
 

@@ -17,6 +17,7 @@ import io.cairn.engine.wal.WalCorruption;
 import org.agrona.ErrorHandler;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemNanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.io.IOException;
@@ -124,6 +125,21 @@ public final class KeyspaceMember implements AutoCloseable {
     private final RaftRequests requests;
     private final RaftAgent agent;
     private AgentRunner runner;
+
+    /**
+     * A member that nobody asks about leases or watches (an embedder's writer, a benchmark, a test), on the system
+     * clock: lease keep-alive answers and new revisions go nowhere.
+     *
+     * @param settings  what it is.
+     * @param transport how it reaches its peers.
+     * @param listener  told of proposals, reads and role changes.
+     * @throws IOException if the files cannot be opened.
+     */
+    public KeyspaceMember(final Settings settings, final Transport transport, final RaftListener listener)
+        throws IOException {
+        this(settings, transport, listener, (correlation, code, lease, ttl) -> { }, revision -> { },
+            SystemNanoClock.INSTANCE);
+    }
 
     /**
      * Opens (or creates) the member's files and wires it; nothing runs until {@link #start} (or a test drives

@@ -50,4 +50,55 @@ public interface RaftListener {
      */
     default void onMembershipChange(final Membership membership, final long index) {
     }
+
+    /** Told of each proposal's outcome ({@link #onProposalComplete}). */
+    @FunctionalInterface
+    interface ProposalOutcome {
+        /**
+         * @param correlationId the caller's id, as offered.
+         * @param code          {@link #COMMITTED}, {@link #LOST}, {@link #UNKNOWN} or a refusal.
+         * @param index         the entry's index (when one was assigned), else 0.
+         * @param result        the state machine's result when committed, else 0.
+         */
+        void onProposalComplete(long correlationId, long code, long index, long result);
+    }
+
+    /** Told of each change of role ({@link #onRoleChange}). */
+    @FunctionalInterface
+    interface RoleOutcome {
+        /**
+         * @param role     the new role.
+         * @param term     the term.
+         * @param leaderId the leader known now, 0 if none.
+         */
+        void onRoleChange(int role, long term, int leaderId);
+    }
+
+    /**
+     * A listener for a member that only proposes (an embedder's writer, a benchmark, a test): proposals and roles go
+     * to the two callbacks; read completions are dropped, so offer no reads through a member that uses it.
+     *
+     * @param proposals told of each proposal's outcome.
+     * @param roles     told of each change of role.
+     * @return the listener.
+     */
+    static RaftListener forWrites(final ProposalOutcome proposals, final RoleOutcome roles) {
+        return new RaftListener() {
+            @Override
+            public void onProposalComplete(final long correlationId, final long code, final long index,
+                final long result) {
+                proposals.onProposalComplete(correlationId, code, index, result);
+            }
+
+            @Override
+            public void onReadComplete(final long correlationId, final long code, final long readIndex) {
+                // A writer offers no reads.
+            }
+
+            @Override
+            public void onRoleChange(final int role, final long term, final int leaderId) {
+                roles.onRoleChange(role, term, leaderId);
+            }
+        };
+    }
 }
