@@ -7,6 +7,7 @@ import org.agrona.collections.LongArrayList;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.lmdbjava.Cursor;
 import org.lmdbjava.GetOp;
+import org.lmdbjava.PutFlags;
 import org.lmdbjava.SeekOp;
 import org.lmdbjava.Txn;
 
@@ -22,6 +23,7 @@ import org.lmdbjava.Txn;
 final class Keyspace {
     static final long NULL_REVISION = 0;
     private static final int KEY_SCRATCH_BYTES = 512;
+    private static final PutFlags[] NO_PUT_FLAGS = {};
 
     private final Tables tables;
     private final KeyValueView kv = new KeyValueView();
@@ -124,6 +126,32 @@ final class Keyspace {
         }
         final DirectBuffer dup = cursor.val();
         return record(Tables.keyRevisionMain(dup), Tables.keyRevisionSub(dup));
+    }
+
+    /**
+     * The writer's {@link #latest} before it writes the key: the newest revision, found with the keys cursor so that
+     * {@link #putRevision} on the same key finds the cursor already on the key's leaf page and skips a second
+     * descent of the tree (LMDB's cursor-set fast path). Only inside a write transaction, never during a scan.
+     *
+     * @return the key's newest mod revision with {@link #view()} over its record, or {@link #NULL_REVISION}.
+     */
+    long latestToWrite(final DirectBuffer key, final int offset, final int length) {
+        final Cursor<DirectBuffer> cursor = keysCursor();
+        if (!cursor.get(lmdbKey(key, offset, length), GetOp.MDB_SET_KEY)) {
+            return NULL_REVISION;
+        }
+        final DirectBuffer newest = cursor.val();
+        return record(Tables.keyRevisionMain(newest), Tables.keyRevisionSub(newest));
+    }
+
+    /**
+     * Adds a revision to a key in the write transaction, through the keys cursor (see {@link #latestToWrite}).
+     *
+     * @param lmdbKey the key, in memory LMDB can read (off-heap).
+     * @param dup     its revision ({@link Tables#keyRevision}).
+     */
+    void putRevision(final DirectBuffer lmdbKey, final DirectBuffer dup) {
+        keysCursor().put(lmdbKey, dup, NO_PUT_FLAGS);
     }
 
     private long record(final long main, final long sub) {

@@ -1,18 +1,13 @@
 package io.cairn.engine.wal;
 
 import org.agrona.concurrent.UnsafeBuffer;
+import io.cairn.engine.ChildProcesses;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
@@ -39,7 +34,8 @@ class WalCrashTest {
         final SplittableRandom random = new SplittableRandom(Long.getLong("cairn.test.seed", System.nanoTime()));
         long expectedAtLeast = 0;
         for (int round = 0; round < ROUNDS; round++) {
-            final long synced = runAndKill(walDir, random.nextLong(), 150 + random.nextInt(400));
+            final long synced = ChildProcesses.runAndKill(WalCrashChild.class, "synced ", 150 + random.nextInt(400),
+                walDir.toString(), Long.toString(random.nextLong()));
             assertTrue(synced > expectedAtLeast, "round " + round + ": the child made no progress");
             expectedAtLeast = synced;
             try (ChronicleWal wal = ChronicleWal.open(WalConfig.durable(walDir))) {
@@ -72,60 +68,5 @@ class WalCrashTest {
                 next[0]++;
             });
         assertEquals(wal.lastIndex(), read);
-    }
-
-    /**
-     * @return the last index the child reported synced before it was killed.
-     */
-    private static long runAndKill(final Path walDir, final long seed, final long runMs) throws Exception {
-        final List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (final String flag : System.getProperty("cairn.jvm.flags", "").trim().split("\\s+")) {
-            if (!flag.isEmpty()) {
-                command.add(flag);
-            }
-        }
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add(WalCrashChild.class.getName());
-        command.add(walDir.toString());
-        command.add(Long.toString(seed));
-        final Process child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        final long[] lastSynced = {0};
-        final Thread reader = new Thread(() -> {
-            try (BufferedReader lines = new BufferedReader(
-                new InputStreamReader(child.getInputStream(), StandardCharsets.US_ASCII))) {
-                String line;
-                while ((line = lines.readLine()) != null) {
-                    if (line.startsWith("synced ")) {
-                        synchronized (lastSynced) {
-                            lastSynced[0] = Long.parseLong(line.substring(7));
-                        }
-                    }
-                }
-            } catch (final IOException ex) {
-                // The child died: the stream ends.
-            }
-        });
-        reader.start();
-        try {
-            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (current(lastSynced) == 0 && System.nanoTime() < deadline && child.isAlive()) {
-                Thread.sleep(5);
-            }
-            assertTrue(current(lastSynced) > 0, "child never synced (alive: " + child.isAlive() + ")");
-            Thread.sleep(runMs);
-        } finally {
-            child.destroyForcibly();
-            assertTrue(child.waitFor(20, TimeUnit.SECONDS), "child did not die");
-            reader.join(5000);
-        }
-        return current(lastSynced);
-    }
-
-    private static long current(final long[] lastSynced) {
-        synchronized (lastSynced) {
-            return lastSynced[0];
-        }
     }
 }

@@ -1,0 +1,80 @@
+package io.cairn.engine;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Crash tests' children: a JVM on this test's class path and flags, which prints one line per durable step
+ * ("PREFIX N"), killed with SIGKILL (by PID, via {@code destroyForcibly}) after it has run for a while.
+ */
+public final class ChildProcesses {
+    private ChildProcesses() {
+    }
+
+    /**
+     * Starts {@code main} with {@code args}, waits (up to 30 s) for its first progress line, lets it run
+     * {@code runMs} more, and kills it.
+     *
+     * @param prefix what the child's progress lines start with, before the number.
+     * @return the number of the last progress line the child printed before it died.
+     */
+    public static long runAndKill(final Class<?> main, final String prefix, final long runMs, final String... args)
+        throws Exception {
+        final List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        for (final String flag : System.getProperty("cairn.jvm.flags", "").trim().split("\\s+")) {
+            if (!flag.isEmpty()) {
+                command.add(flag);
+            }
+        }
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(main.getName());
+        command.addAll(List.of(args));
+        final Process child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        final long[] last = {0};
+        final Thread reader = new Thread(() -> {
+            try (BufferedReader lines = new BufferedReader(
+                new InputStreamReader(child.getInputStream(), StandardCharsets.US_ASCII))) {
+                String line;
+                while ((line = lines.readLine()) != null) {
+                    if (line.startsWith(prefix)) {
+                        synchronized (last) {
+                            last[0] = Long.parseLong(line.substring(prefix.length()));
+                        }
+                    }
+                }
+            } catch (final IOException ex) {
+                // The child died: the stream ends.
+            }
+        });
+        reader.start();
+        try {
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (current(last) == 0 && System.nanoTime() < deadline && child.isAlive()) {
+                Thread.sleep(5);
+            }
+            assertTrue(current(last) > 0, "child never reported progress (alive: " + child.isAlive() + ")");
+            Thread.sleep(runMs);
+        } finally {
+            child.destroyForcibly();
+            assertTrue(child.waitFor(20, TimeUnit.SECONDS), "child did not die");
+            reader.join(5000);
+        }
+        return current(last);
+    }
+
+    private static long current(final long[] last) {
+        synchronized (last) {
+            return last[0];
+        }
+    }
+}
