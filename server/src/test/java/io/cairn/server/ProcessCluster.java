@@ -385,6 +385,7 @@ public final class ProcessCluster implements AutoCloseable {
         if (!flags.isEmpty()) {
             command.addAll(Arrays.asList(flags.split("\\s+")));
         }
+        command.add("-Dio.netty.leakDetection.level=simple"); // members turn it off unless asked: tests ask
         command.add("-Dcairn.transport.partitionFile=" + partitionFile(i));
         command.addAll(List.of("-Xmx256m", "-cp", System.getProperty("java.class.path"),
             "io.cairn.server.cli.CairnCommand", "member", "--name", names[i], "--data-dir",
