@@ -70,6 +70,17 @@ public interface StateMachine {
     }
 
     /**
+     * What taking a snapshot now would copy, in bytes: the loop weighs it against the log the snapshot would let go
+     * ({@link io.cairn.consensus.loop.RaftAgentContext#snapshotCopyFreeBytes}). Called on the loop's thread, once each
+     * time a snapshot falls due by count. The default, 0, says a snapshot is cheap whatever the state's size.
+     *
+     * @return bytes a snapshot copies.
+     */
+    default long snapshotCostBytes() {
+        return 0;
+    }
+
+    /**
      * Replaces the whole state with the snapshot the {@link SnapshotSink} just finished (a leader sent it because
      * this member was behind its compacted log).
      *

@@ -30,7 +30,9 @@ import java.util.concurrent.TimeUnit;
  * The disk's physical limit beside the WAL, in one run: for each batch size, the latency of one
  * {@code write + fdatasync} of a plain file (the floor: what any log must pay) and of one WAL append + sync of the
  * same bytes, alternating in rounds so that a noisy neighbour hurts both alike; plus the bytes the device wrote per
- * byte logged, for both. HdrHistogram percentiles, printed as a table and written as JSON.
+ * byte logged, for both. HdrHistogram percentiles, printed as a table and written as JSON. Then the same raw
+ * {@code write + fdatasync} of one entry from two and three threads at once, each on its own file: a cluster whose
+ * members share the machine's disk pays that, not the lone figure, for a leader's and a follower's syncs together.
  *
  * <p>First, the memory's limit: copy bandwidth between two off-heap buffers ({@code Unsafe.copyMemory} through
  * {@link UnsafeBuffer#putBytes}), for 64 MiB copies (beyond any cache: the most a snapshot's bytes can move at) and
@@ -42,6 +44,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class SyncProbe {
     private static final int[] BATCH_SIZES = {1, 16, 256};
+    /** Writers syncing at once, each its own file, one entry per sync: three members on one disk. */
+    private static final int[] CONCURRENT_WRITERS = {2, 3};
     private static final int ROUNDS = 3;
     private static final int COPY_LARGE_BYTES = 64 << 20;
     private static final int COPY_SMALL_BYTES = 4 << 10;
@@ -138,6 +142,15 @@ public final class SyncProbe {
                 }
                 results.add(raw);
                 results.add(wal);
+            }
+            // Members of one machine share its disk: their syncs queue behind each other (a replicated commit waits
+            // for the leader's sync and a follower's, both on this device).
+            for (final int writers : CONCURRENT_WRITERS) {
+                final Result concurrent = new Result("raw-fdatasync-" + writers + "-writers", 1);
+                for (int round = 0; round < ROUNDS; round++) {
+                    measureRawConcurrently(directory, concurrent, entryBytes, roundNs, writers);
+                }
+                results.add(concurrent);
             }
         } finally {
             BenchDirectories.delete(directory);
@@ -242,6 +255,54 @@ public final class SyncProbe {
         Files.delete(file);
     }
 
+    /**
+     * {@code writers} threads, each appending one entry and syncing its own file in a loop for the round; every
+     * sync's latency goes into {@code result}, whose entries/s is then per writer.
+     */
+    private static void measureRawConcurrently(
+        final Path directory, final Result result, final int entryBytes, final long roundNs, final int writers)
+        throws IOException {
+        final Result[] each = new Result[writers];
+        final Thread[] threads = new Thread[writers];
+        final IOException[] failure = new IOException[1];
+        for (int w = 0; w < writers; w++) {
+            final Result mine = new Result(result.kind, 1);
+            final Path file = directory.resolve("writer-" + w);
+            each[w] = mine;
+            threads[w] = new Thread(() -> {
+                try {
+                    Files.createDirectories(file);
+                    measureRaw(file, mine, entryBytes, roundNs, null);
+                    Files.delete(file);
+                } catch (final IOException ex) {
+                    synchronized (failure) {
+                        failure[0] = ex;
+                    }
+                }
+            }, "sync-probe-writer-" + w);
+            threads[w].start();
+        }
+        for (final Thread thread : threads) {
+            try {
+                thread.join();
+            } catch (final InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while writers synced", ex);
+            }
+        }
+        synchronized (failure) {
+            if (failure[0] != null) {
+                throw failure[0];
+            }
+        }
+        for (final Result mine : each) {
+            result.latencyNs.add(mine.latencyNs);
+            result.syncs += mine.syncs;
+            result.loggedBytes += mine.loggedBytes;
+        }
+        result.elapsedNs += roundNs * writers;
+    }
+
     private static void measureWal(
         final Path directory, final Result result, final int entryBytes, final long roundNs, final DiskStats disk)
         throws IOException {
@@ -295,12 +356,22 @@ public final class SyncProbe {
         for (int i = 0; i + 1 < results.size(); i += 2) {
             final Result raw = results.get(i);
             final Result wal = results.get(i + 1);
+            if (!"wal-sync".equals(wal.kind)) {
+                break; // the concurrent writers come after the raw/WAL pairs
+            }
             out.append(String.format(Locale.ROOT,
                 "batch %4d: WAL/raw sync p50 %.2f, p99 %.2f; device bytes per logged byte WAL %.2f vs raw %.2f%n",
                 raw.batchSize,
                 (double)wal.latencyNs.getValueAtPercentile(50) / raw.latencyNs.getValueAtPercentile(50),
                 (double)wal.latencyNs.getValueAtPercentile(99) / raw.latencyNs.getValueAtPercentile(99),
                 wal.amplification(), raw.amplification()));
+        }
+        final Result alone = results.get(0);
+        for (final Result r : results) {
+            if (r.kind.endsWith("-writers")) {
+                out.append(String.format(Locale.ROOT, "%s: sync p50 %.2f× one writer's%n", r.kind,
+                    (double)r.latencyNs.getValueAtPercentile(50) / alone.latencyNs.getValueAtPercentile(50)));
+            }
         }
         return out.toString();
     }

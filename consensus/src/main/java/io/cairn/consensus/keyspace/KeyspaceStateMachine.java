@@ -159,6 +159,11 @@ public final class KeyspaceStateMachine implements StateMachine {
         }
     }
 
+    @Override
+    public long snapshotCostBytes() {
+        return store.usedBytes(); // the compacting copy writes at most the pages in use
+    }
+
     /**
      * Copies the store on a background thread (LMDB's copy reads a consistent view while the loop writes on) and
      * seals it on the loop once done, so a snapshot of a large keyspace never stalls appends and commits. The copy's
@@ -185,6 +190,15 @@ public final class KeyspaceStateMachine implements StateMachine {
                 return 0;
             }
             snapshots.seal(meta, copyMembership);
+            final long kept = meta.appliedIndex();
+            copier().submit(() -> {
+                try {
+                    snapshots.deleteSuperseded(kept);
+                } catch (final IOException ex) {
+                    LOG.log(System.Logger.Level.WARNING, "superseded snapshots before {0} not deleted: {1}", kept,
+                        ex.getMessage());
+                }
+            });
             return meta.appliedIndex();
         } catch (final ExecutionException | IOException ex) {
             LOG.log(System.Logger.Level.WARNING, "snapshot near {0} failed: {1}", index,

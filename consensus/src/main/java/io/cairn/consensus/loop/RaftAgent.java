@@ -110,6 +110,12 @@ public final class RaftAgent implements Agent {
     private long lastIndexSeen;
     private long appliedIndexSeen;
     private long lastSnapshotIndex;
+    /** Payload bytes applied since the last snapshot: the log a new one would let go. */
+    private long logBytesSinceSnapshot;
+    /** Log bytes the next snapshot waits for (see {@link RaftAgentContext#snapshotCopyFreeBytes}); -1: not weighed. */
+    private long snapshotLogBytesNeeded = -1;
+    /** A snapshot was started and not yet sealed: keep asking the state machine until it is. */
+    private boolean snapshotStarted;
     private long lastAppliedTerm;
     private long configChangesSeen = -1; // so the configuration read at start is told too
     private long stalls;
@@ -554,6 +560,7 @@ public final class RaftAgent implements Agent {
         final int offset, final int length) {
         final long result = stateMachine.apply(index, term, type, buffer, offset, length);
         lastAppliedTerm = term;
+        logBytesSinceSnapshot += length;
         while (pendingCount > 0 && pendingIndexes[pendingStart] < index) {
             completeInRun(RaftListener.UNKNOWN, 0);
         }
@@ -610,6 +617,15 @@ public final class RaftAgent implements Agent {
         if (interval == 0 || applied - lastSnapshotIndex < interval) {
             return;
         }
+        if (!snapshotStarted) {
+            if (snapshotLogBytesNeeded < 0) {
+                snapshotLogBytesNeeded =
+                    Math.max(0, stateMachine.snapshotCostBytes() - context.snapshotCopyFreeBytes());
+            }
+            if (logBytesSinceSnapshot < snapshotLogBytesNeeded) {
+                return; // the copy would cost more than the log it lets go
+            }
+        }
         if (core.snapshotTransfersInFlight() > 0
             && applied - lastSnapshotIndex < interval * SNAPSHOT_DEFER_INTERVALS_MAX) {
             // A newer snapshot would restart the transfer from its first byte: under steady writes a lagging
@@ -618,8 +634,11 @@ public final class RaftAgent implements Agent {
         }
         core.membershipAt(applied, snapshotMembership);
         final long covered = stateMachine.snapshotInBackground(applied, wal.term(applied), snapshotMembership);
+        snapshotStarted = covered == 0;
         if (covered > 0) {
             lastSnapshotIndex = covered;
+            logBytesSinceSnapshot = 0;
+            snapshotLogBytesNeeded = -1;
             final long compactTo = covered - context.compactionTrailingEntries();
             if (compactTo > wal.baseIndex()) {
                 core.compact(compactTo);

@@ -20,6 +20,8 @@ import java.util.concurrent.TimeUnit;
  * single-threaded, and Chronicle Queue binds its appender and tailer to the first thread that uses them.
  */
 public final class RaftAgentContext {
+    /** Default {@link #snapshotCopyFreeBytes}: a copy this small takes a fraction of a second. */
+    public static final long SNAPSHOT_COPY_FREE_BYTES_DEFAULT = 64L << 20;
     /**
      * Opens the member's WAL (recovering it), on the agent's thread.
      */
@@ -42,6 +44,7 @@ public final class RaftAgentContext {
     private IdleStrategy idleStrategy;
     private long tickIntervalNs = TimeUnit.MILLISECONDS.toNanos(100);
     private long snapshotIntervalEntries = 100_000;
+    private long snapshotCopyFreeBytes = SNAPSHOT_COPY_FREE_BYTES_DEFAULT;
     private long compactionTrailingEntries = 10_000;
     private int fragmentLimit = 256;
     private int requestBatchMax = 1024;
@@ -180,6 +183,22 @@ public final class RaftAgentContext {
     }
 
     /**
+     * A snapshot copies the whole state; the log it lets go is what was applied since the last one. Beyond this many
+     * bytes of state, a snapshot due by count waits until the log applied since the last one holds at least as many
+     * bytes as the copy beyond them: copying an 800 MB keyspace every 100,000 puts of 700 B (70 MB of log) took 15 %
+     * of the three members' CPU and 57 MB/s of disk writes per member on two cores (2026-12-02 NOTES). The log then
+     * keeps up to about the state's size behind the latest snapshot; a restart replays only what the store lacks.
+     *
+     * @param bytes state size up to which snapshots go by count alone ({@link #SNAPSHOT_COPY_FREE_BYTES_DEFAULT}).
+     * @return this.
+     */
+    public RaftAgentContext snapshotCopyFreeBytes(final long bytes) {
+        Check.state(bytes >= 0, "snapshot copy allowance must not be negative", bytes);
+        this.snapshotCopyFreeBytes = bytes;
+        return this;
+    }
+
+    /**
      * @param messages most peer messages polled per duty cycle.
      * @param requests most ring requests drained per duty cycle (one proposal burst).
      * @param applied  most entries applied per duty cycle (one state machine run).
@@ -257,6 +276,10 @@ public final class RaftAgentContext {
 
     long snapshotIntervalEntries() {
         return snapshotIntervalEntries;
+    }
+
+    long snapshotCopyFreeBytes() {
+        return snapshotCopyFreeBytes;
     }
 
     long compactionTrailingEntries() {

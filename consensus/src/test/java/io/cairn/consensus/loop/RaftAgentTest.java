@@ -54,6 +54,8 @@ class RaftAgentTest {
         volatile int runs;
         volatile int installs;
         volatile int snapshots;
+        /** What a snapshot would copy, as the state machine tells the loop. */
+        long costBytes;
 
         @Override
         public long appliedIndex() {
@@ -89,6 +91,11 @@ class RaftAgentTest {
             store.save(index, term, membership, data);
             snapshots++;
             return true;
+        }
+
+        @Override
+        public long snapshotCostBytes() {
+            return costBytes;
         }
 
         @Override
@@ -173,6 +180,8 @@ class RaftAgentTest {
     private final ManualClock clock = new ManualClock();
     private final UnsafeBuffer command = new UnsafeBuffer(new byte[8]);
     private InMemoryNetwork network;
+    private long snapshotCostBytes;
+    private long snapshotCopyFreeBytes = RaftAgentContext.SNAPSHOT_COPY_FREE_BYTES_DEFAULT;
 
     private void build(final NanoClock agentClock, final long tickNs, final long snapshotEvery,
         final RaftAgentContext.WalOpener[] wals, final boolean start) {
@@ -180,6 +189,7 @@ class RaftAgentTest {
         for (int id = 1; id <= 3; id++) {
             final int node = id;
             machines[id] = new SumStateMachine();
+            machines[id].costBytes = snapshotCostBytes;
             recorders[id] = new Recorder();
             idles[id] = new BoundRecorder();
             requests[id] = new RaftRequests(new UnsafeBuffer(ByteBuffer.allocateDirect(
@@ -199,7 +209,8 @@ class RaftAgentTest {
                 .clock(agentClock)
                 .idleStrategy(idles[id])
                 .tickIntervalNs(tickNs)
-                .snapshotPolicy(snapshotEvery, 0));
+                .snapshotPolicy(snapshotEvery, 0)
+                .snapshotCopyFreeBytes(snapshotCopyFreeBytes));
             if (start) {
                 agents[id].onStart();
             }
@@ -415,6 +426,25 @@ class RaftAgentTest {
         assertEquals(1, machines[lagging].installs, "the log it needed was compacted away");
         assertEquals(100, machines[lagging].sum);
         assertEquals(machines[leader].appliedIndex, machines[lagging].appliedIndex);
+    }
+
+    @Test
+    void shouldWaitWithASnapshotDueByCountUntilTheLogOutweighsTheCopy() {
+        snapshotCostBytes = 60 * Long.BYTES; // a copy costs what 60 proposals logged
+        snapshotCopyFreeBytes = 0;
+        buildManual(20);
+        final int leader = electLeader();
+        for (long i = 1; i <= 100; i++) {
+            assertTrue(propose(leader, i, 1));
+            cycles(1);
+        }
+        cycles(20);
+        // By count alone there would be five (one per 20 entries, as in the test above); weighed, the first waits for
+        // 60 proposals' bytes and the second would need 120.
+        for (int id = 1; id <= 3; id++) {
+            assertEquals(100, machines[id].sum);
+            assertEquals(1, machines[id].snapshots, "member " + id);
+        }
     }
 
     @Test
