@@ -123,7 +123,8 @@ public final class CairnMember implements AutoCloseable {
         String httpUrl, String aeronDir, boolean joining, long snapshotCount, long diskReserveBytes) {
         /**
          * Cairn's default {@code --snapshot-count}, etcd 3.4's: a snapshot copies the whole store, which at 5,000
-         * puts/s and one every 10,000 entries took a tenth of the cluster's CPU on two cores.
+         * puts/s and one every 10,000 entries took a tenth of the cluster's CPU on two cores (and beyond 64 MiB of
+         * store the loop also waits for as many log bytes as the store holds: RaftAgentContext#snapshotCopyFreeBytes).
          */
         public static final long SNAPSHOT_COUNT_DEFAULT = 100_000;
         /** Default {@code --disk-reserve-bytes}: two WAL blocks. */

@@ -43,7 +43,9 @@ final class MemberFlags {
           With a data directory that holds files, the configuration in it wins over both flags, as in etcd.
           --initial-cluster-token TOKEN     mixed into the cluster ID
           --snapshot-count N                applied entries between snapshots; the log keeps N/2 behind the
-                                            latest for followers slightly behind (default: 100000, etcd's)
+                                            latest for followers slightly behind (default: 100000, etcd's).
+                                            A snapshot copies the keyspace: beyond 64 MiB it also waits until
+                                            the log since the last one is as large as the keyspace
           --disk-reserve-bytes N            below N bytes free on the data directory's disk, raise the NOSPACE
                                             alarm (writes refused cluster-wide, reads go on) and disarm it at
                                             2N free; 0 turns the guard off (default: 134217728, 128 MiB)
