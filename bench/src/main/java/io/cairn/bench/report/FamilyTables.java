@@ -56,7 +56,8 @@ final class FamilyTables {
         out.append("### Physical limits: sync probe\n\n");
         out.append("One `write + fdatasync` of a plain file (`").append(SyncProbeResult.RAW).append("`, the floor ")
             .append("any log pays) against one WAL append + sync of the same bytes (`").append(SyncProbeResult.WAL)
-            .append("`), alternating rounds, ").append(probe.entryBytes()).append(" B entries; latencies in µs. ")
+            .append("`), alternating rounds, ").append(probe.entryBytes()).append(" B entries; latencies in µs; ")
+            .append("`-N-writers`: N threads syncing their own files at once (members sharing one disk). ")
             .append("Source: ").append(Markdown.link(probe.source(), profile.name + "/" + probe.source()))
             .append(".\n\n");
         final Markdown table = Markdown.table(">batch", "kind", ">p50", ">p99", ">p99.9", ">max", ">entries/s",
@@ -66,7 +67,8 @@ final class FamilyTables {
             final boolean reference = raw == null || raw == row;
             table.row(Integer.toString(row.batchSize()), row.kind(), Markdown.number(row.p50Us()),
                 Markdown.number(row.p99Us()), Markdown.number(row.p999Us()), Markdown.number(row.maxUs()),
-                Markdown.number(row.entriesPerSecond()), Markdown.number(row.deviceBytesPerLoggedByte()),
+                Markdown.number(row.entriesPerSecond()),
+                row.deviceBytesPerLoggedByte() > 0 ? Markdown.number(row.deviceBytesPerLoggedByte()) : Markdown.NONE,
                 reference ? Markdown.NONE : Markdown.ratio(row.p50Us(), raw.p50Us()),
                 reference ? Markdown.NONE : Markdown.ratio(row.p99Us(), raw.p99Us()));
         }
