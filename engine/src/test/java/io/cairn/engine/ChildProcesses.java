@@ -7,7 +7,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,7 +18,47 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * ("PREFIX N"), killed with SIGKILL (by PID, via {@code destroyForcibly}) after it has run for a while.
  */
 public final class ChildProcesses {
+    /** Kill-and-recover rounds per crash test ({@code -Dcairn.test.crashRounds}). */
+    private static final int ROUNDS = Integer.getInteger("cairn.test.crashRounds", 4);
+
     private ChildProcesses() {
+    }
+
+    /** What a crash test checks after each kill. */
+    @FunctionalInterface
+    public interface Recovery {
+        /**
+         * Reopens what the killed child left, checks it, and closes it again.
+         *
+         * @param round    the round, from 0.
+         * @param reported the last progress number the child printed.
+         * @return the progress number recovery found, which the next child must go beyond.
+         * @throws Exception if it cannot be opened.
+         */
+        long check(int round, long reported) throws Exception;
+    }
+
+    /**
+     * Kills a child in the middle of its work several times, each one continuing what the previous left: a child runs
+     * {@code runMsMin} plus up to {@code runMsSpread} more milliseconds after its first progress line, must report
+     * progress beyond what the last recovery found, and {@code recovery} checks what it left. Random choices follow
+     * {@code -Dcairn.test.seed} when given (the seed is printed).
+     *
+     * @param args a child's arguments, drawn per round.
+     */
+    public static void killInRounds(final Class<?> main, final String prefix, final int runMsMin,
+        final int runMsSpread, final Function<SplittableRandom, String[]> args, final Recovery recovery)
+        throws Exception {
+        final long seed = Long.getLong("cairn.test.seed", System.nanoTime());
+        System.out.println(main.getSimpleName() + " rounds, seed " + seed);
+        final SplittableRandom random = new SplittableRandom(seed);
+        long recovered = 0;
+        for (int round = 0; round < ROUNDS; round++) {
+            final long runMs = runMsMin + random.nextInt(runMsSpread);
+            final long reported = runAndKill(main, prefix, runMs, args.apply(random));
+            assertTrue(reported > recovered, "round " + round + ": the child made no progress");
+            recovered = recovery.check(round, reported);
+        }
     }
 
     /**

@@ -8,7 +8,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,8 +24,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * continuing the store the previous one left.
  */
 class StoreCrashTest {
-    private static final int ROUNDS = Integer.getInteger("cairn.test.crashRounds", 4);
-
     @TempDir
     Path dir;
 
@@ -34,21 +31,18 @@ class StoreCrashTest {
     @Timeout(value = 600, unit = TimeUnit.SECONDS)
     void shouldHoldExactlyTheLastCommittedBatchWhenKilledMidTransaction() throws Exception {
         final Path kv = dir.resolve("kv");
-        final SplittableRandom random = new SplittableRandom(Long.getLong("cairn.test.seed", System.nanoTime()));
-        long previous = 0;
-        for (int round = 0; round < ROUNDS; round++) {
-            final long committed = ChildProcesses.runAndKill(StoreCrashChild.class, "committed ",
-                300 + random.nextInt(700), kv.toString());
-            assertTrue(committed > previous, "round " + round + ": the child made no progress");
-            try (MvccStore store = MvccTesting.open(kv)) {
-                final long applied = store.appliedIndex();
-                assertTrue(applied >= committed, "committed batch lost: child committed " + committed
-                    + ", store applied " + applied);
-                verify(store, applied);
-                System.out.println("round " + round + ": committed " + committed + ", recovered " + applied);
-                previous = applied;
-            }
-        }
+        ChildProcesses.killInRounds(StoreCrashChild.class, "committed ", 300, 700,
+            random -> new String[] {kv.toString()},
+            (round, committed) -> {
+                try (MvccStore store = MvccTesting.open(kv)) {
+                    final long applied = store.appliedIndex();
+                    assertTrue(applied >= committed, "committed batch lost: child committed " + committed
+                        + ", store applied " + applied);
+                    verify(store, applied);
+                    System.out.println("round " + round + ": committed " + committed + ", recovered " + applied);
+                    return applied;
+                }
+            });
     }
 
     /** Every key as the batches up to {@code applied} left it, and the revision they reached. */

@@ -1,14 +1,13 @@
 package io.cairn.engine.wal;
 
-import org.agrona.concurrent.UnsafeBuffer;
 import io.cairn.engine.ChildProcesses;
+import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,8 +21,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * new child continue the same log — several rounds, so recovery of a killed tail is itself recovered from.
  */
 class WalCrashTest {
-    private static final int ROUNDS = Integer.getInteger("cairn.test.crashRounds", 4);
-
     @TempDir
     Path dir;
 
@@ -31,25 +28,21 @@ class WalCrashTest {
     @Timeout(value = 600, unit = TimeUnit.SECONDS)
     void shouldKeepEverySyncedEntryWhenKilledMidAppend() throws Exception {
         final Path walDir = dir.resolve("wal");
-        final SplittableRandom random = new SplittableRandom(Long.getLong("cairn.test.seed", System.nanoTime()));
-        long expectedAtLeast = 0;
-        for (int round = 0; round < ROUNDS; round++) {
-            final long synced = ChildProcesses.runAndKill(WalCrashChild.class, "synced ", 150 + random.nextInt(400),
-                walDir.toString(), Long.toString(random.nextLong()));
-            assertTrue(synced > expectedAtLeast, "round " + round + ": the child made no progress");
-            expectedAtLeast = synced;
-            try (ChronicleWal wal = ChronicleWal.open(WalConfig.durable(walDir))) {
-                assertTrue(wal.lastIndex() >= synced,
-                    "acknowledged entry lost: synced " + synced + ", recovered " + wal.lastIndex());
-                if (wal.recoveryReport() != null) {
-                    assertTrue(wal.recoveryReport().tornTail(), wal.recoveryReport().toString());
+        ChildProcesses.killInRounds(WalCrashChild.class, "synced ", 150, 400,
+            random -> new String[] {walDir.toString(), Long.toString(random.nextLong())},
+            (round, synced) -> {
+                try (ChronicleWal wal = ChronicleWal.open(WalConfig.durable(walDir))) {
+                    assertTrue(wal.lastIndex() >= synced,
+                        "acknowledged entry lost: synced " + synced + ", recovered " + wal.lastIndex());
+                    if (wal.recoveryReport() != null) {
+                        assertTrue(wal.recoveryReport().tornTail(), wal.recoveryReport().toString());
+                    }
+                    verifyAll(wal);
+                    System.out.println("round " + round + ": synced " + synced + ", recovered " + wal.lastIndex()
+                        + (wal.recoveryReport() == null ? "" : ", " + wal.recoveryReport()));
+                    return wal.lastIndex();
                 }
-                verifyAll(wal);
-                System.out.println("round " + round + ": synced " + synced + ", recovered " + wal.lastIndex()
-                    + (wal.recoveryReport() == null ? "" : ", " + wal.recoveryReport()));
-                expectedAtLeast = wal.lastIndex();
-            }
-        }
+            });
     }
 
     private static void verifyAll(final ChronicleWal wal) {
