@@ -1,7 +1,7 @@
 package io.cairn.consensus;
 
-import io.cairn.consensus.sim.SimSnapshotStore;
-import io.cairn.consensus.sim.SimWal;
+import io.cairn.consensus.memory.MemorySnapshotStore;
+import io.cairn.consensus.memory.MemoryWal;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
@@ -122,10 +122,10 @@ class RaftMessageCodecTest {
         final RaftCore core = new RaftCore(new RaftContext()
             .config(RaftConfig.builder(2).outbox(1 << 20, 256).entryBytesMax(1024).appendLimits(4096, 16)
                 .snapshotChunkBytesMax(1024).build())
-            .wal(new SimWal())
+            .wal(new MemoryWal())
             .random(bound -> 0)
-            .snapshotSource(new SimSnapshotStore(16))
-            .snapshotSink(new SimSnapshotStore.Sink(new SimSnapshotStore(16), bytes -> true))
+            .snapshotSource(new MemorySnapshotStore(16))
+            .snapshotSink(new MemorySnapshotStore.Sink(new MemorySnapshotStore(16), bytes -> true))
             .snapshot(0, 0, Membership.ofVoters(1, 2, 3)));
         final Random random = new Random(7);
         final List<byte[]> valid = oneOfEachKind();
@@ -160,10 +160,10 @@ class RaftMessageCodecTest {
         final RaftCore core = new RaftCore(new RaftContext()
             .config(RaftConfig.builder(3).outbox(1 << 20, 256).entryBytesMax(1024).appendLimits(4096, 16)
                 .snapshotChunkBytesMax(1024).build())
-            .wal(new SimWal())
+            .wal(new MemoryWal())
             .random(bound -> 0)
-            .snapshotSource(new SimSnapshotStore(16))
-            .snapshotSink(new SimSnapshotStore.Sink(new SimSnapshotStore(16), bytes -> true))
+            .snapshotSource(new MemorySnapshotStore(16))
+            .snapshotSink(new MemorySnapshotStore.Sink(new MemorySnapshotStore(16), bytes -> true))
             .snapshot(0, 0, Membership.ofVoters(1, 2, 3)));
         final byte[] heartbeat = oneOfEachKind().get(6);
         core.onMessage(new UnsafeBuffer(heartbeat), 0, heartbeat.length);

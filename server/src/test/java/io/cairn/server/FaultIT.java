@@ -1,7 +1,7 @@
 package io.cairn.server;
 
 import com.google.protobuf.ByteString;
-import io.cairn.consensus.sim.RecordedHistory;
+import io.cairn.simulator.RecordedHistory;
 import io.etcd.jetcd.api.Event;
 import io.etcd.jetcd.api.KVGrpc;
 import io.etcd.jetcd.api.PutRequest;

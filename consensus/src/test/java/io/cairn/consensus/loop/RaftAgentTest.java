@@ -7,8 +7,8 @@ import io.cairn.consensus.RaftContext;
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Role;
 import io.cairn.consensus.StateMachine;
-import io.cairn.consensus.sim.SimSnapshotStore;
-import io.cairn.consensus.sim.SimWal;
+import io.cairn.consensus.memory.MemorySnapshotStore;
+import io.cairn.consensus.memory.MemoryWal;
 import io.cairn.engine.wal.ChronicleWal;
 import io.cairn.engine.wal.WalConfig;
 import org.agrona.DirectBuffer;
@@ -48,7 +48,7 @@ class RaftAgentTest {
 
     /** A state machine that sums the first long of every application entry; snapshots hold the sum. */
     static final class SumStateMachine implements StateMachine {
-        final SimSnapshotStore store = new SimSnapshotStore(8);
+        final MemorySnapshotStore store = new MemorySnapshotStore(8);
         volatile long appliedIndex;
         volatile long sum;
         volatile int runs;
@@ -199,7 +199,7 @@ class RaftAgentTest {
                     .config(RaftConfig.builder(id).outbox(4 << 20, 4096).snapshotChunkBytesMax(64 << 10).build())
                     .random(bound -> (node * 3) % bound)
                     .snapshotSource(machines[id].store)
-                    .snapshotSink(new SimSnapshotStore.Sink(machines[id].store, bytes -> bytes.length == 8))
+                    .snapshotSink(new MemorySnapshotStore.Sink(machines[id].store, bytes -> bytes.length == 8))
                     .snapshot(0, 0, Membership.ofVoters(1, 2, 3)))
                 .walOpener(wals[id])
                 .transport(network.transport(id))
@@ -218,7 +218,7 @@ class RaftAgentTest {
     }
 
     private void buildManual(final long snapshotEvery) {
-        final RaftAgentContext.WalOpener opener = SimWal::new;
+        final RaftAgentContext.WalOpener opener = MemoryWal::new;
         build(clock, TimeUnit.MILLISECONDS.toNanos(10), snapshotEvery,
             new RaftAgentContext.WalOpener[] {null, opener, opener, opener}, true);
     }
@@ -260,7 +260,7 @@ class RaftAgentTest {
     void shouldSleepShortWhileBusyAndUntilTheNextTickWhenQuiet() {
         final long tickNs = TimeUnit.MILLISECONDS.toNanos(100);
         final long stepNs = TimeUnit.MILLISECONDS.toNanos(1);
-        final RaftAgentContext.WalOpener opener = SimWal::new;
+        final RaftAgentContext.WalOpener opener = MemoryWal::new;
         build(clock, tickNs, 0, new RaftAgentContext.WalOpener[] {null, opener, opener, opener}, true);
         for (int i = 0; i < 10_000 && leader() == 0; i++) {
             cycles(1);

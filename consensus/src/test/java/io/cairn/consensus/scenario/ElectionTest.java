@@ -6,8 +6,8 @@ import io.cairn.consensus.RaftContext;
 import io.cairn.consensus.RaftCore;
 import io.cairn.consensus.RaftMessage;
 import io.cairn.consensus.Role;
-import io.cairn.consensus.sim.SimSnapshotStore;
-import io.cairn.consensus.sim.SimWal;
+import io.cairn.consensus.memory.MemorySnapshotStore;
+import io.cairn.consensus.memory.MemoryWal;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -37,10 +37,10 @@ class ElectionTest {
         final RaftCore core = new RaftCore(new RaftContext()
             .config(RaftConfig.builder(1).electionTimeoutTicks(10).outbox(1 << 20, 64).entryBytesMax(1024)
                 .appendLimits(4096, 16).snapshotChunkBytesMax(1024).build())
-            .wal(new SimWal())
+            .wal(new MemoryWal())
             .random(bound -> 7)
-            .snapshotSource(new SimSnapshotStore(16))
-            .snapshotSink(new SimSnapshotStore.Sink(new SimSnapshotStore(16), bytes -> true))
+            .snapshotSource(new MemorySnapshotStore(16))
+            .snapshotSink(new MemorySnapshotStore.Sink(new MemorySnapshotStore(16), bytes -> true))
             .snapshot(0, 0, Membership.ofVoters(1, 2, 3)));
         for (int tick = 1; tick < 17; tick++) {
             core.tick();

@@ -11,8 +11,8 @@ import io.cairn.consensus.RaftMessageDecoder;
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Ready;
 import io.cairn.consensus.Role;
-import io.cairn.consensus.sim.SimSnapshotStore;
-import io.cairn.consensus.sim.SimWal;
+import io.cairn.consensus.memory.MemorySnapshotStore;
+import io.cairn.consensus.memory.MemoryWal;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.nio.charset.StandardCharsets;
@@ -30,7 +30,7 @@ import java.util.function.UnaryOperator;
 
 /**
  * Goal: drive real {@link RaftCore}s step by step for focused tests and text scenarios, with full control over time,
- * delivery and durability, and no randomness. Method: every member is a core over a {@link SimWal} and an in-memory
+ * delivery and durability, and no randomness. Method: every member is a core over a {@link MemoryWal} and an in-memory
  * snapshot store; its driver follows the {@link Ready} contract (send, sync, onPersisted, apply, advance), syncing at
  * once unless a test turns that off to hold a member's writes volatile. Messages wait in one FIFO queue until a test
  * delivers them; isolated members and cut links lose them. Each member's election timeout is fixed and distinct
@@ -51,9 +51,9 @@ public final class ScenarioCluster {
     public final class Node {
         final int id;
         final Membership bootstrap;
-        final SimWal wal = new SimWal();
-        final SimSnapshotStore store;
-        final SimSnapshotStore.Sink sink;
+        final MemoryWal wal = new MemoryWal();
+        final MemorySnapshotStore store;
+        final MemorySnapshotStore.Sink sink;
         final List<String> applied = new ArrayList<>();
         final Map<Long, Long> readStates = new TreeMap<>();
         final Map<Long, String> forwardStates = new TreeMap<>();
@@ -65,8 +65,8 @@ public final class ScenarioCluster {
         Node(final int id, final Membership bootstrap) {
             this.id = id;
             this.bootstrap = bootstrap;
-            this.store = new SimSnapshotStore(chunkBytes);
-            this.sink = new SimSnapshotStore.Sink(store, ScenarioCluster::isSnapshot);
+            this.store = new MemorySnapshotStore(chunkBytes);
+            this.sink = new MemorySnapshotStore.Sink(store, ScenarioCluster::isSnapshot);
         }
 
         /**
@@ -79,7 +79,7 @@ public final class ScenarioCluster {
         /**
          * @return the member's log.
          */
-        public SimWal wal() {
+        public MemoryWal wal() {
             return wal;
         }
 
@@ -107,14 +107,14 @@ public final class ScenarioCluster {
         /**
          * @return the snapshot store's sink, for counting chunks.
          */
-        public SimSnapshotStore.Sink sink() {
+        public MemorySnapshotStore.Sink sink() {
             return sink;
         }
 
         /**
          * @return the snapshot store.
          */
-        public SimSnapshotStore store() {
+        public MemorySnapshotStore store() {
             return store;
         }
 
@@ -499,10 +499,10 @@ public final class ScenarioCluster {
      * @return the member's log as {@code index/term:type[payload]} items.
      */
     public String log(final int id) {
-        final SimWal wal = nodes.get(id).wal;
+        final MemoryWal wal = nodes.get(id).wal;
         final StringBuilder text = new StringBuilder();
         for (long i = wal.firstIndex(); i <= wal.lastIndex(); i++) {
-            final SimWal.Entry entry = wal.entry(i);
+            final MemoryWal.Entry entry = wal.entry(i);
             text.append(i == wal.firstIndex() ? "" : " ").append(i).append('/').append(entry.term());
             if (entry.type() == EntryType.NOOP) {
                 text.append(":noop");

@@ -1,6 +1,6 @@
 package io.cairn.server.cli;
 
-import io.cairn.consensus.sim.SimulatorMain;
+import io.cairn.simulator.SimulatorMain;
 import io.cairn.engine.wal.ChronicleWal;
 import io.cairn.engine.wal.HardState;
 import io.cairn.engine.wal.WalCorruption;

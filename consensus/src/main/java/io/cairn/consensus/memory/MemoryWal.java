@@ -1,4 +1,4 @@
-package io.cairn.consensus.sim;
+package io.cairn.consensus.memory;
 
 import io.cairn.engine.buffer.Check;
 import io.cairn.engine.wal.HardState;
@@ -15,7 +15,8 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Goal: an in-memory {@link Wal} with the engine WAL's contract and its failure model, for the simulator (SimDisk).
+ * Goal: an in-memory {@link Wal} with the engine WAL's contract and its failure model, as the simulator's
+ * disk and for the core's tests (etcd-io/raft's {@code MemoryStorage} plays this part there).
  * Method: two states, the volatile one every call sees and the durable one as of the last {@link #sync()}, plus the
  * operations written since. {@link #crash(Random)} keeps the durable state and a random prefix of those operations
  * (the real WAL writes records in order and recovery stops at the first torn or corrupt one): optionally cutting the
@@ -24,7 +25,7 @@ import java.util.Random;
  * WAL would detect it shows up as a lost suffix, which is what this models. As in {@code ChronicleWal},
  * {@link #compactBefore} and {@link #reset} sync first.
  */
-public final class SimWal implements Wal {
+public final class MemoryWal implements Wal {
     /** One log entry; the payload is a private copy. */
     public record Entry(long index, long term, byte type, byte[] payload) {
     }
@@ -295,24 +296,49 @@ public final class SimWal implements Wal {
         changedFrom = Math.min(changedFrom, recovered.baseIndex + 1);
     }
 
-    long takeChangedFrom() {
+    /**
+     * For a checker that keeps a copy of the log: the lowest index written, truncated or lost since the last call.
+     *
+     * @return that index, or {@link Long#MAX_VALUE} if nothing changed.
+     */
+    public long takeChangedFrom() {
         final long from = changedFrom;
         changedFrom = Long.MAX_VALUE;
         return from;
     }
 
-    long syncCount() {
+    /**
+     * Syncs so far.
+     *
+     * @return the count.
+     */
+    public long syncCount() {
         return syncCount;
     }
 
-    long tornWrites() {
+    /**
+     * Crashes that tore an append.
+     *
+     * @return the count.
+     */
+    public long tornWrites() {
         return tornWrites;
     }
 
-    long lostOperations() {
+    /**
+     * Unsynced operations crashes lost.
+     *
+     * @return the count.
+     */
+    public long lostOperations() {
         return lostOperations;
     }
 
+    /**
+     * Whether writes wait for a sync, which a crash could lose.
+     *
+     * @return true if anything was written since the last {@link #sync()}.
+     */
     public boolean hasUnsynced() {
         return !pending.isEmpty();
     }

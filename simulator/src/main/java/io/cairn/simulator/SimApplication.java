@@ -1,4 +1,4 @@
-package io.cairn.consensus.sim;
+package io.cairn.simulator;
 
 import io.cairn.consensus.SnapshotSink;
 import io.cairn.consensus.SnapshotSource;

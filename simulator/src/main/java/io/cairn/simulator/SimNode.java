@@ -1,4 +1,4 @@
-package io.cairn.consensus.sim;
+package io.cairn.simulator;
 
 import io.cairn.consensus.EntryType;
 import io.cairn.consensus.Membership;
@@ -9,6 +9,7 @@ import io.cairn.consensus.RaftCore;
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Ready;
 import io.cairn.consensus.SnapshotSource;
+import io.cairn.consensus.memory.MemoryWal;
 import io.cairn.engine.wal.WalEntryHandler;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -21,7 +22,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Goal: one simulated member: a {@link RaftCore} over a {@link SimWal}, a {@link SimApplication} (the small register
+ * Goal: one simulated member: a {@link RaftCore} over a {@link MemoryWal}, a {@link SimApplication} (the small register
  * map, or the real keyspace) with its durable snapshots, and the driver that connects them the way {@code RaftAgent}
  * does in production, with the disk's sync latency made visible: while a sync is in flight the member is busy and
  * takes no input. Method: {@link #drive(long)} after every input sends the Ready's messages, applies committed
@@ -44,7 +45,7 @@ final class SimNode {
     private final int id;
     private final Simulator sim;
     private final Membership bootstrap;
-    private final SimWal wal = new SimWal();
+    private final MemoryWal wal = new MemoryWal();
     private final SimApplication app;
     private final Membership scratch = new Membership();
     private final WalEntryHandler applier = this::applyEntry;
@@ -80,7 +81,7 @@ final class SimNode {
         return core;
     }
 
-    SimWal wal() {
+    MemoryWal wal() {
         return wal;
     }
 

@@ -1,7 +1,8 @@
-package io.cairn.consensus.sim;
+package io.cairn.simulator;
 
 import io.cairn.consensus.RaftCore;
 import io.cairn.consensus.Role;
+import io.cairn.consensus.memory.MemoryWal;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -75,7 +76,7 @@ final class SafetyChecker {
      */
     void observe(final SimNode node) {
         final RaftCore core = node.core();
-        final SimWal wal = node.wal();
+        final MemoryWal wal = node.wal();
         checkLog(node, wal);
         checkCommit(node, core, wal);
         if (core.role() == Role.LEADER && node.leaderTermSeen() != core.term()) {
@@ -84,10 +85,10 @@ final class SafetyChecker {
         }
     }
 
-    private void checkLog(final SimNode node, final SimWal wal) {
+    private void checkLog(final SimNode node, final MemoryWal wal) {
         final long from = Math.max(wal.takeChangedFrom(), wal.baseIndex() + 1);
         for (long i = from; i <= wal.lastIndex(); i++) {
-            final SimWal.Entry entry = wal.entry(i);
+            final MemoryWal.Entry entry = wal.entry(i);
             final long[] seen = new long[] {contentHash(entry.type(), entry.payload()), wal.term(i - 1)};
             final long[] known = entries.putIfAbsent(new IndexTerm(i, entry.term()), seen);
             if (known != null && (known[0] != seen[0] || known[1] != seen[1])) {
@@ -98,7 +99,7 @@ final class SafetyChecker {
         }
     }
 
-    private void checkCommit(final SimNode node, final RaftCore core, final SimWal wal) {
+    private void checkCommit(final SimNode node, final RaftCore core, final MemoryWal wal) {
         final long commit = core.commitIndex();
         if (core.role() == Role.LEADER) {
             for (long i = Math.max(node.commitSeen(), wal.baseIndex()) + 1; i <= commit; i++) {
@@ -110,7 +111,7 @@ final class SafetyChecker {
                 violation("node " + node.id() + " commit index " + commit + " beyond its log " + wal.lastIndex());
                 break;
             }
-            final SimWal.Entry entry = wal.entry(i);
+            final MemoryWal.Entry entry = wal.entry(i);
             final long hash = contentHash(entry.type(), entry.payload());
             final long[] known = committed.get(i);
             if (known == null) {
@@ -134,13 +135,13 @@ final class SafetyChecker {
     private void checkCommitSurvivesElections(final SimNode leader, final long index, final long term) {
         final io.cairn.consensus.Membership voters = leader.core().membership();
         for (final SimNode candidate : nodes) {
-            final SimWal log = candidate.wal();
+            final MemoryWal log = candidate.wal();
             if (!voters.isVoter(candidate.id()) || index <= log.baseIndex() || log.term(index) == term) {
                 continue;
             }
             int supporters = 0;
             for (int v = 0; v < voters.voterCount(); v++) {
-                final SimWal voterLog = nodeById(voters.voter(v)).wal();
+                final MemoryWal voterLog = nodeById(voters.voter(v)).wal();
                 final boolean atLeastAsUpToDate = log.lastTerm() > voterLog.lastTerm()
                     || (log.lastTerm() == voterLog.lastTerm() && log.lastIndex() >= voterLog.lastIndex());
                 if (atLeastAsUpToDate) {
@@ -166,7 +167,7 @@ final class SafetyChecker {
         throw new IllegalStateException("no node " + id);
     }
 
-    private void checkNewLeader(final SimNode node, final RaftCore core, final SimWal wal) {
+    private void checkNewLeader(final SimNode node, final RaftCore core, final MemoryWal wal) {
         final long term = core.term();
         final Integer previous = leaders.putIfAbsent(term, node.id());
         if (previous != null && previous != node.id()) {

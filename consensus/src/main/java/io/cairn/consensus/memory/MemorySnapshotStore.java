@@ -1,4 +1,4 @@
-package io.cairn.consensus.sim;
+package io.cairn.consensus.memory;
 
 import io.cairn.consensus.Membership;
 import io.cairn.consensus.SnapshotSink;
@@ -9,12 +9,13 @@ import org.agrona.concurrent.UnsafeBuffer;
 import java.util.zip.CRC32C;
 
 /**
- * Goal: one member's durable snapshot storage for the simulator: the latest snapshot (index, term, configuration,
- * bytes), which survives crashes, served to the core as its {@link SnapshotSource} and filled by a {@link Sink}.
+ * Goal: one member's durable snapshot storage in memory, for the simulator and the core's tests: the latest snapshot
+ * (index, term, configuration, bytes), which survives crashes, served to the core as its {@link SnapshotSource} and
+ * filled by a {@link Sink}.
  * Method: byte arrays; chunks are views of fixed, small size so that transfers take several messages and can be
  * interrupted and resumed.
  */
-public final class SimSnapshotStore implements SnapshotSource {
+public final class MemorySnapshotStore implements SnapshotSource {
     private final int chunkBytes;
     private final UnsafeBuffer chunkView = new UnsafeBuffer(new byte[0]);
     private final Membership membership = new Membership();
@@ -23,10 +24,23 @@ public final class SimSnapshotStore implements SnapshotSource {
     private byte[] data;
     private int chunkChecksum;
 
-    public SimSnapshotStore(final int chunkBytes) {
+    /**
+     * An empty store.
+     *
+     * @param chunkBytes the size of the chunks it serves a snapshot in.
+     */
+    public MemorySnapshotStore(final int chunkBytes) {
         this.chunkBytes = chunkBytes;
     }
 
+    /**
+     * Makes a snapshot the latest, as a completed transfer or a local snapshot does.
+     *
+     * @param index      the last entry it covers.
+     * @param term       that entry's term.
+     * @param membership the configuration at that index (copied).
+     * @param data       the state machine's bytes (kept, not copied).
+     */
     public void save(final long index, final long term, final Membership membership, final byte[] data) {
         this.index = index;
         this.term = term;
@@ -34,6 +48,11 @@ public final class SimSnapshotStore implements SnapshotSource {
         this.data = data;
     }
 
+    /**
+     * The latest snapshot's bytes.
+     *
+     * @return them, or null before the first snapshot.
+     */
     public byte[] data() {
         return data;
     }
@@ -84,7 +103,7 @@ public final class SimSnapshotStore implements SnapshotSource {
      * Receives a snapshot into memory and, on {@link #finish}, makes it this store's latest (durable at once).
      */
     public static final class Sink implements SnapshotSink {
-        private final SimSnapshotStore store;
+        private final MemorySnapshotStore store;
         private final java.util.function.Predicate<byte[]> validator;
         private byte[] buffer;
         private long index;
@@ -92,7 +111,13 @@ public final class SimSnapshotStore implements SnapshotSource {
         private long expectedOffset;
         private long chunksAccepted;
 
-        public Sink(final SimSnapshotStore store, final java.util.function.Predicate<byte[]> validator) {
+        /**
+         * A sink that completes transfers into a store.
+         *
+         * @param store     where a completed snapshot goes.
+         * @param validator decides whether the assembled bytes are a snapshot the state machine can load.
+         */
+        public Sink(final MemorySnapshotStore store, final java.util.function.Predicate<byte[]> validator) {
             this.store = store;
             this.validator = validator;
         }
@@ -148,6 +173,11 @@ public final class SimSnapshotStore implements SnapshotSource {
             expectedOffset = 0;
         }
 
+        /**
+         * Chunks taken in order, over every transfer.
+         *
+         * @return the count.
+         */
         public long chunksAccepted() {
             return chunksAccepted;
         }

@@ -1,4 +1,4 @@
-package io.cairn.consensus.sim;
+package io.cairn.simulator;
 
 /**
  * Goal: the simulator's only notion of time, so that nothing in a run reads a real clock. Method: a millisecond

@@ -1,9 +1,10 @@
-package io.cairn.consensus.sim;
+package io.cairn.simulator;
 
 import io.cairn.consensus.EntryType;
 import io.cairn.consensus.Membership;
 import io.cairn.consensus.SnapshotSink;
 import io.cairn.consensus.SnapshotSource;
+import io.cairn.consensus.memory.MemorySnapshotStore;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -11,19 +12,19 @@ import java.util.Random;
 
 /**
  * Goal: the simulator's plain application: the small register map ({@link KvStateMachine}), whose state is exact and
- * cheap to compare, over an in-memory durable snapshot ({@link SimSnapshotStore}). Method: the map lives in memory
+ * cheap to compare, over an in-memory durable snapshot ({@link MemorySnapshotStore}). Method: the map lives in memory
  * only, so a crash loses it and {@link #open()} rebuilds it from the latest snapshot; the log replays the rest.
  */
 final class KvApplication implements SimApplication {
-    private final SimSnapshotStore store;
-    private final SimSnapshotStore.Sink sink;
+    private final MemorySnapshotStore store;
+    private final MemorySnapshotStore.Sink sink;
     private final UnsafeBuffer command = new UnsafeBuffer(new byte[KvStateMachine.COMMAND_LENGTH]);
     private KvStateMachine kv;
     private long appliedIndex;
 
     KvApplication(final int chunkBytes) {
-        this.store = new SimSnapshotStore(chunkBytes);
-        this.sink = new SimSnapshotStore.Sink(store, KvStateMachine::isSnapshot);
+        this.store = new MemorySnapshotStore(chunkBytes);
+        this.sink = new MemorySnapshotStore.Sink(store, KvStateMachine::isSnapshot);
     }
 
     @Override

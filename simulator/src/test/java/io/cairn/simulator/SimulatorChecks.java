@@ -1,4 +1,4 @@
-package io.cairn.consensus.sim;
+package io.cairn.simulator;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

@@ -1,4 +1,4 @@
-package io.cairn.consensus.sim;
+package io.cairn.simulator;
 
 import java.util.ArrayList;
 import java.util.List;
