@@ -10,6 +10,10 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,6 +73,20 @@ class EtcdctlCompatibilityIT {
     }
 
     /** One etcdctl run's output (stdout and stderr, without the client library's JSON log lines). */
+    /** The three members' etcd_server_proposals_committed_total, summed (their /metrics). */
+    private static long proposalsCommitted() throws Exception {
+        final HttpClient http = HttpClient.newHttpClient();
+        long total = 0;
+        for (int i = 0; i < 3; i++) {
+            final String body = http.send(HttpRequest.newBuilder(URI.create(cairn.httpUrl(i) + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+            final Matcher value = Pattern.compile("(?m)^etcd_server_proposals_committed_total (\\d+)$").matcher(body);
+            assertTrue(value.find(), body);
+            total += Long.parseLong(value.group(1));
+        }
+        return total;
+    }
+
     static String etcdctl(final String endpoints, final String stdin, final String... args) throws Exception {
         final List<String> command = new ArrayList<>();
         command.add(ProcessCluster.tool("etcdctl"));
@@ -196,11 +214,13 @@ class EtcdctlCompatibilityIT {
             target = ids.group(1).equals(leader.group(1)) ? 0 : Long.parseLong(ids.group(1));
         }
         assertTrue(target != 0, status);
+        final long committedBefore = proposalsCommitted();
         final String moved = etcdctl(cairn.endpoints(), null, "move-leader", Long.toHexString(target));
         assertTrue(moved.contains("Leadership transferred from " + Long.toHexString(Long.parseLong(leader.group(1)))
             + " to " + Long.toHexString(target)), moved);
         assertTrue(etcdctl(cairn.endpoints(), null, "endpoint", "status", "-w", "json")
             .contains("\"leader\":" + target), "the target leads");
+        assertEquals(committedBefore, proposalsCommitted(), "a leadership transfer is not a committed proposal");
         final String hashes = etcdctl(cairn.endpoints(), null, "endpoint", "hashkv");
         final String[] lines = hashes.strip().split("\n");
         assertEquals(3, lines.length, hashes);

@@ -1,10 +1,10 @@
 package io.cairn.server.cli;
 
-import io.cairn.simulator.SimulatorMain;
 import io.cairn.engine.wal.ChronicleWal;
 import io.cairn.engine.wal.HardState;
 import io.cairn.engine.wal.WalCorruption;
 import io.cairn.server.CairnMember;
+import io.cairn.simulator.SimulatorMain;
 import io.netty.util.ResourceLeakDetector;
 
 import java.io.IOException;

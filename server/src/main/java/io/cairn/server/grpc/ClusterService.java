@@ -4,10 +4,13 @@ import io.cairn.consensus.Membership;
 import io.cairn.consensus.MembershipChange;
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Role;
-import io.cairn.server.CairnMember;
-import io.cairn.server.ClusterView;
-import io.cairn.server.MemberAttributes;
-import io.cairn.server.Topology;
+import io.cairn.server.cluster.ClusterView;
+import io.cairn.server.cluster.MemberAttributes;
+import io.cairn.server.cluster.Topology;
+import io.cairn.server.node.EtcdStatus;
+import io.cairn.server.node.Node;
+import io.cairn.server.node.ProposalFailed;
+import io.cairn.server.node.Publisher;
 import io.etcd.jetcd.api.ClusterGrpc;
 import io.etcd.jetcd.api.Member;
 import io.etcd.jetcd.api.MemberAddRequest;
@@ -22,11 +25,9 @@ import io.etcd.jetcd.api.MemberUpdateRequest;
 import io.etcd.jetcd.api.MemberUpdateResponse;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
-import io.grpc.MethodDescriptor;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
@@ -65,21 +66,13 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
         "etcdserver: too many learner members in cluster");
     private static final int LEARNERS_MAX = 1; // etcd 3.4's limit
     private static final long FORWARD_DEADLINE_MS = 10_000;
-    private static final MethodDescriptor<Member, MemberUpdateResponse> PUBLISH =
-        MethodDescriptor.<Member, MemberUpdateResponse>newBuilder()
-            .setType(MethodDescriptor.MethodType.UNARY)
-            .setFullMethodName(MethodDescriptor.generateFullMethodName("cairn.Cluster", "Publish"))
-            .setRequestMarshaller(ProtoUtils.marshaller(Member.getDefaultInstance()))
-            .setResponseMarshaller(ProtoUtils.marshaller(MemberUpdateResponse.getDefaultInstance()))
-            .build();
-
-    private final CairnMember member;
+    private final Node node;
 
     /**
-     * @param member the member it serves.
+     * @param node the member it serves.
      */
-    public ClusterService(final CairnMember member) {
-        this.member = member;
+    public ClusterService(final Node node) {
+        this.node = node;
     }
 
     /**
@@ -87,22 +80,7 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
      */
     public ServerServiceDefinition publishDefinition() {
         return ServerServiceDefinition.builder("cairn.Cluster")
-            .addMethod(PUBLISH, ServerCalls.asyncUnaryCall(this::publish)).build();
-    }
-
-    /**
-     * Tells the leader this member's name and client URL (blocking, bounded).
-     *
-     * @param leader    the leader's client channel.
-     * @param id        this member's ID.
-     * @param name      its name.
-     * @param clientUrl its client URL.
-     */
-    public static void publishTo(final ManagedChannel leader, final int id, final String name,
-        final String clientUrl) {
-        ClientCalls.blockingUnaryCall(leader, PUBLISH,
-            CallOptions.DEFAULT.withDeadlineAfter(FORWARD_DEADLINE_MS, TimeUnit.MILLISECONDS),
-            Member.newBuilder().setID(id).setName(name).addClientURLs(clientUrl).build());
+            .addMethod(Publisher.PUBLISH, ServerCalls.asyncUnaryCall(this::publish)).build();
     }
 
     static Member describe(final ClusterView.Member each) {
@@ -111,7 +89,7 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
     }
 
     private List<Member> members() {
-        return member.view().members().stream().map(ClusterService::describe).toList();
+        return node.view().members().stream().map(ClusterService::describe).toList();
     }
 
     @Override
@@ -128,7 +106,7 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
         if (forwarded(observer, (leader, relay) -> stub(leader).memberAdd(request, relay))) {
             return;
         }
-        final ClusterView view = member.view();
+        final ClusterView view = node.view();
         for (final String url : request.getPeerURLsList()) {
             if (view.byPeerEndpoint(Topology.hostPort(url)) != null) {
                 observer.onError(PEER_URL_EXISTS.asRuntimeException());
@@ -150,7 +128,7 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
             observer.onError(BAD_URLS.asRuntimeException());
             return;
         }
-        answer(member.changeMembership(learner ? MembershipChange.ADD_LEARNER : MembershipChange.ADD_VOTER, id,
+        answer(node.changeMembership(learner ? MembershipChange.ADD_LEARNER : MembershipChange.ADD_VOTER, id,
             attributes), observer, ignored -> MemberAddResponse.newBuilder().setHeader(header())
                 .setMember(Member.newBuilder().setID(id).addAllPeerURLs(request.getPeerURLsList())
                     .setIsLearner(learner))
@@ -164,12 +142,12 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
         if (target == null) {
             return;
         }
-        final ClusterView view = member.view();
+        final ClusterView view = node.view();
         if (!target.learner() && !enoughStarted(view, target.id(), -1)) {
             observer.onError(NOT_ENOUGH_STARTED.asRuntimeException());
             return;
         }
-        answer(member.changeMembership(MembershipChange.REMOVE, target.id(), null), observer,
+        answer(node.changeMembership(MembershipChange.REMOVE, target.id(), null), observer,
             ignored -> MemberRemoveResponse.newBuilder().setHeader(header()).addAllMembers(members()).build());
     }
 
@@ -183,7 +161,7 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
         if (target == null) {
             return;
         }
-        final ClusterView view = member.view();
+        final ClusterView view = node.view();
         for (final String url : request.getPeerURLsList()) {
             final ClusterView.Member user = view.byPeerEndpoint(Topology.hostPort(url));
             if (user != null && user.id() != target.id()) {
@@ -203,25 +181,25 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
         if (target == null) {
             return;
         }
-        final ClusterView view = member.view();
+        final ClusterView view = node.view();
         final StatusRuntimeException refusal = !target.learner() ? NOT_LEARNER.asRuntimeException()
             : !enoughStarted(view, target.id(), +1) ? NOT_ENOUGH_STARTED.asRuntimeException() : null;
         if (refusal != null) {
             observer.onError(refusal);
             return;
         }
-        answer(member.changeMembership(MembershipChange.PROMOTE_LEARNER, target.id(), null), observer,
+        answer(node.changeMembership(MembershipChange.PROMOTE_LEARNER, target.id(), null), observer,
             ignored -> MemberPromoteResponse.newBuilder().setHeader(header()).addAllMembers(members()).build());
     }
 
     private void publish(final Member request, final StreamObserver<MemberUpdateResponse> observer) {
         final ClusterView.Member target = target(request.getID(), observer,
-            (leader, relay) -> ClientCalls.asyncUnaryCall(leader.newCall(PUBLISH,
+            (leader, relay) -> ClientCalls.asyncUnaryCall(leader.newCall(Publisher.PUBLISH,
                 CallOptions.DEFAULT.withDeadlineAfter(FORWARD_DEADLINE_MS, TimeUnit.MILLISECONDS)), request, relay));
         if (target == null) {
             return;
         }
-        final ClusterView view = member.view();
+        final ClusterView view = node.view();
         update(view, new MemberAttributes(view.clusterId(), request.getName(), target.peerUrls(),
             request.getClientURLsList()), target.id(), observer);
     }
@@ -233,7 +211,7 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
             observer.onError(BAD_URLS.asRuntimeException());
             return;
         }
-        answer(member.changeMembership(MembershipChange.UPDATE, id, encoded), observer,
+        answer(node.changeMembership(MembershipChange.UPDATE, id, encoded), observer,
             ignored -> MemberUpdateResponse.newBuilder().setHeader(header()).addAllMembers(members()).build());
     }
 
@@ -252,11 +230,11 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
      *     answered NOT_FOUND (an unknown member) or "no leader".
      */
     private <R> ClusterView.Member target(final long id, final StreamObserver<R> observer,
-        final CairnMember.Forward<R> forward) {
+        final Node.Forward<R> forward) {
         if (forwarded(observer, forward)) {
             return null;
         }
-        final ClusterView.Member target = member.view().byId(id);
+        final ClusterView.Member target = node.view().byId(id);
         if (target == null) {
             observer.onError(NOT_FOUND.asRuntimeException());
         }
@@ -308,11 +286,11 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
      *
      * @return true when it was forwarded or answered (no leader).
      */
-    private <R> boolean forwarded(final StreamObserver<R> observer, final CairnMember.Forward<R> forward) {
-        if (member.role() == Role.LEADER) {
+    private <R> boolean forwarded(final StreamObserver<R> observer, final Node.Forward<R> forward) {
+        if (node.role() == Role.LEADER) {
             return false;
         }
-        if (!member.forwardToLeader(forward, observer)) {
+        if (!node.forwardToLeader(forward, observer)) {
             observer.onError(EtcdStatus.noLeader());
         }
         return true;
@@ -327,22 +305,22 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
                 return;
             }
             Throwable cause = error;
-            while (cause.getCause() != null && !(cause instanceof CairnMember.ProposalFailed)) {
+            while (cause.getCause() != null && !(cause instanceof ProposalFailed)) {
                 cause = cause.getCause();
             }
-            if (cause instanceof CairnMember.ProposalFailed failure && failure.code == RaftResult.NOT_CAUGHT_UP) {
+            if (cause instanceof ProposalFailed failure && failure.code() == RaftResult.NOT_CAUGHT_UP) {
                 observer.onError(LEARNER_NOT_READY.asRuntimeException());
-            } else if (cause instanceof CairnMember.ProposalFailed failure && failure.code == RaftResult.INVALID) {
+            } else if (cause instanceof ProposalFailed failure && failure.code() == RaftResult.INVALID) {
                 observer.onError(Status.FAILED_PRECONDITION.withDescription("cairn: the configuration refused the"
                     + " change (at most " + Membership.MEMBERS_MAX + " members, at least one voter)")
                     .asRuntimeException());
             } else {
-                observer.onError(CairnMember.toStatus(error));
+                observer.onError(EtcdStatus.of(error));
             }
         });
     }
 
     private io.etcd.jetcd.api.ResponseHeader header() {
-        return member.header(member.read(reader -> reader.revision()));
+        return node.header(node.read(reader -> reader.revision()));
     }
 }

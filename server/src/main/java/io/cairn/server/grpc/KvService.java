@@ -2,7 +2,8 @@ package io.cairn.server.grpc;
 
 import io.cairn.engine.mvcc.MvccError;
 import io.cairn.engine.mvcc.MvccResponse;
-import io.cairn.server.CairnMember;
+import io.cairn.server.node.EtcdStatus;
+import io.cairn.server.node.Node;
 import io.etcd.jetcd.api.CompactionRequest;
 import io.etcd.jetcd.api.CompactionResponse;
 import io.etcd.jetcd.api.DeleteRangeRequest;
@@ -31,17 +32,17 @@ public final class KvService extends KVGrpc.KVImplBase {
     private static final ThreadLocal<ExpandableDirectByteBuffer> RESPONSES =
         ThreadLocal.withInitial(() -> new ExpandableDirectByteBuffer(64 * 1024));
 
-    private final CairnMember member;
+    private final Node node;
 
     /**
-     * @param member the member it serves.
+     * @param node the member it serves.
      */
-    public KvService(final CairnMember member) {
-        this.member = member;
+    public KvService(final Node node) {
+        this.node = node;
     }
 
     private boolean refused(final int status, final EtcdCommands commands, final StreamObserver<?> observer) {
-        final int verdict = status != MvccError.OK ? status : member.validate(commands.buffer(), commands.length());
+        final int verdict = status != MvccError.OK ? status : node.validate(commands.buffer(), commands.length());
         if (verdict != MvccError.OK) {
             observer.onError(EtcdStatus.exception(verdict));
             return true;
@@ -61,29 +62,29 @@ public final class KvService extends KVGrpc.KVImplBase {
             answerRange(command, observer);
             return;
         }
-        member.readBarrier().whenCompleteAsync((index, error) -> {
+        node.readBarrier().whenCompleteAsync((index, error) -> {
             if (error != null) {
-                observer.onError(CairnMember.toStatus(error));
+                observer.onError(EtcdStatus.of(error));
             } else {
                 answerRange(command, observer);
             }
-        }, member.executor());
+        }, node.executor());
     }
 
     private void answerRange(final byte[] command, final StreamObserver<RangeResponse> observer) {
         final RangeResponse response;
         try {
-            response = member.read(reader -> {
+            response = node.read(reader -> {
                 final ExpandableDirectByteBuffer buffer = RESPONSES.get();
                 reader.rangeInto(new UnsafeBuffer(command), 0, buffer, 0);
                 final int status = MvccResponse.status(buffer, 0);
                 if (status != MvccError.OK) {
                     throw EtcdStatus.exception(status);
                 }
-                return ANSWERS.get().range(member.header(0), buffer, 0);
+                return ANSWERS.get().range(node.header(0), buffer, 0);
             });
         } catch (final RuntimeException ex) {
-            observer.onError(CairnMember.toStatus(ex));
+            observer.onError(EtcdStatus.of(ex));
             return;
         }
         observer.onNext(response);
@@ -95,29 +96,29 @@ public final class KvService extends KVGrpc.KVImplBase {
         final StreamObserver<R> observer) {
         final EtcdCommands commands = COMMANDS.get();
         if (!refused(encoded, commands, observer)) {
-            member.write(commands.buffer(), commands.length(), decode, observer);
+            node.write(commands.buffer(), commands.length(), decode, observer);
         }
     }
 
     @Override
     public void put(final PutRequest request, final StreamObserver<PutResponse> observer) {
-        propose(COMMANDS.get().put(request), response -> ANSWERS.get().put(member.header(0), response, 0), observer);
+        propose(COMMANDS.get().put(request), response -> ANSWERS.get().put(node.header(0), response, 0), observer);
     }
 
     @Override
     public void deleteRange(final DeleteRangeRequest request, final StreamObserver<DeleteRangeResponse> observer) {
         propose(COMMANDS.get().deleteRange(request),
-            response -> ANSWERS.get().deleteRange(member.header(0), response, 0), observer);
+            response -> ANSWERS.get().deleteRange(node.header(0), response, 0), observer);
     }
 
     @Override
     public void txn(final TxnRequest request, final StreamObserver<TxnResponse> observer) {
-        propose(COMMANDS.get().txn(request), response -> ANSWERS.get().txn(member.header(0), response, 0), observer);
+        propose(COMMANDS.get().txn(request), response -> ANSWERS.get().txn(node.header(0), response, 0), observer);
     }
 
     @Override
     public void compact(final CompactionRequest request, final StreamObserver<CompactionResponse> observer) {
         propose(COMMANDS.get().compact(request.getRevision()), response -> CompactionResponse.newBuilder()
-                .setHeader(member.header(MvccResponse.revision(response, 0))).build(), observer);
+                .setHeader(node.header(MvccResponse.revision(response, 0))).build(), observer);
     }
 }

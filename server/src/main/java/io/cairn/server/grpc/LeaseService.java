@@ -5,7 +5,8 @@ import io.cairn.consensus.keyspace.LeaseKeeper;
 import io.cairn.engine.mvcc.MvccError;
 import io.cairn.engine.mvcc.MvccResponse;
 import io.cairn.engine.mvcc.MvccValidator;
-import io.cairn.server.CairnMember;
+import io.cairn.server.node.EtcdStatus;
+import io.cairn.server.node.Node;
 import io.etcd.jetcd.api.LeaseGrantRequest;
 import io.etcd.jetcd.api.LeaseGrantResponse;
 import io.etcd.jetcd.api.LeaseGrpc;
@@ -40,13 +41,13 @@ import java.util.concurrent.CompletableFuture;
 public final class LeaseService extends LeaseGrpc.LeaseImplBase {
     private static final ThreadLocal<EtcdCommands> COMMANDS = ThreadLocal.withInitial(EtcdCommands::new);
 
-    private final CairnMember member;
+    private final Node node;
 
     /**
-     * @param member the member it serves.
+     * @param node the member it serves.
      */
-    public LeaseService(final CairnMember member) {
-        this.member = member;
+    public LeaseService(final Node node) {
+        this.node = node;
     }
 
     @Override
@@ -55,17 +56,17 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
             observer.onError(EtcdStatus.exception(MvccError.LEASE_TTL_TOO_LARGE));
             return;
         }
-        final long ttl = Math.max(request.getTTL(), CairnMember.LEASE_TTL_MIN);
-        final long id = request.getID() != 0 ? request.getID() : member.newLeaseId();
+        final long ttl = Math.max(request.getTTL(), Node.LEASE_TTL_MIN);
+        final long id = request.getID() != 0 ? request.getID() : node.newLeaseId();
         final EtcdCommands commands = COMMANDS.get();
         commands.leaseGrant(id, ttl);
-        final int verdict = member.validate(commands.buffer(), commands.length());
+        final int verdict = node.validate(commands.buffer(), commands.length());
         if (verdict != MvccError.OK) {
             observer.onError(EtcdStatus.exception(verdict));
             return;
         }
-        member.write(commands.buffer(), commands.length(),
-            response -> LeaseGrantResponse.newBuilder().setHeader(member.header(MvccResponse.revision(response, 0)))
+        node.write(commands.buffer(), commands.length(),
+            response -> LeaseGrantResponse.newBuilder().setHeader(node.header(MvccResponse.revision(response, 0)))
                 .setID(id).setTTL(ttl).build(), observer);
     }
 
@@ -73,9 +74,9 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
     public void leaseRevoke(final LeaseRevokeRequest request, final StreamObserver<LeaseRevokeResponse> observer) {
         final EtcdCommands commands = COMMANDS.get();
         commands.leaseRevoke(request.getID());
-        member.write(commands.buffer(), commands.length(),
+        node.write(commands.buffer(), commands.length(),
             response -> LeaseRevokeResponse.newBuilder()
-                .setHeader(member.header(MvccResponse.revision(response, 0))).build(), observer);
+                .setHeader(node.header(MvccResponse.revision(response, 0))).build(), observer);
     }
 
     @Override
@@ -93,11 +94,11 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
                 // Async: the answer arrives on the Raft loop's thread, which must never wait on a client.
                 ask(LeaseKeeper.KEEP_ALIVE, request.getID()).whenCompleteAsync((answer, error) -> {
                     if (error != null) {
-                        send(observer, null, CairnMember.toStatus(error));
+                        send(observer, null, EtcdStatus.of(error));
                         return;
                     }
                     if (answer[0] == LeaseKeeper.NOT_LEADER) {
-                        final ManagedChannel leader = member.awaitLeader() ? member.leaderChannel() : null;
+                        final ManagedChannel leader = node.awaitLeader() ? node.leaderChannel() : null;
                         if (leader == null) {
                             send(observer, null, EtcdStatus.noLeader());
                             return;
@@ -111,9 +112,9 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
                         return;
                     }
                     final long ttl = answer[0] == LeaseKeeper.OK ? answer[1] : 0;
-                    send(observer, LeaseKeepAliveResponse.newBuilder().setHeader(member.header(revision()))
+                    send(observer, LeaseKeepAliveResponse.newBuilder().setHeader(node.header(revision()))
                         .setID(request.getID()).setTTL(ttl).build(), null);
-                }, member.executor());
+                }, node.executor());
             }
 
             @Override
@@ -164,7 +165,7 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
         @Override
         public void onError(final Throwable error) {
-            send(caller, null, CairnMember.toStatus(error));
+            send(caller, null, EtcdStatus.of(error));
         }
 
         @Override
@@ -180,11 +181,11 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
     }
 
     private CompletableFuture<long[]> ask(final byte type, final long leaseId) {
-        return member.leaseRequest(type, leaseId);
+        return node.leaseRequest(type, leaseId);
     }
 
     private long revision() {
-        return member.read(reader -> reader.revision());
+        return node.read(reader -> reader.revision());
     }
 
     @Override
@@ -192,11 +193,11 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
         final StreamObserver<LeaseTimeToLiveResponse> observer) {
         ask(LeaseKeeper.TIME_TO_LIVE, request.getID()).whenCompleteAsync((answer, error) -> {
             if (error != null) {
-                observer.onError(CairnMember.toStatus(error));
+                observer.onError(EtcdStatus.of(error));
                 return;
             }
             if (answer[0] == LeaseKeeper.NOT_LEADER) {
-                final ManagedChannel leader = member.awaitLeader() ? member.leaderChannel() : null;
+                final ManagedChannel leader = node.awaitLeader() ? node.leaderChannel() : null;
                 if (leader == null) {
                     observer.onError(EtcdStatus.noLeader());
                 } else {
@@ -204,9 +205,9 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
                 }
                 return;
             }
-            final LeaseTimeToLiveResponse response = member.read(reader -> {
+            final LeaseTimeToLiveResponse response = node.read(reader -> {
                 final LeaseTimeToLiveResponse.Builder builder = LeaseTimeToLiveResponse.newBuilder()
-                    .setHeader(member.header(reader.revision())).setID(request.getID());
+                    .setHeader(node.header(reader.revision())).setID(request.getID());
                 final long granted = reader.leaseTtl(request.getID());
                 if (answer[0] != LeaseKeeper.OK || granted < 0) {
                     return builder.setTTL(-1).build(); // etcd's answer for a lease that is gone
@@ -225,7 +226,7 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
             });
             observer.onNext(response);
             observer.onCompleted();
-        }, member.executor());
+        }, node.executor());
     }
 
     /**
@@ -244,11 +245,11 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
         final ServerServiceDefinition.Builder builder = ServerServiceDefinition.builder(LeaseGrpc.SERVICE_NAME);
         base.getMethods().forEach(builder::addMethod);
         builder.addMethod(leases, ServerCalls.asyncUnaryCall((request, observer) -> {
-            final byte[] response = member.read(reader -> {
+            final byte[] response = node.read(reader -> {
                 try {
                     final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
                     final CodedOutputStream out = CodedOutputStream.newInstance(bytes);
-                    out.writeMessage(1, member.header(reader.revision()));
+                    out.writeMessage(1, node.header(reader.revision()));
                     reader.leases((leaseId, ttl) -> {
                         try {
                             out.writeTag(2, WireFormat.WIRETYPE_LENGTH_DELIMITED);

@@ -5,7 +5,8 @@ import io.cairn.engine.mvcc.MvccCommand;
 import io.cairn.engine.mvcc.MvccError;
 import io.cairn.engine.snapshot.SnapshotMeta;
 import io.cairn.engine.snapshot.Snapshots;
-import io.cairn.server.CairnMember;
+import io.cairn.server.node.EtcdStatus;
+import io.cairn.server.node.Node;
 import io.etcd.jetcd.api.AlarmMember;
 import io.etcd.jetcd.api.AlarmRequest;
 import io.etcd.jetcd.api.AlarmResponse;
@@ -48,25 +49,25 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
     private static final int SNAPSHOT_BLOCK = 512;
     private static final int SHA256_BYTES = 32;
     private static final ThreadLocal<EtcdCommands> COMMANDS = ThreadLocal.withInitial(EtcdCommands::new);
-    private final CairnMember member;
+    private final Node node;
 
     /**
-     * @param member the member it serves.
+     * @param node the member it serves.
      */
-    public MaintenanceService(final CairnMember member) {
-        this.member = member;
+    public MaintenanceService(final Node node) {
+        this.node = node;
     }
 
     @Override
     public void status(final StatusRequest request, final StreamObserver<StatusResponse> observer) {
-        final StatusResponse response = member.read(reader -> StatusResponse.newBuilder()
-            .setHeader(member.header(reader.revision()))
-            .setVersion(CairnMember.ETCD_VERSION)
-            .setDbSize(member.keyspace().store().usedBytes())
-            .setDbSizeInUse(member.keyspace().store().usedBytes())
-            .setLeader(member.leaderId())
+        final StatusResponse response = node.read(reader -> StatusResponse.newBuilder()
+            .setHeader(node.header(reader.revision()))
+            .setVersion(Node.ETCD_VERSION)
+            .setDbSize(node.store().usedBytes())
+            .setDbSizeInUse(node.store().usedBytes())
+            .setLeader(node.leaderId())
             .setRaftIndex(reader.appliedIndex())
-            .setRaftTerm(member.term())
+            .setRaftTerm(node.term())
             .setRaftAppliedIndex(reader.appliedIndex())
             .build());
         observer.onNext(response);
@@ -75,8 +76,8 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
 
     @Override
     public void hash(final HashRequest request, final StreamObserver<HashResponse> observer) {
-        final HashResponse response = member.read(reader -> HashResponse.newBuilder()
-            .setHeader(member.header(reader.revision())).setHash((int)reader.hashKv(0)).build());
+        final HashResponse response = node.read(reader -> HashResponse.newBuilder()
+            .setHeader(node.header(reader.revision())).setHash((int)reader.hashKv(0)).build());
         observer.onNext(response);
         observer.onCompleted();
     }
@@ -85,14 +86,14 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
     public void hashKV(final HashKVRequest request, final StreamObserver<HashKVResponse> observer) {
         final HashKVResponse response;
         try {
-            response = member.read(reader -> {
+            response = node.read(reader -> {
                 if (request.getRevision() > reader.revision()) {
                     throw EtcdStatus.exception(MvccError.FUTURE_REVISION);
                 }
                 if (request.getRevision() > 0 && request.getRevision() < reader.compactRevision()) {
                     throw EtcdStatus.exception(MvccError.COMPACTED);
                 }
-                return HashKVResponse.newBuilder().setHeader(member.header(reader.revision()))
+                return HashKVResponse.newBuilder().setHeader(node.header(reader.revision()))
                     .setHash((int)reader.hashKv(request.getRevision())).setCompactRevision(reader.compactRevision())
                     .build();
             });
@@ -117,13 +118,13 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
             ? MvccCommand.ALARM_NOSPACE : MvccCommand.ALARM_CORRUPT;
         final EtcdCommands commands = COMMANDS.get();
         commands.alarm(action, alarm, request.getMemberID());
-        member.write(commands.buffer(), commands.length(), response -> alarms(), observer);
+        node.write(commands.buffer(), commands.length(), response -> alarms(), observer);
     }
 
     private AlarmResponse alarms() {
-        return member.read(reader -> {
+        return node.read(reader -> {
             final AlarmResponse.Builder builder = AlarmResponse.newBuilder()
-                .setHeader(member.header(reader.revision()));
+                .setHeader(node.header(reader.revision()));
             reader.alarms((memberId, alarm) -> builder.addAlarms(AlarmMember.newBuilder().setMemberID(memberId)
                 .setAlarmValue(alarm == MvccCommand.ALARM_NOSPACE ? AlarmType.NOSPACE_VALUE : alarm)));
             return builder.build();
@@ -133,7 +134,7 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
     @Override
     public void defragment(final DefragmentRequest request, final StreamObserver<DefragmentResponse> observer) {
         observer.onNext(DefragmentResponse.newBuilder()
-            .setHeader(member.header(member.read(reader -> reader.revision()))).build());
+            .setHeader(node.header(node.read(reader -> reader.revision()))).build());
         observer.onCompleted();
     }
 
@@ -141,9 +142,9 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
     public void snapshot(final SnapshotRequest request, final StreamObserver<SnapshotResponse> observer) {
         Path file = null;
         try {
-            file = Files.createTempFile(member.config().dataDir(), "client-snapshot-", ".snap");
+            file = Files.createTempFile(node.dataDir(), "client-snapshot-", ".snap");
             Files.delete(file);
-            final SnapshotMeta meta = Snapshots.take(member.keyspace().store(), file);
+            final SnapshotMeta meta = Snapshots.take(node.store(), file);
             // etcd's stream: the database, a multiple of 512 bytes, then the SHA-256 of it (etcdctl checks both).
             final long padding = (SNAPSHOT_BLOCK - meta.fileBytes() % SNAPSHOT_BLOCK) % SNAPSHOT_BLOCK;
             long remaining = meta.fileBytes() + padding + SHA256_BYTES;
@@ -154,14 +155,14 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
                 while ((read = in.readNBytes(chunk, 0, chunk.length)) > 0) {
                     remaining -= read;
                     sha.update(chunk, 0, read);
-                    observer.onNext(SnapshotResponse.newBuilder().setHeader(member.header(meta.revision()))
+                    observer.onNext(SnapshotResponse.newBuilder().setHeader(node.header(meta.revision()))
                         .setRemainingBytes(remaining).setBlob(ByteString.copyFrom(chunk, 0, read)).build());
                 }
             }
             final byte[] zeros = new byte[(int)padding];
             sha.update(zeros);
             final byte[] digest = sha.digest();
-            observer.onNext(SnapshotResponse.newBuilder().setHeader(member.header(meta.revision()))
+            observer.onNext(SnapshotResponse.newBuilder().setHeader(node.header(meta.revision()))
                 .setRemainingBytes(0).setBlob(ByteString.copyFrom(zeros).concat(ByteString.copyFrom(digest)))
                 .build());
             observer.onCompleted();
@@ -182,13 +183,13 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
 
     @Override
     public void moveLeader(final MoveLeaderRequest request, final StreamObserver<MoveLeaderResponse> observer) {
-        if (member.view().byId(request.getTargetID()) == null) {
+        if (node.view().byId(request.getTargetID()) == null) {
             observer.onError(Status.FAILED_PRECONDITION.withDescription("etcdserver: bad leader transferee")
                 .asRuntimeException());
             return;
         }
-        if (member.role() != io.cairn.consensus.Role.LEADER) {
-            final io.grpc.ManagedChannel leader = member.leaderChannel();
+        if (node.role() != io.cairn.consensus.Role.LEADER) {
+            final io.grpc.ManagedChannel leader = node.leaderChannel();
             if (leader == null) {
                 observer.onError(Status.FAILED_PRECONDITION.withDescription("etcdserver: not leader")
                     .asRuntimeException());
@@ -197,12 +198,12 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
             }
             return;
         }
-        member.transferLeadership((int)request.getTargetID()).whenComplete((done, error) -> {
+        node.transferLeadership((int)request.getTargetID()).whenComplete((done, error) -> {
             if (error != null) {
-                observer.onError(CairnMember.toStatus(error));
+                observer.onError(EtcdStatus.of(error));
             } else {
                 observer.onNext(MoveLeaderResponse.newBuilder()
-                    .setHeader(member.header(member.read(reader -> reader.revision()))).build());
+                    .setHeader(node.header(node.read(reader -> reader.revision()))).build());
                 observer.onCompleted();
             }
         });

@@ -4,7 +4,7 @@ import com.google.protobuf.UnknownFieldSet;
 
 import io.cairn.engine.mvcc.KeyValueView;
 import io.cairn.engine.mvcc.MvccError;
-import io.cairn.server.CairnMember;
+import io.cairn.server.node.Node;
 import io.etcd.jetcd.api.Event;
 import io.etcd.jetcd.api.WatchResponse;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -74,7 +74,7 @@ public final class WatchHub implements AutoCloseable {
 
     private static final UnknownFieldSet FRAGMENT = UnknownFieldSet.newBuilder()
         .addField(RESPONSE_FRAGMENT_FIELD, UnknownFieldSet.Field.newBuilder().addVarint(1).build()).build();
-    private final CairnMember member;
+    private final Node node;
     private final Set<Watcher> watchers = ConcurrentHashMap.newKeySet();
     private final Thread thread;
     private final List<Event> events = new ArrayList<>();
@@ -85,10 +85,10 @@ public final class WatchHub implements AutoCloseable {
     private volatile boolean running = true;
 
     /**
-     * @param member the member whose keyspace it reads.
+     * @param node the member whose keyspace it reads.
      */
-    public WatchHub(final CairnMember member) {
-        this.member = member;
+    public WatchHub(final Node node) {
+        this.node = node;
         this.thread = new Thread(this::run, "cairn-watch");
         thread.setDaemon(true);
     }
@@ -132,7 +132,7 @@ public final class WatchHub implements AutoCloseable {
             }
             boolean behind = false;
             try {
-                behind = member.read(reader -> {
+                behind = node.read(reader -> {
                     boolean anyBehind = false;
                     final long revision = reader.revision();
                     for (final Watcher watcher : watchers) {
@@ -172,7 +172,7 @@ public final class WatchHub implements AutoCloseable {
                 }
                 if (full && watcher.fragment) {
                     // One revision larger than a message: the watcher asked for it in fragments.
-                    send(watcher.stream, WatchResponse.newBuilder().setHeader(member.header(revision))
+                    send(watcher.stream, WatchResponse.newBuilder().setHeader(node.header(revision))
                         .setWatchId(watcher.id).addAllEvents(events).setUnknownFields(FRAGMENT).build());
                     events.clear();
                     collectedBytes = 0;
@@ -182,7 +182,7 @@ public final class WatchHub implements AutoCloseable {
             });
         if (status == MvccError.COMPACTED) {
             watchers.remove(watcher);
-            send(watcher.stream, WatchResponse.newBuilder().setHeader(member.header(revision))
+            send(watcher.stream, WatchResponse.newBuilder().setHeader(node.header(revision))
                 .setWatchId(watcher.id).setCompactRevision(reader.compactRevision()).setCanceled(true)
                 .setCancelReason("etcdserver: mvcc: required revision has been compacted").build());
             return false;
@@ -190,7 +190,7 @@ public final class WatchHub implements AutoCloseable {
         watcher.next = cutAt != 0 ? cutAt : revision + 1;
         if (!events.isEmpty()) {
             watcher.lastSentNs = System.nanoTime();
-            send(watcher.stream, WatchResponse.newBuilder().setHeader(member.header(revision))
+            send(watcher.stream, WatchResponse.newBuilder().setHeader(node.header(revision))
                 .setWatchId(watcher.id).addAllEvents(events).build());
         } else {
             maybeNotifyProgress(watcher, revision);
@@ -218,7 +218,7 @@ public final class WatchHub implements AutoCloseable {
     private void maybeNotifyProgress(final Watcher watcher, final long revision) {
         if (watcher.progressNotify && System.nanoTime() - watcher.lastSentNs >= PROGRESS_INTERVAL_NS) {
             watcher.lastSentNs = System.nanoTime();
-            send(watcher.stream, WatchResponse.newBuilder().setHeader(member.header(revision))
+            send(watcher.stream, WatchResponse.newBuilder().setHeader(node.header(revision))
                 .setWatchId(watcher.id).build());
         }
     }

@@ -1,6 +1,6 @@
 package io.cairn.server.grpc;
 
-import io.cairn.server.CairnMember;
+import io.cairn.server.node.Node;
 import io.etcd.jetcd.api.WatchCreateRequest;
 import io.etcd.jetcd.api.WatchGrpc;
 import io.etcd.jetcd.api.WatchRequest;
@@ -23,15 +23,15 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
     private static final int CREATE_WATCH_ID_FIELD = 7;
     private static final int PROGRESS_REQUEST_FIELD = 3;
 
-    private final CairnMember member;
+    private final Node node;
     private final WatchHub hub;
 
     /**
-     * @param member the member it serves.
+     * @param node the member it serves.
      * @param hub    the dispatcher.
      */
-    public WatchService(final CairnMember member, final WatchHub hub) {
-        this.member = member;
+    public WatchService(final Node node, final WatchHub hub) {
+        this.node = node;
         this.hub = hub;
     }
 
@@ -49,12 +49,12 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
                     final long id = request.getCancelRequest().getWatchId();
                     if (ids.remove(id)) {
                         hub.remove(stream, id);
-                        WatchHub.send(stream, WatchResponse.newBuilder().setHeader(member.header(revision()))
+                        WatchHub.send(stream, WatchResponse.newBuilder().setHeader(node.header(revision()))
                             .setWatchId(id).setCanceled(true).build());
                     }
                 } else if (request.getUnknownFields().hasField(PROGRESS_REQUEST_FIELD)) {
                     // etcd 3.4's progress_request (field 3), unknown to the stubs' proto.
-                    WatchHub.send(stream, WatchResponse.newBuilder().setHeader(member.header(revision()))
+                    WatchHub.send(stream, WatchResponse.newBuilder().setHeader(node.header(revision()))
                         .setWatchId(-1).build());
                 }
             }
@@ -69,7 +69,7 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
                     }
                     id = nextId++;
                 } else if (ids.contains(id)) {
-                    WatchHub.send(stream, WatchResponse.newBuilder().setHeader(member.header(revision()))
+                    WatchHub.send(stream, WatchResponse.newBuilder().setHeader(node.header(revision()))
                         .setWatchId(id).setCreated(true).setCanceled(true)
                         .setCancelReason("etcdserver: duplicate watch ID").build());
                     return;
@@ -83,7 +83,7 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
                 final long current = revision();
                 final long start = create.getStartRevision() > 0 ? create.getStartRevision() : current + 1;
                 ids.add(id);
-                WatchHub.send(stream, WatchResponse.newBuilder().setHeader(member.header(current))
+                WatchHub.send(stream, WatchResponse.newBuilder().setHeader(node.header(current))
                     .setWatchId(id).setCreated(true).build());
                 // etcd 3.4's fragment (field 8): a revision too large for one message may come in pieces.
                 final var fragment = create.getUnknownFields().getField(CREATE_FRAGMENT_FIELD);
@@ -113,6 +113,6 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
     }
 
     private long revision() {
-        return member.read(reader -> reader.revision());
+        return node.read(reader -> reader.revision());
     }
 }

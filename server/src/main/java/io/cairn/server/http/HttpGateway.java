@@ -7,8 +7,9 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.cairn.consensus.RaftCore;
 import io.cairn.consensus.loop.RaftAgent;
-import io.cairn.server.CairnMember;
-import io.cairn.server.Topology;
+import io.cairn.server.cluster.Topology;
+import io.cairn.server.node.Node;
+import io.cairn.server.node.NodeStatus;
 import io.etcd.jetcd.api.AlarmRequest;
 import io.etcd.jetcd.api.ClusterGrpc;
 import io.etcd.jetcd.api.CompactionRequest;
@@ -74,7 +75,7 @@ public final class HttpGateway implements AutoCloseable {
         }
     };
 
-    private final CairnMember member;
+    private final NodeStatus status;
     private final HttpServer server;
     private final ManagedChannel channel;
     private final ExecutorService executor;
@@ -85,13 +86,15 @@ public final class HttpGateway implements AutoCloseable {
     }
 
     /**
-     * @param member  the member whose API it fronts.
-     * @param address where to listen.
+     * @param status     what {@code /health} and {@code /metrics} read.
+     * @param clientPort the member's gRPC client port, which the JSON paths call.
+     * @param address    where to listen.
      * @throws IOException if the port is taken.
      */
-    public HttpGateway(final CairnMember member, final InetSocketAddress address) throws IOException {
-        this.member = member;
-        this.channel = NettyChannelBuilder.forAddress("127.0.0.1", member.clientPort()).usePlaintext().build();
+    public HttpGateway(final NodeStatus status, final int clientPort, final InetSocketAddress address)
+        throws IOException {
+        this.status = status;
+        this.channel = NettyChannelBuilder.forAddress("127.0.0.1", clientPort).usePlaintext().build();
         final KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(channel).withInterceptors(DEADLINE);
         final LeaseGrpc.LeaseBlockingStub lease = LeaseGrpc.newBlockingStub(channel).withInterceptors(DEADLINE);
         final MaintenanceGrpc.MaintenanceBlockingStub maintenance =
@@ -120,7 +123,7 @@ public final class HttpGateway implements AutoCloseable {
         server.createContext("/v3/", this::onApi);
         server.createContext("/health", this::onHealth);
         server.createContext("/version", exchange -> reply(exchange, 200, "application/json",
-            "{\"etcdserver\":\"" + CairnMember.ETCD_VERSION + "\",\"etcdcluster\":\"3.4.0\"}"));
+            "{\"etcdserver\":\"" + Node.ETCD_VERSION + "\",\"etcdcluster\":\"3.4.0\"}"));
         server.createContext("/metrics", exchange -> reply(exchange, 200, "text/plain; version=0.0.4",
             metrics()));
         server.start();
@@ -228,8 +231,8 @@ public final class HttpGateway implements AutoCloseable {
 
     private void onHealth(final HttpExchange exchange) throws IOException {
         try (exchange) {
-            final boolean leader = member.leaderId() != 0;
-            final boolean alarmed = member.keyspace().store().alarmBits() != 0;
+            final boolean leader = status.leaderId() != 0;
+            final boolean alarmed = status.alarmBits() != 0;
             final boolean healthy = leader && !alarmed;
             reply(exchange, healthy ? 200 : 503, "application/json", "{\"health\":\"" + healthy + "\""
                 + (healthy ? "" : ",\"reason\":\"" + (leader ? "ALARM" : "RAFT NO LEADER") + "\"") + "}");
@@ -239,24 +242,24 @@ public final class HttpGateway implements AutoCloseable {
     private String metrics() {
         final StringBuilder out = new StringBuilder(4096);
         gauge(out, "etcd_server_has_leader", "Whether or not a leader exists. 1 is existence, 0 is not.",
-            member.leaderId() != 0 ? 1 : 0);
+            status.leaderId() != 0 ? 1 : 0);
         gauge(out, "etcd_server_is_leader", "Whether or not this member is a leader.",
-            member.leaderId() == member.self().id() ? 1 : 0);
+            status.leaderId() == status.selfId() ? 1 : 0);
         counter(out, "etcd_server_leader_changes_seen_total", "The number of leader changes seen.",
-            member.leaderChanges());
+            status.leaderChanges());
         counter(out, "etcd_server_proposals_committed_total",
             "The total number of consensus proposals committed (through this member).",
-            member.proposalsCommitted());
+            status.proposalsCommitted());
         counter(out, "etcd_server_proposals_applied_total",
             "The total number of consensus proposals applied (this member's applied index).",
-            member.read(reader -> reader.appliedIndex()));
+            status.appliedIndex());
         gauge(out, "etcd_server_proposals_pending", "The current number of pending proposals to commit.",
-            member.proposalsPending());
+            status.proposalsPending());
         counter(out, "etcd_server_proposals_failed_total", "The total number of failed proposals seen.",
-            member.proposalsFailed());
+            status.proposalsFailed());
         gauge(out, "etcd_mvcc_db_total_size_in_bytes", "Total size of the underlying database in bytes.",
-            member.keyspace().store().usedBytes());
-        final RaftAgent agent = member.keyspace().agent();
+            status.storeBytes());
+        final RaftAgent agent = status.loop();
         out.append("# HELP etcd_disk_wal_fsync_duration_seconds The latency distributions of fsync called by WAL.\n")
             .append("# TYPE etcd_disk_wal_fsync_duration_seconds histogram\n");
         long cumulative = 0;
@@ -271,7 +274,7 @@ public final class HttpGateway implements AutoCloseable {
             .append(String.format(Locale.ROOT, "%.9f", agent.syncNanosTotal() / 1e9)).append('\n')
             .append("etcd_disk_wal_fsync_duration_seconds_count ").append(cumulative).append('\n');
         counter(out, "cairn_peer_frames_dropped_total", "Peer frames dropped as malformed, foreign or corrupt.",
-            member.transport().droppedFrames());
+            status.peerFramesDropped());
         // Batching, so that a user can see why a figure is what it is: divide the pairs.
         counter(out, "cairn_wal_syncs_total", "WAL syncs (one per loop cycle at most: group commit).", agent.syncs());
         counter(out, "cairn_wal_entries_synced_total", "Log entries made durable by WAL syncs (per sync: the batch).",

@@ -6,6 +6,7 @@ import io.cairn.engine.mvcc.MvccConfig;
 import io.cairn.engine.mvcc.MvccError;
 import io.cairn.engine.mvcc.MvccResponse;
 import io.cairn.engine.mvcc.MvccStore;
+import io.cairn.server.node.EtcdStatus;
 import io.etcd.jetcd.api.Compare;
 import io.etcd.jetcd.api.DeleteRangeRequest;
 import io.etcd.jetcd.api.PutRequest;

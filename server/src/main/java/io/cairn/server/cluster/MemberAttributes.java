@@ -1,4 +1,4 @@
-package io.cairn.server;
+package io.cairn.server.cluster;
 
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;

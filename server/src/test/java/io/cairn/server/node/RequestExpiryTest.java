@@ -1,4 +1,4 @@
-package io.cairn.server;
+package io.cairn.server.node;
 
 import io.grpc.StatusRuntimeException;
 import org.junit.jupiter.api.Test;
@@ -21,24 +21,24 @@ class RequestExpiryTest {
     @Test
     void shouldTimeOutOnlyTheRequestsPastTheirDeadline() throws Exception {
         final long nowNs = System.nanoTime();
-        final CairnMember.Deadlined<Long> late = new CairnMember.Deadlined<>(nowNs - TimeUnit.SECONDS.toNanos(1));
-        final CairnMember.Deadlined<Long> due = new CairnMember.Deadlined<>(nowNs);
-        final CairnMember.Deadlined<Long> early = new CairnMember.Deadlined<>(nowNs + TimeUnit.SECONDS.toNanos(1));
-        final CairnMember.Deadlined<Long> answered = new CairnMember.Deadlined<>(nowNs - 1);
+        final Requests.Deadlined<Long> late = new Requests.Deadlined<>(nowNs - TimeUnit.SECONDS.toNanos(1));
+        final Requests.Deadlined<Long> due = new Requests.Deadlined<>(nowNs);
+        final Requests.Deadlined<Long> early = new Requests.Deadlined<>(nowNs + TimeUnit.SECONDS.toNanos(1));
+        final Requests.Deadlined<Long> answered = new Requests.Deadlined<>(nowNs - 1);
         answered.complete(7L);
         final CompletableFuture<Long> plain = new CompletableFuture<>(); // no deadline of its own: left alone
-        CairnMember.expire(List.of(late, due, early, answered, plain), nowNs);
+        Requests.expire(List.of(late, due, early, answered, plain), nowNs);
 
-        for (final CairnMember.Deadlined<Long> timedOut : List.of(late, due)) {
+        for (final Requests.Deadlined<Long> timedOut : List.of(late, due)) {
             final ExecutionException failure = assertThrows(ExecutionException.class, timedOut::get);
-            final StatusRuntimeException status = CairnMember.toStatus(failure.getCause());
+            final StatusRuntimeException status = EtcdStatus.of(failure.getCause());
             assertEquals("etcdserver: request timed out", status.getStatus().getDescription());
         }
         assertFalse(early.isDone(), "a request before its deadline waits on");
         assertEquals(7L, answered.get(), "an answer stands");
         assertFalse(plain.isDone());
 
-        CairnMember.expire(List.of(early), nowNs + TimeUnit.SECONDS.toNanos(1));
+        Requests.expire(List.of(early), nowNs + TimeUnit.SECONDS.toNanos(1));
         assertTrue(early.isCompletedExceptionally(), "and times out once its deadline passes");
     }
 }

@@ -1,8 +1,12 @@
-package io.cairn.server.grpc;
+package io.cairn.server.node;
 
+import io.cairn.consensus.RaftResult;
+import io.cairn.consensus.loop.RaftListener;
 import io.cairn.engine.mvcc.MvccError;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+
+import java.util.concurrent.TimeoutException;
 
 /**
  * etcd 3.4's gRPC status for each refusal ({@code rpctypes}): the same code and the same message, so clients that
@@ -63,5 +67,43 @@ public final class EtcdStatus {
      */
     public static StatusRuntimeException timeout() {
         return Status.UNAVAILABLE.withDescription(TIMEOUT).asRuntimeException();
+    }
+
+    /**
+     * The error a client sees for a failure.
+     *
+     * @param error what went wrong (possibly wrapped by a future).
+     * @return etcd's status for it.
+     */
+    public static StatusRuntimeException of(final Throwable error) {
+        Throwable cause = error;
+        while (cause.getCause() != null && !(cause instanceof ProposalFailed)
+            && !(cause instanceof StatusRuntimeException)) {
+            cause = cause.getCause();
+        }
+        if (cause instanceof StatusRuntimeException status) {
+            return status;
+        }
+        if (cause instanceof TimeoutException) {
+            return timeout();
+        }
+        if (cause instanceof ProposalFailed failure) {
+            final long code = failure.code();
+            if (code == RaftResult.NOT_LEADER) {
+                return noLeader();
+            }
+            if (code == RaftResult.FULL) {
+                return Status.RESOURCE_EXHAUSTED.withDescription("etcdserver: too many requests").asRuntimeException();
+            }
+            if (code == RaftResult.TOO_LARGE) {
+                return exception(MvccError.REQUEST_TOO_LARGE);
+            }
+            if (code == RaftListener.LOST) {
+                return Status.UNAVAILABLE.withDescription("etcdserver: leader changed").asRuntimeException();
+            }
+            return timeout();
+        }
+        return Status.INTERNAL.withDescription(String.valueOf(cause.getMessage())).withCause(cause)
+            .asRuntimeException();
     }
 }

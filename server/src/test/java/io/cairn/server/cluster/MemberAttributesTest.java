@@ -1,4 +1,4 @@
-package io.cairn.server;
+package io.cairn.server.cluster;
 
 import io.cairn.consensus.Membership;
 import org.agrona.concurrent.UnsafeBuffer;

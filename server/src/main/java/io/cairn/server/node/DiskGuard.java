@@ -1,0 +1,85 @@
+package io.cairn.server.node;
+
+import io.cairn.engine.mvcc.CommandEncoder;
+import io.cairn.engine.mvcc.MvccCommand;
+import io.grpc.stub.StreamObserver;
+import org.agrona.DirectBuffer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A full disk must not fail a WAL write (the loop would stop, and a mapped write past the end of the disk can fault):
+ * below {@code --disk-reserve-bytes} free, this member raises etcd's NOSPACE alarm by proposing it, so every member
+ * refuses puts, txns with puts and lease grants with etcd's "database space exceeded" while reads, deletes and
+ * compaction go on; with twice the reserve free again it disarms the alarm it raised. Checked once a second on the
+ * node's watchdog; one proposal in flight at a time.
+ */
+final class DiskGuard {
+    private static final System.Logger LOG = System.getLogger(DiskGuard.class.getName());
+
+    private final RaftNode node;
+    private final String name;
+    private final Path dataDir;
+    private final long reserveBytes;
+    private final CommandEncoder encoder = new CommandEncoder();
+    private final AtomicBoolean pending = new AtomicBoolean();
+    private volatile boolean raised;
+
+    /**
+     * @param node         the member whose disk is watched.
+     * @param name         its name, for the log.
+     * @param dataDir      its data directory (the disk is the one that holds it).
+     * @param reserveBytes free space below which it raises NOSPACE.
+     */
+    DiskGuard(final RaftNode node, final String name, final Path dataDir, final long reserveBytes) {
+        this.node = node;
+        this.name = name;
+        this.dataDir = dataDir;
+        this.reserveBytes = reserveBytes;
+    }
+
+    /**
+     * One check (the watchdog's).
+     */
+    void check() {
+        if (node.isClosed() || pending.get()) {
+            return;
+        }
+        final long usable;
+        try {
+            usable = Files.getFileStore(dataDir).getUsableSpace();
+        } catch (final IOException ex) {
+            return;
+        }
+        final boolean raise = !raised && usable < reserveBytes;
+        final boolean disarm = raised && usable >= 2 * reserveBytes;
+        if (!raise && !disarm) {
+            return;
+        }
+        LOG.log(System.Logger.Level.WARNING, "member " + name + ": " + (usable >> 20) + " MiB free in " + dataDir
+            + (raise ? ", under the reserve of " + (reserveBytes >> 20) + " MiB: raising NOSPACE"
+            : ": disarming the NOSPACE alarm it raised"));
+        pending.set(true);
+        encoder.reset().alarm(raise ? MvccCommand.ALARM_ACTIVATE : MvccCommand.ALARM_DEACTIVATE,
+            MvccCommand.ALARM_NOSPACE, node.selfId());
+        node.write(encoder.buffer(), encoder.length(), response -> response, new StreamObserver<DirectBuffer>() {
+            @Override
+            public void onNext(final DirectBuffer response) {
+                raised = raise;
+            }
+
+            @Override
+            public void onError(final Throwable error) {
+                pending.set(false); // try again at the next check
+            }
+
+            @Override
+            public void onCompleted() {
+                pending.set(false);
+            }
+        });
+    }
+}

@@ -1,0 +1,180 @@
+package io.cairn.server.node;
+
+import io.cairn.consensus.Role;
+import io.cairn.consensus.keyspace.LeaseKeeper;
+import io.cairn.engine.mvcc.MvccError;
+import io.cairn.engine.mvcc.MvccReader;
+import io.cairn.engine.mvcc.MvccStore;
+import io.cairn.server.cluster.ClusterView;
+import io.etcd.jetcd.api.ResponseHeader;
+import io.grpc.ManagedChannel;
+import io.grpc.stub.StreamObserver;
+import org.agrona.DirectBuffer;
+
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
+
+/**
+ * This member as the client-facing services see it (etcd's v3rpc holds an {@code etcdserver.RaftKV}, not the server):
+ * validate and write through Raft, read the local keyspace after a ReadIndex round or at once, ask the leader's lease
+ * keeper, change the membership, move the leadership, and hand what only the leader serves to the leader. The gRPC
+ * services, the watch hub and the JSON gateway depend on this interface alone; {@link RaftNode} implements it.
+ */
+public interface Node {
+    /** The etcd version this API matches (clients look at it). */
+    String ETCD_VERSION = "3.4.23";
+    /** etcd's minimum lease TTL with a 100 ms heartbeat and 1 s election timeout: ceil(1.5 × election). */
+    long LEASE_TTL_MIN = 2;
+
+    /**
+     * @param revision the revision to report.
+     * @return etcd's header: cluster ID, member ID, revision, Raft term.
+     */
+    ResponseHeader header(long revision);
+
+    /**
+     * @param command a keyspace command.
+     * @param length  its length.
+     * @return {@link MvccError#OK} or etcd's reason to refuse it.
+     */
+    int validate(DirectBuffer command, int length);
+
+    /**
+     * Proposes a validated command and answers the caller from this member's own apply of it (a follower's loop
+     * forwards it to the leader inside Raft); retried while leadership is moving.
+     *
+     * @param command  the encoded command (copied before this returns).
+     * @param length   its length.
+     * @param decode   the keyspace response → etcd's response.
+     * @param observer the caller.
+     * @param <R>      etcd's response type.
+     */
+    <R> void write(DirectBuffer command, int length, Function<DirectBuffer, R> decode, StreamObserver<R> observer);
+
+    /**
+     * @return completes once this member has applied everything committed when it was asked (ReadIndex).
+     */
+    CompletableFuture<Long> readBarrier();
+
+    /**
+     * Runs {@code work} with a refreshed reader of the local keyspace.
+     *
+     * @param work what to read.
+     * @param <T>  its result.
+     * @return the result.
+     */
+    <T> T read(Function<MvccReader, T> work);
+
+    /**
+     * Asks the leader's lease keeper (this member must lead).
+     *
+     * @param type    {@link LeaseKeeper#KEEP_ALIVE} or {@link LeaseKeeper#TIME_TO_LIVE}.
+     * @param leaseId the lease.
+     * @return completes with {code, ttl seconds}.
+     */
+    CompletableFuture<long[]> leaseRequest(byte type, long leaseId);
+
+    /**
+     * @return a new lease ID: this member's ID in the top bits, then time and a counter (etcd's shape), positive.
+     */
+    long newLeaseId();
+
+    /**
+     * Proposes a membership change (this member must lead), retrying while an earlier change is still pending (the
+     * core takes one at a time) until the request's deadline.
+     *
+     * @param change     a {@code MembershipChange} constant.
+     * @param memberId   the member concerned.
+     * @param attributes its new attributes ({@code MemberAttributes#encode}), or null to keep them.
+     * @return completes when the change is applied here; fails with {@link ProposalFailed} or a timeout.
+     */
+    CompletableFuture<Void> changeMembership(int change, int memberId, byte[] attributes);
+
+    /**
+     * Asks this member's loop to hand leadership to {@code target}, and waits (bounded) until it has.
+     *
+     * @param target the member to lead.
+     * @return completes when {@code target} leads; fails with {@link ProposalFailed} (NOT_LEADER, INVALID) or a
+     *     timeout.
+     */
+    CompletableFuture<Void> transferLeadership(int target);
+
+    /**
+     * @return the cluster as this member's configuration says now.
+     */
+    ClusterView view();
+
+    /**
+     * @return this member's ID.
+     */
+    int selfId();
+
+    /**
+     * @return the leader's ID as last known, 0 if none.
+     */
+    int leaderId();
+
+    /**
+     * @return this member's role ({@link Role}).
+     */
+    int role();
+
+    /**
+     * @return the Raft term as last known.
+     */
+    long term();
+
+    /**
+     * Waits (a bounded while) for some member to lead.
+     *
+     * @return true when a leader is known.
+     */
+    boolean awaitLeader();
+
+    /**
+     * @return the leader's client channel when another member leads and its client URL is known, else null.
+     */
+    ManagedChannel leaderChannel();
+
+    /**
+     * Hands a request this member cannot serve to the leader (waiting a bounded while for one to be known); the
+     * leader's answer reaches the caller with this member's ID in its header.
+     *
+     * @param forward  re-sends the request on the leader's channel.
+     * @param observer the caller.
+     * @param <R>      the response type.
+     * @return false when no leader's client URL is known: the caller answers.
+     */
+    <R> boolean forwardToLeader(Forward<R> forward, StreamObserver<R> observer);
+
+    /**
+     * @return where work that may wait runs (never the loop's or Netty's threads).
+     */
+    Executor executor();
+
+    /**
+     * @return the local keyspace (its size, client snapshots).
+     */
+    MvccStore store();
+
+    /**
+     * @return this member's data directory.
+     */
+    Path dataDir();
+
+    /**
+     * Re-sends a request to the leader.
+     *
+     * @param <R> the response type.
+     */
+    @FunctionalInterface
+    interface Forward<R> {
+        /**
+         * @param leader   the leader's client channel.
+         * @param observer the original caller.
+         */
+        void send(ManagedChannel leader, StreamObserver<R> observer);
+    }
+}

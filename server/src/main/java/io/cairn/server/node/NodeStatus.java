@@ -1,0 +1,63 @@
+package io.cairn.server.node;
+
+import io.cairn.consensus.loop.RaftAgent;
+
+/**
+ * What {@code /health} and {@code /metrics} read about this member, and nothing they could change.
+ */
+public interface NodeStatus {
+    /**
+     * @return this member's ID.
+     */
+    int selfId();
+
+    /**
+     * @return the leader's ID as last known, 0 if none.
+     */
+    int leaderId();
+
+    /**
+     * @return leader changes seen.
+     */
+    long leaderChanges();
+
+    /**
+     * @return writes proposed through this member and applied.
+     */
+    long proposalsCommitted();
+
+    /**
+     * @return writes proposed through this member that failed (refused, lost, unknown or timed out).
+     */
+    long proposalsFailed();
+
+    /**
+     * @return writes proposed through this member and not yet answered.
+     */
+    int proposalsPending();
+
+    /**
+     * @return this member's applied index.
+     */
+    long appliedIndex();
+
+    /**
+     * @return the keyspace's size in bytes.
+     */
+    long storeBytes();
+
+    /**
+     * @return the alarms raised in the keyspace (0: none).
+     */
+    int alarmBits();
+
+    /**
+     * @return the loop's counters (syncs, batches, messages), read-only.
+     */
+    RaftAgent loop();
+
+    /**
+     * @return peer frames dropped as malformed, foreign or corrupt.
+     */
+    long peerFramesDropped();
+}

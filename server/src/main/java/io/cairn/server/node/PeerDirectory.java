@@ -1,0 +1,53 @@
+package io.cairn.server.node;
+
+import io.cairn.server.cluster.ClusterView;
+import io.cairn.transport.aeron.AeronTransport;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Keeps the transport's peers equal to the configuration in force: a new member, or one whose peer URL moved, gets a
+ * publication to its endpoint; a member no longer configured loses its publication. Only a member knows the
+ * configuration for certain, so one still joining keeps the peers its flags named. Loop thread only (the loop tells
+ * the node of every configuration change on its own thread).
+ */
+final class PeerDirectory {
+    private final AeronTransport transport;
+    private final int selfId;
+    private final Map<Integer, String> endpoints = new HashMap<>();
+
+    /**
+     * @param transport the member's transport.
+     * @param selfId    this member's ID.
+     * @param initial   the peers the transport was launched with (ID → host:port).
+     */
+    PeerDirectory(final AeronTransport transport, final int selfId, final Map<Integer, String> initial) {
+        this.transport = transport;
+        this.selfId = selfId;
+        this.endpoints.putAll(initial);
+    }
+
+    /**
+     * @param view     the configuration in force now.
+     * @param isMember whether this member is in it.
+     */
+    void onConfiguration(final ClusterView view, final boolean isMember) {
+        for (final ClusterView.Member each : view.members()) {
+            final String endpoint = each.peerEndpoint();
+            if (each.id() != selfId && endpoint != null && !endpoint.equals(endpoints.get(each.id()))) {
+                transport.addPeer(each.id(), endpoint); // replaces: a new member, or a moved one
+                endpoints.put(each.id(), endpoint);
+            }
+        }
+        if (isMember) {
+            endpoints.keySet().removeIf(id -> {
+                if (view.byId(id) != null) {
+                    return false;
+                }
+                transport.removePeer(id);
+                return true;
+            });
+        }
+    }
+}
