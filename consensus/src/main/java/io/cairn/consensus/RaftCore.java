@@ -1481,6 +1481,51 @@ public final class RaftCore {
         return null;
     }
 
+    /**
+     * Checks what must hold between any two inputs (TigerBeetle's replica checks its invariants the same way): the
+     * simulator and the scenario tests call it after every input, so a bug that breaks one fails at the step that
+     * broke it rather than later as a safety violation. Not on the production loop's path: it walks every progress.
+     *
+     * <p>The log: applied ≤ commit ≤ last, durable ≤ last, configuration index ≤ last, and the term never below the
+     * last entry's. The role: a leader leads itself and voted for itself in its term; no other role names itself as
+     * leader; a transfer target exists only on a leader. Progress: exactly one per configured member (voters and
+     * learners) and none for anyone else; on a leader, every member's match is below its next, and its own match is
+     * at most its durable index.
+     *
+     * @throws io.cairn.engine.buffer.InvariantViolation naming the first invariant that does not hold.
+     */
+    public void checkInvariants() {
+        final long last = log.lastIndex();
+        Check.state(appliedIndex <= commitIndex, "applied beyond commit", appliedIndex, commitIndex);
+        Check.state(commitIndex <= last, "commit beyond the log", commitIndex, last);
+        Check.state(log.durableIndex() <= last, "durable beyond the log", log.durableIndex(), last);
+        Check.state(configIndex <= last, "configuration index beyond the log", configIndex, last);
+        Check.state(term >= log.lastTerm(), "term below the last entry's", term, log.lastTerm());
+        if (role == Role.LEADER) {
+            Check.state(leaderId == nodeId, "a leader names another leader", leaderId);
+            Check.state(votedFor == nodeId, "a leader did not vote for itself", votedFor);
+        } else {
+            Check.state(leaderId != nodeId, "a non-leader names itself leader", role);
+            Check.state(transferee == NONE, "a transfer target on a non-leader", transferee);
+        }
+        Check.state(progressCount == membership.memberCount(), "progress count differs from the configuration",
+            progressCount, membership.memberCount());
+        for (int i = 0; i < progressCount; i++) {
+            final Progress pr = progress[i];
+            Check.state(membership.contains(pr.nodeId), "progress for a member not configured", pr.nodeId);
+            for (int j = i + 1; j < progressCount; j++) {
+                Check.state(progress[j].nodeId != pr.nodeId, "two progresses for one member", pr.nodeId);
+            }
+            if (role == Role.LEADER) {
+                Check.state(pr.match < pr.next, "match not below next", pr.match, pr.next);
+                if (pr.nodeId == nodeId) {
+                    Check.state(pr.match <= log.durableIndex(), "own match beyond durable", pr.match,
+                        log.durableIndex());
+                }
+            }
+        }
+    }
+
     // ----------------------------------------------------------------------------------------------------------
     // State, for drivers, tests and the simulator's checkers
     // ----------------------------------------------------------------------------------------------------------

@@ -267,6 +267,7 @@ final class SimNode {
     }
 
     void drive(final long nowMs) {
+        core.checkInvariants(); // every input reaches the core through a caller of this method, just before
         final Ready ready = core.ready();
         final Outbox messages = ready.messages();
         for (int i = 0; i < messages.count(); i++) {
@@ -285,9 +286,11 @@ final class SimNode {
             onReadState(ready.readRequestId(i), ready.readIndex(i));
         }
         core.advance();
+        core.checkInvariants();
         releaseReads();
         sim.checker().observe(this);
         maybeSnapshot();
+        core.checkInvariants();
         if (persist) {
             final int latency = sim.options().syncLatencyMaxMs() == 0 ? 0
                 : sim.random().nextInt(sim.options().syncLatencyMaxMs() + 1);

@@ -538,6 +538,7 @@ public final class ScenarioCluster {
 
     private void drive(final Node node) {
         while (node.up) {
+            node.core.checkInvariants(); // after the input that led here, and after each sync below
             final Ready ready = node.core.ready();
             final Outbox messages = ready.messages();
             for (int i = 0; i < messages.count(); i++) {
@@ -565,6 +566,7 @@ public final class ScenarioCluster {
                 node.rolesSeen.add(ready.role());
             }
             node.core.advance();
+            node.core.checkInvariants();
             if (!persist || !node.autoSync) {
                 return;
             }
@@ -597,6 +599,7 @@ public final class ScenarioCluster {
         node.core.membershipAt(applied, membership);
         node.store.save(applied, node.wal.term(applied), membership, encodeSnapshot(node.applied));
         node.core.compact(applied);
+        node.core.checkInvariants();
     }
 
     static byte[] encodeSnapshot(final List<String> values) {
