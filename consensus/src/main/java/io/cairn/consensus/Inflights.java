@@ -1,6 +1,6 @@
 package io.cairn.consensus;
 
-import io.cairn.engine.buffer.Check;
+import io.cairn.engine.check.Check;
 
 /**
  * The append messages in flight to one follower, oldest first: a ring of (last index, payload bytes) bounded by

@@ -1,6 +1,6 @@
 package io.cairn.consensus;
 
-import io.cairn.engine.buffer.Check;
+import io.cairn.engine.check.Check;
 import org.agrona.BufferUtil;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;

@@ -1,6 +1,6 @@
 package io.cairn.consensus;
 
-import io.cairn.engine.buffer.Check;
+import io.cairn.engine.check.Check;
 
 /**
  * Validated, immutable limits of one member's core. Every buffer, window and queue the core uses is sized from these

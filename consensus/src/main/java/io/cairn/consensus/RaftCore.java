@@ -1,6 +1,6 @@
 package io.cairn.consensus;
 
-import io.cairn.engine.buffer.Check;
+import io.cairn.engine.check.Check;
 import io.cairn.engine.wal.HardState;
 import io.cairn.engine.wal.Wal;
 import io.cairn.engine.wal.WalEntryHandler;
@@ -1492,7 +1492,7 @@ public final class RaftCore {
      * learners) and none for anyone else; on a leader, every member's match is below its next, and its own match is
      * at most its durable index.
      *
-     * @throws io.cairn.engine.buffer.InvariantViolation naming the first invariant that does not hold.
+     * @throws io.cairn.engine.check.InvariantViolation naming the first invariant that does not hold.
      */
     public void checkInvariants() {
         final long last = log.lastIndex();

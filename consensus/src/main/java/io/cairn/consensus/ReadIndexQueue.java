@@ -1,6 +1,6 @@
 package io.cairn.consensus;
 
-import io.cairn.engine.buffer.Check;
+import io.cairn.engine.check.Check;
 
 /**
  * Reads waiting at the leader for their leadership confirmation (ReadIndex, thesis §6.4), in arrival order: a ring

@@ -12,7 +12,7 @@ import io.aeron.logbuffer.BufferClaim;
 import io.aeron.logbuffer.Header;
 import io.cairn.consensus.Transport;
 import io.cairn.consensus.loop.IdleDefaults;
-import io.cairn.engine.buffer.Check;
+import io.cairn.engine.check.Check;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.collections.Int2ObjectHashMap;

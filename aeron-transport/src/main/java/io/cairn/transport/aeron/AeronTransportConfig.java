@@ -1,6 +1,6 @@
 package io.cairn.transport.aeron;
 
-import io.cairn.engine.buffer.Check;
+import io.cairn.engine.check.Check;
 
 import java.io.File;
 import java.util.HashMap;

@@ -8,7 +8,7 @@ import io.cairn.consensus.loop.RaftAgent;
 import io.cairn.consensus.loop.RaftAgentContext;
 import io.cairn.consensus.loop.RaftListener;
 import io.cairn.consensus.loop.RaftRequests;
-import io.cairn.engine.buffer.Check;
+import io.cairn.engine.check.Check;
 import io.cairn.engine.mvcc.MvccConfig;
 import io.cairn.engine.mvcc.MvccStore;
 import io.cairn.engine.wal.ChronicleWal;

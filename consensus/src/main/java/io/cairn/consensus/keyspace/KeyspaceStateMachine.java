@@ -3,7 +3,7 @@ package io.cairn.consensus.keyspace;
 import io.cairn.consensus.EntryType;
 import io.cairn.consensus.Membership;
 import io.cairn.consensus.StateMachine;
-import io.cairn.engine.buffer.Check;
+import io.cairn.engine.check.Check;
 import io.cairn.engine.mvcc.MvccCommand;
 import io.cairn.engine.mvcc.MvccError;
 import io.cairn.engine.mvcc.MvccResponse;

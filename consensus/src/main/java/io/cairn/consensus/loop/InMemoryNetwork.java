@@ -1,7 +1,7 @@
 package io.cairn.consensus.loop;
 
 import io.cairn.consensus.Transport;
-import io.cairn.engine.buffer.Check;
+import io.cairn.engine.check.Check;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;

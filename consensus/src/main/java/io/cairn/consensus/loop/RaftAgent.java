@@ -9,7 +9,7 @@ import io.cairn.consensus.Role;
 import io.cairn.consensus.Ready;
 import io.cairn.consensus.StateMachine;
 import io.cairn.consensus.Transport;
-import io.cairn.engine.buffer.Check;
+import io.cairn.engine.check.Check;
 import io.cairn.engine.wal.Wal;
 import io.cairn.engine.wal.WalEntryHandler;
 import org.agrona.DirectBuffer;

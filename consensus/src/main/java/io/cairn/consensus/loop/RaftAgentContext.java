@@ -3,7 +3,7 @@ package io.cairn.consensus.loop;
 import io.cairn.consensus.RaftContext;
 import io.cairn.consensus.StateMachine;
 import io.cairn.consensus.Transport;
-import io.cairn.engine.buffer.Check;
+import io.cairn.engine.check.Check;
 import io.cairn.engine.wal.Wal;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.NanoClock;

@@ -1,6 +1,6 @@
 package io.cairn.consensus.memory;
 
-import io.cairn.engine.buffer.Check;
+import io.cairn.engine.check.Check;
 import io.cairn.engine.wal.HardState;
 import io.cairn.engine.wal.Wal;
 import io.cairn.engine.wal.WalBatch;

@@ -1,6 +1,6 @@
 package io.cairn.engine.lease;
 
-import io.cairn.engine.buffer.Check;
+import io.cairn.engine.check.Check;
 import org.agrona.collections.Hashing;
 import org.agrona.collections.Long2LongHashMap;
 

@@ -1,6 +1,6 @@
 package io.cairn.engine.mvcc;
 
-import io.cairn.engine.buffer.Check;
+import io.cairn.engine.check.Check;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableDirectByteBuffer;
 import org.agrona.MutableDirectBuffer;

@@ -1,7 +1,7 @@
 package io.cairn.engine.mvcc;
 
-import io.cairn.engine.buffer.Check;
-import io.cairn.engine.buffer.DurableFiles;
+import io.cairn.engine.check.Check;
+import io.cairn.engine.files.DurableFiles;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableDirectByteBuffer;
 import org.agrona.MutableDirectBuffer;

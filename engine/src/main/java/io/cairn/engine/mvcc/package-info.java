@@ -4,7 +4,7 @@
  * for watchers; leases' and alarms' state. Commands and responses are flat off-heap layouts ({@code MvccCommand},
  * {@code MvccResponse}); reads hand out views into LMDB's map.
  *
- * <p>Knows nothing of Raft roles, the network or gRPC: imports only {@code io.cairn.engine.buffer} and
- * {@code io.cairn.engine.lease}.
+ * <p>Knows nothing of Raft roles, the network or gRPC: imports only {@code io.cairn.engine.check},
+ * {@code io.cairn.engine.files} and {@code io.cairn.engine.lease}.
  */
 package io.cairn.engine.mvcc;

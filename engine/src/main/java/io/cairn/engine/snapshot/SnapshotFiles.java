@@ -1,6 +1,6 @@
 package io.cairn.engine.snapshot;
 
-import io.cairn.engine.buffer.DurableFiles;
+import io.cairn.engine.files.DurableFiles;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,6 +1,6 @@
 package io.cairn.engine.snapshot;
 
-import io.cairn.engine.buffer.DurableFiles;
+import io.cairn.engine.files.DurableFiles;
 import org.agrona.BufferUtil;
 import org.agrona.DirectBuffer;
 import org.agrona.checksum.Crc32c;

@@ -1,6 +1,6 @@
 package io.cairn.engine.snapshot;
 
-import io.cairn.engine.buffer.Check;
+import io.cairn.engine.check.Check;
 import org.agrona.DirectBuffer;
 import org.agrona.checksum.Crc32c;
 import org.agrona.concurrent.UnsafeBuffer;

@@ -1,7 +1,7 @@
 package io.cairn.engine.wal;
 
-import io.cairn.engine.buffer.Check;
-import io.cairn.engine.buffer.DurableFiles;
+import io.cairn.engine.check.Check;
+import io.cairn.engine.files.DurableFiles;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.bytes.BytesStore;
 import net.openhft.chronicle.bytes.MappedBytesStore;

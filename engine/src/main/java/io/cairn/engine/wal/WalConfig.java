@@ -1,6 +1,6 @@
 package io.cairn.engine.wal;
 
-import io.cairn.engine.buffer.Check;
+import io.cairn.engine.check.Check;
 
 import java.nio.file.Path;
 import java.util.function.LongSupplier;

@@ -1,6 +1,6 @@
 package io.cairn.engine.wal;
 
-import io.cairn.engine.buffer.Check;
+import io.cairn.engine.check.Check;
 
 /**
  * The logical view over the physical queue: for each live Raft index, its term and where its record sits in the

@@ -1,6 +1,6 @@
 package io.cairn.engine.wal;
 
-import io.cairn.engine.buffer.InvariantViolation;
+import io.cairn.engine.check.InvariantViolation;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package io.cairn.engine.buffer;
+package io.cairn.engine.check;
 
 /**
  * A broken invariant or a programmer error. Never caused by client input, peer frames or disk contents: those are

@@ -1,4 +1,4 @@
-package io.cairn.engine.buffer;
+package io.cairn.engine.files;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;

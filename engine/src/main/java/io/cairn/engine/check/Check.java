@@ -1,4 +1,4 @@
-package io.cairn.engine.buffer;
+package io.cairn.engine.check;
 
 /**
  * Assertions that are always on (TigerBeetle style). The message arguments are primitives so that a passing check
