@@ -176,11 +176,9 @@ public final class MvccStore implements AutoCloseable {
     private static void checkFormat(final Env<DirectBuffer> env, final Path directory) throws IOException {
         final Dbi<DirectBuffer> meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
         try (Txn<DirectBuffer> txn = env.txnRead()) {
-            final DirectBuffer format = meta.get(txn, Tables.ascii("format"));
-            if (format != null && (format.capacity() != Integer.BYTES
-                || format.getInt(0, KeyValueView.ORDER) != Tables.FORMAT)) {
-                throw new IOException("keyspace " + directory + " has format "
-                    + (format.capacity() == Integer.BYTES ? format.getInt(0, KeyValueView.ORDER) : -1)
+            final DirectBuffer format = meta.get(txn, Tables.ascii(Tables.FORMAT_KEY));
+            if (format != null && Tables.formatOf(format) != Tables.FORMAT) {
+                throw new IOException("keyspace " + directory + " has format " + Tables.formatOf(format)
                     + "; this build reads format " + Tables.FORMAT + " only");
             }
         }
@@ -1105,10 +1103,9 @@ public final class MvccStore implements AutoCloseable {
             final Dbi<DirectBuffer> meta = env.openDbi("meta");
             try (Txn<DirectBuffer> txn = env.txnRead()) {
                 // Both gets hand back the transaction's one value view: read the first before the second.
-                final DirectBuffer format = meta.get(txn, Tables.ascii("format"));
-                final boolean known = format != null && format.capacity() == Integer.BYTES
-                    && format.getInt(0, KeyValueView.ORDER) == Tables.FORMAT;
-                final DirectBuffer state = meta.get(txn, Tables.ascii("state"));
+                // Both gets hand back the transaction's one value view: read the first before the second.
+                final boolean known = Tables.formatOf(meta.get(txn, Tables.ascii(Tables.FORMAT_KEY))) == Tables.FORMAT;
+                final DirectBuffer state = meta.get(txn, Tables.ascii(Tables.STATE_KEY));
                 if (!known || state == null) {
                     throw new IOException(directory + " holds no keyspace of format " + Tables.FORMAT);
                 }

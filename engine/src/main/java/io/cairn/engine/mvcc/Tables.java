@@ -37,6 +37,9 @@ final class Tables {
     static final int STATE_COMPACT_SCAN_SUB = 40;
     static final int STATE_BYTES = 48;
     static final int FORMAT = 1;
+    /** The meta table's key for the format number, and for the state record. */
+    static final String FORMAT_KEY = "format";
+    static final String STATE_KEY = "state";
 
     final Env<DirectBuffer> env;
     final Dbi<DirectBuffer> revs;
@@ -58,8 +61,8 @@ final class Tables {
         this.leaseKeys = env.openDbi("lease_keys", DbiFlags.MDB_CREATE, DbiFlags.MDB_DUPSORT);
         this.alarms = env.openDbi("alarms", DbiFlags.MDB_CREATE);
         this.meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
-        this.stateKey = ascii("state");
-        this.formatKey = ascii("format");
+        this.stateKey = ascii(STATE_KEY);
+        this.formatKey = ascii(FORMAT_KEY);
         this.compactedKey = ascii("compacted");
     }
 
@@ -134,5 +137,15 @@ final class Tables {
             }
         }
         return aLength - bLength;
+    }
+
+    /**
+     * The one reading of a stored format number, for the store that opens a file and for a reader of a copy.
+     *
+     * @param value the meta table's {@link #FORMAT_KEY} value, or null when there is none (a new file).
+     * @return the format it names, or -1 if it is not a format number.
+     */
+    static int formatOf(final DirectBuffer value) {
+        return value != null && value.capacity() == Integer.BYTES ? value.getInt(0, KeyValueView.ORDER) : -1;
     }
 }
