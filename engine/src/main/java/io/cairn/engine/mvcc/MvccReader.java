@@ -28,7 +28,7 @@ public final class MvccReader implements AutoCloseable {
     private final KeyValueView change = new KeyValueView();
     private final UnsafeBuffer revisionKey = Tables.direct(Tables.REVISION_KEY_BYTES);
     private final UnsafeBuffer leaseKey = Tables.direct(Long.BYTES);
-    private final RangeVisitor encoder = this::encode;
+    private final RangeEncoder encoder = new RangeEncoder();
     private Cursor<DirectBuffer> revsCursor;
     private long revision;
     private long compactRevision;
@@ -36,10 +36,6 @@ public final class MvccReader implements AutoCloseable {
     private long appliedTerm;
     private boolean closed;
 
-    private MutableDirectBuffer out;
-    private int outPosition;
-    private int outCount;
-    private boolean outKeysOnly;
 
     MvccReader(final MvccStore store, final MvccValidator validator) {
         this.store = store;
@@ -217,28 +213,15 @@ public final class MvccReader implements AutoCloseable {
      */
     public int rangeInto(final DirectBuffer command, final int offset, final MutableDirectBuffer response,
         final int at) {
-        out = response;
-        outPosition = at + MvccResponse.RANGE_KVS_OFFSET;
-        outCount = 0;
-        outKeysOnly = (command.getByte(offset + MvccCommand.RANGE_FLAGS_OFFSET) & MvccCommand.FLAG_KEYS_ONLY) != 0;
-        final int status = range(command, offset, encoder);
-        out = null;
+        final int status = range(command, offset, encoder.begin(response, at, command, offset));
         response.putInt(at + MvccResponse.STATUS_OFFSET, status, MvccResponse.ORDER);
         response.putInt(at + MvccResponse.TYPE_OFFSET, MvccCommand.RANGE, MvccResponse.ORDER);
         response.putLong(at + MvccResponse.REVISION_OFFSET, revision, MvccResponse.ORDER);
         if (status != MvccError.OK) {
+            encoder.abandon();
             return MvccResponse.HEADER;
         }
-        response.putLong(at + MvccResponse.RANGE_COUNT_OFFSET, count(), MvccResponse.ORDER);
-        response.putInt(at + MvccResponse.RANGE_MORE_OFFSET, more() ? 1 : 0, MvccResponse.ORDER);
-        response.putInt(at + MvccResponse.RANGE_KV_COUNT_OFFSET, outCount, MvccResponse.ORDER);
-        return outPosition - at;
-    }
-
-    private boolean encode(final KeyValueView kv) {
-        outPosition = kv.encodeInto(out, outPosition, outKeysOnly);
-        outCount++;
-        return true;
+        return encoder.finish(at, count(), more()) - at;
     }
 
     /**

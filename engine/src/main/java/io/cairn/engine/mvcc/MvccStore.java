@@ -116,12 +116,10 @@ public final class MvccStore implements AutoCloseable {
     private int collectedBytes;
 
     private final RangeVisitor deleteCollector = this::collectForDelete;
-    private final RangeVisitor rangeEncoder = this::encodeKeyValue;
+    private final RangeEncoder rangeEncoder = new RangeEncoder();
     private final RangeVisitor compareVisitor = this::compareOne;
     private MutableDirectBuffer out;
     private int outPosition;
-    private int outCount;
-    private boolean outKeysOnly;
     private boolean collectPrevious;
     private DirectBuffer compareCommand;
     private int compareOffset;
@@ -569,25 +567,13 @@ public final class MvccStore implements AutoCloseable {
     private int rangeOp(final DirectBuffer command, final int offset, final MutableDirectBuffer response,
         final int at) {
         header(response, at, MvccError.OK, MvccCommand.RANGE);
-        out = response;
-        outPosition = at + MvccResponse.RANGE_KVS_OFFSET;
-        outCount = 0;
-        outKeysOnly = (command.getByte(offset + MvccCommand.RANGE_FLAGS_OFFSET) & MvccCommand.FLAG_KEYS_ONLY) != 0;
-        final int status = keyspace.range(command, offset, currentRevision(), compactRevision, rangeEncoder);
-        out = null;
+        final int status = keyspace.range(command, offset, currentRevision(), compactRevision,
+            rangeEncoder.begin(response, at, command, offset));
         if (status != MvccError.OK) {
+            rangeEncoder.abandon();
             return refuse(response, at, MvccCommand.RANGE, status);
         }
-        response.putLong(at + MvccResponse.RANGE_COUNT_OFFSET, keyspace.rangeCount(), MvccResponse.ORDER);
-        response.putInt(at + MvccResponse.RANGE_MORE_OFFSET, keyspace.rangeMore() ? 1 : 0, MvccResponse.ORDER);
-        response.putInt(at + MvccResponse.RANGE_KV_COUNT_OFFSET, outCount, MvccResponse.ORDER);
-        return outPosition;
-    }
-
-    private boolean encodeKeyValue(final KeyValueView kv) {
-        outPosition = kv.encodeInto(out, outPosition, outKeysOnly);
-        outCount++;
-        return true;
+        return rangeEncoder.finish(at, keyspace.rangeCount(), keyspace.rangeMore());
     }
 
     // ---------------------------------------------------------------------------------------------------- txn
