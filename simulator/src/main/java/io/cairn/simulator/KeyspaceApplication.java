@@ -14,6 +14,7 @@ import io.cairn.engine.mvcc.MvccReader;
 import io.cairn.engine.mvcc.MvccResponse;
 import io.cairn.engine.mvcc.MvccStore;
 import io.cairn.engine.mvcc.RangeVisitor;
+import io.cairn.engine.mvcc.StoreFiles;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -125,7 +126,7 @@ final class KeyspaceApplication implements SimApplication {
         closeFiles();
         if (random.nextInt(3) == 0) {
             try {
-                Files.deleteIfExists(config.directory().resolve(MvccStore.DATA_FILE));
+                Files.deleteIfExists(config.directory().resolve(StoreFiles.DATA_FILE));
                 Files.deleteIfExists(config.directory().resolve("lock.mdb"));
             } catch (final IOException ex) {
                 throw new UncheckedIOException("cannot drop the store in " + directory, ex);

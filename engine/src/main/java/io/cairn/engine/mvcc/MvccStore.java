@@ -1,7 +1,6 @@
 package io.cairn.engine.mvcc;
 
 import io.cairn.engine.check.Check;
-import io.cairn.engine.files.DurableFiles;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableDirectByteBuffer;
 import org.agrona.MutableDirectBuffer;
@@ -10,11 +9,7 @@ import org.agrona.collections.LongArrayList;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.lmdbjava.Cursor;
 import org.lmdbjava.CopyFlags;
-import org.lmdbjava.Dbi;
-import org.lmdbjava.DbiFlags;
-import org.lmdbjava.DirectBufferProxy;
 import org.lmdbjava.Env;
-import org.lmdbjava.EnvFlags;
 import org.lmdbjava.GetOp;
 import org.lmdbjava.LmdbException;
 import org.lmdbjava.PutFlags;
@@ -24,10 +19,8 @@ import org.lmdbjava.TxnFlags;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.Lock;
@@ -64,9 +57,6 @@ public final class MvccStore implements AutoCloseable {
     public static final int KEY_BYTES_MAX = 511;
     /** The revision of an empty keyspace (etcd starts at 1; the first write is revision 2). */
     public static final long FIRST_REVISION = 1;
-    /** The file LMDB keeps the keyspace in. */
-    public static final String DATA_FILE = "data.mdb";
-    static final String LOCK_FILE = "lock.mdb";
     private static final System.Logger LOG = System.getLogger(MvccStore.class.getName());
     private static final PutFlags[] NO_FLAGS = new PutFlags[0];
     private static final PutFlags[] APPEND = {PutFlags.MDB_APPEND};
@@ -145,40 +135,15 @@ public final class MvccStore implements AutoCloseable {
     }
 
     private void openEnvironment() throws IOException {
-        final Env<DirectBuffer> env;
+        final Env<DirectBuffer> env = StoreFiles.open(config);
         try {
-            env = Env.create(DirectBufferProxy.PROXY_DB)
-                .setMapSize(config.mapBytes())
-                .setMaxDbs(Tables.DATABASES)
-                .setMaxReaders(config.readersMax())
-                .open(config.directory().toFile(), EnvFlags.MDB_NOSYNC, EnvFlags.MDB_NOTLS, EnvFlags.MDB_NORDAHEAD,
-                    EnvFlags.MDB_WRITEMAP);
-        } catch (final LmdbException ex) {
-            throw new IOException("keyspace " + config.directory() + " cannot be opened (not an LMDB file?): "
-                + ex.getMessage(), ex);
-        }
-        try {
-            Check.state(env.getMaxKeySize() == KEY_BYTES_MAX, "LMDB built with another key limit",
-                env.getMaxKeySize());
-            checkFormat(env, config.directory());
             tables = new Tables(env);
             keyspace = new Keyspace(tables);
             initialiseIfNew();
             loadState();
-        } catch (final IOException | RuntimeException ex) {
+        } catch (final RuntimeException ex) {
             env.close();
             throw ex;
-        }
-    }
-
-    private static void checkFormat(final Env<DirectBuffer> env, final Path directory) throws IOException {
-        final Dbi<DirectBuffer> meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
-        try (Txn<DirectBuffer> txn = env.txnRead()) {
-            final DirectBuffer format = meta.get(txn, Tables.ascii(Tables.FORMAT_KEY));
-            if (format != null && Tables.formatOf(format) != Tables.FORMAT) {
-                throw new IOException("keyspace " + directory + " has format " + Tables.formatOf(format)
-                    + "; this build reads format " + Tables.FORMAT + " only");
-            }
         }
     }
 
@@ -1023,7 +988,7 @@ public final class MvccStore implements AutoCloseable {
         } finally {
             environmentLock.readLock().unlock();
         }
-        return directory.resolve(DATA_FILE);
+        return directory.resolve(StoreFiles.DATA_FILE);
     }
 
     /**
@@ -1041,79 +1006,13 @@ public final class MvccStore implements AutoCloseable {
         try {
             detachReaders();
             tables.env.close();
-            install(snapshotFile, dataBytes, config.directory());
+            StoreFiles.install(snapshotFile, dataBytes, config.directory());
             openEnvironment();
         } finally {
             environmentLock.writeLock().unlock();
         }
         LOG.log(System.Logger.Level.INFO, "keyspace replaced from {0}: applied {1}@{2}, revision {3}",
             snapshotFile, appliedIndex, appliedTerm, revision);
-    }
-
-    /**
-     * Writes the store file inside a snapshot into {@code directory} as its keyspace (restoring a data directory).
-     *
-     * @param snapshotFile a verified snapshot file.
-     * @param dataBytes    the store file's length inside it.
-     * @param directory    the keyspace directory (created when absent; any keyspace there is replaced).
-     * @throws IOException if it cannot be written.
-     */
-    public static void install(final Path snapshotFile, final long dataBytes, final Path directory)
-        throws IOException {
-        Files.createDirectories(directory);
-        final Path temporary = directory.resolve(DATA_FILE + ".installing");
-        try (FileChannel source = FileChannel.open(snapshotFile, StandardOpenOption.READ);
-            FileChannel target = FileChannel.open(temporary, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            long copied = 0;
-            while (copied < dataBytes) {
-                final long moved = source.transferTo(copied, dataBytes - copied, target);
-                Check.state(moved > 0, "snapshot ended early", copied);
-                copied += moved;
-            }
-        }
-        DurableFiles.moveDurably(temporary, directory.resolve(DATA_FILE));
-        Files.deleteIfExists(directory.resolve(LOCK_FILE));
-    }
-
-    /**
-     * Reads the state recorded in a store file (a copy, or a closed store), without opening it for writing.
-     *
-     * @param directory holds {@code data.mdb}.
-     * @return applied index and term, revision and compacted revision.
-     * @throws IOException if it is not a keyspace of a known format.
-     */
-    public static StoreState readState(final Path directory) throws IOException {
-        try (Env<DirectBuffer> env = Env.create(DirectBufferProxy.PROXY_DB).setMaxDbs(Tables.DATABASES)
-            .open(directory.toFile(), EnvFlags.MDB_RDONLY_ENV, EnvFlags.MDB_NOLOCK, EnvFlags.MDB_NOTLS)) {
-            final Dbi<DirectBuffer> meta = env.openDbi("meta");
-            try (Txn<DirectBuffer> txn = env.txnRead()) {
-                // Both gets hand back the transaction's one value view: read the first before the second.
-                // Both gets hand back the transaction's one value view: read the first before the second.
-                final boolean known = Tables.formatOf(meta.get(txn, Tables.ascii(Tables.FORMAT_KEY))) == Tables.FORMAT;
-                final DirectBuffer state = meta.get(txn, Tables.ascii(Tables.STATE_KEY));
-                if (!known || state == null) {
-                    throw new IOException(directory + " holds no keyspace of format " + Tables.FORMAT);
-                }
-                return new StoreState(state.getLong(Tables.STATE_APPLIED_INDEX, KeyValueView.ORDER),
-                    state.getLong(Tables.STATE_APPLIED_TERM, KeyValueView.ORDER),
-                    state.getLong(Tables.STATE_REVISION, KeyValueView.ORDER),
-                    state.getLong(Tables.STATE_COMPACT_REVISION, KeyValueView.ORDER));
-            }
-        } catch (final LmdbException ex) {
-            throw new IOException(directory + " cannot be read as a keyspace: " + ex.getMessage(), ex);
-        }
-    }
-
-    /**
-     * What a store file records about itself.
-     *
-     * @param appliedIndex    the last Raft index applied.
-     * @param appliedTerm     its term.
-     * @param revision        the keyspace revision.
-     * @param compactRevision the compacted revision.
-     */
-    public record StoreState(long appliedIndex, long appliedTerm, long revision, long compactRevision) {
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.cairn.engine.snapshot;
 
 import io.cairn.engine.mvcc.MvccStore;
+import io.cairn.engine.mvcc.StoreFiles;
 import io.cairn.engine.wal.Wal;
 
 import java.io.IOException;
@@ -40,7 +41,7 @@ public final class Snapshots {
         deleteTree(work);
         try {
             final Path copy = store.copyTo(work);
-            final MvccStore.StoreState state = MvccStore.readState(work);
+            final StoreFiles.StoreState state = StoreFiles.readState(work);
             return SnapshotFiles.seal(copy, state.appliedIndex(), state.appliedTerm(), state.revision(), target);
         } finally {
             deleteTree(work);
@@ -85,11 +86,11 @@ public final class Snapshots {
      */
     public static SnapshotMeta restore(final Path snapshot, final Path directory) throws IOException {
         final SnapshotMeta meta = SnapshotFiles.verify(snapshot);
-        if (Files.exists(directory.resolve(MvccStore.DATA_FILE))) {
+        if (Files.exists(directory.resolve(StoreFiles.DATA_FILE))) {
             throw new IOException(directory + " already holds a keyspace; restore into a new directory");
         }
-        MvccStore.install(snapshot, meta.dataBytes(), directory);
-        final MvccStore.StoreState state = MvccStore.readState(directory);
+        StoreFiles.install(snapshot, meta.dataBytes(), directory);
+        final StoreFiles.StoreState state = StoreFiles.readState(directory);
         if (state.appliedIndex() != meta.appliedIndex()) {
             throw new CorruptSnapshotException(snapshot, "trailer and store disagree on the applied index");
         }

@@ -401,7 +401,7 @@ class MvccStoreTest {
     void shouldRefuseToOpenUnknownFormatOrForeignFile() throws IOException {
         final Path foreign = dir.resolve("foreign");
         Files.createDirectories(foreign);
-        Files.write(foreign.resolve(MvccStore.DATA_FILE), new byte[8192]);
+        Files.write(foreign.resolve(StoreFiles.DATA_FILE), new byte[8192]);
         final IOException notLmdb = assertThrows(IOException.class, () -> MvccTesting.open(foreign));
         assertTrue(notLmdb.getMessage().contains("cannot be opened"), notLmdb.getMessage());
 

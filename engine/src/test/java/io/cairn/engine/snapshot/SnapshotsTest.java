@@ -4,6 +4,7 @@ import io.cairn.engine.mvcc.CommandEncoder;
 import io.cairn.engine.mvcc.MvccConfig;
 import io.cairn.engine.mvcc.MvccReader;
 import io.cairn.engine.mvcc.MvccStore;
+import io.cairn.engine.mvcc.StoreFiles;
 import io.cairn.engine.wal.ChronicleWal;
 import io.cairn.engine.wal.WalBatch;
 import io.cairn.engine.wal.WalConfig;
@@ -201,7 +202,7 @@ class SnapshotsTest {
             assertEquals(0, wal.baseIndex());
             final Path restored = dir.resolve("restored");
             assertThrows(CorruptSnapshotException.class, () -> Snapshots.restore(snapshot, restored));
-            assertFalse(Files.exists(restored.resolve(MvccStore.DATA_FILE)));
+            assertFalse(Files.exists(restored.resolve(StoreFiles.DATA_FILE)));
         }
     }
 }
