@@ -21,6 +21,23 @@ public final class RaftContext {
     private long snapshotTerm;
     private Membership snapshotMembership = new Membership();
     private long appliedIndex;
+    private RaftCounters counters;
+
+    /**
+     * @param counters where the core keeps its counters (the loop shares them with its own); null for a new set.
+     * @return this.
+     */
+    public RaftContext counters(final RaftCounters counters) {
+        this.counters = counters;
+        return this;
+    }
+
+    /**
+     * @return where the core keeps its counters, or null for a new set.
+     */
+    public RaftCounters counters() {
+        return counters;
+    }
 
     /**
      * @param config limits and this member's id.

@@ -6,6 +6,7 @@ import io.cairn.engine.wal.Wal;
 import io.cairn.engine.wal.WalEntryHandler;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.status.AtomicCounter;
 
 /**
  * Raft (Ongaro and Ousterhout 2014; Ongaro's thesis 2014) as a plain object: no threads, no clock, no I/O and no
@@ -110,20 +111,20 @@ public final class RaftCore {
     private Membership scanTarget;
     private long scanConfigIndex;
 
-    private long malformedMessages;
-    private long misaddressedMessages;
-    private long outboxOverflows;
-    private long readStatesDropped;
-    private long duplicateForwards;
-    private long appendMessagesSent;
-    private long appendEntriesSent;
-    private long snapshotChunksRejected;
-    private long snapshotsInstalled;
-    private long snapshotsUnavailable;
-    private long checkQuorumStepDowns;
-    private long transfersAborted;
-    private long electionsStarted;
-    private long unreadableEntries;
+    private final AtomicCounter malformedMessages;
+    private final AtomicCounter misaddressedMessages;
+    private final AtomicCounter outboxOverflows;
+    private final AtomicCounter readStatesDropped;
+    private final AtomicCounter duplicateForwards;
+    private final AtomicCounter appendMessagesSent;
+    private final AtomicCounter appendEntriesSent;
+    private final AtomicCounter snapshotChunksRejected;
+    private final AtomicCounter snapshotsInstalled;
+    private final AtomicCounter snapshotsUnavailable;
+    private final AtomicCounter checkQuorumStepDowns;
+    private final AtomicCounter transfersAborted;
+    private final AtomicCounter electionsStarted;
+    private final AtomicCounter unreadableEntries;
 
     /**
      * Builds a member from its log and its latest snapshot (see {@link RaftContext}). Reads the WAL (hard state,
@@ -148,6 +149,21 @@ public final class RaftCore {
             freeProgress[i] = new Progress(config.inflightMessagesMax(), config.inflightBytesMax());
         }
         freeProgressCount = freeProgress.length;
+        final RaftCounters counters = context.counters() != null ? context.counters() : new RaftCounters();
+        malformedMessages = counters.newCounter("raft: malformed messages dropped");
+        misaddressedMessages = counters.newCounter("raft: misaddressed messages dropped");
+        outboxOverflows = counters.newCounter("raft: messages dropped on a full outbox");
+        readStatesDropped = counters.newCounter("raft: read states dropped");
+        duplicateForwards = counters.newCounter("raft: forwarded proposals dropped as copies");
+        appendMessagesSent = counters.newCounter("raft: append messages sent");
+        appendEntriesSent = counters.newCounter("raft: entries carried by append messages");
+        snapshotChunksRejected = counters.newCounter("raft: snapshot chunks rejected");
+        snapshotsInstalled = counters.newCounter("raft: snapshots installed");
+        snapshotsUnavailable = counters.newCounter("raft: snapshots unavailable to send");
+        checkQuorumStepDowns = counters.newCounter("raft: CheckQuorum step-downs");
+        transfersAborted = counters.newCounter("raft: leadership transfers aborted");
+        electionsStarted = counters.newCounter("raft: elections started");
+        unreadableEntries = counters.newCounter("raft: unreadable log entries");
         restore(context);
     }
 
@@ -214,13 +230,13 @@ public final class RaftCore {
             if (config.checkQuorum() && !quorumActive()) {
                 // Thesis §6.2: a leader that has not heard from a quorum within an election timeout may have been
                 // replaced; stepping down lets clients find the new one (and bounds stale ReadIndex answers).
-                checkQuorumStepDowns++;
+                checkQuorumStepDowns.incrementRelease();
                 becomeFollower(term, NONE);
                 return;
             }
             if (transferee != NONE) {
                 // Thesis §3.10: a transfer that did not complete within an election timeout is abandoned.
-                transfersAborted++;
+                transfersAborted.incrementRelease();
                 transferee = NONE;
             }
         }
@@ -241,12 +257,12 @@ public final class RaftCore {
     public void onMessage(final DirectBuffer buffer, final int offset, final int length) {
         flushProposals();
         if (decoder.wrap(buffer, offset, length) != RaftMessageDecoder.OK) {
-            malformedMessages++;
+            malformedMessages.incrementRelease();
             return;
         }
         final int from = decoder.from();
         if (decoder.to() != nodeId || from == NONE || from == nodeId) {
-            misaddressedMessages++;
+            misaddressedMessages.incrementRelease();
             return;
         }
         if (acceptTerm()) {
@@ -527,7 +543,7 @@ public final class RaftCore {
         Check.state(!log.hasStaged(), "entries staged between ready() and onPersisted()");
         log.onPersisted();
         if (afterPersist.count() > 0) {
-            outboxOverflows += ready.messages.appendAll(afterPersist);
+            outboxOverflows.getAndAddRelease(ready.messages.appendAll(afterPersist));
             afterPersist.clear();
         }
         if (role == Role.LEADER) {
@@ -627,7 +643,7 @@ public final class RaftCore {
     }
 
     private void campaign(final boolean preVote, final boolean transfer) {
-        electionsStarted++;
+        electionsStarted.incrementRelease();
         if (preVote) {
             // Thesis §9.6: ask first, without a new term, so that a server that cannot win disturbs nobody.
             role = Role.PRE_CANDIDATE;
@@ -999,14 +1015,14 @@ public final class RaftCore {
             if (writeCount == 0) {
                 // The WAL refused to serve the entry (it failed its checksum): send nothing rather than loop.
                 ready.messages.abort();
-                unreadableEntries++;
+                unreadableEntries.incrementRelease();
                 return false;
             }
         }
         encoder.finishAppend(writeCount);
         ready.messages.commit(writePosition);
-        appendMessagesSent++;
-        appendEntriesSent += writeCount;
+        appendMessagesSent.incrementRelease();
+        appendEntriesSent.getAndAddRelease(writeCount);
         pr.commitSent = Math.max(pr.commitSent, Math.min(commitIndex, writeLastIndex));
         if (pr.state == Progress.REPLICATE) {
             if (writeCount > 0) {
@@ -1114,7 +1130,7 @@ public final class RaftCore {
         }
         final long index = snapshotSource.index();
         if (index == SnapshotSource.NULL_INDEX || index < log.baseIndex()) {
-            snapshotsUnavailable++;
+            snapshotsUnavailable.incrementRelease();
             return;
         }
         if (index != pr.snapshotIndex || snapshotSource.term() != pr.snapshotTerm) {
@@ -1126,7 +1142,7 @@ public final class RaftCore {
         }
         final DirectBuffer chunk = snapshotSource.chunk(pr.snapshotOffset, config.snapshotChunkBytesMax());
         if (chunk == null) {
-            snapshotsUnavailable++;
+            snapshotsUnavailable.incrementRelease();
             return;
         }
         final int chunkLength = chunk.capacity();
@@ -1215,7 +1231,7 @@ public final class RaftCore {
                 return;
             }
             if (verdict != SnapshotSink.ACCEPTED) {
-                snapshotChunksRejected++;
+                snapshotChunksRejected.incrementRelease();
             }
         }
         sendSnapshotResponse(from, false, index, snapshotSink.expectedOffset(), ready.messages);
@@ -1226,7 +1242,7 @@ public final class RaftCore {
         scratchMembership.decode(decoder.buffer(), decoder.snapshotMembershipOffset(),
             decoder.snapshotMembershipLength());
         if (!snapshotSink.finish(scratchMembership)) {
-            snapshotChunksRejected++;
+            snapshotChunksRejected.incrementRelease();
             sendSnapshotResponse(from, false, index, 0, ready.messages);
             return;
         }
@@ -1240,7 +1256,7 @@ public final class RaftCore {
         appliedIndex = index;
         log.saveHardState(term, votedFor, commitIndex, false);
         ready.setSnapshot(index, snapshotTerm, scratchMembership);
-        snapshotsInstalled++;
+        snapshotsInstalled.incrementRelease();
         sendSnapshotResponse(from, true, index, decoder.snapshotTotalBytes(), durableOutbox());
     }
 
@@ -1293,7 +1309,7 @@ public final class RaftCore {
     private void answerRead(final long requestId, final int requester, final long index) {
         if (requester == nodeId) {
             if (!ready.addReadState(requestId, index)) {
-                readStatesDropped++;
+                readStatesDropped.incrementRelease();
             }
             return;
         }
@@ -1315,7 +1331,7 @@ public final class RaftCore {
     private void onReadIndexResponse() {
         final long index = decoder.hasFlag(RaftMessage.FLAG_REJECT) ? Ready.READ_FAILED : decoder.readIndex();
         if (!ready.addReadState(decoder.readRequestId(), index)) {
-            readStatesDropped++;
+            readStatesDropped.incrementRelease();
         }
     }
 
@@ -1337,7 +1353,7 @@ public final class RaftCore {
         if (requestId <= pr.forwardSeen) {
             // A copy, or one overtaken by a later proposal: appending it could apply a command twice, and refusing it
             // could contradict the answer its first copy got. Its sender hears nothing and calls it unknown.
-            duplicateForwards++;
+            duplicateForwards.incrementRelease();
             return;
         }
         pr.forwardSeen = requestId; // refused or appended, it is answered once
@@ -1356,7 +1372,7 @@ public final class RaftCore {
 
     private void onProposeResponse() {
         if (!ready.addForwardState(decoder.proposeRequestId(), decoder.proposeResult(), decoder.term())) {
-            readStatesDropped++;
+            readStatesDropped.incrementRelease();
         }
     }
 
@@ -1441,7 +1457,7 @@ public final class RaftCore {
     private int claim(final Outbox outbox, final int to, final int lengthMax) {
         final int offset = outbox.claim(to, lengthMax);
         if (offset < 0) {
-            outboxOverflows++;
+            outboxOverflows.incrementRelease();
             return -1;
         }
         encoder.wrap(outbox.mutableBuffer(), offset);
@@ -1672,98 +1688,98 @@ public final class RaftCore {
      * @return AppendEntries messages sent (heartbeat-like empty ones included).
      */
     public long appendMessagesSentCount() {
-        return appendMessagesSent;
+        return appendMessagesSent.get();
     }
 
     /**
      * @return entries carried by AppendEntries messages (entries per message: replication's batch).
      */
     public long appendEntriesSentCount() {
-        return appendEntriesSent;
+        return appendEntriesSent.get();
     }
 
     /**
      * @return forwarded proposals dropped as copies (or overtaken) by this leader.
      */
     public long duplicateForwardCount() {
-        return duplicateForwards;
+        return duplicateForwards.get();
     }
 
     /**
      * @return messages dropped because they failed validation.
      */
     public long malformedMessageCount() {
-        return malformedMessages;
+        return malformedMessages.get();
     }
 
     /**
      * @return messages dropped because they were not addressed to this member.
      */
     public long misaddressedMessageCount() {
-        return misaddressedMessages;
+        return misaddressedMessages.get();
     }
 
     /**
      * @return messages dropped because an outbox was full.
      */
     public long outboxOverflowCount() {
-        return outboxOverflows;
+        return outboxOverflows.get();
     }
 
     /**
      * @return read states dropped because a {@link Ready} was full.
      */
     public long readStatesDroppedCount() {
-        return readStatesDropped;
+        return readStatesDropped.get();
     }
 
     /**
      * @return appends not sent because the WAL refused to serve an entry (it failed its checksum).
      */
     public long unreadableEntryCount() {
-        return unreadableEntries;
+        return unreadableEntries.get();
     }
 
     /**
      * @return snapshot chunks or whole snapshots refused by the sink.
      */
     public long snapshotChunksRejectedCount() {
-        return snapshotChunksRejected;
+        return snapshotChunksRejected.get();
     }
 
     /**
      * @return snapshots installed from a leader.
      */
     public long snapshotsInstalledCount() {
-        return snapshotsInstalled;
+        return snapshotsInstalled.get();
     }
 
     /**
      * @return times a follower needed a snapshot the source did not have.
      */
     public long snapshotsUnavailableCount() {
-        return snapshotsUnavailable;
+        return snapshotsUnavailable.get();
     }
 
     /**
      * @return times this leader stepped down for lack of a quorum.
      */
     public long checkQuorumStepDownCount() {
-        return checkQuorumStepDowns;
+        return checkQuorumStepDowns.get();
     }
 
     /**
      * @return leadership transfers abandoned.
      */
     public long transfersAbortedCount() {
-        return transfersAborted;
+        return transfersAborted.get();
     }
 
     /**
      * @return campaigns started (pre-votes included).
      */
     public long electionsStartedCount() {
-        return electionsStarted;
+        return electionsStarted.get();
     }
 
     @Override

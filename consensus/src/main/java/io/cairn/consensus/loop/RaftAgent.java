@@ -3,6 +3,7 @@ package io.cairn.consensus.loop;
 import io.cairn.consensus.Membership;
 import io.cairn.consensus.Outbox;
 import io.cairn.consensus.RaftContext;
+import io.cairn.consensus.RaftCounters;
 import io.cairn.consensus.RaftCore;
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Role;
@@ -19,6 +20,7 @@ import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.MessageHandler;
 import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.status.AtomicCounter;
 import org.agrona.ErrorHandler;
 
 import java.nio.ByteOrder;
@@ -56,8 +58,9 @@ public final class RaftAgent implements Agent {
      */
     private static final long SNAPSHOT_DEFER_INTERVALS_MAX = 1024;
 
-    private final long[] syncBuckets = new long[SYNC_BUCKETS];
-    private long syncNanosTotal;
+    private final RaftCounters counters = new RaftCounters();
+    private final AtomicCounter[] syncBuckets = new AtomicCounter[SYNC_BUCKETS];
+    private final AtomicCounter syncNanosTotal;
     private RaftCore core;
     private Wal wal;
     private final Transport transport;
@@ -126,19 +129,30 @@ public final class RaftAgent implements Agent {
     private long snapshotNs;
     private int sent;
 
-    private long messagesSent;
-    private long messagesDropped;
-    private long syncs;
-    private long ticks;
-    private long runsApplied;
-    private long entriesApplied;
-    private long entriesSynced;
+    private final AtomicCounter messagesSent;
+    private final AtomicCounter messagesDropped;
+    private final AtomicCounter syncs;
+    private final AtomicCounter ticks;
+    private final AtomicCounter runsApplied;
+    private final AtomicCounter entriesApplied;
+    private final AtomicCounter entriesSynced;
 
     /**
      * @param context the wiring; concluded here.
      */
     public RaftAgent(final RaftAgentContext context) {
         this.context = context.conclude();
+        this.messagesSent = counters.newCounter("loop: messages handed to the transport");
+        this.messagesDropped = counters.newCounter("loop: messages the transport refused");
+        this.syncs = counters.newCounter("loop: WAL syncs");
+        this.ticks = counters.newCounter("loop: ticks");
+        this.runsApplied = counters.newCounter("loop: apply transactions");
+        this.entriesApplied = counters.newCounter("loop: entries applied");
+        this.entriesSynced = counters.newCounter("loop: entries made durable");
+        this.syncNanosTotal = counters.newCounter("loop: nanoseconds in WAL syncs");
+        for (int i = 0; i < SYNC_BUCKETS; i++) {
+            syncBuckets[i] = counters.newCounter("loop: WAL syncs in bucket " + i);
+        }
         this.transport = context.transport();
         this.stateMachine = context.stateMachine();
         this.requests = context.requests();
@@ -182,7 +196,7 @@ public final class RaftAgent implements Agent {
     public void onStart() {
         wal = context.walOpener().open();
         final RaftContext raftContext = context.raftContext();
-        core = new RaftCore(raftContext.wal(wal).appliedIndex(stateMachine.appliedIndex()));
+        core = new RaftCore(raftContext.wal(wal).appliedIndex(stateMachine.appliedIndex()).counters(counters));
         lastSnapshotIndex = core.appliedIndex();
         lastTickNs = clock.nanoTime();
         lastBusyNs = lastTickNs;
@@ -298,7 +312,7 @@ public final class RaftAgent implements Agent {
         for (int i = 0; i < count; i++) {
             core.tick();
         }
-        ticks += count;
+        ticks.getAndAddRelease(count);
         lastTickNs = due > TICKS_PER_CYCLE_MAX ? nowNs : lastTickNs + count * tickIntervalNs;
         return count;
     }
@@ -469,9 +483,9 @@ public final class RaftAgent implements Agent {
             wal.sync();
             lastSyncNs = clock.nanoTime() - syncStartNs;
             recordSync(lastSyncNs);
-            syncs++;
+            syncs.incrementRelease();
             core.onPersisted();
-            entriesSynced += Math.max(0, core.durableIndex() - durableBefore);
+            entriesSynced.getAndAddRelease(Math.max(0, core.durableIndex() - durableBefore));
             ready = core.ready();
             work += send(ready);
             work++;
@@ -514,10 +528,10 @@ public final class RaftAgent implements Agent {
             final int verdict = transport.send(messages.destination(i), messages.buffer(), messages.offset(i),
                 messages.length(i));
             if (verdict == Transport.SENT) {
-                messagesSent++;
+                messagesSent.incrementRelease();
             } else {
                 // Raft tolerates a lost message: timers resend what matters. Counted, never waited for.
-                messagesDropped++;
+                messagesDropped.incrementRelease();
             }
         }
         final int work = count - sent;
@@ -551,8 +565,8 @@ public final class RaftAgent implements Agent {
             listener.onProposalComplete(doneCorrelations[i], doneCodes[i], doneIndexes[i], doneResults[i]);
         }
         doneCount = 0;
-        runsApplied++;
-        entriesApplied += read;
+        runsApplied.incrementRelease();
+        entriesApplied.getAndAddRelease(read);
         return read;
     }
 
@@ -658,75 +672,75 @@ public final class RaftAgent implements Agent {
         while (bucket < SYNC_BUCKETS - 1 && durationNs > SYNC_BUCKET_FIRST_NS << bucket) {
             bucket++;
         }
-        syncBuckets[bucket]++;
-        syncNanosTotal += durationNs;
+        syncBuckets[bucket].incrementRelease();
+        syncNanosTotal.getAndAddRelease(durationNs);
     }
 
     /**
      * WAL sync durations as etcd's {@code etcd_disk_wal_fsync_duration_seconds} buckets: bucket {@code i} counts
-     * syncs of at most 1 ms × 2^i (the last one counts the rest). Read from any thread (a metrics scrape): the counts
-     * are plain fields, so a reading may be a moment stale.
+     * syncs of at most 1 ms × 2^i (the last one counts the rest). Read from any thread (a metrics scrape): every
+     * counter of the loop and its core is an Agrona counter the loop writes with ordered stores ({@link RaftCounters}).
      *
      * @param bucket 0 .. {@link #SYNC_BUCKETS} - 1.
      * @return syncs in it.
      */
     public long syncsInBucket(final int bucket) {
-        return syncBuckets[bucket];
+        return syncBuckets[bucket].get();
     }
 
     /**
      * @return nanoseconds spent in WAL syncs, all together.
      */
     public long syncNanosTotal() {
-        return syncNanosTotal;
+        return syncNanosTotal.get();
     }
 
     /**
      * @return messages handed to the transport.
      */
     public long messagesSent() {
-        return messagesSent;
+        return messagesSent.get();
     }
 
     /**
      * @return messages the transport refused (back-pressure, not connected).
      */
     public long messagesDropped() {
-        return messagesDropped;
+        return messagesDropped.get();
     }
 
     /**
      * @return WAL syncs (one per duty cycle at most: group commit).
      */
     public long syncs() {
-        return syncs;
+        return syncs.get();
     }
 
     /**
      * @return ticks given to the core.
      */
     public long ticks() {
-        return ticks;
+        return ticks.get();
     }
 
     /**
      * @return state machine runs applied.
      */
     public long runsApplied() {
-        return runsApplied;
+        return runsApplied.get();
     }
 
     /**
      * @return entries applied, all runs together (entries per run: entries per store transaction).
      */
     public long entriesApplied() {
-        return entriesApplied;
+        return entriesApplied.get();
     }
 
     /**
      * @return log entries made durable by WAL syncs (entries per sync: the group commit's batch).
      */
     public long entriesSynced() {
-        return entriesSynced;
+        return entriesSynced.get();
     }
 }
