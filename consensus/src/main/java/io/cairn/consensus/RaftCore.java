@@ -60,8 +60,7 @@ public final class RaftCore {
     private final Membership membership = new Membership();
     private final Membership restoreMembership = new Membership();
     private final Membership scratchMembership = new Membership();
-    private final Progress[] progress = new Progress[Membership.MEMBERS_MAX];
-    private final Progress[] freeProgress = new Progress[Membership.MEMBERS_MAX];
+    private final ProgressTracker tracker;
     private final ReadIndexQueue reads;
     private final long[] quorumValues = new long[Membership.MEMBERS_MAX];
     private final long[] quorumScratch = new long[Membership.MEMBERS_MAX];
@@ -70,8 +69,6 @@ public final class RaftCore {
     private final WalEntryHandler appendEntryWriter = this::writeAppendEntry;
     private final WalEntryHandler configScanner = this::scanConfigEntry;
     private final int messageBytesMax;
-    private int progressCount;
-    private int freeProgressCount;
 
     // Hard state (§5.1 figure 2), mirrored in the WAL.
     private long term;
@@ -145,25 +142,22 @@ public final class RaftCore {
         ready = new Ready(config);
         afterPersist = new Outbox(config.outboxBytes(), config.outboxMessagesMax());
         reads = new ReadIndexQueue(config.readRequestsMax());
-        for (int i = 0; i < freeProgress.length; i++) {
-            freeProgress[i] = new Progress(config.inflightMessagesMax(), config.inflightBytesMax());
-        }
-        freeProgressCount = freeProgress.length;
+        tracker = new ProgressTracker(config.inflightMessagesMax(), config.inflightBytesMax());
         final RaftCounters counters = context.counters() != null ? context.counters() : new RaftCounters();
-        malformedMessages = counters.newCounter("raft: malformed messages dropped");
-        misaddressedMessages = counters.newCounter("raft: misaddressed messages dropped");
-        outboxOverflows = counters.newCounter("raft: messages dropped on a full outbox");
-        readStatesDropped = counters.newCounter("raft: read states dropped");
-        duplicateForwards = counters.newCounter("raft: forwarded proposals dropped as copies");
-        appendMessagesSent = counters.newCounter("raft: append messages sent");
-        appendEntriesSent = counters.newCounter("raft: entries carried by append messages");
-        snapshotChunksRejected = counters.newCounter("raft: snapshot chunks rejected");
-        snapshotsInstalled = counters.newCounter("raft: snapshots installed");
-        snapshotsUnavailable = counters.newCounter("raft: snapshots unavailable to send");
-        checkQuorumStepDowns = counters.newCounter("raft: CheckQuorum step-downs");
-        transfersAborted = counters.newCounter("raft: leadership transfers aborted");
-        electionsStarted = counters.newCounter("raft: elections started");
-        unreadableEntries = counters.newCounter("raft: unreadable log entries");
+        malformedMessages = counters.malformedMessages;
+        misaddressedMessages = counters.misaddressedMessages;
+        outboxOverflows = counters.outboxOverflows;
+        readStatesDropped = counters.readStatesDropped;
+        duplicateForwards = counters.duplicateForwards;
+        appendMessagesSent = counters.appendMessagesSent;
+        appendEntriesSent = counters.appendEntriesSent;
+        snapshotChunksRejected = counters.snapshotChunksRejected;
+        snapshotsInstalled = counters.snapshotsInstalled;
+        snapshotsUnavailable = counters.snapshotsUnavailable;
+        checkQuorumStepDowns = counters.checkQuorumStepDowns;
+        transfersAborted = counters.transfersAborted;
+        electionsStarted = counters.electionsStarted;
+        unreadableEntries = counters.unreadableEntries;
         restore(context);
     }
 
@@ -450,7 +444,7 @@ public final class RaftCore {
         if (target == nodeId) {
             return RaftResult.ACCEPTED;
         }
-        final Progress pr = progressOf(target);
+        final Progress pr = tracker.of(target);
         if (pr == null || !pr.voter) {
             return RaftResult.INVALID;
         }
@@ -520,7 +514,7 @@ public final class RaftCore {
             case MembershipChange.ADD_VOTER -> valid = scratchMembership.addVoter(memberId);
             case MembershipChange.ADD_LEARNER -> valid = scratchMembership.addLearner(memberId);
             case MembershipChange.PROMOTE_LEARNER -> {
-                final Progress pr = progressOf(memberId);
+                final Progress pr = tracker.of(memberId);
                 if (pr != null && !pr.voter && pr.match < commitIndex) {
                     return RaftResult.NOT_CAUGHT_UP;
                 }
@@ -657,8 +651,8 @@ public final class RaftCore {
         transferee = NONE;
         electionElapsed = 0;
         resetRandomizedElectionTimeout();
-        for (int i = 0; i < progressCount; i++) {
-            final Progress pr = progress[i];
+        for (int i = 0; i < tracker.count(); i++) {
+            final Progress pr = tracker.at(i);
             pr.voteResponded = pr.nodeId == nodeId;
             pr.voteGranted = pr.nodeId == nodeId;
         }
@@ -673,8 +667,8 @@ public final class RaftCore {
         final long voteTerm = preVote ? term + 1 : term;
         // A vote request depends on the new term and self-vote being durable: it waits for the sync.
         final Outbox outbox = preVote ? ready.messages : durableOutbox();
-        for (int i = 0; i < progressCount; i++) {
-            final Progress pr = progress[i];
+        for (int i = 0; i < tracker.count(); i++) {
+            final Progress pr = tracker.at(i);
             if (pr.voter && pr.nodeId != nodeId) {
                 final int offset = claim(outbox, pr.nodeId, RaftMessage.VOTE_REQUEST_LENGTH);
                 if (offset >= 0) {
@@ -688,8 +682,8 @@ public final class RaftCore {
     private int tallyVotes() {
         int granted = 0;
         int rejected = 0;
-        for (int i = 0; i < progressCount; i++) {
-            final Progress pr = progress[i];
+        for (int i = 0; i < tracker.count(); i++) {
+            final Progress pr = tracker.at(i);
             if (pr.voter && pr.voteResponded) {
                 if (pr.voteGranted) {
                     granted++;
@@ -730,7 +724,7 @@ public final class RaftCore {
         if (granted && decoder.term() != (preVote ? term + 1 : term)) {
             return;
         }
-        final Progress pr = progressOf(decoder.from());
+        final Progress pr = tracker.of(decoder.from());
         if (pr == null || !pr.voter || pr.voteResponded) {
             return;
         }
@@ -774,9 +768,9 @@ public final class RaftCore {
         electionElapsed = 0;
         heartbeatElapsed = 0;
         final long next = log.lastIndex() + 1;
-        for (int i = 0; i < progressCount; i++) {
-            progress[i].resetForTerm(next);
-            progress[i].recentActive = progress[i].nodeId == nodeId;
+        for (int i = 0; i < tracker.count(); i++) {
+            tracker.at(i).resetForTerm(next);
+            tracker.at(i).recentActive = tracker.at(i).nodeId == nodeId;
         }
         reads.clear();
         // §5.4.2, thesis §6.4: an entry of the new term, so that earlier-term entries can commit under it and
@@ -790,8 +784,8 @@ public final class RaftCore {
 
     private boolean quorumActive() {
         int active = 0;
-        for (int i = 0; i < progressCount; i++) {
-            final Progress pr = progress[i];
+        for (int i = 0; i < tracker.count(); i++) {
+            final Progress pr = tracker.at(i);
             if (pr.voter && (pr.recentActive || pr.nodeId == nodeId)) {
                 active++;
             }
@@ -918,7 +912,7 @@ public final class RaftCore {
         if (role != Role.LEADER) {
             return;
         }
-        final Progress pr = progressOf(decoder.from());
+        final Progress pr = tracker.of(decoder.from());
         if (pr == null) {
             return;
         }
@@ -966,8 +960,8 @@ public final class RaftCore {
 
     private void pumpReplication() {
         final long lastIndex = log.lastIndex();
-        for (int i = 0; i < progressCount; i++) {
-            final Progress pr = progress[i];
+        for (int i = 0; i < tracker.count(); i++) {
+            final Progress pr = tracker.at(i);
             if (pr.nodeId == nodeId) {
                 continue;
             }
@@ -1045,8 +1039,8 @@ public final class RaftCore {
 
     private void maybeCommit() {
         int voters = 0;
-        for (int i = 0; i < progressCount; i++) {
-            final Progress pr = progress[i];
+        for (int i = 0; i < tracker.count(); i++) {
+            final Progress pr = tracker.at(i);
             if (pr.voter) {
                 // Thesis §10.2.1: the leader's own log counts only as far as it is durable.
                 quorumValues[voters++] = pr.nodeId == nodeId ? log.durableIndex() : pr.match;
@@ -1072,8 +1066,8 @@ public final class RaftCore {
 
     private void broadcastHeartbeat() {
         final long context = reads.roundStarted();
-        for (int i = 0; i < progressCount; i++) {
-            final Progress pr = progress[i];
+        for (int i = 0; i < tracker.count(); i++) {
+            final Progress pr = tracker.at(i);
             if (pr.nodeId != nodeId) {
                 final int offset = claim(ready.messages, pr.nodeId, RaftMessage.HEARTBEAT_LENGTH);
                 if (offset >= 0) {
@@ -1088,7 +1082,7 @@ public final class RaftCore {
         if (role != Role.LEADER) {
             return;
         }
-        final Progress pr = progressOf(decoder.from());
+        final Progress pr = tracker.of(decoder.from());
         if (pr == null) {
             return;
         }
@@ -1160,8 +1154,8 @@ public final class RaftCore {
     }
 
     private void tickSnapshotTransfers() {
-        for (int i = 0; i < progressCount; i++) {
-            final Progress pr = progress[i];
+        for (int i = 0; i < tracker.count(); i++) {
+            final Progress pr = tracker.at(i);
             if (pr.state == Progress.SNAPSHOT && pr.snapshotChunkInFlight
                 && ++pr.snapshotIdleTicks >= SNAPSHOT_RESEND_HEARTBEATS) {
                 // The chunk or its answer was lost: send again from the last offset the follower reported.
@@ -1174,7 +1168,7 @@ public final class RaftCore {
         if (role != Role.LEADER) {
             return;
         }
-        final Progress pr = progressOf(decoder.from());
+        final Progress pr = tracker.of(decoder.from());
         if (pr == null) {
             return;
         }
@@ -1284,8 +1278,8 @@ public final class RaftCore {
 
     private void confirmReads() {
         int voters = 0;
-        for (int i = 0; i < progressCount; i++) {
-            final Progress pr = progress[i];
+        for (int i = 0; i < tracker.count(); i++) {
+            final Progress pr = tracker.at(i);
             if (pr.voter) {
                 quorumValues[voters++] = pr.nodeId == nodeId ? reads.roundStarted() : pr.readAckRound;
             }
@@ -1345,7 +1339,7 @@ public final class RaftCore {
             answerForward(decoder.from(), requestId, RaftResult.NOT_LEADER);
             return;
         }
-        final Progress pr = progressOf(decoder.from());
+        final Progress pr = tracker.of(decoder.from());
         if (pr == null) {
             answerForward(decoder.from(), requestId, RaftResult.INVALID);
             return;
@@ -1391,28 +1385,7 @@ public final class RaftCore {
      * Keeps one {@link Progress} per member of the configuration in force, reusing pooled objects.
      */
     private void syncProgress() {
-        for (int i = progressCount - 1; i >= 0; i--) {
-            final Progress pr = progress[i];
-            if (!membership.contains(pr.nodeId)) {
-                freeProgress[freeProgressCount++] = pr;
-                progress[i] = progress[--progressCount];
-                progress[progressCount] = null;
-            }
-        }
-        final long next = log.lastIndex() + 1;
-        for (int i = 0; i < membership.memberCount(); i++) {
-            final int member = membership.member(i);
-            Progress pr = progressOf(member);
-            if (pr == null) {
-                pr = freeProgress[--freeProgressCount];
-                freeProgress[freeProgressCount] = null;
-                pr.init(member, membership.isVoter(member), next);
-                pr.recentActive = true;
-                progress[progressCount++] = pr;
-            } else {
-                pr.voter = membership.isVoter(member);
-            }
-        }
+        tracker.sync(membership, log.lastIndex() + 1);
         if (transferee != NONE && !membership.isVoter(transferee)) {
             transferee = NONE;
         }
@@ -1488,15 +1461,6 @@ public final class RaftCore {
         }
     }
 
-    private Progress progressOf(final int member) {
-        for (int i = 0; i < progressCount; i++) {
-            if (progress[i].nodeId == member) {
-                return progress[i];
-            }
-        }
-        return null;
-    }
-
     /**
      * Checks what must hold between any two inputs (TigerBeetle's replica checks its invariants the same way): the
      * simulator and the scenario tests call it after every input, so a bug that breaks one fails at the step that
@@ -1524,14 +1488,9 @@ public final class RaftCore {
             Check.state(leaderId != nodeId, "a non-leader names itself leader", role);
             Check.state(transferee == NONE, "a transfer target on a non-leader", transferee);
         }
-        Check.state(progressCount == membership.memberCount(), "progress count differs from the configuration",
-            progressCount, membership.memberCount());
-        for (int i = 0; i < progressCount; i++) {
-            final Progress pr = progress[i];
-            Check.state(membership.contains(pr.nodeId), "progress for a member not configured", pr.nodeId);
-            for (int j = i + 1; j < progressCount; j++) {
-                Check.state(progress[j].nodeId != pr.nodeId, "two progresses for one member", pr.nodeId);
-            }
+        tracker.checkInvariants(membership);
+        for (int i = 0; i < tracker.count(); i++) {
+            final Progress pr = tracker.at(i);
             if (role == Role.LEADER) {
                 Check.state(pr.match < pr.next, "match not below next", pr.match, pr.next);
                 if (pr.nodeId == nodeId) {
@@ -1643,7 +1602,7 @@ public final class RaftCore {
      * @return the leader's match index for it, or -1 if not leader or not a member.
      */
     public long matchIndex(final int member) {
-        final Progress pr = role == Role.LEADER ? progressOf(member) : null;
+        final Progress pr = role == Role.LEADER ? tracker.of(member) : null;
         return pr == null ? -1 : member == nodeId ? log.durableIndex() : pr.match;
     }
 
@@ -1652,7 +1611,7 @@ public final class RaftCore {
      * @return the leader's replication state name for it (PROBE, REPLICATE, SNAPSHOT), or null.
      */
     public String progressState(final int member) {
-        final Progress pr = role == Role.LEADER ? progressOf(member) : null;
+        final Progress pr = role == Role.LEADER ? tracker.of(member) : null;
         return pr == null ? null : Progress.stateName(pr.state);
     }
 
@@ -1666,8 +1625,8 @@ public final class RaftCore {
             return 0;
         }
         int count = 0;
-        for (int i = 0; i < progressCount; i++) {
-            final Progress pr = progress[i];
+        for (int i = 0; i < tracker.count(); i++) {
+            final Progress pr = tracker.at(i);
             // Only transfers still moving count: a follower that stopped answering must not hold back snapshots.
             if (pr.state == Progress.SNAPSHOT && pr.snapshotIndex != 0
                 && ticks - pr.snapshotProgressTick <= SNAPSHOT_STALL_ELECTIONS * (long)config.electionTimeoutTicks()) {

@@ -6,6 +6,7 @@ import io.cairn.consensus.Outbox;
 import io.cairn.consensus.RaftConfig;
 import io.cairn.consensus.RaftContext;
 import io.cairn.consensus.RaftCore;
+import io.cairn.consensus.RaftCounters;
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Ready;
 import io.cairn.consensus.SnapshotSource;
@@ -46,6 +47,7 @@ final class SimNode {
     private final Simulator sim;
     private final Membership bootstrap;
     private final MemoryWal wal = new MemoryWal();
+    private final RaftCounters counters = new RaftCounters(); // one per member: its cores count on across restarts
     private final SimApplication app;
     private final Membership scratch = new Membership();
     private final WalEntryHandler applier = this::applyEntry;
@@ -155,7 +157,8 @@ final class SimNode {
             .snapshotSink(app.snapshotSink())
             .snapshot(snapshots.index(), fromSnapshot ? snapshots.term() : 0,
                 fromSnapshot ? snapshots.membership() : bootstrap)
-            .appliedIndex(app.appliedIndex()));
+            .appliedIndex(app.appliedIndex())
+            .counters(counters));
         sim.checker().observeState(this, app.appliedIndex(), app.fingerprint());
         up = true;
         syncing = false;

@@ -48,7 +48,7 @@ public final class RaftAgent implements Agent {
     private static final long STALL_NS = 200_000_000;
     private static final long STALL_LOG_INTERVAL_NS = 10_000_000_000L;
     /** Sync-duration buckets, etcd's: 1 ms to 8.192 s doubling, and everything beyond. */
-    public static final int SYNC_BUCKETS = 15;
+    public static final int SYNC_BUCKETS = RaftCounters.SYNC_BUCKETS;
     /** The first bucket's upper bound. */
     public static final long SYNC_BUCKET_FIRST_NS = 1_000_000;
     /**
@@ -142,16 +142,16 @@ public final class RaftAgent implements Agent {
      */
     public RaftAgent(final RaftAgentContext context) {
         this.context = context.conclude();
-        this.messagesSent = counters.newCounter("loop: messages handed to the transport");
-        this.messagesDropped = counters.newCounter("loop: messages the transport refused");
-        this.syncs = counters.newCounter("loop: WAL syncs");
-        this.ticks = counters.newCounter("loop: ticks");
-        this.runsApplied = counters.newCounter("loop: apply transactions");
-        this.entriesApplied = counters.newCounter("loop: entries applied");
-        this.entriesSynced = counters.newCounter("loop: entries made durable");
-        this.syncNanosTotal = counters.newCounter("loop: nanoseconds in WAL syncs");
+        this.messagesSent = counters.messagesSent;
+        this.messagesDropped = counters.messagesDropped;
+        this.syncs = counters.syncs;
+        this.ticks = counters.ticks;
+        this.runsApplied = counters.runsApplied;
+        this.entriesApplied = counters.entriesApplied;
+        this.entriesSynced = counters.entriesSynced;
+        this.syncNanosTotal = counters.syncNanosTotal;
         for (int i = 0; i < SYNC_BUCKETS; i++) {
-            syncBuckets[i] = counters.newCounter("loop: WAL syncs in bucket " + i);
+            syncBuckets[i] = counters.syncBucket(i);
         }
         this.transport = context.transport();
         this.stateMachine = context.stateMachine();
