@@ -74,14 +74,15 @@ public final class RaftAgent implements Agent {
     private final MessageHandler requestHandler = this::onRequest;
     private final WalEntryHandler applier = this::applyEntry;
     private final Membership snapshotMembership = new Membership();
-    // Proposals awaiting their outcome, by increasing index (a ring; see addPending).
-    private final long[] pendingIndexes;
-    private final long[] pendingTerms;
-    private final long[] pendingCorrelations;
-    private final long[] pendingSinceNs;
-    private int pendingStart;
-    private int pendingCount;
-    // Reads whose read index is known, waiting for applied to reach it (thesis §6.4 step 4).
+    // The fields of the records in the rings below (a ring uses those its comment names).
+    private static final int INDEX = 0;
+    private static final int TERM = 1;
+    private static final int FORWARD_ID = 1;
+    private static final int CORRELATION = 2;
+    private static final int SINCE_NS = 3;
+    // Proposals awaiting their outcome, by increasing index (see addPending). Fields: INDEX, TERM, CORRELATION,
+    // SINCE_NS.
+    private final RecordRing pending;
     // Completions of the run being applied: told only once the state machine made the run durable (endRun), so a
     // caller never hears "committed" before a read on this member could see it.
     private final long[] doneCorrelations;
@@ -91,20 +92,15 @@ public final class RaftAgent implements Agent {
     private int doneCount;
     private final LoopDuty duty;
 
-    // Proposals forwarded to the leader and not answered yet, in the order they were forwarded (a ring). A forward's
+    // Proposals forwarded to the leader and not answered yet, in the order they were forwarded. A forward's
     // id grows by one each time, from the wall clock's microseconds at start, so ids keep growing across restarts
     // (the leader drops a forward whose id is not above the last it saw from this member).
     private long forwardSequence = System.currentTimeMillis() * 1000;
-    private final long[] forwardIds;
-    private final long[] forwardCorrelations;
-    private final long[] forwardSinceNs;
-    private int forwardStart;
-    private int forwardCount;
-
-    private final long[] readIndexes;
-    private final long[] readCorrelations;
-    private int readStart;
-    private int readCount;
+    // Fields: FORWARD_ID, CORRELATION, SINCE_NS.
+    private final RecordRing forwarded;
+    // Reads whose read index is known, waiting for applied to reach it (thesis §6.4 step 4). Fields: INDEX,
+    // CORRELATION.
+    private final RecordRing reads;
     private long lastTickNs;
     /** The loop's sleep when it can take a bound (the wait strategies), else null. */
     private final WakeableIdleStrategy wakeable;
@@ -165,15 +161,9 @@ public final class RaftAgent implements Agent {
         this.doneCodes = new long[context.applyEntriesMax()];
         this.doneIndexes = new long[context.applyEntriesMax()];
         this.doneResults = new long[context.applyEntriesMax()];
-        this.pendingIndexes = new long[context.pendingProposalsMax()];
-        this.pendingTerms = new long[context.pendingProposalsMax()];
-        this.pendingCorrelations = new long[context.pendingProposalsMax()];
-        this.pendingSinceNs = new long[context.pendingProposalsMax()];
-        this.readIndexes = new long[context.pendingReadsMax()];
-        this.forwardIds = new long[context.pendingProposalsMax()];
-        this.forwardCorrelations = new long[context.pendingProposalsMax()];
-        this.forwardSinceNs = new long[context.pendingProposalsMax()];
-        this.readCorrelations = new long[context.pendingReadsMax()];
+        this.pending = new RecordRing(context.pendingProposalsMax(), 4);
+        this.forwarded = new RecordRing(context.pendingProposalsMax(), 4);
+        this.reads = new RecordRing(context.pendingReadsMax(), 3);
     }
 
     /**
@@ -281,7 +271,7 @@ public final class RaftAgent implements Agent {
     private void noteBusy(final long nowNs, final int requestsTaken) {
         final long lastIndex = core.lastIndex();
         final long appliedIndex = core.appliedIndex();
-        if (requestsTaken > 0 || pendingCount + forwardCount + readCount > 0 || lastIndex != lastIndexSeen
+        if (requestsTaken > 0 || pending.size() + forwarded.size() + reads.size() > 0 || lastIndex != lastIndexSeen
             || appliedIndex != appliedIndexSeen) {
             lastBusyNs = nowNs;
             lastIndexSeen = lastIndex;
@@ -324,11 +314,11 @@ public final class RaftAgent implements Agent {
     private void onRequest(final int msgTypeId, final MutableDirectBuffer buffer, final int index, final int length) {
         final long correlationId = buffer.getLong(index + RaftRequests.CORRELATION_OFFSET, ByteOrder.LITTLE_ENDIAN);
         if (msgTypeId == RaftRequests.PROPOSE) {
-            if (pendingCount == pendingIndexes.length) {
+            if (pending.isFull()) {
                 listener.onProposalComplete(correlationId, RaftResult.FULL, 0, 0);
                 return;
             }
-            if (forwardCount == forwardCorrelations.length) {
+            if (forwarded.isFull()) {
                 listener.onProposalComplete(correlationId, RaftResult.FULL, 0, 0);
                 return;
             }
@@ -376,28 +366,22 @@ public final class RaftAgent implements Agent {
      * hear UNKNOWN, never LOST.
      */
     private void addPending(final long index, final long term, final long correlationId) {
-        while (pendingCount > 0) {
-            final int tail = (pendingStart + pendingCount - 1) % pendingIndexes.length;
-            if (pendingIndexes[tail] < index) {
-                break;
-            }
-            listener.onProposalComplete(pendingCorrelations[tail], RaftListener.UNKNOWN, pendingIndexes[tail], 0);
-            pendingCount--;
+        while (!pending.isEmpty() && pending.last(INDEX) >= index) {
+            listener.onProposalComplete(pending.last(CORRELATION), RaftListener.UNKNOWN, pending.last(INDEX), 0);
+            pending.removeLast();
         }
-        final int slot = (pendingStart + pendingCount) % pendingIndexes.length;
-        pendingIndexes[slot] = index;
-        pendingTerms[slot] = term;
-        pendingSinceNs[slot] = clock.nanoTime();
-        pendingCorrelations[slot] = correlationId;
-        pendingCount++;
+        pending.add();
+        pending.setLast(INDEX, index);
+        pending.setLast(TERM, term);
+        pending.setLast(CORRELATION, correlationId);
+        pending.setLast(SINCE_NS, clock.nanoTime());
     }
 
     private void addForwarded(final long forwardId, final long correlationId) {
-        final int slot = (forwardStart + forwardCount) % forwardCorrelations.length;
-        forwardIds[slot] = forwardId;
-        forwardCorrelations[slot] = correlationId;
-        forwardSinceNs[slot] = clock.nanoTime();
-        forwardCount++;
+        forwarded.add();
+        forwarded.setLast(FORWARD_ID, forwardId);
+        forwarded.setLast(CORRELATION, correlationId);
+        forwarded.setLast(SINCE_NS, clock.nanoTime());
     }
 
     /**
@@ -408,8 +392,8 @@ public final class RaftAgent implements Agent {
      */
     private void onForwardState(final long forwardId, final long result, final long term) {
         int found = -1;
-        for (int i = 0; i < forwardCount; i++) {
-            if (forwardIds[(forwardStart + i) % forwardIds.length] == forwardId) {
+        for (int i = 0; i < forwarded.size(); i++) {
+            if (forwarded.get(i, FORWARD_ID) == forwardId) {
                 found = i;
                 break;
             }
@@ -419,9 +403,8 @@ public final class RaftAgent implements Agent {
         }
         long correlationId = 0;
         for (int i = 0; i <= found; i++) {
-            correlationId = forwardCorrelations[forwardStart];
-            forwardStart = (forwardStart + 1) % forwardCorrelations.length;
-            forwardCount--;
+            correlationId = forwarded.first(CORRELATION);
+            forwarded.removeFirst();
             if (i < found) {
                 listener.onProposalComplete(correlationId, RaftListener.UNKNOWN, 0, 0);
             }
@@ -429,7 +412,7 @@ public final class RaftAgent implements Agent {
         if (result <= 0) {
             listener.onProposalComplete(correlationId, result == RaftResult.ACCEPTED ? RaftListener.UNKNOWN : result,
                 0, 0);
-        } else if (result <= core.appliedIndex() || pendingCount == pendingIndexes.length) {
+        } else if (result <= core.appliedIndex() || pending.isFull()) {
             // Applied before the answer came (a snapshot installed meanwhile): what it returned is gone.
             listener.onProposalComplete(correlationId, RaftListener.UNKNOWN, result, 0);
         } else {
@@ -445,10 +428,9 @@ public final class RaftAgent implements Agent {
     private int expireForwarded() {
         final long cutoff = clock.nanoTime() - context.proposalTimeoutNs();
         int expired = 0;
-        while (forwardCount > 0 && forwardSinceNs[forwardStart] - cutoff < 0) {
-            listener.onProposalComplete(forwardCorrelations[forwardStart], RaftListener.UNKNOWN, 0, 0);
-            forwardStart = (forwardStart + 1) % forwardCorrelations.length;
-            forwardCount--;
+        while (!forwarded.isEmpty() && forwarded.first(SINCE_NS) - cutoff < 0) {
+            listener.onProposalComplete(forwarded.first(CORRELATION), RaftListener.UNKNOWN, 0, 0);
+            forwarded.removeFirst();
             expired++;
         }
         return expired;
@@ -459,12 +441,12 @@ public final class RaftAgent implements Agent {
      * may have been lost with the office, and nothing else would ever tell their callers.
      */
     private int expirePending() {
-        if (pendingCount == 0 || core.role() == Role.LEADER) {
+        if (pending.isEmpty() || core.role() == Role.LEADER) {
             return 0;
         }
         final long cutoff = clock.nanoTime() - context.proposalTimeoutNs();
         int expired = 0;
-        while (pendingCount > 0 && pendingSinceNs[pendingStart] - cutoff < 0) {
+        while (!pending.isEmpty() && pending.first(SINCE_NS) - cutoff < 0) {
             completeHead(RaftListener.UNKNOWN, 0);
             expired++;
         }
@@ -544,7 +526,7 @@ public final class RaftAgent implements Agent {
         lastSnapshotIndex = index;
         lastAppliedTerm = term;
         // Entries up to the snapshot were never applied here one by one: their proposers cannot be told more.
-        while (pendingCount > 0 && pendingIndexes[pendingStart] <= index) {
+        while (!pending.isEmpty() && pending.first(INDEX) <= index) {
             completeHead(RaftListener.UNKNOWN, 0);
         }
     }
@@ -575,12 +557,12 @@ public final class RaftAgent implements Agent {
         final long result = stateMachine.apply(index, term, type, buffer, offset, length);
         lastAppliedTerm = term;
         logBytesSinceSnapshot += length;
-        while (pendingCount > 0 && pendingIndexes[pendingStart] < index) {
+        while (!pending.isEmpty() && pending.first(INDEX) < index) {
             completeInRun(RaftListener.UNKNOWN, 0);
         }
-        if (pendingCount > 0 && pendingIndexes[pendingStart] == index) {
+        if (!pending.isEmpty() && pending.first(INDEX) == index) {
             // The entry at this index is ours only if it carries the term we proposed it in (Log Matching).
-            if (pendingTerms[pendingStart] == term) {
+            if (pending.first(TERM) == term) {
                 completeInRun(RaftListener.COMMITTED, result);
             } else {
                 completeInRun(RaftListener.LOST, 0);
@@ -590,38 +572,34 @@ public final class RaftAgent implements Agent {
 
     /** Takes the oldest pending proposal out now; its caller hears once the run is durable (see {@link #apply}). */
     private void completeInRun(final long code, final long result) {
-        doneCorrelations[doneCount] = pendingCorrelations[pendingStart];
+        doneCorrelations[doneCount] = pending.first(CORRELATION);
         doneCodes[doneCount] = code;
-        doneIndexes[doneCount] = pendingIndexes[pendingStart];
+        doneIndexes[doneCount] = pending.first(INDEX);
         doneResults[doneCount] = result;
         doneCount++;
-        pendingStart = (pendingStart + 1) % pendingIndexes.length;
-        pendingCount--;
+        pending.removeFirst();
     }
 
     private void completeHead(final long code, final long result) {
-        listener.onProposalComplete(pendingCorrelations[pendingStart], code, pendingIndexes[pendingStart], result);
-        pendingStart = (pendingStart + 1) % pendingIndexes.length;
-        pendingCount--;
+        listener.onProposalComplete(pending.first(CORRELATION), code, pending.first(INDEX), result);
+        pending.removeFirst();
     }
 
     private void onReadState(final long correlationId, final long index) {
-        if (index == Ready.READ_FAILED || readCount == readIndexes.length) {
+        if (index == Ready.READ_FAILED || reads.isFull()) {
             listener.onReadComplete(correlationId, RaftListener.LOST, 0);
             return;
         }
-        final int slot = (readStart + readCount) % readIndexes.length;
-        readIndexes[slot] = index;
-        readCorrelations[slot] = correlationId;
-        readCount++;
+        reads.add();
+        reads.setLast(INDEX, index);
+        reads.setLast(CORRELATION, correlationId);
     }
 
     private void releaseReads() {
         final long applied = core.appliedIndex();
-        while (readCount > 0 && readIndexes[readStart] <= applied) {
-            listener.onReadComplete(readCorrelations[readStart], RaftListener.COMMITTED, readIndexes[readStart]);
-            readStart = (readStart + 1) % readIndexes.length;
-            readCount--;
+        while (!reads.isEmpty() && reads.first(INDEX) <= applied) {
+            listener.onReadComplete(reads.first(CORRELATION), RaftListener.COMMITTED, reads.first(INDEX));
+            reads.removeFirst();
         }
     }
 
