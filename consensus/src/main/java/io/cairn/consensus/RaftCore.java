@@ -91,11 +91,7 @@ public final class RaftCore {
     // A committed point whose configuration is known: rescans of the log for CONFIG entries start after it.
     private long restoreIndex;
 
-    // The snapshot transfer being received: who sends it, which snapshot (last index, its term, its size).
-    private int receivingFrom;
-    private long receivingTerm;
-    private long receivingIndex;
-    private long receivingBytes;
+    private final IncomingSnapshot incoming = new IncomingSnapshot();
     // Ticks since this member started (the clock of snapshot transfer progress).
     private long ticks;
 
@@ -1199,22 +1195,15 @@ public final class RaftCore {
         if (index <= commitIndex || (index <= log.lastIndex() && log.term(index) == snapshotTerm)) {
             // This log already holds the snapshot's last entry, so (Log Matching) everything before it: nothing to
             // install; tell the leader where the logs are known to match.
-            receivingFrom = NONE;
+            incoming.clear();
             final long matched = Math.max(commitIndex, index);
             commitTo(matched);
             sendAppendResponse(from, false, matched, 0, 0, durableOutbox());
             return;
         }
-        if (receivingFrom != from || receivingIndex != index || receivingTerm != snapshotTerm
-            || receivingBytes != decoder.snapshotTotalBytes()) {
-            // A new transfer. The same sender going on with the same snapshot in a later term is not one: under term
-            // churn (a disruptive server, no PreVote) restarting at every term would never finish a large snapshot.
-            // Its chunks come from the same file; the whole is verified at the end anyway.
+        if (!incoming.continues(from, index, snapshotTerm, decoder.snapshotTotalBytes())) {
             snapshotSink.begin(index, snapshotTerm, decoder.snapshotTotalBytes());
-            receivingFrom = from;
-            receivingTerm = snapshotTerm;
-            receivingIndex = index;
-            receivingBytes = decoder.snapshotTotalBytes();
+            incoming.start(from, index, snapshotTerm, decoder.snapshotTotalBytes());
         }
         final long chunkOffset = decoder.snapshotOffset();
         if (chunkOffset == snapshotSink.expectedOffset()) {
@@ -1232,7 +1221,7 @@ public final class RaftCore {
     }
 
     private void finishSnapshot(final int from, final long index, final long snapshotTerm) {
-        receivingFrom = NONE;
+        incoming.clear();
         scratchMembership.decode(decoder.buffer(), decoder.snapshotMembershipOffset(),
             decoder.snapshotMembershipLength());
         if (!snapshotSink.finish(scratchMembership)) {
