@@ -107,14 +107,10 @@ public final class MvccStore implements AutoCloseable {
 
     private final RangeVisitor deleteCollector = this::collectForDelete;
     private final RangeEncoder rangeEncoder = new RangeEncoder();
-    private final RangeVisitor compareVisitor = this::compareOne;
+    private final TxnCompares compares = new TxnCompares();
     private MutableDirectBuffer out;
     private int outPosition;
     private boolean collectPrevious;
-    private DirectBuffer compareCommand;
-    private int compareOffset;
-    private boolean compareSeen;
-    private boolean compareHolds;
 
     private MvccStore(final MvccConfig config) throws IOException {
         this.config = config;
@@ -550,11 +546,11 @@ public final class MvccStore implements AutoCloseable {
      */
     private int applyTxn(final DirectBuffer command, final int offset, final MutableDirectBuffer response,
         final int at) {
-        if (alarmed(MvccCommand.ALARM_NOSPACE) && hasDirectPut(command, offset)) {
+        if (alarmed(MvccCommand.ALARM_NOSPACE) && TxnCompares.hasDirectPut(command, offset)) {
             return refuse(response, at, MvccCommand.TXN, MvccError.NO_SPACE);
         }
         path.clear();
-        evaluatePath(command, offset);
+        compares.evaluatePath(keyspace, revision, command, offset, path);
         pathPosition = 0;
         final int status = checkPath(command, offset);
         if (status != MvccError.OK) {
@@ -564,53 +560,10 @@ public final class MvccStore implements AutoCloseable {
         return executeTxn(command, offset, response, at);
     }
 
-    /** etcd's quota only weighs a txn's own puts (in either branch), not those of nested txns. */
-    private static boolean hasDirectPut(final DirectBuffer command, final int txn) {
-        final int ops = MvccCommand.txnCount(command, txn, MvccCommand.TXN_SUCCESS_COUNT_OFFSET)
-            + MvccCommand.txnCount(command, txn, MvccCommand.TXN_FAILURE_COUNT_OFFSET);
-        int position = MvccCommand.successOps(command, txn);
-        for (int i = 0; i < ops; i++) {
-            if (MvccCommand.type(command, position + MvccCommand.ELEMENT_LENGTH_BYTES) == MvccCommand.PUT) {
-                return true;
-            }
-            position = MvccCommand.nextElement(command, position);
-        }
-        return false;
-    }
-
-    private static int branchOps(final DirectBuffer command, final int txn, final boolean holds) {
-        return holds ? MvccCommand.successOps(command, txn) : MvccCommand.failureOps(command, txn);
-    }
-
-    private static int branchCount(final DirectBuffer command, final int txn, final boolean holds) {
-        return MvccCommand.txnCount(command, txn,
-            holds ? MvccCommand.TXN_SUCCESS_COUNT_OFFSET : MvccCommand.TXN_FAILURE_COUNT_OFFSET);
-    }
-
-    private void evaluatePath(final DirectBuffer command, final int txn) {
-        final int compares = MvccCommand.txnCount(command, txn, MvccCommand.TXN_COMPARE_COUNT_OFFSET);
-        boolean holds = true;
-        int position = txn + MvccCommand.TXN_HEADER;
-        for (int i = 0; i < compares && holds; i++) {
-            holds = compare(command, position + MvccCommand.ELEMENT_LENGTH_BYTES);
-            position = MvccCommand.nextElement(command, position);
-        }
-        path.addInt(holds ? 1 : 0);
-        int op = branchOps(command, txn, holds);
-        final int count = branchCount(command, txn, holds);
-        for (int i = 0; i < count; i++) {
-            final int element = op + MvccCommand.ELEMENT_LENGTH_BYTES;
-            if (MvccCommand.type(command, element) == MvccCommand.TXN) {
-                evaluatePath(command, element);
-            }
-            op = MvccCommand.nextElement(command, op);
-        }
-    }
-
     private int checkPath(final DirectBuffer command, final int txn) {
         final boolean holds = path.getInt(pathPosition++) != 0;
-        int op = branchOps(command, txn, holds);
-        final int count = branchCount(command, txn, holds);
+        int op = TxnCompares.branchOps(command, txn, holds);
+        final int count = TxnCompares.branchCount(command, txn, holds);
         for (int i = 0; i < count; i++) {
             final int element = op + MvccCommand.ELEMENT_LENGTH_BYTES;
             int status = MvccError.OK;
@@ -644,8 +597,8 @@ public final class MvccStore implements AutoCloseable {
         final int at) {
         header(response, at, MvccError.OK, MvccCommand.TXN);
         final boolean holds = path.getInt(pathPosition++) != 0;
-        final int count = branchCount(command, txn, holds);
-        int op = branchOps(command, txn, holds);
+        final int count = TxnCompares.branchCount(command, txn, holds);
+        int op = TxnCompares.branchOps(command, txn, holds);
         response.putInt(at + MvccResponse.TXN_SUCCEEDED_OFFSET, holds ? 1 : 0, MvccResponse.ORDER);
         response.putInt(at + MvccResponse.TXN_COUNT_OFFSET, count, MvccResponse.ORDER);
         int position = at + MvccResponse.TXN_RESPONSES_OFFSET;
@@ -673,71 +626,6 @@ public final class MvccStore implements AutoCloseable {
             op = MvccCommand.nextElement(command, op);
         }
         return position;
-    }
-
-    /** Does the compare hold for every key in its range (etcd: a missing key compares as zeros, never by value)? */
-    private boolean compare(final DirectBuffer command, final int offset) {
-        compareCommand = command;
-        compareOffset = offset;
-        compareSeen = false;
-        compareHolds = true;
-        final int keyLength = MvccCommand.keyLength(command, offset);
-        final int keyAt = offset + MvccCommand.COMPARE_HEADER;
-        keyspace.scan(command, keyAt, keyLength, command, keyAt + keyLength, MvccCommand.secondLength(command, offset),
-            revision, compareVisitor);
-        compareCommand = null;
-        if (compareSeen) {
-            return compareHolds;
-        }
-        final int target = command.getByte(offset + MvccCommand.COMPARE_TARGET_OFFSET);
-        return target != MvccCommand.COMPARE_VALUE && outcome(command, offset,
-            Long.compare(0, command.getLong(offset + MvccCommand.COMPARE_NUMBER_OFFSET, MvccCommand.ORDER)));
-    }
-
-    private boolean compareOne(final KeyValueView kv) {
-        compareSeen = true;
-        final DirectBuffer command = compareCommand;
-        final int offset = compareOffset;
-        final long number = command.getLong(offset + MvccCommand.COMPARE_NUMBER_OFFSET, MvccCommand.ORDER);
-        final int c;
-        switch (command.getByte(offset + MvccCommand.COMPARE_TARGET_OFFSET)) {
-            case MvccCommand.COMPARE_VALUE:
-                final int valueAt = offset + MvccCommand.COMPARE_HEADER + MvccCommand.keyLength(command, offset)
-                    + MvccCommand.secondLength(command, offset);
-                c = Tables.compare(kv.buffer(), kv.valueOffset(), kv.valueLength(), command, valueAt,
-                    command.getInt(offset + MvccCommand.COMPARE_VALUE_LENGTH_OFFSET, MvccCommand.ORDER));
-                break;
-            case MvccCommand.COMPARE_CREATE:
-                c = Long.compare(kv.createRevision(), number);
-                break;
-            case MvccCommand.COMPARE_MOD:
-                c = Long.compare(kv.modRevision(), number);
-                break;
-            case MvccCommand.COMPARE_LEASE:
-                c = Long.compare(kv.lease(), number);
-                break;
-            default:
-                c = Long.compare(kv.version(), number);
-                break;
-        }
-        if (!outcome(command, offset, c)) {
-            compareHolds = false;
-            return false;
-        }
-        return true;
-    }
-
-    private static boolean outcome(final DirectBuffer command, final int offset, final int comparison) {
-        switch (command.getByte(offset + MvccCommand.COMPARE_RESULT_OFFSET)) {
-            case MvccCommand.COMPARE_EQUAL:
-                return comparison == 0;
-            case MvccCommand.COMPARE_GREATER:
-                return comparison > 0;
-            case MvccCommand.COMPARE_LESS:
-                return comparison < 0;
-            default:
-                return comparison != 0;
-        }
     }
 
     // ------------------------------------------------------------------------------- compaction, leases, alarms
