@@ -76,8 +76,7 @@ public final class MvccStore implements AutoCloseable {
     private long appliedTerm;
     private long revision;
     private long compactRevision;
-    private long compactScanMain;
-    private long compactScanSub;
+    private final PhysicalCompaction compaction = new PhysicalCompaction();
     private final int[] alarmCounts = new int[3];
 
     private Txn<DirectBuffer> batch;
@@ -154,8 +153,7 @@ public final class MvccStore implements AutoCloseable {
             appliedTerm = 0;
             revision = FIRST_REVISION;
             compactRevision = 0;
-            compactScanMain = FIRST_REVISION;
-            compactScanSub = 0;
+            compaction.restart();
             writeState(txn);
             txn.commit();
         }
@@ -169,8 +167,8 @@ public final class MvccStore implements AutoCloseable {
             appliedTerm = state.getLong(Tables.STATE_APPLIED_TERM, KeyValueView.ORDER);
             revision = state.getLong(Tables.STATE_REVISION, KeyValueView.ORDER);
             compactRevision = state.getLong(Tables.STATE_COMPACT_REVISION, KeyValueView.ORDER);
-            compactScanMain = state.getLong(Tables.STATE_COMPACT_SCAN_MAIN, KeyValueView.ORDER);
-            compactScanSub = state.getLong(Tables.STATE_COMPACT_SCAN_SUB, KeyValueView.ORDER);
+            compaction.resume(state.getLong(Tables.STATE_COMPACT_SCAN_MAIN, KeyValueView.ORDER),
+                state.getLong(Tables.STATE_COMPACT_SCAN_SUB, KeyValueView.ORDER));
             alarmCounts[MvccCommand.ALARM_NOSPACE] = 0;
             alarmCounts[MvccCommand.ALARM_CORRUPT] = 0;
             try (Cursor<DirectBuffer> cursor = tables.alarms.openCursor(txn)) {
@@ -191,8 +189,8 @@ public final class MvccStore implements AutoCloseable {
         stateValue.putLong(Tables.STATE_APPLIED_TERM, appliedTerm, KeyValueView.ORDER);
         stateValue.putLong(Tables.STATE_REVISION, revision, KeyValueView.ORDER);
         stateValue.putLong(Tables.STATE_COMPACT_REVISION, compactRevision, KeyValueView.ORDER);
-        stateValue.putLong(Tables.STATE_COMPACT_SCAN_MAIN, compactScanMain, KeyValueView.ORDER);
-        stateValue.putLong(Tables.STATE_COMPACT_SCAN_SUB, compactScanSub, KeyValueView.ORDER);
+        stateValue.putLong(Tables.STATE_COMPACT_SCAN_MAIN, compaction.nextMain(), KeyValueView.ORDER);
+        stateValue.putLong(Tables.STATE_COMPACT_SCAN_SUB, compaction.nextSub(), KeyValueView.ORDER);
         tables.meta.put(txn, tables.stateKey, stateValue, NO_FLAGS);
     }
 
@@ -648,8 +646,7 @@ public final class MvccStore implements AutoCloseable {
         }
         compactRevision = target;
         // Records kept by an earlier compaction may be superseded now: the physical pass starts over.
-        compactScanMain = FIRST_REVISION;
-        compactScanSub = 0;
+        compaction.restart();
         return header(response, at, MvccError.OK, MvccCommand.COMPACT);
     }
 
@@ -747,7 +744,7 @@ public final class MvccStore implements AutoCloseable {
      * @return true while the physical pass of the last compaction has records left to look at.
      */
     public boolean compactPending() {
-        return compactScanMain <= compactRevision;
+        return compaction.pending(compactRevision);
     }
 
     /**
@@ -763,38 +760,10 @@ public final class MvccStore implements AutoCloseable {
         if (!compactPending()) {
             return 0;
         }
-        int deleted = 0;
+        final int deleted;
         try (Txn<DirectBuffer> txn = tables.env.txnWrite()) {
             keyspace.bind(txn);
-            try (Cursor<DirectBuffer> cursor = tables.revs.openCursor(txn)) {
-                Tables.revisionKey(revisionKey, compactScanMain, compactScanSub);
-                boolean found = cursor.get(revisionKey, GetOp.MDB_SET_RANGE);
-                int looked = 0;
-                while (found && looked < recordsMax) {
-                    final long main = cursor.key().getLong(0, Tables.KEY_ORDER);
-                    final long recordSub = cursor.key().getLong(8, Tables.KEY_ORDER);
-                    if (main > compactRevision) {
-                        break;
-                    }
-                    final DirectBuffer record = cursor.val();
-                    if (!keyspace.keptByCompaction(record, main, compactRevision)) {
-                        final int keyLength = record.getInt(KeyValueView.KEY_LENGTH_OFFSET, KeyValueView.ORDER);
-                        collectedKeys.putBytes(0, record, KeyValueView.HEADER, keyLength);
-                        cursor.delete(NO_FLAGS);
-                        Tables.keyRevision(dup, main, recordSub);
-                        tables.keys.delete(txn, lmdbWriteKey(collectedKeys, 0, keyLength), dup);
-                        deleted++;
-                    }
-                    compactScanMain = main;
-                    compactScanSub = recordSub + 1;
-                    looked++;
-                    found = cursor.seek(SeekOp.MDB_NEXT);
-                }
-                if (!found || cursor.key().getLong(0, Tables.KEY_ORDER) > compactRevision) {
-                    compactScanMain = compactRevision + 1;
-                    compactScanSub = 0;
-                }
-            }
+            deleted = compaction.step(tables, keyspace, txn, compactRevision, recordsMax);
             keyspace.release();
             writeState(txn);
             txn.commit();
