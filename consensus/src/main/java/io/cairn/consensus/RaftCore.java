@@ -42,7 +42,6 @@ public final class RaftCore {
     private static final int VOTE_LOST = 2;
     private static final int SNAPSHOT_RESEND_HEARTBEATS = 3;
     private static final int SNAPSHOT_STALL_ELECTIONS = 3;
-    private static final int SCAN_ENTRIES_MAX = 4096;
 
     private final RaftConfig config;
     private final int nodeId;
@@ -58,7 +57,7 @@ public final class RaftCore {
     private final RaftMessageDecoder decoder = new RaftMessageDecoder();
     // The configuration in force: the last CONFIG entry in the log, or the restore point's (thesis §4.1).
     private final Membership membership = new Membership();
-    private final Membership restoreMembership = new Membership();
+    private final ConfigurationHistory history = new ConfigurationHistory();
     private final Membership scratchMembership = new Membership();
     private final ProgressTracker tracker;
     private final ReadIndexQueue reads;
@@ -67,7 +66,6 @@ public final class RaftCore {
     private final UnsafeBuffer configPayload = new UnsafeBuffer(new byte[Membership.ENCODED_LENGTH_MAX]);
     private final UnsafeBuffer emptyPayload = new UnsafeBuffer(new byte[0]);
     private final WalEntryHandler appendEntryWriter = this::writeAppendEntry;
-    private final WalEntryHandler configScanner = this::scanConfigEntry;
     private final int messageBytesMax;
 
     // Hard state (§5.1 figure 2), mirrored in the WAL.
@@ -88,8 +86,6 @@ public final class RaftCore {
     // Index of the entry that set the configuration in force (or the restore point's index).
     private long configIndex;
     private long configChanges;
-    // A committed point whose configuration is known: rescans of the log for CONFIG entries start after it.
-    private long restoreIndex;
 
     private final IncomingSnapshot incoming = new IncomingSnapshot();
     // Ticks since this member started (the clock of snapshot transfer progress).
@@ -100,9 +96,6 @@ public final class RaftCore {
     private int writeCount;
     private int writeBytes;
     private long writeLastIndex;
-    // Target of configScanner.
-    private Membership scanTarget;
-    private long scanConfigIndex;
 
     private final AtomicCounter malformedMessages;
     private final AtomicCounter misaddressedMessages;
@@ -159,8 +152,8 @@ public final class RaftCore {
 
     private void restore(final RaftContext context) {
         final Wal wal = log.wal();
-        restoreIndex = context.snapshotIndex();
-        restoreMembership.copyFrom(context.snapshotMembership());
+        final long restoreIndex = context.snapshotIndex();
+        history.rebase(restoreIndex, context.snapshotMembership());
         Check.state(restoreIndex >= wal.baseIndex(), "log compacted beyond the latest snapshot", wal.baseIndex(),
             restoreIndex);
         if (restoreIndex > wal.lastIndex() || wal.term(restoreIndex) != context.snapshotTerm()) {
@@ -183,7 +176,7 @@ public final class RaftCore {
             "applied index outside the log", appliedIndex, log.lastIndex());
         // The saved commit index is written lazily and may lag what was applied.
         commitIndex = Math.max(appliedIndex, Math.min(hardState.commitIndex(), log.lastIndex()));
-        configIndex = scanMembership(log.lastIndex(), membership);
+        configIndex = history.scan(log, log.lastIndex(), membership);
         role = Role.FOLLOWER;
         leaderId = NONE;
         resetRandomizedElectionTimeout();
@@ -561,9 +554,8 @@ public final class RaftCore {
         if (index <= log.baseIndex()) {
             return;
         }
-        scanMembership(index, scratchMembership);
-        restoreMembership.copyFrom(scratchMembership);
-        restoreIndex = index;
+        history.scan(log, index, scratchMembership);
+        history.rebase(index, scratchMembership);
         log.compactBefore(index + 1);
     }
 
@@ -574,14 +566,15 @@ public final class RaftCore {
      */
     public long membershipAt(final long index, final Membership out) {
         flushProposals();
-        Check.state(index >= restoreIndex && index <= log.lastIndex(), "index outside the log", restoreIndex, index);
+        Check.state(index >= history.baseIndex() && index <= log.lastIndex(), "index outside the log",
+            history.baseIndex(), index);
         if (configIndex <= index) {
             // The configuration in force now was set at or before the index: no need to read the log (a scan reads
             // every entry since the restore point, which stalls the loop on a long log).
             out.copyFrom(membership);
             return configIndex;
         }
-        return scanMembership(index, out);
+        return history.scan(log, index, out);
     }
 
     // ----------------------------------------------------------------------------------------------------------
@@ -872,7 +865,7 @@ public final class RaftCore {
         log.truncateAfter(index - 1);
         if (configIndex >= index) {
             // The configuration came from a dropped entry: fall back to the previous one in the log.
-            configIndex = scanMembership(index - 1, membership);
+            configIndex = history.scan(log, index - 1, membership);
             configChanges++;
             syncProgress();
         }
@@ -1232,8 +1225,7 @@ public final class RaftCore {
         // The whole log is replaced: it disagrees with the snapshot's last entry, so nothing in it past the
         // snapshot can be committed (Log Matching).
         log.reset(index, snapshotTerm);
-        restoreIndex = index;
-        restoreMembership.copyFrom(scratchMembership);
+        history.rebase(index, scratchMembership);
         applyConfiguration(index, scratchMembership);
         commitIndex = index;
         appliedIndex = index;
@@ -1377,30 +1369,6 @@ public final class RaftCore {
         tracker.sync(membership, log.lastIndex() + 1);
         if (transferee != NONE && !membership.isVoter(transferee)) {
             transferee = NONE;
-        }
-    }
-
-    private long scanMembership(final long upTo, final Membership target) {
-        target.copyFrom(restoreMembership);
-        scanTarget = target;
-        scanConfigIndex = restoreIndex;
-        long from = restoreIndex + 1;
-        while (from <= upTo) {
-            final int read = log.readRange(from, upTo, SCAN_ENTRIES_MAX, Long.MAX_VALUE, configScanner);
-            if (read == 0) {
-                break;
-            }
-            from += read;
-        }
-        scanTarget = null;
-        return scanConfigIndex;
-    }
-
-    private void scanConfigEntry(final long index, final long entryTerm, final byte type, final DirectBuffer buffer,
-        final int offset, final int length) {
-        if (type == EntryType.CONFIG) {
-            Check.state(scanTarget.decode(buffer, offset, length), "unreadable configuration entry", index);
-            scanConfigIndex = index;
         }
     }
 
