@@ -8,6 +8,8 @@ import io.cairn.server.grpc.MaintenanceService;
 import io.cairn.server.grpc.WatchHub;
 import io.cairn.server.grpc.WatchService;
 import io.cairn.server.http.HttpGateway;
+import io.cairn.server.node.DaemonThreads;
+import io.cairn.server.node.Node;
 import io.cairn.server.node.RaftNode;
 import io.cairn.transport.aeron.AeronTransport;
 import io.cairn.transport.aeron.AeronTransportConfig;
@@ -32,8 +34,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class CairnMember implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CairnMember.class.getName());
-    /** etcd's 1.5 MiB request limit plus its 512 KiB gRPC allowance. */
-    private static final int GRPC_MESSAGE_BYTES_MAX = (3 << 19) + (512 << 10);
 
     /**
      * What a member needs.
@@ -148,18 +148,14 @@ public final class CairnMember implements AutoCloseable {
         node.onRevision(watches::onRevision);
         final ClusterService cluster = new ClusterService(node);
         this.grpcEventLoops = new io.netty.channel.MultiThreadIoEventLoopGroup(GRPC_EVENT_LOOPS,
-            runnable -> {
-                final Thread thread = new Thread(runnable, "cairn-" + config.name() + "-netty");
-                thread.setDaemon(true);
-                return thread;
-            }, io.netty.channel.nio.NioIoHandler.newFactory());
+            DaemonThreads.named("cairn-" + config.name() + "-netty"), io.netty.channel.nio.NioIoHandler.newFactory());
         this.grpc = NettyServerBuilder.forAddress(address(config.clientUrl()))
             .channelType(io.netty.channel.socket.nio.NioServerSocketChannel.class)
             .bossEventLoopGroup(grpcEventLoops)
             .workerEventLoopGroup(grpcEventLoops)
             .executor(INLINE)
             .callExecutor(this::callExecutor)
-            .maxInboundMessageSize(GRPC_MESSAGE_BYTES_MAX)
+            .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX)
             .permitKeepAliveTime(5, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
             .addService(new KvService(node))

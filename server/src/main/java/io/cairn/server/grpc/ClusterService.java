@@ -23,7 +23,6 @@ import io.etcd.jetcd.api.MemberRemoveRequest;
 import io.etcd.jetcd.api.MemberRemoveResponse;
 import io.etcd.jetcd.api.MemberUpdateRequest;
 import io.etcd.jetcd.api.MemberUpdateResponse;
-import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
@@ -65,7 +64,6 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
     static final Status TOO_MANY_LEARNERS = Status.FAILED_PRECONDITION.withDescription(
         "etcdserver: too many learner members in cluster");
     private static final int LEARNERS_MAX = 1; // etcd 3.4's limit
-    private static final long FORWARD_DEADLINE_MS = 10_000;
     private final Node node;
 
     /**
@@ -194,8 +192,8 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
     private void publish(final Member request, final StreamObserver<MemberUpdateResponse> observer) {
         final ClusterView.Member target = target(request.getID(), observer,
-            (leader, relay) -> ClientCalls.asyncUnaryCall(leader.newCall(Publisher.PUBLISH,
-                CallOptions.DEFAULT.withDeadlineAfter(FORWARD_DEADLINE_MS, TimeUnit.MILLISECONDS)), request, relay));
+            (leader, relay) -> ClientCalls.asyncUnaryCall(leader.newCall(Publisher.PUBLISH, Node.leaderCall()), request,
+                relay));
         if (target == null) {
             return;
         }
@@ -222,7 +220,7 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
      * @param delta +1 when {@code id} becomes a voter (added or promoted, not started yet), -1 when it leaves.
      */
     private static ClusterGrpc.ClusterStub stub(final ManagedChannel leader) {
-        return ClusterGrpc.newStub(leader).withDeadlineAfter(FORWARD_DEADLINE_MS, TimeUnit.MILLISECONDS);
+        return ClusterGrpc.newStub(leader).withDeadlineAfter(Node.LEADER_CALL_DEADLINE_MS, TimeUnit.MILLISECONDS);
     }
 
     /**

@@ -4,6 +4,7 @@ import com.google.protobuf.UnknownFieldSet;
 
 import io.cairn.engine.mvcc.KeyValueView;
 import io.cairn.engine.mvcc.MvccError;
+import io.cairn.server.node.DaemonThreads;
 import io.cairn.server.node.Node;
 import io.etcd.jetcd.api.Event;
 import io.etcd.jetcd.api.WatchResponse;
@@ -89,8 +90,7 @@ public final class WatchHub implements AutoCloseable {
      */
     public WatchHub(final Node node) {
         this.node = node;
-        this.thread = new Thread(this::run, "cairn-watch");
-        thread.setDaemon(true);
+        this.thread = DaemonThreads.named("cairn-watch").newThread(this::run);
     }
 
     /** Starts the dispatcher. */

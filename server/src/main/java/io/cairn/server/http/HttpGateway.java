@@ -8,6 +8,7 @@ import com.sun.net.httpserver.HttpServer;
 import io.cairn.consensus.RaftCore;
 import io.cairn.consensus.loop.RaftAgent;
 import io.cairn.server.cluster.Topology;
+import io.cairn.server.node.DaemonThreads;
 import io.cairn.server.node.Node;
 import io.cairn.server.node.NodeStatus;
 import io.etcd.jetcd.api.AlarmRequest;
@@ -113,11 +114,7 @@ public final class HttpGateway implements AutoCloseable {
         route("/v3/maintenance/status", StatusRequest::newBuilder, maintenance::status);
         route("/v3/maintenance/alarm", AlarmRequest::newBuilder, maintenance::alarm);
         route("/v3/cluster/member/list", MemberListRequest::newBuilder, cluster::memberList);
-        this.executor = Executors.newFixedThreadPool(4, runnable -> {
-            final Thread thread = new Thread(runnable, "cairn-http");
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.executor = Executors.newFixedThreadPool(4, DaemonThreads.named("cairn-http"));
         this.server = HttpServer.create(address, 64);
         server.setExecutor(executor);
         server.createContext("/v3/", this::onApi);

@@ -18,9 +18,6 @@ import java.util.Map;
  * behind it). Writes never come here: a follower forwards them inside Raft.
  */
 final class LeaderChannels implements AutoCloseable {
-    /** etcd's 1.5 MiB request limit plus its 512 KiB gRPC allowance. */
-    static final int GRPC_MESSAGE_BYTES_MAX = (3 << 19) + (512 << 10);
-
     private final RaftNode node;
     private final Map<Integer, ManagedChannel> channels = new HashMap<>();
     private final Map<Integer, String> endpoints = new HashMap<>();
@@ -58,7 +55,7 @@ final class LeaderChannels implements AutoCloseable {
                 known.shutdown(); // the member published a new client URL
             }
             final ManagedChannel channel = NettyChannelBuilder.forTarget(endpoint).usePlaintext()
-                .maxInboundMessageSize(GRPC_MESSAGE_BYTES_MAX).build();
+                .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX).build();
             channels.put(leader, channel);
             endpoints.put(leader, endpoint);
             return channel;

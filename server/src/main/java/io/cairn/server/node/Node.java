@@ -7,6 +7,7 @@ import io.cairn.engine.mvcc.MvccReader;
 import io.cairn.engine.mvcc.MvccStore;
 import io.cairn.server.cluster.ClusterView;
 import io.etcd.jetcd.api.ResponseHeader;
+import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.stub.StreamObserver;
 import org.agrona.DirectBuffer;
@@ -14,6 +15,7 @@ import org.agrona.DirectBuffer;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
@@ -27,6 +29,20 @@ public interface Node {
     String ETCD_VERSION = "3.4.23";
     /** etcd's minimum lease TTL with a 100 ms heartbeat and 1 s election timeout: ceil(1.5 × election). */
     long LEASE_TTL_MIN = 2;
+    /**
+     * Largest gRPC message, on the client port and between members: etcd's 1.5 MiB request limit plus its 512 KiB
+     * gRPC allowance.
+     */
+    int GRPC_MESSAGE_BYTES_MAX = (3 << 19) + (512 << 10);
+    /** Deadline of a call one member makes to the leader's client port for what only the leader serves. */
+    long LEADER_CALL_DEADLINE_MS = 10_000;
+
+    /**
+     * @return the options of a call to the leader's client port: its deadline starts now.
+     */
+    static CallOptions leaderCall() {
+        return CallOptions.DEFAULT.withDeadlineAfter(LEADER_CALL_DEADLINE_MS, TimeUnit.MILLISECONDS);
+    }
 
     /**
      * @param revision the revision to report.

@@ -6,7 +6,6 @@ import io.cairn.server.cluster.ClusterView;
 import io.cairn.server.cluster.MemberAttributes;
 import io.etcd.jetcd.api.Member;
 import io.etcd.jetcd.api.MemberUpdateResponse;
-import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.protobuf.ProtoUtils;
@@ -35,7 +34,6 @@ public final class Publisher {
             .setResponseMarshaller(ProtoUtils.marshaller(MemberUpdateResponse.getDefaultInstance()))
             .build();
     private static final System.Logger LOG = System.getLogger(Publisher.class.getName());
-    private static final long CALL_DEADLINE_MS = 10_000;
 
     private final RaftNode node;
     private final String name;
@@ -93,8 +91,7 @@ public final class Publisher {
                     } else {
                         final ManagedChannel leader = node.leaderChannel();
                         if (leader != null) {
-                            ClientCalls.blockingUnaryCall(leader, PUBLISH,
-                                CallOptions.DEFAULT.withDeadlineAfter(CALL_DEADLINE_MS, TimeUnit.MILLISECONDS),
+                            ClientCalls.blockingUnaryCall(leader, PUBLISH, Node.leaderCall(),
                                 Member.newBuilder().setID(node.selfId()).setName(name).addClientURLs(clientUrl)
                                     .build());
                         }

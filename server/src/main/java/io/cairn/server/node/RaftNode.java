@@ -122,9 +122,10 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
         this.transport = transport;
         final Membership initial = settings.joining() ? new Membership() : settings.topology().bootstrap();
         this.view = ClusterView.of(initial, 0, settings.topology());
-        this.executor = Executors.newFixedThreadPool(POOL_THREADS, daemon("cairn-" + settings.name() + "-grpc"));
+        this.executor = Executors.newFixedThreadPool(POOL_THREADS,
+            DaemonThreads.named("cairn-" + settings.name() + "-grpc"));
         this.watchdog = Executors.newSingleThreadScheduledExecutor(
-            daemon("cairn-" + settings.name() + "-membership"));
+            DaemonThreads.named("cairn-" + settings.name() + "-membership"));
         this.requests = new Requests(watchdog);
         this.leaderChannels = new LeaderChannels(this);
         this.peers = new PeerDirectory(transport, self.id(), initialPeers);
@@ -145,14 +146,6 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
         }
         final MvccConfig mvcc = member.store().config();
         this.validators = ThreadLocal.withInitial(() -> MvccValidator.of(mvcc)); // one per thread: it keeps state
-    }
-
-    private static java.util.concurrent.ThreadFactory daemon(final String name) {
-        return runnable -> {
-            final Thread thread = new Thread(runnable, name);
-            thread.setDaemon(true);
-            return thread;
-        };
     }
 
     /**
