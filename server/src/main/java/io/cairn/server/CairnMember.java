@@ -1,6 +1,8 @@
 package io.cairn.server;
 
-import io.cairn.server.cluster.Topology;
+import io.cairn.embedded.CairnNode;
+import io.cairn.embedded.NodeConfig;
+import io.cairn.embedded.cluster.Topology;
 import io.cairn.server.grpc.ClusterService;
 import io.cairn.server.grpc.KvService;
 import io.cairn.server.grpc.LeaseService;
@@ -8,27 +10,24 @@ import io.cairn.server.grpc.MaintenanceService;
 import io.cairn.server.grpc.WatchHub;
 import io.cairn.server.grpc.WatchService;
 import io.cairn.server.http.HttpGateway;
-import io.cairn.server.node.DaemonThreads;
+import io.cairn.embedded.DaemonThreads;
 import io.cairn.server.node.Node;
-import io.cairn.server.node.RaftNode;
-import io.cairn.transport.aeron.AeronTransport;
-import io.cairn.transport.aeron.AeronTransportConfig;
+import io.cairn.server.node.GrpcNode;
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One Cairn member as a server, and only its composition root: it builds the member's Aeron transport, the
- * {@link RaftNode} (the keyspace replicated by Raft over that transport, as the services see it), the watch hub, the
+ * One Cairn member as a server, and only its composition root: it opens the embedded {@link CairnNode} (the keyspace
+ * replicated by Raft over Aeron, as a Java service embeds it), wraps it for the services ({@link GrpcNode}), builds the
+ * watch hub, the
  * etcd v3 gRPC services on the client port and the JSON gateway with {@code /health} and {@code /metrics}; starts them
  * in that order and stops them in the reverse one. What a request does once a service has it is the node's business.
  */
@@ -61,9 +60,9 @@ public final class CairnMember implements AutoCloseable {
          * puts/s and one every 10,000 entries took a tenth of the cluster's CPU on two cores (and beyond 64 MiB of
          * store the loop also waits for as many log bytes as the store holds: RaftAgentContext#snapshotCopyFreeBytes).
          */
-        public static final long SNAPSHOT_COUNT_DEFAULT = 100_000;
+        public static final long SNAPSHOT_COUNT_DEFAULT = NodeConfig.SNAPSHOT_COUNT_DEFAULT;
         /** Default {@code --disk-reserve-bytes}: two WAL blocks. */
-        public static final long DISK_RESERVE_DEFAULT = 128L << 20;
+        public static final long DISK_RESERVE_DEFAULT = NodeConfig.DISK_RESERVE_DEFAULT;
 
         /**
          * Checks the settings.
@@ -113,8 +112,7 @@ public final class CairnMember implements AutoCloseable {
 
     private final Config config;
     private final Topology.Member self;
-    private final AeronTransport transport;
-    private final RaftNode node;
+    private final GrpcNode node;
     private final io.netty.channel.EventLoopGroup grpcEventLoops;
     private final WatchHub watches;
     private final Server grpc;
@@ -127,25 +125,12 @@ public final class CairnMember implements AutoCloseable {
         if (self == null) {
             throw new IllegalArgumentException("--name " + config.name() + " is not in --initial-cluster");
         }
-        final Map<Integer, String> peers = new HashMap<>();
-        for (final Topology.Member peer : config.topology().members()) {
-            if (peer.id() != self.id()) {
-                peers.put(peer.id(), peer.peerEndpoint());
-            }
-        }
-        final AeronTransportConfig transportConfig = AeronTransportConfig.of(self.id(), self.peerEndpoint(), peers);
-        this.transport = AeronTransport.launch(config.aeronDir() == null
-            ? transportConfig : transportConfig.withExternalDriver(config.aeronDir()));
-        try {
-            this.node = new RaftNode(new RaftNode.Settings(config.name(), config.topology(), config.clientUrl(),
-                config.dataDir(), config.joining(), config.durable(), config.snapshotCount(),
-                config.diskReserveBytes()), transport, peers);
-        } catch (final IOException | RuntimeException ex) {
-            transport.close();
-            throw ex;
-        }
+        final CairnNode embedded = CairnNode.open(new NodeConfig(config.name(), config.topology(), config.dataDir(),
+            config.clientUrl(), config.joining(), config.durable(), config.snapshotCount(), config.diskReserveBytes(),
+            config.aeronDir()));
+        this.node = new GrpcNode(embedded);
         this.watches = new WatchHub(node);
-        node.onRevision(watches::onRevision);
+        embedded.onRevision(watches::onRevision);
         final ClusterService cluster = new ClusterService(node);
         this.grpcEventLoops = new io.netty.channel.MultiThreadIoEventLoopGroup(GRPC_EVENT_LOOPS,
             DaemonThreads.named("cairn-" + config.name() + "-netty"), io.netty.channel.nio.NioIoHandler.newFactory());
@@ -177,13 +162,13 @@ public final class CairnMember implements AutoCloseable {
     public static CairnMember start(final Config config) throws IOException {
         final CairnMember server = new CairnMember(config);
         try {
-            server.node.start(error -> {
+            server.node.node().start(error -> {
                 LOG.log(System.Logger.Level.ERROR, "member " + config.name() + " stopped on an error", error);
                 Runtime.getRuntime().halt(70);
             });
             server.watches.start();
             server.grpc.start();
-            server.gateway = new HttpGateway(server.node, server.grpc.getPort(),
+            server.gateway = new HttpGateway(server.node.status(), server.grpc.getPort(),
                 config.httpUrl() == null ? HttpGateway.defaultAddress(config.clientUrl()) : address(config.httpUrl()));
         } catch (final IOException | RuntimeException ex) {
             server.close();
@@ -246,7 +231,7 @@ public final class CairnMember implements AutoCloseable {
     }
 
     /**
-     * Stops serving clients, then the watch hub, the node (its loop and files), the transport, and last the client
+     * Stops serving clients, then the watch hub, the node (its loop, files and transport), and last the client
      * port's event loops (answers the loop completed last still write through them).
      */
     @Override
@@ -269,7 +254,6 @@ public final class CairnMember implements AutoCloseable {
         }
         watches.close();
         node.close();
-        transport.close();
         grpcEventLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3_000);
     }
 }

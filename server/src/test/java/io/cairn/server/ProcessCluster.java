@@ -1,6 +1,6 @@
 package io.cairn.server;
 
-import io.cairn.server.cluster.Topology;
+import io.cairn.embedded.cluster.Topology;
 import io.etcd.jetcd.api.HashKVRequest;
 import io.etcd.jetcd.api.MaintenanceGrpc;
 import io.etcd.jetcd.api.StatusRequest;

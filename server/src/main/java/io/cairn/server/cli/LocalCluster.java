@@ -1,7 +1,7 @@
 package io.cairn.server.cli;
 
 import io.cairn.server.CairnMember;
-import io.cairn.server.cluster.Topology;
+import io.cairn.embedded.cluster.Topology;
 import org.agrona.CloseHelper;
 
 import java.io.IOException;

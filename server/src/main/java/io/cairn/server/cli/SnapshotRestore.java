@@ -6,7 +6,7 @@ import io.cairn.engine.mvcc.MvccConfig;
 import io.cairn.engine.mvcc.MvccStore;
 import io.cairn.engine.snapshot.SnapshotMeta;
 import io.cairn.engine.snapshot.Snapshots;
-import io.cairn.server.cluster.Topology;
+import io.cairn.embedded.cluster.Topology;
 
 import java.io.IOException;
 import java.io.PrintStream;

@@ -4,7 +4,7 @@ import com.google.protobuf.UnknownFieldSet;
 
 import io.cairn.engine.mvcc.KeyValueView;
 import io.cairn.engine.mvcc.MvccError;
-import io.cairn.server.node.DaemonThreads;
+import io.cairn.embedded.DaemonThreads;
 import io.cairn.server.node.Node;
 import io.etcd.jetcd.api.Event;
 import io.etcd.jetcd.api.WatchResponse;

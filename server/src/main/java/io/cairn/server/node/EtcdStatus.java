@@ -2,6 +2,9 @@ package io.cairn.server.node;
 
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.loop.RaftListener;
+import io.cairn.embedded.CairnError;
+import io.cairn.embedded.CairnException;
+import io.cairn.embedded.ProposalFailed;
 import io.cairn.engine.mvcc.MvccError;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -77,7 +80,7 @@ public final class EtcdStatus {
      */
     public static StatusRuntimeException of(final Throwable error) {
         Throwable cause = error;
-        while (cause.getCause() != null && !(cause instanceof ProposalFailed)
+        while (cause.getCause() != null && !(cause instanceof CairnException)
             && !(cause instanceof StatusRuntimeException)) {
             cause = cause.getCause();
         }
@@ -88,22 +91,36 @@ public final class EtcdStatus {
             return timeout();
         }
         if (cause instanceof ProposalFailed failure) {
+            // The loop's refusals, as the server always answered them: what has no etcd status of its own (a
+            // transfer or membership change refused, a proposal the loop gave up) is etcd's "request timed out".
             final long code = failure.code();
-            if (code == RaftResult.NOT_LEADER) {
-                return noLeader();
-            }
-            if (code == RaftResult.FULL) {
-                return Status.RESOURCE_EXHAUSTED.withDescription("etcdserver: too many requests").asRuntimeException();
-            }
-            if (code == RaftResult.TOO_LARGE) {
-                return exception(MvccError.REQUEST_TOO_LARGE);
-            }
-            if (code == RaftListener.LOST) {
-                return Status.UNAVAILABLE.withDescription("etcdserver: leader changed").asRuntimeException();
-            }
-            return timeout();
+            return code == RaftResult.NOT_LEADER || code == RaftResult.FULL || code == RaftResult.TOO_LARGE
+                || code == RaftListener.LOST ? of(failure.error()).asRuntimeException() : timeout();
+        }
+        if (cause instanceof CairnException failure) {
+            return of(failure.error()).asRuntimeException();
         }
         return Status.INTERNAL.withDescription(String.valueOf(cause.getMessage())).withCause(cause)
             .asRuntimeException();
+    }
+
+    /**
+     * @param error etcd's reason.
+     * @return the gRPC status etcd answers with for it (its code and its text).
+     */
+    public static Status of(final CairnError error) {
+        final int keyspace = error.ordinal() + 1;
+        if (keyspace <= MvccError.LEASE_ID_REQUIRED) {
+            return of(keyspace);
+        }
+        return switch (error) {
+            case LEARNER_NOT_READY -> Status.FAILED_PRECONDITION.withDescription(error.message());
+            case TOO_MANY_REQUESTS -> Status.RESOURCE_EXHAUSTED.withDescription(error.message());
+            case LEADER_TRANSFER_TIMEOUT -> Status.DEADLINE_EXCEEDED.withDescription(error.message());
+            case INVALID -> Status.INVALID_ARGUMENT.withDescription(error.message());
+            case UNHEALTHY_CLUSTER, NO_LEADER, LEADER_CHANGED, TIMEOUT, STOPPED ->
+                Status.UNAVAILABLE.withDescription(error.message());
+            default -> Status.INTERNAL.withDescription(error.message());
+        };
     }
 }

@@ -2,7 +2,7 @@ package io.cairn.server.node;
 
 import com.google.protobuf.Descriptors;
 import com.google.protobuf.Message;
-import io.cairn.server.cluster.ClusterView;
+import io.cairn.embedded.cluster.ClusterView;
 import io.etcd.jetcd.api.ResponseHeader;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
@@ -18,7 +18,7 @@ import java.util.Map;
  * behind it). Writes never come here: a follower forwards them inside Raft.
  */
 final class LeaderChannels implements AutoCloseable {
-    private final RaftNode node;
+    private final GrpcNode node;
     private final Map<Integer, ManagedChannel> channels = new HashMap<>();
     private final Map<Integer, String> endpoints = new HashMap<>();
     private boolean closed;
@@ -26,7 +26,7 @@ final class LeaderChannels implements AutoCloseable {
     /**
      * @param node whose leader to reach.
      */
-    LeaderChannels(final RaftNode node) {
+    LeaderChannels(final GrpcNode node) {
         this.node = node;
     }
 

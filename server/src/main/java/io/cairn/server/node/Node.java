@@ -5,7 +5,7 @@ import io.cairn.consensus.keyspace.LeaseKeeper;
 import io.cairn.engine.mvcc.MvccError;
 import io.cairn.engine.mvcc.MvccReader;
 import io.cairn.engine.mvcc.MvccStore;
-import io.cairn.server.cluster.ClusterView;
+import io.cairn.embedded.cluster.ClusterView;
 import io.etcd.jetcd.api.ResponseHeader;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
@@ -22,7 +22,8 @@ import java.util.function.Function;
  * This member as the client-facing services see it (etcd's v3rpc holds an {@code etcdserver.RaftKV}, not the server):
  * validate and write through Raft, read the local keyspace after a ReadIndex round or at once, ask the leader's lease
  * keeper, change the membership, move the leadership, and hand what only the leader serves to the leader. The gRPC
- * services, the watch hub and the JSON gateway depend on this interface alone; {@link RaftNode} implements it.
+ * services, the watch hub and the JSON gateway depend on this interface alone; {@link GrpcNode} implements it over
+ * the embedded {@code CairnNode}, whose calls these are, answered through gRPC.
  */
 public interface Node {
     /** The etcd version this API matches (clients look at it). */

@@ -2,8 +2,8 @@ package io.cairn.server.node;
 
 import io.cairn.consensus.MembershipChange;
 import io.cairn.consensus.Role;
-import io.cairn.server.cluster.ClusterView;
-import io.cairn.server.cluster.MemberAttributes;
+import io.cairn.embedded.cluster.ClusterView;
+import io.cairn.embedded.cluster.MemberAttributes;
 import io.etcd.jetcd.api.Member;
 import io.etcd.jetcd.api.MemberUpdateResponse;
 import io.grpc.ManagedChannel;
@@ -35,7 +35,7 @@ public final class Publisher {
             .build();
     private static final System.Logger LOG = System.getLogger(Publisher.class.getName());
 
-    private final RaftNode node;
+    private final GrpcNode node;
     private final String name;
     private final String clientUrl;
     private final Executor executor;
@@ -47,7 +47,7 @@ public final class Publisher {
      * @param clientUrl the client URL it serves.
      * @param executor  where attempts run.
      */
-    Publisher(final RaftNode node, final String name, final String clientUrl, final Executor executor) {
+    Publisher(final GrpcNode node, final String name, final String clientUrl, final Executor executor) {
         this.node = node;
         this.name = name;
         this.clientUrl = clientUrl;

@@ -1,6 +1,6 @@
 package io.cairn.server.node;
 
-import io.cairn.server.cluster.ClusterView;
+import io.cairn.embedded.cluster.ClusterView;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 
@@ -19,17 +19,18 @@ final class RemovalWatch {
     private static final System.Logger LOG = System.getLogger(RemovalWatch.class.getName());
     private static final long LEADERLESS_S = 5;
 
-    private final RaftNode node;
+    private final GrpcNode node;
     private final String name;
     private final CompletableFuture<Void> removed = new CompletableFuture<>();
     private volatile boolean wasMember;
     private volatile long leaderlessSinceNs = System.nanoTime();
+    private int leader; // the loop's thread only
 
     /**
      * @param node the member watched.
      * @param name its name, for the log.
      */
-    RemovalWatch(final RaftNode node, final String name) {
+    RemovalWatch(final GrpcNode node, final String name) {
         this.node = node;
         this.name = name;
     }
@@ -42,15 +43,15 @@ final class RemovalWatch {
     }
 
     /**
-     * The loop saw the leader change.
+     * The loop saw the leader change (on its thread).
      *
-     * @param oldLeader the leader before, 0 if none.
      * @param newLeader the leader now, 0 if none.
      */
-    void onLeader(final int oldLeader, final int newLeader) {
-        if (newLeader == 0 && oldLeader != 0) {
+    void onLeader(final int newLeader) {
+        if (newLeader == 0 && leader != 0) {
             leaderlessSinceNs = System.nanoTime();
         }
+        leader = newLeader;
     }
 
     /**

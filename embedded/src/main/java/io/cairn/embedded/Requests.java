@@ -1,4 +1,4 @@
-package io.cairn.server.node;
+package io.cairn.embedded;
 
 import io.cairn.consensus.loop.RaftListener;
 import org.agrona.DirectBuffer;
@@ -9,7 +9,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -23,7 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Deadlines: a request's future is {@link Deadlined}; one sweep on the watchdog thread every
  * {@link #EXPIRY_SWEEP_MS} while requests are in flight (none on an idle member) fails those past their deadline with
- * a {@link TimeoutException} (etcd's "request timed out"), instead of {@code orTimeout}'s timer per request, which woke
+ * {@link CairnError#TIMEOUT} (etcd's "request timed out"), instead of {@code orTimeout}'s timer per request, which woke
  * the JDK's delay thread twice per request (schedule and cancel), a futex call and a context switch each on the
  * threads that answer.
  */
@@ -134,7 +133,7 @@ final class Requests {
     static void expire(final Iterable<? extends CompletableFuture<?>> futures, final long nowNs) {
         for (final CompletableFuture<?> future : futures) {
             if (future instanceof Deadlined<?> deadlined && nowNs - deadlined.deadlineNs >= 0) {
-                future.completeExceptionally(new TimeoutException("request timed out"));
+                future.completeExceptionally(new CairnException(CairnError.TIMEOUT));
             }
         }
     }

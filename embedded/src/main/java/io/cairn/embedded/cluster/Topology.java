@@ -1,4 +1,4 @@
-package io.cairn.server.cluster;
+package io.cairn.embedded.cluster;
 
 import io.cairn.consensus.Membership;
 import org.agrona.concurrent.UnsafeBuffer;

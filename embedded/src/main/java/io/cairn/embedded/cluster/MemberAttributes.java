@@ -1,4 +1,4 @@
-package io.cairn.server.cluster;
+package io.cairn.embedded.cluster;
 
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;

@@ -1,9 +1,7 @@
-package io.cairn.server.node;
+package io.cairn.embedded;
 
 import io.cairn.engine.mvcc.CommandEncoder;
 import io.cairn.engine.mvcc.MvccCommand;
-import io.grpc.stub.StreamObserver;
-import org.agrona.DirectBuffer;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,7 +18,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class DiskGuard {
     private static final System.Logger LOG = System.getLogger(DiskGuard.class.getName());
 
-    private final RaftNode node;
+    private final CairnNode node;
     private final String name;
     private final Path dataDir;
     private final long reserveBytes;
@@ -34,7 +32,7 @@ final class DiskGuard {
      * @param dataDir      its data directory (the disk is the one that holds it).
      * @param reserveBytes free space below which it raises NOSPACE.
      */
-    DiskGuard(final RaftNode node, final String name, final Path dataDir, final long reserveBytes) {
+    DiskGuard(final CairnNode node, final String name, final Path dataDir, final long reserveBytes) {
         this.node = node;
         this.name = name;
         this.dataDir = dataDir;
@@ -65,21 +63,11 @@ final class DiskGuard {
         pending.set(true);
         encoder.reset().alarm(raise ? MvccCommand.ALARM_ACTIVATE : MvccCommand.ALARM_DEACTIVATE,
             MvccCommand.ALARM_NOSPACE, node.selfId());
-        node.write(encoder.buffer(), encoder.length(), response -> response, new StreamObserver<DirectBuffer>() {
-            @Override
-            public void onNext(final DirectBuffer response) {
+        node.write(encoder.buffer(), encoder.length()).whenComplete((response, error) -> {
+            if (error == null) {
                 raised = raise;
             }
-
-            @Override
-            public void onError(final Throwable error) {
-                pending.set(false); // try again at the next check
-            }
-
-            @Override
-            public void onCompleted() {
-                pending.set(false);
-            }
+            pending.set(false); // on an error: try again at the next check
         });
     }
 }

@@ -1,6 +1,6 @@
-package io.cairn.server.node;
+package io.cairn.embedded;
 
-import io.cairn.server.cluster.ClusterView;
+import io.cairn.embedded.cluster.ClusterView;
 import io.cairn.transport.aeron.AeronTransport;
 
 import java.util.HashMap;

@@ -1,4 +1,4 @@
-package io.cairn.server.node;
+package io.cairn.embedded;
 
 import io.cairn.consensus.EntryType;
 import io.cairn.consensus.Membership;
@@ -6,21 +6,19 @@ import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Role;
 import io.cairn.consensus.keyspace.KeyspaceMember;
 import io.cairn.consensus.keyspace.KeyspaceStateMachine;
+import io.cairn.consensus.keyspace.LeaseKeeper;
 import io.cairn.consensus.loop.RaftAgent;
 import io.cairn.consensus.loop.RaftListener;
+import io.cairn.embedded.cluster.ClusterView;
+import io.cairn.embedded.cluster.Topology;
 import io.cairn.engine.mvcc.MvccConfig;
 import io.cairn.engine.mvcc.MvccError;
 import io.cairn.engine.mvcc.MvccReader;
 import io.cairn.engine.mvcc.MvccResponse;
 import io.cairn.engine.mvcc.MvccStore;
 import io.cairn.engine.mvcc.MvccValidator;
-import io.cairn.server.cluster.ClusterView;
-import io.cairn.server.cluster.Topology;
 import io.cairn.transport.aeron.AeronTransport;
-import io.etcd.jetcd.api.ResponseHeader;
-import io.grpc.ManagedChannel;
-import io.grpc.Status;
-import io.grpc.stub.StreamObserver;
+import io.cairn.transport.aeron.AeronTransportConfig;
 import org.agrona.DirectBuffer;
 import org.agrona.ErrorHandler;
 import org.agrona.concurrent.SystemNanoClock;
@@ -30,10 +28,13 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -48,40 +49,44 @@ import java.util.function.Function;
 import java.util.function.LongConsumer;
 
 /**
- * This member's keyspace replicated by Raft, as the services use it ({@link Node}) and as {@code /metrics} reads it
- * ({@link NodeStatus}): the {@link KeyspaceMember} (loop, WAL, store) over the member's transport, the requests it
- * handed the loop ({@link Requests}, one slot per kind), the loop's callbacks, the pool that runs what may wait, and
- * the duties beside them: channels to the leader ({@link LeaderChannels}), the transport's peers
- * ({@link PeerDirectory}), publishing this member's name and client URL ({@link Publisher}), noticing its removal
- * ({@link RemovalWatch}) and guarding its disk ({@link DiskGuard}).
+ * A replicated Cairn member inside a Java service: its keyspace (LMDB, off-heap) replicated by Raft over Aeron UDP to
+ * the other members, its WAL a memory-mapped Chronicle Queue. The service's process is the member; its writes go
+ * through Raft, its reads come from its own map.
  *
- * <p>Writes are validated by the caller, proposed through the loop's request ring and answered when the loop reports
- * them applied here, on the loop's thread (a follower's loop forwards them to the leader inside Raft). Linearizable
- * reads wait for a ReadIndex round and then read the local keyspace; serializable reads read it at once.
+ * <pre>{@code
+ * try (CairnNode node = CairnNode.start(NodeConfig.of("a",
+ *         "a=http://127.0.0.1:2380,b=http://127.0.0.1:2381,c=http://127.0.0.1:2382", Path.of("data/a")))) {
+ *     node.kv().put(key, value).get();
+ * }
+ * }</pre>
+ *
+ * <p>What it offers, in two layers:
+ * <ul>
+ *   <li>{@link #kv()}: etcd's KV calls (put, get, range, delete, txn, compact) with typed results; futures fail with
+ *       {@link CairnException} (etcd's reason, {@link CairnError});</li>
+ *   <li>the command layer the typed calls and the etcd gRPC server are built on: {@link #validate} and
+ *       {@link #write} a keyspace command ({@code CommandEncoder}'s layout), {@link #readBarrier} (ReadIndex) and
+ *       {@link #read} the local keyspace, {@link #changeMembership}, {@link #transferLeadership}, the loop's view of
+ *       the cluster ({@link #view}, {@link #leaderId}, {@link #role}, {@link #term}) and its events
+ *       ({@link #addListener}, {@link #onRevision}).</li>
+ * </ul>
+ *
+ * <p>Threads: one loop thread runs Raft, the WAL, the keyspace's writer and the embedded Aeron driver (it sleeps in
+ * epoll when idle); a small pool runs what may wait; a watchdog wakes once a second. Futures complete on the loop
+ * thread (writes, read barriers) or the pool: chain work that waits with the {@code ...Async} forms. Writes are
+ * answered once applied by this member, leader or follower (a follower forwards them to the leader inside Raft); a
+ * write whose leader changed before it committed fails with {@link CairnError#LEADER_CHANGED} or {@link
+ * CairnError#TIMEOUT} and may or may not have been applied, as in etcd.
+ *
+ * <p>The service's JVM needs the flags in {@code config/jvm.properties} (Chronicle Queue and LMDB reach into the
+ * JDK's internals).
  */
-public final class RaftNode implements Node, NodeStatus, AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(RaftNode.class.getName());
+public final class CairnNode implements NodeStatus, AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(CairnNode.class.getName());
     private static final int POOL_THREADS = 8;
     private static final int WRITE_ATTEMPTS_MAX = 3;
 
-    /**
-     * What a node needs to know about itself.
-     *
-     * @param name             its name in the topology (etcd's {@code --name}).
-     * @param topology         the cluster as the flags describe it.
-     * @param clientUrl        the client URL it serves (published through Raft).
-     * @param dataDir          its files.
-     * @param joining          etcd's {@code --initial-cluster-state existing}: with no files yet, start with no
-     *                         configuration and learn it from the leader.
-     * @param durable          sync the WAL (false only for measuring).
-     * @param snapshotCount    applied entries between snapshots.
-     * @param diskReserveBytes free space below which it raises NOSPACE; 0: no guard.
-     */
-    public record Settings(String name, Topology topology, String clientUrl, Path dataDir, boolean joining,
-        boolean durable, long snapshotCount, long diskReserveBytes) {
-    }
-
-    private final Settings settings;
+    private final NodeConfig config;
     private final Topology.Member self;
     private final AeronTransport transport;
     private final KeyspaceMember member;
@@ -90,58 +95,54 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
     private final ExecutorService executor;
     private final ScheduledExecutorService watchdog;
     private final Requests requests;
-    private final LeaderChannels leaderChannels;
     private final PeerDirectory peers;
-    private final Publisher publisher;
-    private final RemovalWatch removal;
     private final DiskGuard diskGuard;
+    private final List<NodeListener> listeners = new CopyOnWriteArrayList<>();
+    private final List<Runnable> duties = new CopyOnWriteArrayList<>();
     private final AtomicLong leaseIds = new AtomicLong();
     private final AtomicLong leaderChanges = new AtomicLong();
+    private final KvClient kv = new KvClient(this);
     private volatile LongConsumer revisionListener = revision -> { };
     private volatile ClusterView view;
     private volatile int role = Role.FOLLOWER;
     private volatile long term;
     private volatile int leaderId;
+    private volatile boolean started;
     private volatile boolean closed;
 
-    /**
-     * Opens the member's files (its loop is not started yet: {@link #start}).
-     *
-     * @param settings     what it is.
-     * @param transport    its transport to the peers (launched with {@code initialPeers}).
-     * @param initialPeers the peers the transport was launched with (ID → host:port).
-     * @throws IOException if its files cannot be opened.
-     */
-    public RaftNode(final Settings settings, final AeronTransport transport, final Map<Integer, String> initialPeers)
-        throws IOException {
-        this.settings = settings;
-        this.self = settings.topology().byName(settings.name());
-        if (self == null) {
-            throw new IllegalArgumentException("--name " + settings.name() + " is not in --initial-cluster");
+    private CairnNode(final NodeConfig config) throws IOException {
+        this.config = config;
+        this.self = config.self();
+        final Map<Integer, String> initialPeers = new HashMap<>();
+        for (final Topology.Member peer : config.topology().members()) {
+            if (peer.id() != self.id()) {
+                initialPeers.put(peer.id(), peer.peerEndpoint());
+            }
         }
-        this.transport = transport;
-        final Membership initial = settings.joining() ? new Membership() : settings.topology().bootstrap();
-        this.view = ClusterView.of(initial, 0, settings.topology());
+        final AeronTransportConfig transportConfig = AeronTransportConfig.of(self.id(), self.peerEndpoint(),
+            initialPeers);
+        this.transport = AeronTransport.launch(config.aeronDir() == null
+            ? transportConfig : transportConfig.withExternalDriver(config.aeronDir()));
+        final Membership initial = config.joining() ? new Membership() : config.topology().bootstrap();
+        this.view = ClusterView.of(initial, 0, config.topology());
         this.executor = Executors.newFixedThreadPool(POOL_THREADS,
-            DaemonThreads.named("cairn-" + settings.name() + "-grpc"));
+            DaemonThreads.named("cairn-" + config.name() + "-pool"));
         this.watchdog = Executors.newSingleThreadScheduledExecutor(
-            DaemonThreads.named("cairn-" + settings.name() + "-membership"));
+            DaemonThreads.named("cairn-" + config.name() + "-watchdog"));
         this.requests = new Requests(watchdog);
-        this.leaderChannels = new LeaderChannels(this);
         this.peers = new PeerDirectory(transport, self.id(), initialPeers);
-        this.publisher = new Publisher(this, settings.name(), settings.clientUrl(), executor);
-        this.removal = new RemovalWatch(this, settings.name());
-        this.diskGuard = settings.diskReserveBytes() > 0
-            ? new DiskGuard(this, settings.name(), settings.dataDir(), settings.diskReserveBytes()) : null;
-        final KeyspaceMember.Settings keyspace = KeyspaceMember.Settings.of(self.id(), settings.dataDir(), initial)
-            .with(settings.durable(), TimeUnit.MILLISECONDS.toNanos(100), settings.snapshotCount(),
-                Math.max(1, settings.snapshotCount() / 2));
+        this.diskGuard = config.diskReserveBytes() > 0
+            ? new DiskGuard(this, config.name(), config.dataDir(), config.diskReserveBytes()) : null;
+        final KeyspaceMember.Settings keyspace = KeyspaceMember.Settings.of(self.id(), config.dataDir(), initial)
+            .with(config.durable(), TimeUnit.MILLISECONDS.toNanos(100), config.snapshotCount(),
+                Math.max(1, config.snapshotCount() / 2));
         try {
             this.member = new KeyspaceMember(keyspace, transport, new Listener(), this::onLeaseAnswer,
                 revision -> revisionListener.accept(revision), SystemNanoClock.INSTANCE);
         } catch (final IOException | RuntimeException ex) {
             executor.shutdownNow();
             watchdog.shutdownNow();
+            transport.close();
             throw ex;
         }
         final MvccConfig mvcc = member.store().config();
@@ -149,7 +150,42 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
     }
 
     /**
-     * @param listener told of every new revision this member applies (the watch hub), on the loop's thread; set
+     * Opens a node's transport and files without starting it: set its listeners, then {@link #start(ErrorHandler)}.
+     *
+     * @param config what it is.
+     * @return the node, not yet taking part in the cluster.
+     * @throws IOException if its files cannot be opened.
+     */
+    public static CairnNode open(final NodeConfig config) throws IOException {
+        return new CairnNode(config);
+    }
+
+    /**
+     * Opens and starts a node. If its loop ever stops on an error (a disk that fails a write, a corrupt file), the
+     * error is logged and the node closes itself: its requests fail with {@link CairnError#STOPPED} from then on.
+     *
+     * @param config what it is.
+     * @return the running node (it takes part in elections at once; {@link #awaitLeader} waits for a leader).
+     * @throws IOException if its files cannot be opened.
+     */
+    public static CairnNode start(final NodeConfig config) throws IOException {
+        final CairnNode node = open(config);
+        try {
+            node.start(error -> {
+                LOG.log(System.Logger.Level.ERROR, "node " + config.name() + " stopped on an error", error);
+                final Thread closer = new Thread(node::close, "cairn-" + config.name() + "-close");
+                closer.setDaemon(true);
+                closer.start();
+            });
+        } catch (final RuntimeException ex) {
+            node.close();
+            throw ex;
+        }
+        return node;
+    }
+
+    /**
+     * @param listener told of every new revision this member applies, on the loop's thread (return at once); set
      *                 before {@link #start}.
      */
     public void onRevision(final LongConsumer listener) {
@@ -157,30 +193,63 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
     }
 
     /**
-     * Starts the loop and the watchdog (removal watch, disk guard: one wake-up a second for both, since on a small
-     * shared machine every wake-up of an idle member costs).
+     * @param listener told of leadership and membership changes from now on (on the loop's thread).
+     */
+    public void addListener(final NodeListener listener) {
+        listeners.add(listener);
+    }
+
+    /**
+     * @param duty run once a second on the node's watchdog thread while the node runs (it must not wait long).
+     */
+    public void everySecond(final Runnable duty) {
+        duties.add(duty);
+    }
+
+    /**
+     * Starts the loop and the watchdog (the disk guard and the {@link #everySecond} duties: one wake-up a second for
+     * all of them, since on a small shared machine every wake-up of an idle member costs).
      *
      * @param onError what to do if the loop stops on an error.
      */
     public void start(final ErrorHandler onError) {
+        if (started) {
+            throw new IllegalStateException("node " + config.name() + " is started already");
+        }
+        started = true;
         member.start(onError);
         watchdog.scheduleWithFixedDelay(() -> {
-            removal.check();
             if (diskGuard != null) {
                 diskGuard.check();
+            }
+            for (final Runnable duty : duties) {
+                try {
+                    duty.run();
+                } catch (final RuntimeException ex) {
+                    LOG.log(System.Logger.Level.WARNING, "node " + config.name() + ": a watchdog duty failed", ex);
+                }
             }
         }, 1, 1, TimeUnit.SECONDS);
     }
 
     /**
-     * @return completes when this member learns it was removed from the cluster (then it takes no further part:
-     *     {@code cairn member} stops, as etcd does).
+     * @return etcd's KV calls on this node, typed.
      */
-    public CompletableFuture<Void> removed() {
-        return removal.removed();
+    public KvClient kv() {
+        return kv;
     }
 
-    boolean isClosed() {
+    /**
+     * @return what this node was started with.
+     */
+    public NodeConfig config() {
+        return config;
+    }
+
+    /**
+     * @return true once {@link #close} began.
+     */
+    public boolean isClosed() {
         return closed;
     }
 
@@ -225,35 +294,26 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
             }
             role = newRole;
             term = newTerm;
-            removal.onLeader(leaderId, newLeader);
             leaderId = newLeader;
-            if (newLeader != 0 && newLeader != self.id() && !closed) {
-                try {
-                    executor.execute(leaderChannels::connectToLeader);
-                } catch (final RejectedExecutionException ex) {
-                    // Closing: nothing to connect.
-                }
-            }
-            if (newLeader != 0) {
-                publisher.maybePublish();
+            for (final NodeListener listener : listeners) {
+                listener.onLeaderChange(newRole, newTerm, newLeader);
             }
         }
 
         @Override
         public void onMembershipChange(final Membership membership, final long index) {
-            final ClusterView next = ClusterView.of(membership, index, settings.topology());
+            final ClusterView next = ClusterView.of(membership, index, config.topology());
             view = next;
             final boolean isMember = membership.contains(self.id());
             if (!isMember && membership.memberCount() > 0) {
-                LOG.log(System.Logger.Level.WARNING, "member " + settings.name() + " (id "
+                LOG.log(System.Logger.Level.WARNING, "member " + config.name() + " (id "
                     + Integer.toHexString(self.id()) + ") is not in the configuration at index " + index + " "
                     + idsInHex(next) + ": it was removed, or its data directory belongs to another member (IDs are"
                     + " hashes of peer URLs)");
             }
-            removal.onConfiguration(isMember);
             peers.onConfiguration(next, isMember);
-            if (isMember) {
-                publisher.maybePublish();
+            for (final NodeListener listener : listeners) {
+                listener.onMembershipChange(next, isMember);
             }
         }
     }
@@ -271,15 +331,15 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
     }
 
     // ---------------------------------------------------------------------------------------------------------------
-    // Node
+    // The command layer
 
-    @Override
-    public ResponseHeader header(final long revision) {
-        return ResponseHeader.newBuilder().setClusterId(view.clusterId()).setMemberId(self.id())
-            .setRevision(revision).setRaftTerm(term).build();
-    }
-
-    @Override
+    /**
+     * Checks a keyspace command as etcd would before proposing it (key present, sizes, txn shape, lease ID).
+     *
+     * @param command a keyspace command ({@code CommandEncoder}'s layout).
+     * @param length  its length.
+     * @return {@link MvccError#OK} or etcd's reason to refuse it ({@link CairnError#ofKeyspace}).
+     */
     public int validate(final DirectBuffer command, final int length) {
         return validators.get().validate(command, 0, length);
     }
@@ -309,60 +369,77 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
         });
     }
 
-    @Override
-    public <R> void write(final DirectBuffer command, final int length, final Function<DirectBuffer, R> decode,
-        final StreamObserver<R> observer) {
+    /**
+     * Proposes a validated command and completes with the keyspace's response once this member has applied it (a
+     * follower's loop forwards it to the leader inside Raft). Retried, at most twice, when no leader was known or
+     * leadership moved before the loop took it; never retried once a leader took it.
+     *
+     * <p>The future completes on the loop thread: what depends on it must return at once or go to another executor.
+     *
+     * @param command the command ({@code CommandEncoder}'s layout; copied before this returns).
+     * @param length  its length.
+     * @return completes with the response ({@code MvccResponse}'s layout, status OK; the caller's to keep), or fails
+     *     with {@link CairnException}: a keyspace refusal ({@link CairnError#ofKeyspace}) or a replication outcome
+     *     ({@link ProposalFailed}: no leader, leader changed, timeout, too many requests, stopped).
+     */
+    public CompletableFuture<DirectBuffer> write(final DirectBuffer command, final int length) {
         final byte[] copy = new byte[length];
         command.getBytes(0, copy);
-        attempt(new UnsafeBuffer(copy), decode, observer, 0);
+        final CompletableFuture<DirectBuffer> answer = new CompletableFuture<>();
+        attempt(new UnsafeBuffer(copy), answer, 0);
+        return answer;
     }
 
-    // Answered where the outcome is known, normally on the loop's thread right after the apply (building the small
-    // response there costs less than waking a pool thread for it); only a retry, which waits, goes to the pool.
-    private <R> void attempt(final DirectBuffer command, final Function<DirectBuffer, R> decode,
-        final StreamObserver<R> observer, final int attempt) {
+    // Answered where the outcome is known, normally on the loop's thread right after the apply; only a retry, which
+    // waits, goes to the pool.
+    private void attempt(final DirectBuffer command, final CompletableFuture<DirectBuffer> answer, final int attempt) {
+        if (closed) {
+            answer.completeExceptionally(new CairnException(CairnError.STOPPED));
+            return;
+        }
         propose(command, command.capacity()).whenComplete((response, error) -> {
             if (error != null) {
-                final Throwable cause = error.getCause() != null ? error.getCause() : error;
+                final CairnException cause = CairnException.find(error);
                 if (cause instanceof ProposalFailed failure && failure.code() == RaftResult.NOT_LEADER
                     && attempt < WRITE_ATTEMPTS_MAX) {
-                    retryWhenLed(command, decode, observer, attempt, error);
+                    retryWhenLed(command, answer, attempt, cause);
                     return;
                 }
-                observer.onError(EtcdStatus.of(error));
+                answer.completeExceptionally(cause != null ? cause : error);
                 return;
             }
             final int status = MvccResponse.status(response, 0);
             if (status != MvccError.OK) {
-                observer.onError(EtcdStatus.exception(status));
-                return;
-            }
-            try {
-                observer.onNext(decode.apply(response));
-                observer.onCompleted();
-            } catch (final RuntimeException ex) {
-                observer.onError(EtcdStatus.of(ex));
+                answer.completeExceptionally(new CairnException(CairnError.ofKeyspace(status)));
+            } else {
+                answer.complete(response);
             }
         });
     }
 
-    private <R> void retryWhenLed(final DirectBuffer command, final Function<DirectBuffer, R> decode,
-        final StreamObserver<R> observer, final int attempt, final Throwable error) {
+    private void retryWhenLed(final DirectBuffer command, final CompletableFuture<DirectBuffer> answer,
+        final int attempt, final CairnException error) {
         try {
             executor.execute(() -> {
                 if (awaitLeader()) {
                     // Leadership moved (or was not settled): go again, through the new leader.
-                    attempt(command, decode, observer, attempt + 1);
+                    attempt(command, answer, attempt + 1);
                 } else {
-                    observer.onError(EtcdStatus.of(error));
+                    answer.completeExceptionally(error);
                 }
             });
         } catch (final RejectedExecutionException ex) {
-            observer.onError(EtcdStatus.of(error)); // closing
+            answer.completeExceptionally(new CairnException(CairnError.STOPPED));
         }
     }
 
-    @Override
+    /**
+     * Asks the loop for a ReadIndex round: a linearizable read of the local keyspace ({@link #read}) may run once
+     * this completes.
+     *
+     * @return completes (on the loop thread) once this member has applied everything committed when it was asked;
+     *     fails with {@link ProposalFailed} (no leader, timeout).
+     */
     public CompletableFuture<Long> readBarrier() {
         final long id = requests.nextId();
         final CompletableFuture<Long> future = requests.register(requests.reads, id, new Requests.Deadlined<>());
@@ -373,7 +450,15 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
         return future.whenComplete((index, error) -> requests.reads.remove(id));
     }
 
-    @Override
+    /**
+     * Runs {@code work} with a refreshed reader of the local keyspace (one LMDB read transaction, pooled): what it
+     * sees is this member's applied state now. After {@link #readBarrier} completes that is linearizable; without it,
+     * serializable (possibly behind the leader). Views the reader hands out are valid only inside {@code work}.
+     *
+     * @param work what to read (on the calling thread).
+     * @param <T>  its result.
+     * @return the result.
+     */
     public <T> T read(final Function<MvccReader, T> work) {
         MvccReader reader = readers.poll();
         if (reader == null) {
@@ -390,7 +475,13 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
         }
     }
 
-    @Override
+    /**
+     * Asks the leader's lease keeper (this member must lead; {@link LeaseClient} relays from followers).
+     *
+     * @param type    {@link LeaseKeeper#KEEP_ALIVE} or {@link LeaseKeeper#TIME_TO_LIVE}.
+     * @param leaseId the lease.
+     * @return completes with {code ({@link MvccError}), remaining TTL in seconds}.
+     */
     public CompletableFuture<long[]> leaseRequest(final byte type, final long leaseId) {
         final long id = requests.nextId();
         final CompletableFuture<long[]> future = requests.register(requests.leaseAnswers, id,
@@ -404,14 +495,26 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
         return future.whenComplete((answer, error) -> requests.leaseAnswers.remove(id));
     }
 
-    @Override
+    /**
+     * @return a new lease ID: this member's ID in the top bits, then time and a counter (etcd's shape), positive.
+     */
     public long newLeaseId() {
         final long low = (System.currentTimeMillis() << 8 | (leaseIds.incrementAndGet() & 0xFF)) & 0xFFFF_FFFF_FFFFL;
         final long id = ((long)(self.id() & 0x7FFF) << 48) | low;
         return id == 0 ? ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE) : id;
     }
 
-    @Override
+    /**
+     * Proposes a membership change (this member must lead), retrying while an earlier change is still pending (the
+     * core takes one at a time) until the request timeout. etcd's checks (a member must not be added twice, a quorum
+     * must stay) are the caller's.
+     *
+     * @param change     a {@code MembershipChange} constant.
+     * @param memberId   the member concerned.
+     * @param attributes its new attributes ({@code MemberAttributes#encode}), or null to keep them.
+     * @return completes when the change is applied here; fails with {@link ProposalFailed} or
+     *     {@link CairnError#TIMEOUT}.
+     */
     public CompletableFuture<Void> changeMembership(final int change, final int memberId, final byte[] attributes) {
         final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Requests.REQUEST_TIMEOUT_MS);
         return CompletableFuture.supplyAsync(() -> {
@@ -437,10 +540,10 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
                     throw ex.getCause() instanceof RuntimeException runtime ? runtime
                         : new IllegalStateException(ex.getCause());
                 } catch (final TimeoutException ex) {
-                    throw EtcdStatus.timeout();
+                    throw new CairnException(CairnError.TIMEOUT);
                 } catch (final InterruptedException ex) {
                     Thread.currentThread().interrupt();
-                    throw EtcdStatus.timeout();
+                    throw new CairnException(CairnError.TIMEOUT);
                 } finally {
                     requests.membershipChanges.remove(id);
                 }
@@ -448,7 +551,14 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
         }, executor);
     }
 
-    @Override
+    /**
+     * Asks this member's loop to hand leadership to {@code target} (this member must lead), and waits (bounded) until
+     * it has.
+     *
+     * @param target the member to lead.
+     * @return completes when {@code target} leads; fails with {@link ProposalFailed} (no leader, invalid) or
+     *     {@link CairnError#LEADER_TRANSFER_TIMEOUT}.
+     */
     public CompletableFuture<Void> transferLeadership(final int target) {
         final long id = requests.nextId();
         final CompletableFuture<Void> started = requests.register(requests.transfers, id,
@@ -461,8 +571,7 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
             final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Requests.REQUEST_TIMEOUT_MS);
             while (leaderId != target) {
                 if (System.nanoTime() > deadline) {
-                    throw Status.DEADLINE_EXCEEDED.withDescription(
-                        "etcdserver: request timed out, leader transfer took too long").asRuntimeException();
+                    throw new CairnException(CairnError.LEADER_TRANSFER_TIMEOUT);
                 }
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
             }
@@ -470,32 +579,46 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
         }, executor);
     }
 
-    @Override
+    /**
+     * @return the cluster as this member's configuration in force says now.
+     */
     public ClusterView view() {
         return view;
     }
 
-    @Override
+    /**
+     * @return this member's ID (etcd's member ID).
+     */
     public int selfId() {
         return self.id();
     }
 
-    @Override
+    /**
+     * @return the leader's ID as last known, 0 if none.
+     */
     public int leaderId() {
         return leaderId;
     }
 
-    @Override
+    /**
+     * @return this member's role ({@link Role}).
+     */
     public int role() {
         return role;
     }
 
-    @Override
+    /**
+     * @return the Raft term as last known.
+     */
     public long term() {
         return term;
     }
 
-    @Override
+    /**
+     * Waits (up to 3 s) for some member to lead.
+     *
+     * @return true when a leader is known.
+     */
     public boolean awaitLeader() {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
         while (leaderId == 0 && !closed && System.nanoTime() < deadline) {
@@ -509,29 +632,25 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
         return leaderId != 0;
     }
 
-    @Override
-    public ManagedChannel leaderChannel() {
-        return closed ? null : leaderChannels.leaderChannel();
-    }
-
-    @Override
-    public <R> boolean forwardToLeader(final Forward<R> forward, final StreamObserver<R> observer) {
-        return leaderChannels.forward(forward, observer);
-    }
-
-    @Override
+    /**
+     * @return the node's pool: where work that may wait runs (never the loop's thread).
+     */
     public ExecutorService executor() {
         return executor;
     }
 
-    @Override
+    /**
+     * @return the local keyspace (its size, files, client snapshots); write only through {@link #write}.
+     */
     public MvccStore store() {
         return member.store();
     }
 
-    @Override
+    /**
+     * @return this member's data directory.
+     */
     public Path dataDir() {
-        return settings.dataDir();
+        return config.dataDir();
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -583,8 +702,8 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
     }
 
     /**
-     * Stops the watchdog, the channels to the leader and the pool, then the loop (its files closed). The transport
-     * is the caller's.
+     * Stops the watchdog and the pool, then the loop (its files closed), then the transport. Requests in flight
+     * fail or time out; the data stays for the next start. Idempotent.
      */
     @Override
     public void close() {
@@ -593,7 +712,6 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
         }
         closed = true;
         watchdog.shutdownNow();
-        leaderChannels.close();
         executor.shutdownNow();
         try {
             executor.awaitTermination(2, TimeUnit.SECONDS);
@@ -605,5 +723,6 @@ public final class RaftNode implements Node, NodeStatus, AutoCloseable {
             reader.close();
         }
         member.close();
+        transport.close();
     }
 }

@@ -1,13 +1,13 @@
-package io.cairn.server.node;
+package io.cairn.embedded;
 
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.loop.RaftListener;
 
 /**
  * Why a request the loop took was not carried out: the loop's code, a {@link RaftResult} refusal or a
- * {@link RaftListener} outcome (LOST, UNKNOWN). {@link EtcdStatus#of(Throwable)} turns it into etcd's status.
+ * {@link RaftListener} outcome (LOST, UNKNOWN), kept beside etcd's reason ({@link #error()}).
  */
-public final class ProposalFailed extends RuntimeException {
+public final class ProposalFailed extends CairnException {
     private static final long serialVersionUID = 1L;
     private final long code;
 
@@ -15,7 +15,7 @@ public final class ProposalFailed extends RuntimeException {
      * @param code the loop's code.
      */
     public ProposalFailed(final long code) {
-        super("proposal failed: " + code, null, false, false);
+        super(CairnError.ofLoop(code));
         this.code = code;
     }
 

@@ -1,4 +1,4 @@
-package io.cairn.server.node;
+package io.cairn.embedded;
 
 import java.util.concurrent.ThreadFactory;
 

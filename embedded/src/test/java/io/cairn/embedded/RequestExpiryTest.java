@@ -1,6 +1,5 @@
-package io.cairn.server.node;
+package io.cairn.embedded;
 
-import io.grpc.StatusRuntimeException;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -31,8 +30,9 @@ class RequestExpiryTest {
 
         for (final Requests.Deadlined<Long> timedOut : List.of(late, due)) {
             final ExecutionException failure = assertThrows(ExecutionException.class, timedOut::get);
-            final StatusRuntimeException status = EtcdStatus.of(failure.getCause());
-            assertEquals("etcdserver: request timed out", status.getStatus().getDescription());
+            final CairnException cause = CairnException.find(failure);
+            assertEquals(CairnError.TIMEOUT, cause.error());
+            assertEquals("etcdserver: request timed out", cause.getMessage());
         }
         assertFalse(early.isDone(), "a request before its deadline waits on");
         assertEquals(7L, answered.get(), "an answer stands");

@@ -1,4 +1,4 @@
-package io.cairn.server.node;
+package io.cairn.embedded;
 
 import io.cairn.consensus.loop.RaftAgent;
 

@@ -1,0 +1,135 @@
+package io.cairn.embedded;
+
+import io.cairn.embedded.cluster.Topology;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * What a {@link CairnNode} is: its name in the cluster, the cluster (etcd's {@code --initial-cluster}), its data
+ * directory, and the settings etcd's flags would give it. Start from {@link #of} and refine with the {@code with}
+ * methods (each returns a new config).
+ *
+ * @param name             its name in {@code topology} (etcd's {@code --name}).
+ * @param topology         the cluster as configured: names, peer URLs (host:port is the Aeron UDP endpoint), client
+ *                         URLs where there are any.
+ * @param dataDir          its files: the WAL, the keyspace, snapshots. One node per directory.
+ * @param clientUrl        the client URL it publishes to the cluster (etcd's {@code --advertise-client-urls}), or
+ *                         null for a node that serves no clients over the network.
+ * @param joining          etcd's {@code --initial-cluster-state existing}: with no files yet, start with no
+ *                         configuration and learn it from the leader (the node must have been added first).
+ * @param durable          sync the WAL before acknowledging (false only for measuring: a power cut then loses
+ *                         acknowledged writes).
+ * @param snapshotCount    applied entries between snapshots (etcd's {@code --snapshot-count}).
+ * @param diskReserveBytes free space below which it raises the NOSPACE alarm (0: no guard).
+ * @param aeronDir         the directory of a media driver the service runs itself, or null to embed one that the
+ *                         node's own loop thread runs (the default: no extra threads).
+ */
+public record NodeConfig(String name, Topology topology, Path dataDir, String clientUrl, boolean joining,
+    boolean durable, long snapshotCount, long diskReserveBytes, String aeronDir) {
+    /** etcd 3.4's default {@code --snapshot-count}. */
+    public static final long SNAPSHOT_COUNT_DEFAULT = 100_000;
+    /** Default disk reserve: two WAL blocks. */
+    public static final long DISK_RESERVE_DEFAULT = 128L << 20;
+
+    /**
+     * Checks the settings.
+     */
+    public NodeConfig {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(topology, "topology");
+        Objects.requireNonNull(dataDir, "dataDir");
+        if (topology.byName(name) == null) {
+            throw new IllegalArgumentException("--name " + name + " is not in --initial-cluster");
+        }
+        if (snapshotCount < 1) {
+            throw new IllegalArgumentException("--snapshot-count must be at least 1, not " + snapshotCount);
+        }
+        if (diskReserveBytes < 0) {
+            throw new IllegalArgumentException("--disk-reserve-bytes must not be negative");
+        }
+    }
+
+    /**
+     * A member of a new cluster, durable, with etcd's defaults.
+     *
+     * @param name           its name.
+     * @param initialCluster etcd's {@code name=peerURL,...}, this node included.
+     * @param dataDir        its files.
+     * @return the config.
+     */
+    public static NodeConfig of(final String name, final String initialCluster, final Path dataDir) {
+        return of(name, Topology.parse(initialCluster, ""), dataDir);
+    }
+
+    /**
+     * @param name     its name.
+     * @param topology the cluster.
+     * @param dataDir  its files.
+     * @return a member of a new cluster, durable, with etcd's defaults.
+     */
+    public static NodeConfig of(final String name, final Topology topology, final Path dataDir) {
+        return new NodeConfig(name, topology, dataDir, null, false, true, SNAPSHOT_COUNT_DEFAULT,
+            DISK_RESERVE_DEFAULT, null);
+    }
+
+    /**
+     * @param url the client URL to publish.
+     * @return this config with it.
+     */
+    public NodeConfig withClientUrl(final String url) {
+        return new NodeConfig(name, topology, dataDir, url, joining, durable, snapshotCount, diskReserveBytes,
+            aeronDir);
+    }
+
+    /**
+     * @param existing true to join a running cluster that already added this node.
+     * @return this config with it.
+     */
+    public NodeConfig withJoining(final boolean existing) {
+        return new NodeConfig(name, topology, dataDir, clientUrl, existing, durable, snapshotCount, diskReserveBytes,
+            aeronDir);
+    }
+
+    /**
+     * @param sync false to skip the WAL sync (measuring only).
+     * @return this config with it.
+     */
+    public NodeConfig withDurable(final boolean sync) {
+        return new NodeConfig(name, topology, dataDir, clientUrl, joining, sync, snapshotCount, diskReserveBytes,
+            aeronDir);
+    }
+
+    /**
+     * @param count applied entries between snapshots.
+     * @return this config with it.
+     */
+    public NodeConfig withSnapshotCount(final long count) {
+        return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, count, diskReserveBytes,
+            aeronDir);
+    }
+
+    /**
+     * @param bytes free disk space below which NOSPACE is raised (0: no guard).
+     * @return this config with it.
+     */
+    public NodeConfig withDiskReserveBytes(final long bytes) {
+        return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, bytes, aeronDir);
+    }
+
+    /**
+     * @param directory a media driver's directory (the service runs the driver), or null to embed one.
+     * @return this config with it.
+     */
+    public NodeConfig withAeronDir(final String directory) {
+        return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, diskReserveBytes,
+            directory);
+    }
+
+    /**
+     * @return this node in the topology.
+     */
+    public Topology.Member self() {
+        return topology.byName(name);
+    }
+}

@@ -1,0 +1,210 @@
+package io.cairn.embedded;
+
+import io.cairn.consensus.Role;
+import io.cairn.embedded.kv.Compare;
+import io.cairn.embedded.kv.KeyValue;
+import io.cairn.embedded.kv.Op;
+import io.cairn.embedded.kv.OpResult;
+import io.cairn.embedded.kv.RangeQuery;
+import io.cairn.embedded.kv.Txn;
+import io.cairn.embedded.kv.TxnResult;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Goal: three embedded nodes in one JVM are one etcd-like cluster through the typed API: writes through any node are
+ * read by every node, transactions and deletes answer as etcd's do, refusals come back as etcd's typed errors, and a
+ * leader that is stopped and restarted from its data directory loses nothing acknowledged and catches up.
+ * Method: real nodes (Aeron on loopback UDP, Chronicle WAL, LMDB) under a temporary directory; every wait is bounded.
+ */
+class EmbeddedClusterTest {
+    private static final long WAIT_S = 10;
+
+    @TempDir
+    Path dataDir;
+
+    private final List<CairnNode> nodes = new ArrayList<>();
+    private String cluster;
+
+    @AfterEach
+    void stop() {
+        nodes.forEach(CairnNode::close);
+    }
+
+    private void startCluster() throws IOException {
+        cluster = "a=http://127.0.0.1:" + freePort() + ",b=http://127.0.0.1:" + freePort() + ",c=http://127.0.0.1:"
+            + freePort();
+        for (final String name : List.of("a", "b", "c")) {
+            nodes.add(CairnNode.start(NodeConfig.of(name, cluster, dataDir.resolve(name))));
+        }
+        for (final CairnNode node : nodes) {
+            assertTrue(node.awaitLeader(), "a leader within 3 s");
+        }
+    }
+
+    @Test
+    void shouldServeEtcdsKvCallsFromEveryNode() throws Exception {
+        startCluster();
+        final CairnNode follower = nodes.stream().filter(node -> node.role() != Role.LEADER).findFirst()
+            .orElseThrow();
+        final OpResult.Put first = follower.kv().put("k1", "v1").get(WAIT_S, TimeUnit.SECONDS);
+        final OpResult.Put second = follower.kv().put(Op.put("k1", "v2").withPrevKv()).get(WAIT_S, TimeUnit.SECONDS);
+        assertEquals(first.revision() + 1, second.revision());
+        assertEquals("v1", second.previous().orElseThrow().valueString());
+        for (final CairnNode node : nodes) {
+            final KeyValue kv = node.kv().get("k1").get(WAIT_S, TimeUnit.SECONDS).orElseThrow();
+            assertEquals("v2", kv.valueString(), "linearizable on " + node.config().name());
+            assertEquals(first.revision(), kv.createRevision());
+            assertEquals(second.revision(), kv.modRevision());
+            assertEquals(2, kv.version());
+        }
+        assertEquals(Optional.empty(), follower.kv().get("absent").get(WAIT_S, TimeUnit.SECONDS));
+
+        // A transaction whose compare fails runs its else branch, and nothing is written.
+        final TxnResult refused = follower.kv().txn(Txn.when(Compare.value("k1", Compare.Result.EQUAL, "v1"))
+            .then(Op.put("k1", "v3")).orElse(Op.get(RangeQuery.key("k1")))).get(WAIT_S, TimeUnit.SECONDS);
+        assertFalse(refused.succeeded());
+        assertEquals(second.revision(), refused.revision());
+        final OpResult.Range seen = (OpResult.Range)refused.results().get(0);
+        assertEquals("v2", seen.first().orElseThrow().valueString());
+
+        // Create-if-absent, two puts in one revision.
+        final byte[] lock = "lock".getBytes(StandardCharsets.UTF_8);
+        final TxnResult created = nodes.get(0).kv().txn(Txn.when(Compare.version(lock, Compare.Result.EQUAL, 0))
+            .then(Op.put(lock, "me".getBytes(StandardCharsets.UTF_8)), Op.put("k2", "v"))).get(WAIT_S,
+                TimeUnit.SECONDS);
+        assertTrue(created.succeeded());
+        assertEquals(second.revision() + 1, created.revision());
+        assertEquals(2, created.results().size());
+
+        // Ranges: prefix, limit, count, keys only, at an old revision; the visitor sees views in key order.
+        final OpResult.Range page = nodes.get(1).kv().range(RangeQuery.prefix("k").withLimit(1))
+            .get(WAIT_S, TimeUnit.SECONDS);
+        assertEquals(2, page.count());
+        assertTrue(page.more());
+        assertEquals("k1", page.kvs().get(0).keyString());
+        final OpResult.Range old = nodes.get(2).kv().range(RangeQuery.key("k1").withRevision(first.revision()))
+            .get(WAIT_S, TimeUnit.SECONDS);
+        assertEquals("v1", old.first().orElseThrow().valueString());
+        final List<String> keys = new ArrayList<>();
+        final OpResult.Range visited = nodes.get(2).kv().range(RangeQuery.all(), view -> {
+            keys.add(new String(view.keyBytes(), StandardCharsets.UTF_8));
+            return true;
+        }).get(WAIT_S, TimeUnit.SECONDS);
+        assertEquals(List.of("k1", "k2", "lock"), keys);
+        assertEquals(3, visited.count());
+
+        // Delete a range with the previous values; compact; the old revision is gone with etcd's error.
+        final OpResult.Delete deleted = follower.kv().delete(Op.delete("k".getBytes(StandardCharsets.UTF_8))
+            .toEnd(RangeQuery.prefixEnd("k".getBytes(StandardCharsets.UTF_8))).withPrevKv())
+            .get(WAIT_S, TimeUnit.SECONDS);
+        assertEquals(2, deleted.deleted());
+        assertEquals(2, deleted.previous().size());
+        follower.kv().compact(deleted.revision()).get(WAIT_S, TimeUnit.SECONDS);
+        assertError(CairnError.COMPACTED, () -> nodes.get(0).kv()
+            .range(RangeQuery.key("k1").withRevision(first.revision())).get(WAIT_S, TimeUnit.SECONDS));
+        assertError(CairnError.FUTURE_REVISION, () -> nodes.get(0).kv()
+            .range(RangeQuery.key("k1").withRevision(deleted.revision() + 100)).get(WAIT_S, TimeUnit.SECONDS));
+        assertError(CairnError.EMPTY_KEY, () -> follower.kv().put(new byte[0], new byte[1]).get(WAIT_S,
+            TimeUnit.SECONDS));
+        assertError(CairnError.DUPLICATE_KEY, () -> follower.kv().txn(Txn.when()
+            .then(Op.put("d", "1"), Op.put("d", "2"))).get(WAIT_S, TimeUnit.SECONDS));
+        assertEquals(0, follower.kv().range(RangeQuery.prefix("k")).get(WAIT_S, TimeUnit.SECONDS).count());
+    }
+
+    @Test
+    void shouldKeepAcknowledgedWritesWhenTheLeaderStopsAndCatchUpWhenItReturns() throws Exception {
+        startCluster();
+        final CairnNode leader = nodes.stream().filter(node -> node.role() == Role.LEADER).findFirst()
+            .orElseThrow();
+        long last = 0;
+        for (int i = 0; i < 50; i++) {
+            last = leader.kv().put("before/" + i, "v" + i).get(WAIT_S, TimeUnit.SECONDS).revision();
+        }
+        final int index = nodes.indexOf(leader);
+        final String name = leader.config().name();
+        leader.close();
+        assertError(CairnError.STOPPED, () -> leader.kv().put("x", "y").get(WAIT_S, TimeUnit.SECONDS));
+
+        final CairnNode survivor = nodes.get((index + 1) % 3);
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+        while (survivor.leaderId() == 0 || survivor.leaderId() == leader.selfId()) {
+            assertTrue(System.nanoTime() < deadline, "a new leader within " + WAIT_S + " s");
+            Thread.sleep(20);
+        }
+        for (int i = 0; i < 20; i++) {
+            last = putRetrying(survivor, "after/" + i, "w" + i);
+        }
+        assertEquals(50, survivor.kv().range(RangeQuery.prefix("before/")).get(WAIT_S, TimeUnit.SECONDS).count());
+
+        final CairnNode restarted = CairnNode.start(NodeConfig.of(name, cluster, dataDir.resolve(name)));
+        nodes.set(index, restarted);
+        assertTrue(restarted.awaitLeader());
+        final long caughtUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+        OpResult.Range after;
+        do {
+            assertTrue(System.nanoTime() < caughtUp, "the restarted node catches up within " + WAIT_S + " s");
+            Thread.sleep(20);
+            after = restarted.kv().range(RangeQuery.prefix("after/").asSerializable()).get(WAIT_S, TimeUnit.SECONDS);
+        } while (after.count() < 20);
+        assertEquals(50, restarted.kv().range(RangeQuery.prefix("before/").asSerializable())
+            .get(WAIT_S, TimeUnit.SECONDS).count(), "what it had before it stopped is still there");
+        final KeyValue latest = restarted.kv().get("after/19").get(WAIT_S, TimeUnit.SECONDS).orElseThrow();
+        assertEquals(last, latest.modRevision());
+        assertNotEquals(0, restarted.leaderId());
+        assertNotNull(restarted.view().byId(restarted.selfId()));
+    }
+
+    // Right after a leader stops, the survivors may refuse for a moment (no leader yet, or the old one's term).
+    private static long putRetrying(final CairnNode node, final String key, final String value) throws Exception {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+        while (true) {
+            try {
+                return node.kv().put(key, value).get(WAIT_S, TimeUnit.SECONDS).revision();
+            } catch (final ExecutionException ex) {
+                final CairnException cause = CairnException.find(ex);
+                if (cause == null || System.nanoTime() > deadline || (cause.error() != CairnError.NO_LEADER
+                    && cause.error() != CairnError.LEADER_CHANGED && cause.error() != CairnError.TIMEOUT)) {
+                    throw ex;
+                }
+            }
+        }
+    }
+
+    private static void assertError(final CairnError expected, final ThrowingCall call) {
+        final ExecutionException failure = assertThrows(ExecutionException.class, call::run);
+        final CairnException cause = CairnException.find(failure);
+        assertNotNull(cause, () -> "a CairnException, not " + failure.getCause());
+        assertEquals(expected, cause.error());
+        assertEquals(expected.message(), cause.getMessage());
+    }
+
+    @FunctionalInterface
+    private interface ThrowingCall {
+        void run() throws Exception;
+    }
+
+    private static int freePort() throws IOException {
+        try (DatagramSocket socket = new DatagramSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}
