@@ -11,12 +11,14 @@ import io.cairn.consensus.loop.RaftAgent;
 import io.cairn.consensus.loop.RaftListener;
 import io.cairn.embedded.cluster.ClusterView;
 import io.cairn.embedded.cluster.Topology;
+import io.cairn.embedded.kv.WatchOptions;
 import io.cairn.engine.mvcc.MvccConfig;
 import io.cairn.engine.mvcc.MvccError;
 import io.cairn.engine.mvcc.MvccReader;
 import io.cairn.engine.mvcc.MvccResponse;
 import io.cairn.engine.mvcc.MvccStore;
 import io.cairn.engine.mvcc.MvccValidator;
+import io.cairn.engine.mvcc.RangeVisitor;
 import io.cairn.transport.aeron.AeronTransport;
 import io.cairn.transport.aeron.AeronTransportConfig;
 import org.agrona.DirectBuffer;
@@ -36,6 +38,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -46,7 +49,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
-import java.util.function.LongConsumer;
 
 /**
  * A replicated Cairn member inside a Java service: its keyspace (LMDB, off-heap) replicated by Raft over Aeron UDP to
@@ -63,12 +65,13 @@ import java.util.function.LongConsumer;
  * <p>What it offers, in two layers:
  * <ul>
  *   <li>{@link #kv()}: etcd's KV calls (put, get, range, delete, txn, compact) with typed results; futures fail with
- *       {@link CairnException} (etcd's reason, {@link CairnError});</li>
+ *       {@link CairnException} (etcd's reason, {@link CairnError}); {@link #watch} a key or a range from a revision,
+ *       to a listener on the caller's executor or to a {@link WatchSink} that sees views;</li>
  *   <li>the command layer the typed calls and the etcd gRPC server are built on: {@link #validate} and
  *       {@link #write} a keyspace command ({@code CommandEncoder}'s layout), {@link #readBarrier} (ReadIndex) and
  *       {@link #read} the local keyspace, {@link #changeMembership}, {@link #transferLeadership}, the loop's view of
  *       the cluster ({@link #view}, {@link #leaderId}, {@link #role}, {@link #term}) and its events
- *       ({@link #addListener}, {@link #onRevision}).</li>
+ *       ({@link #addListener}).</li>
  * </ul>
  *
  * <p>Threads: one loop thread runs Raft, the WAL, the keyspace's writer and the embedded Aeron driver (it sleeps in
@@ -102,7 +105,7 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
     private final AtomicLong leaseIds = new AtomicLong();
     private final AtomicLong leaderChanges = new AtomicLong();
     private final KvClient kv = new KvClient(this);
-    private volatile LongConsumer revisionListener = revision -> { };
+    private final WatchHub watches;
     private volatile ClusterView view;
     private volatile int role = Role.FOLLOWER;
     private volatile long term;
@@ -130,6 +133,7 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
         this.watchdog = Executors.newSingleThreadScheduledExecutor(
             DaemonThreads.named("cairn-" + config.name() + "-watchdog"));
         this.requests = new Requests(watchdog);
+        this.watches = new WatchHub(this);
         this.peers = new PeerDirectory(transport, self.id(), initialPeers);
         this.diskGuard = config.diskReserveBytes() > 0
             ? new DiskGuard(this, config.name(), config.dataDir(), config.diskReserveBytes()) : null;
@@ -138,7 +142,7 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
                 Math.max(1, config.snapshotCount() / 2));
         try {
             this.member = new KeyspaceMember(keyspace, transport, new Listener(), this::onLeaseAnswer,
-                revision -> revisionListener.accept(revision), SystemNanoClock.INSTANCE);
+                watches::onRevision, SystemNanoClock.INSTANCE);
         } catch (final IOException | RuntimeException ex) {
             executor.shutdownNow();
             watchdog.shutdownNow();
@@ -185,14 +189,6 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
     }
 
     /**
-     * @param listener told of every new revision this member applies, on the loop's thread (return at once); set
-     *                 before {@link #start}.
-     */
-    public void onRevision(final LongConsumer listener) {
-        this.revisionListener = listener;
-    }
-
-    /**
      * @param listener told of leadership and membership changes from now on (on the loop's thread).
      */
     public void addListener(final NodeListener listener) {
@@ -218,6 +214,7 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
         }
         started = true;
         member.start(onError);
+        watches.start();
         watchdog.scheduleWithFixedDelay(() -> {
             if (diskGuard != null) {
                 diskGuard.check();
@@ -240,6 +237,43 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
     }
 
     /**
+     * Watches a key or a range: its changes from the options' start revision (history first, then live), copied, to
+     * {@code listener} on {@code executor}, one call at a time and in revision order. Served from this member's
+     * keyspace as it applies entries (a follower's watch sees a write once it has applied it, as etcd's does).
+     *
+     * @param options  what to watch.
+     * @param executor where the listener runs (the caller's choice; {@code Runnable::run} runs it on the node's watch
+     *                 thread, which must then not wait).
+     * @param listener gets the changes.
+     * @return the watch, to cancel.
+     */
+    public Watch watch(final WatchOptions options, final Executor executor, final WatchListener listener) {
+        return watch(options, new ListenerSink(executor, listener));
+    }
+
+    /**
+     * Watches a key or a range with a sink that sees the changes as views into the keyspace, on the node's watch thread
+     * (no copy; the gRPC Watch service is built on this).
+     *
+     * @param options what to watch.
+     * @param sink    gets the changes.
+     * @return the watch, to cancel.
+     */
+    public Watch watch(final WatchOptions options, final WatchSink sink) {
+        if (closed) {
+            throw new CairnException(CairnError.STOPPED);
+        }
+        return watches.add(options, sink, revision());
+    }
+
+    /**
+     * @return the keyspace's revision as this member has applied it.
+     */
+    public long revision() {
+        return read(MvccReader::revision);
+    }
+
+    /**
      * @return what this node was started with.
      */
     public NodeConfig config() {
@@ -258,6 +292,10 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
         @Override
         public void onProposalComplete(final long correlationId, final long code, final long index,
             final long result) {
+            if (WriteSlots.owns(correlationId)) {
+                completeSlot(correlationId, code, result);
+                return;
+            }
             final CompletableFuture<DirectBuffer> future = requests.writes.remove(correlationId);
             if (future == null) {
                 requests.completeOther(correlationId, code);
@@ -315,6 +353,27 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
             for (final NodeListener listener : listeners) {
                 listener.onMembershipChange(next, isMember);
             }
+        }
+    }
+
+    // The zero-allocation path's answer, on the loop's thread: the handler sees the response in the applied run's
+    // buffer, no copy.
+    private void completeSlot(final long correlationId, final long code, final long result) {
+        if (code != RaftListener.COMMITTED) {
+            if (requests.slots.complete(correlationId, CairnError.ofLoop(code), null, 0, 0)) {
+                requests.writesFailed.incrementAndGet();
+            }
+            return;
+        }
+        final DirectBuffer responses = member.stateMachine().responses();
+        final int offset = KeyspaceStateMachine.responseOffset(result);
+        final int status = MvccResponse.status(responses, offset);
+        final boolean completed = status == MvccError.OK
+            ? requests.slots.complete(correlationId, null, responses, offset,
+                KeyspaceStateMachine.responseLength(result))
+            : requests.slots.complete(correlationId, CairnError.ofKeyspace(status), null, 0, 0);
+        if (completed) {
+            requests.writesCommitted.incrementAndGet();
         }
     }
 
@@ -388,6 +447,69 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
         final CompletableFuture<DirectBuffer> answer = new CompletableFuture<>();
         attempt(new UnsafeBuffer(copy), answer, 0);
         return answer;
+    }
+
+    /**
+     * Writes a command on the zero-allocation path: validated, copied into the loop's ring, answered through
+     * {@code handler} (exactly once: on the loop's thread with a view of the response once this member applied it, on
+     * this thread when refused before the loop took it, on the watchdog after the request timeout). Not retried: a
+     * write refused for want of a leader is answered {@link CairnError#NO_LEADER}. A steady stream of these allocates
+     * nothing on this thread or the loop's (at most {@code 8192} in flight; more are refused with
+     * {@link CairnError#TOO_MANY_REQUESTS}).
+     *
+     * @param command a keyspace command ({@code CommandEncoder}'s layout; copied before this returns).
+     * @param length  its length.
+     * @param handler its answer.
+     * @param context handed back to {@code handler}.
+     */
+    public void write(final DirectBuffer command, final int length, final WriteHandler handler, final long context) {
+        if (closed) {
+            handler.onWritten(context, CairnError.STOPPED, null, 0, 0);
+            return;
+        }
+        final int verdict = validate(command, length);
+        if (verdict != MvccError.OK) {
+            handler.onWritten(context, CairnError.ofKeyspace(verdict), null, 0, 0);
+            return;
+        }
+        if (length > member.requests().payloadLengthMax()) {
+            handler.onWritten(context, CairnError.REQUEST_TOO_LARGE, null, 0, 0);
+            return;
+        }
+        final long id = requests.slots.register(handler, context,
+            System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Requests.REQUEST_TIMEOUT_MS));
+        if (id == 0) {
+            handler.onWritten(context, CairnError.TOO_MANY_REQUESTS, null, 0, 0);
+            return;
+        }
+        requests.armExpiry();
+        if (!member.requests().offerProposal(id, EntryType.NORMAL, command, 0, length)) {
+            requests.slots.complete(id, CairnError.TOO_MANY_REQUESTS, null, 0, 0);
+        }
+    }
+
+    /**
+     * A serializable range read of this member's keyspace on the calling thread, with no allocation: the visitor sees
+     * views into the map (valid during the call).
+     *
+     * @param command a range command ({@code CommandEncoder.range}).
+     * @param visitor gets the key-values in order; false stops.
+     * @return {@link MvccError#OK} or the keyspace's refusal (COMPACTED, FUTURE_REVISION).
+     */
+    public int readSerializable(final DirectBuffer command, final RangeVisitor visitor) {
+        MvccReader reader = readers.poll();
+        if (reader == null) {
+            reader = member.store().newReader();
+        }
+        try {
+            reader.refresh();
+            return reader.range(command, 0, visitor);
+        } finally {
+            reader.park();
+            if (!readers.offer(reader)) {
+                reader.close();
+            }
+        }
     }
 
     // Answered where the outcome is known, normally on the loop's thread right after the apply; only a retry, which
@@ -468,7 +590,8 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
             reader.refresh();
             return work.apply(reader);
         } finally {
-            reader.release(); // idle in the pool without pinning an old snapshot (the file would only grow)
+            reader.park(); // idle in the pool without pinning an old snapshot (the file would only grow), and renewed
+            // next time without allocating
             if (!readers.offer(reader)) {
                 reader.close();
             }
@@ -673,7 +796,7 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
 
     @Override
     public int proposalsPending() {
-        return requests.writesPending.get();
+        return requests.writesPending.get() + requests.slots.inFlight();
     }
 
     @Override
@@ -712,6 +835,7 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
         }
         closed = true;
         watchdog.shutdownNow();
+        watches.close();
         executor.shutdownNow();
         try {
             executor.awaitTermination(2, TimeUnit.SECONDS);

@@ -77,6 +77,46 @@ public final class KvClient {
     }
 
     /**
+     * A put on the zero-allocation path: no object per put on this thread or the node's loop
+     * ({@link CairnNode#write(DirectBuffer, int, WriteHandler, long)} says when and where {@code handler} is called;
+     * its response view holds the revision: {@code MvccResponse.revision(response, offset)}).
+     *
+     * @param key         key bytes.
+     * @param keyOffset   where they start.
+     * @param keyLength   how many.
+     * @param value       value bytes.
+     * @param valueOffset where they start.
+     * @param valueLength how many.
+     * @param lease       a lease to attach, or 0.
+     * @param handler     the answer (one instance can serve every put).
+     * @param context     handed back to {@code handler}.
+     */
+    public void put(final DirectBuffer key, final int keyOffset, final int keyLength, final DirectBuffer value,
+        final int valueOffset, final int valueLength, final long lease, final WriteHandler handler,
+        final long context) {
+        final CommandEncoder encoder = ENCODERS.get().reset();
+        encoder.put(key, keyOffset, keyLength, value, valueOffset, valueLength, lease, 0);
+        node.write(encoder.buffer(), encoder.length(), handler, context);
+    }
+
+    /**
+     * A serializable get on the calling thread with no allocation: {@code visitor} sees the key's value as a view into
+     * this member's map (valid during the call), or is not called when the key does not exist.
+     *
+     * @param key       key bytes.
+     * @param keyOffset where they start.
+     * @param keyLength how many.
+     * @param visitor   gets the key-value.
+     * @return {@link MvccError#OK}, or the keyspace's refusal as {@code MvccError} codes.
+     */
+    public int getSerializable(final DirectBuffer key, final int keyOffset, final int keyLength,
+        final RangeVisitor visitor) {
+        final CommandEncoder encoder = ENCODERS.get().reset();
+        encoder.range(key, keyOffset, keyLength, null, 0, 0, 0, 1, MvccCommand.FLAG_SERIALIZABLE);
+        return node.readSerializable(encoder.buffer(), visitor);
+    }
+
+    /**
      * @param key a key.
      * @return completes with its value now, linearizable, or empty if it does not exist.
      */

@@ -31,6 +31,8 @@ final class Requests {
     static final long REQUEST_TIMEOUT_MS = 7_000;
     /** How often the watchdog fails requests past their deadline. */
     static final long EXPIRY_SWEEP_MS = 250;
+    /** Zero-allocation writes in flight at most (more are refused with {@link CairnError#TOO_MANY_REQUESTS}). */
+    static final int WRITE_SLOTS = 8192;
 
     final Map<Long, CompletableFuture<DirectBuffer>> writes = new ConcurrentHashMap<>();
     final Map<Long, CompletableFuture<Long>> reads = new ConcurrentHashMap<>();
@@ -40,6 +42,8 @@ final class Requests {
     final AtomicLong writesCommitted = new AtomicLong();
     final AtomicLong writesFailed = new AtomicLong();
     final AtomicInteger writesPending = new AtomicInteger();
+    /** The writes of the zero-allocation path, in flight. */
+    final WriteSlots slots = new WriteSlots(WRITE_SLOTS);
     private final AtomicLong correlations = new AtomicLong();
     private final ScheduledExecutorService watchdog;
     /** An expiry sweep is scheduled: sweeps run only while requests are in flight. */
@@ -107,7 +111,8 @@ final class Requests {
         expire(reads.values(), nowNs);
         expire(transfers.values(), nowNs);
         expire(leaseAnswers.values(), nowNs);
-        if (!writes.isEmpty() || !reads.isEmpty() || !transfers.isEmpty() || !leaseAnswers.isEmpty()) {
+        final int slotted = slots.expire(nowNs);
+        if (slotted > 0 || !writes.isEmpty() || !reads.isEmpty() || !transfers.isEmpty() || !leaseAnswers.isEmpty()) {
             armExpiry();
         }
     }
@@ -116,7 +121,7 @@ final class Requests {
      * Schedules the next expiry sweep unless one is scheduled. Called after a request is registered (so the sweep
      * that runs next finds it, or the request arms a sweep of its own).
      */
-    private void armExpiry() {
+    void armExpiry() {
         if (!expiryArmed.get() && expiryArmed.compareAndSet(false, true)) {
             try {
                 watchdog.schedule(this::expireRequests, EXPIRY_SWEEP_MS, TimeUnit.MILLISECONDS);

@@ -8,6 +8,8 @@ import io.cairn.embedded.kv.OpResult;
 import io.cairn.embedded.kv.RangeQuery;
 import io.cairn.embedded.kv.Txn;
 import io.cairn.embedded.kv.TxnResult;
+import io.cairn.embedded.kv.WatchEvent;
+import io.cairn.embedded.kv.WatchOptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,7 +21,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -171,6 +178,84 @@ class EmbeddedClusterTest {
         assertEquals(last, latest.modRevision());
         assertNotEquals(0, restarted.leaderId());
         assertNotNull(restarted.view().byId(restarted.selfId()));
+    }
+
+    @Test
+    void shouldDeliverWatchEventsInOrderFromHistoryAndLiveAndEndAtCompaction() throws Exception {
+        startCluster();
+        final CairnNode leader = nodes.stream().filter(node -> node.role() == Role.LEADER).findFirst()
+            .orElseThrow();
+        final CairnNode follower = nodes.stream().filter(node -> node != leader).findFirst().orElseThrow();
+        final long first = leader.kv().put("w/a", "1").get(WAIT_S, TimeUnit.SECONDS).revision();
+        leader.kv().put("other", "x").get(WAIT_S, TimeUnit.SECONDS);
+
+        final ExecutorService serviceThread = Executors.newSingleThreadExecutor();
+        try {
+            final BlockingQueue<List<WatchEvent>> batches = new LinkedBlockingQueue<>();
+            final List<String> threads = new CopyOnWriteArrayList<>();
+            final Watch watch = follower.watch(WatchOptions.prefix("w/").fromRevision(first).withPrevKv(),
+                serviceThread, (events, revision) -> {
+                    threads.add(Thread.currentThread().getName());
+                    batches.add(events);
+                });
+            // History first: the put before the watch existed.
+            final List<WatchEvent> history = batches.poll(WAIT_S, TimeUnit.SECONDS);
+            assertNotNull(history);
+            assertEquals(List.of("1"), history.stream().map(event -> event.kv().valueString()).toList());
+
+            // Live: a put with its previous value, a transaction's two changes in one batch, a delete.
+            leader.kv().put("w/a", "2").get(WAIT_S, TimeUnit.SECONDS);
+            final TxnResult txn = follower.kv().txn(Txn.when().then(Op.put("w/b", "3"), Op.put("w/c", "4")))
+                .get(WAIT_S, TimeUnit.SECONDS);
+            leader.kv().delete("w/a").get(WAIT_S, TimeUnit.SECONDS);
+            final List<WatchEvent> live = new ArrayList<>();
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+            while (live.size() < 4) {
+                final List<WatchEvent> batch = batches.poll(Math.max(1, deadline - System.nanoTime()),
+                    TimeUnit.NANOSECONDS);
+                assertNotNull(batch, "four live events within " + WAIT_S + " s, got " + live);
+                if (batch.stream().anyMatch(event -> event.kv().modRevision() == txn.revision())) {
+                    assertEquals(2, batch.stream().filter(event -> event.kv().modRevision() == txn.revision())
+                        .count(), "a transaction's changes arrive in one batch");
+                }
+                live.addAll(batch);
+            }
+            assertEquals("2", live.get(0).kv().valueString());
+            assertEquals("1", live.get(0).previous().orElseThrow().valueString());
+            assertEquals(List.of("w/b", "w/c"), live.subList(1, 3).stream().map(event -> event.kv().keyString())
+                .toList());
+            assertEquals(WatchEvent.Type.DELETE, live.get(3).type());
+            assertEquals("w/a", live.get(3).kv().keyString());
+            assertTrue(threads.stream().allMatch(name -> name.equals(threads.get(0))), "on the service's thread");
+            for (int i = 1; i < live.size(); i++) {
+                assertTrue(live.get(i).kv().modRevision() >= live.get(i - 1).kv().modRevision(), "in order");
+            }
+
+            // Cancelled: nothing more.
+            watch.cancel();
+            leader.kv().put("w/after-cancel", "5").get(WAIT_S, TimeUnit.SECONDS);
+            assertEquals(null, batches.poll(300, TimeUnit.MILLISECONDS));
+
+            // A watch from a compacted revision is told so, with the compacted revision, and ends.
+            final long compacted = leader.kv().put("w/z", "6").get(WAIT_S, TimeUnit.SECONDS).revision();
+            leader.kv().compact(compacted).get(WAIT_S, TimeUnit.SECONDS);
+            final BlockingQueue<Long> compactions = new LinkedBlockingQueue<>();
+            leader.watch(WatchOptions.prefix("w/").fromRevision(first), serviceThread, new WatchListener() {
+                @Override
+                public void onEvents(final List<WatchEvent> events, final long revision) {
+                    batches.add(events);
+                }
+
+                @Override
+                public void onCompacted(final long compactRevision) {
+                    compactions.add(compactRevision);
+                }
+            });
+            assertEquals(compacted, compactions.poll(WAIT_S, TimeUnit.SECONDS));
+            assertEquals(null, batches.poll(100, TimeUnit.MILLISECONDS));
+        } finally {
+            serviceThread.shutdownNow();
+        }
     }
 
     // Right after a leader stops, the survivors may refuse for a moment (no leader yet, or the old one's term).

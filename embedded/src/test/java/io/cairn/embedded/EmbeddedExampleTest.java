@@ -7,6 +7,8 @@ import io.cairn.embedded.kv.OpResult;
 import io.cairn.embedded.kv.RangeQuery;
 import io.cairn.embedded.kv.Txn;
 import io.cairn.embedded.kv.TxnResult;
+import io.cairn.embedded.kv.WatchEvent;
+import io.cairn.embedded.kv.WatchOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -17,6 +19,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -59,6 +65,14 @@ class EmbeddedExampleTest {
         // Serializable: b's map as it is now, no round trip.
         OpResult.Range config = nodes.get(1).kv().range(RangeQuery.prefix("/config/").asSerializable()).get();
 
+        // Watch /config/ from the first write on (history, then live), on a thread the service chooses.
+        BlockingQueue<WatchEvent> seen = new LinkedBlockingQueue<>();
+        Watch watch = nodes.get(1).watch(WatchOptions.prefix("/config/").fromRevision(written),
+            ForkJoinPool.commonPool(), (events, revision) -> seen.addAll(events));
+        WatchEvent first = seen.poll(5, TimeUnit.SECONDS);
+        WatchEvent second = seen.poll(5, TimeUnit.SECONDS);
+        watch.cancel();
+
         for (CairnNode node : nodes) {
             node.close();
         }
@@ -70,6 +84,10 @@ class EmbeddedExampleTest {
         assertTrue(swap.succeeded());
         assertEquals(written + 1, swap.revision());
         assertTrue(config.count() <= 1, "one key under /config/ (b may not have applied it yet: serializable)");
+        assertEquals("fast", first.kv().valueString());
+        assertEquals(written, first.kv().modRevision());
+        assertEquals("safe", second.kv().valueString());
+        assertEquals(WatchEvent.Type.PUT, second.type());
         assertExampleInReadme();
     }
 

@@ -7,7 +7,6 @@ import io.cairn.server.grpc.ClusterService;
 import io.cairn.server.grpc.KvService;
 import io.cairn.server.grpc.LeaseService;
 import io.cairn.server.grpc.MaintenanceService;
-import io.cairn.server.grpc.WatchHub;
 import io.cairn.server.grpc.WatchService;
 import io.cairn.server.http.HttpGateway;
 import io.cairn.embedded.DaemonThreads;
@@ -26,10 +25,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One Cairn member as a server, and only its composition root: it opens the embedded {@link CairnNode} (the keyspace
- * replicated by Raft over Aeron, as a Java service embeds it), wraps it for the services ({@link GrpcNode}), builds the
- * watch hub, the
- * etcd v3 gRPC services on the client port and the JSON gateway with {@code /health} and {@code /metrics}; starts them
- * in that order and stops them in the reverse one. What a request does once a service has it is the node's business.
+ * replicated by Raft over Aeron, with its watch dispatcher, as a Java service embeds it), wraps it for the services
+ * ({@link GrpcNode}), builds the etcd v3 gRPC services on the client port and the JSON gateway with {@code /health} and
+ * {@code /metrics}; starts them in that order and stops them in the reverse one. What a request does once a service has
+ * it is the node's business.
  */
 public final class CairnMember implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CairnMember.class.getName());
@@ -114,7 +113,6 @@ public final class CairnMember implements AutoCloseable {
     private final Topology.Member self;
     private final GrpcNode node;
     private final io.netty.channel.EventLoopGroup grpcEventLoops;
-    private final WatchHub watches;
     private final Server grpc;
     private HttpGateway gateway;
     private volatile boolean closed;
@@ -129,8 +127,6 @@ public final class CairnMember implements AutoCloseable {
             config.clientUrl(), config.joining(), config.durable(), config.snapshotCount(), config.diskReserveBytes(),
             config.aeronDir()));
         this.node = new GrpcNode(embedded);
-        this.watches = new WatchHub(node);
-        embedded.onRevision(watches::onRevision);
         final ClusterService cluster = new ClusterService(node);
         this.grpcEventLoops = new io.netty.channel.MultiThreadIoEventLoopGroup(GRPC_EVENT_LOOPS,
             DaemonThreads.named("cairn-" + config.name() + "-netty"), io.netty.channel.nio.NioIoHandler.newFactory());
@@ -144,7 +140,7 @@ public final class CairnMember implements AutoCloseable {
             .permitKeepAliveTime(5, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
             .addService(new KvService(node))
-            .addService(new WatchService(node, watches))
+            .addService(new WatchService(node))
             .addService(new LeaseService(node).definition())
             .addService(cluster)
             .addService(cluster.publishDefinition())
@@ -153,7 +149,7 @@ public final class CairnMember implements AutoCloseable {
     }
 
     /**
-     * Opens the member's files, starts its loop, its watch dispatcher, its gRPC server and its JSON gateway.
+     * Opens the member's files, starts its node (loop, watch dispatcher), its gRPC server and its JSON gateway.
      *
      * @param config what it is.
      * @return the running member.
@@ -166,7 +162,6 @@ public final class CairnMember implements AutoCloseable {
                 LOG.log(System.Logger.Level.ERROR, "member " + config.name() + " stopped on an error", error);
                 Runtime.getRuntime().halt(70);
             });
-            server.watches.start();
             server.grpc.start();
             server.gateway = new HttpGateway(server.node.status(), server.grpc.getPort(),
                 config.httpUrl() == null ? HttpGateway.defaultAddress(config.clientUrl()) : address(config.httpUrl()));
@@ -231,7 +226,7 @@ public final class CairnMember implements AutoCloseable {
     }
 
     /**
-     * Stops serving clients, then the watch hub, the node (its loop, files and transport), and last the client
+     * Stops serving clients, then the node (its watch dispatcher, loop, files and transport), and last the client
      * port's event loops (answers the loop completed last still write through them).
      */
     @Override
@@ -252,7 +247,6 @@ public final class CairnMember implements AutoCloseable {
             Thread.currentThread().interrupt();
             grpc.shutdownNow();
         }
-        watches.close();
         node.close();
         grpcEventLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3_000);
     }

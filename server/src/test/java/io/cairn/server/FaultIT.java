@@ -48,7 +48,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * watch must have seen every revision once, in order, and every acknowledged value, and the members' keyspace hashes
  * must agree.
  *
- * <p>CI runs 20 leader kills, 5 partitions, 3 follower kills, 2 pauses ({@code -Dcairn.faults.leaderKills=N} and
+ * <p>CI runs 12 leader kills, 5 partitions, 3 follower kills, 2 pauses ({@code -Dcairn.faults.leaderKills=N} and
  * {@code .partitions}, {@code .followerKills}, {@code .pauses} change them;
  * {@code -Dcairn.faults.serializableReads=true} plants a bug, local reads, that the check must catch). Long mode:
  * {@code ./mvnw -pl server verify -Dit.test=FaultIT -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false
@@ -58,7 +58,7 @@ class FaultIT {
     private static final int CLIENTS = 4;
     private static final int KEYS = 32;
     private static final String PREFIX = "fault/";
-    private static final int LEADER_KILLS = Integer.getInteger("cairn.faults.leaderKills", 20);
+    private static final int LEADER_KILLS = Integer.getInteger("cairn.faults.leaderKills", 12);
     private static final int PARTITIONS = Integer.getInteger("cairn.faults.partitions", 5);
     private static final int FOLLOWER_KILLS = Integer.getInteger("cairn.faults.followerKills", 3);
     private static final int PAUSES = Integer.getInteger("cairn.faults.pauses", 2);

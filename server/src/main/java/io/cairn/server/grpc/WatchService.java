@@ -1,20 +1,34 @@
 package io.cairn.server.grpc;
 
+import com.google.protobuf.UnknownFieldSet;
+
+import io.cairn.embedded.Watch;
+import io.cairn.embedded.WatchSink;
+import io.cairn.embedded.kv.WatchOptions;
+import io.cairn.engine.mvcc.KeyValueView;
 import io.cairn.server.node.Node;
+import io.etcd.jetcd.api.Event;
 import io.etcd.jetcd.api.WatchCreateRequest;
 import io.etcd.jetcd.api.WatchGrpc;
 import io.etcd.jetcd.api.WatchRequest;
 import io.etcd.jetcd.api.WatchResponse;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 
-import java.util.HashSet;
-import java.util.Set;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * etcd's Watch service: one bidirectional stream carries many watchers. Create (key, range or prefix; start
  * revision for history then live; prev_kv; NOPUT/NODELETE filters; progress_notify; a client-chosen watch ID or the
  * next free one from 0), cancel, and progress requests (answered with the current revision and watch ID -1, as etcd
- * 3.4). Events are delivered by the {@link WatchHub}.
+ * 3.4). Events are delivered by the embedded node's watch dispatcher ({@code CairnNode.watch}) to one
+ * {@link StreamSink} per watcher, which turns them into etcd's responses: at most {@link #EVENTS_PER_RESPONSE_MAX}
+ * events or {@link #BYTES_PER_RESPONSE_MAX} bytes each (a long catch-up goes out in pieces of whole revisions; one
+ * revision larger than that goes out whole, or in fragments for a watcher that asked for them), not ready while gRPC's
+ * flow control holds the stream, a compacted start answered with {@code compact_revision} and cancelled.
  */
 public final class WatchService extends WatchGrpc.WatchImplBase {
     private static final int FILTER_NOPUT = 0;
@@ -22,23 +36,30 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
     private static final int CREATE_FRAGMENT_FIELD = 8;
     private static final int CREATE_WATCH_ID_FIELD = 7;
     private static final int PROGRESS_REQUEST_FIELD = 3;
+    private static final int RESPONSE_FRAGMENT_FIELD = 7; // etcd 3.4's WatchResponse.fragment, newer than the stubs
+    private static final UnknownFieldSet FRAGMENT = UnknownFieldSet.newBuilder()
+        .addField(RESPONSE_FRAGMENT_FIELD, UnknownFieldSet.Field.newBuilder().addVarint(1).build()).build();
+    /** A watcher catching up from far back gets its history in responses of about this many events. */
+    static final int EVENTS_PER_RESPONSE_MAX = 1000;
+    /**
+     * ... or this many bytes of keys and values, whichever comes first; cuts fall between revisions, except for a
+     * watcher that asked for fragments (etcd's limit for them: its 1.5 MiB request size).
+     */
+    static final int BYTES_PER_RESPONSE_MAX = 3 << 19;
 
     private final Node node;
-    private final WatchHub hub;
 
     /**
      * @param node the member it serves.
-     * @param hub    the dispatcher.
      */
-    public WatchService(final Node node, final WatchHub hub) {
+    public WatchService(final Node node) {
         this.node = node;
-        this.hub = hub;
     }
 
     @Override
     public StreamObserver<WatchRequest> watch(final StreamObserver<WatchResponse> stream) {
         return new StreamObserver<>() {
-            private final Set<Long> ids = new HashSet<>();
+            private final Map<Long, Watch> watches = new HashMap<>();
             private long nextId;
 
             @Override
@@ -47,14 +68,15 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
                     create(request.getCreateRequest());
                 } else if (request.hasCancelRequest()) {
                     final long id = request.getCancelRequest().getWatchId();
-                    if (ids.remove(id)) {
-                        hub.remove(stream, id);
-                        WatchHub.send(stream, WatchResponse.newBuilder().setHeader(node.header(revision()))
+                    final Watch watch = watches.remove(id);
+                    if (watch != null) {
+                        watch.cancel();
+                        send(stream, WatchResponse.newBuilder().setHeader(node.header(revision()))
                             .setWatchId(id).setCanceled(true).build());
                     }
                 } else if (request.getUnknownFields().hasField(PROGRESS_REQUEST_FIELD)) {
                     // etcd 3.4's progress_request (field 3), unknown to the stubs' proto.
-                    WatchHub.send(stream, WatchResponse.newBuilder().setHeader(node.header(revision()))
+                    send(stream, WatchResponse.newBuilder().setHeader(node.header(revision()))
                         .setWatchId(-1).build());
                 }
             }
@@ -64,12 +86,12 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
                 final var chosen = create.getUnknownFields().getField(CREATE_WATCH_ID_FIELD);
                 long id = chosen == null || chosen.getVarintList().isEmpty() ? 0 : chosen.getVarintList().get(0);
                 if (id == 0) {
-                    while (ids.contains(nextId)) {
+                    while (watches.containsKey(nextId)) {
                         nextId++;
                     }
                     id = nextId++;
-                } else if (ids.contains(id)) {
-                    WatchHub.send(stream, WatchResponse.newBuilder().setHeader(node.header(revision()))
+                } else if (watches.containsKey(id)) {
+                    send(stream, WatchResponse.newBuilder().setHeader(node.header(revision()))
                         .setWatchId(id).setCreated(true).setCanceled(true)
                         .setCancelReason("etcdserver: duplicate watch ID").build());
                     return;
@@ -80,27 +102,30 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
                     noPut |= filter.getNumber() == FILTER_NOPUT;
                     noDelete |= filter.getNumber() == FILTER_NODELETE;
                 }
-                final long current = revision();
-                final long start = create.getStartRevision() > 0 ? create.getStartRevision() : current + 1;
-                ids.add(id);
-                WatchHub.send(stream, WatchResponse.newBuilder().setHeader(node.header(current))
+                send(stream, WatchResponse.newBuilder().setHeader(node.header(revision()))
                     .setWatchId(id).setCreated(true).build());
                 // etcd 3.4's fragment (field 8): a revision too large for one message may come in pieces.
                 final var fragment = create.getUnknownFields().getField(CREATE_FRAGMENT_FIELD);
-                hub.add(new WatchHub.Watcher(stream, id, create.getKey().toByteArray(),
-                    create.getRangeEnd().toByteArray(), start, create.getPrevKv(), noPut, noDelete,
-                    create.getProgressNotify(), fragment != null && !fragment.getVarintList().isEmpty()
-                    && fragment.getVarintList().get(0) != 0));
+                final boolean fragments = fragment != null && !fragment.getVarintList().isEmpty()
+                    && fragment.getVarintList().get(0) != 0;
+                watches.put(id, node.watch(new WatchOptions(create.getKey().toByteArray(),
+                    create.getRangeEnd().toByteArray(), create.getStartRevision(), create.getPrevKv(), noPut,
+                    noDelete, create.getProgressNotify()), new StreamSink(stream, id, fragments)));
+            }
+
+            private synchronized void cancelAll() {
+                watches.values().forEach(Watch::cancel);
+                watches.clear();
             }
 
             @Override
             public void onError(final Throwable error) {
-                hub.removeAll(stream);
+                cancelAll();
             }
 
             @Override
             public void onCompleted() {
-                hub.removeAll(stream);
+                cancelAll();
                 synchronized (stream) {
                     try {
                         stream.onCompleted();
@@ -114,5 +139,82 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
 
     private long revision() {
         return node.read(reader -> reader.revision());
+    }
+
+    static void send(final StreamObserver<WatchResponse> stream, final WatchResponse response) {
+        synchronized (stream) {
+            try {
+                stream.onNext(response);
+            } catch (final RuntimeException ex) {
+                // The stream is closed (client gone): its watchers are cancelled when the call ends.
+            }
+        }
+    }
+
+    /** One watcher's deliveries as etcd's responses on its stream (on the node's watch thread). */
+    private final class StreamSink implements WatchSink {
+        private final StreamObserver<WatchResponse> stream;
+        private final long id;
+        private final boolean fragments;
+        private final List<Event> events = new ArrayList<>();
+        private long bytes;
+
+        StreamSink(final StreamObserver<WatchResponse> stream, final long id, final boolean fragments) {
+            this.stream = stream;
+            this.id = id;
+            this.fragments = fragments;
+        }
+
+        @Override
+        public boolean ready() {
+            return !(stream instanceof ServerCallStreamObserver<?> call) || call.isReady();
+        }
+
+        @Override
+        public boolean full() {
+            return events.size() >= EVENTS_PER_RESPONSE_MAX || bytes >= BYTES_PER_RESPONSE_MAX;
+        }
+
+        @Override
+        public void onEvent(final KeyValueView change, final KeyValueView previous) {
+            if (fragments && full()) {
+                // One revision larger than a message (the dispatcher cuts between revisions): the watcher asked for
+                // it in fragments.
+                send(stream, WatchResponse.newBuilder().setHeader(node.header(change.modRevision()))
+                    .setWatchId(id).addAllEvents(events).setUnknownFields(FRAGMENT).build());
+                events.clear();
+                bytes = 0;
+            }
+            final boolean delete = change.isTombstone();
+            final Event.Builder event = Event.newBuilder()
+                .setType(delete ? Event.EventType.DELETE : Event.EventType.PUT)
+                .setKv(EtcdAnswers.keyValue(change));
+            if (previous != null) {
+                event.setPrevKv(EtcdAnswers.keyValue(previous));
+            }
+            events.add(event.build());
+            bytes += change.keyLength() + change.valueLength()
+                + (previous == null ? 0 : previous.keyLength() + previous.valueLength());
+        }
+
+        @Override
+        public void onBatchEnd(final long revision) {
+            send(stream, WatchResponse.newBuilder().setHeader(node.header(revision)).setWatchId(id)
+                .addAllEvents(events).build());
+            events.clear();
+            bytes = 0;
+        }
+
+        @Override
+        public void onCompacted(final long compactRevision, final long revision) {
+            send(stream, WatchResponse.newBuilder().setHeader(node.header(revision)).setWatchId(id)
+                .setCompactRevision(compactRevision).setCanceled(true)
+                .setCancelReason("etcdserver: mvcc: required revision has been compacted").build());
+        }
+
+        @Override
+        public void onProgress(final long revision) {
+            send(stream, WatchResponse.newBuilder().setHeader(node.header(revision)).setWatchId(id).build());
+        }
     }
 }

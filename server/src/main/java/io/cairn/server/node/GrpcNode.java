@@ -3,7 +3,10 @@ package io.cairn.server.node;
 import io.cairn.embedded.CairnNode;
 import io.cairn.embedded.NodeListener;
 import io.cairn.embedded.NodeStatus;
+import io.cairn.embedded.Watch;
+import io.cairn.embedded.WatchSink;
 import io.cairn.embedded.cluster.ClusterView;
+import io.cairn.embedded.kv.WatchOptions;
 import io.cairn.engine.mvcc.MvccReader;
 import io.cairn.engine.mvcc.MvccStore;
 import io.etcd.jetcd.api.ResponseHeader;
@@ -123,6 +126,11 @@ public final class GrpcNode implements Node, AutoCloseable {
                 observer.onError(EtcdStatus.of(ex));
             }
         });
+    }
+
+    @Override
+    public Watch watch(final WatchOptions options, final WatchSink sink) {
+        return node.watch(options, sink);
     }
 
     @Override

@@ -5,7 +5,10 @@ import io.cairn.consensus.keyspace.LeaseKeeper;
 import io.cairn.engine.mvcc.MvccError;
 import io.cairn.engine.mvcc.MvccReader;
 import io.cairn.engine.mvcc.MvccStore;
+import io.cairn.embedded.Watch;
+import io.cairn.embedded.WatchSink;
 import io.cairn.embedded.cluster.ClusterView;
+import io.cairn.embedded.kv.WatchOptions;
 import io.etcd.jetcd.api.ResponseHeader;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
@@ -69,6 +72,15 @@ public interface Node {
      * @param <R>      etcd's response type.
      */
     <R> void write(DirectBuffer command, int length, Function<DirectBuffer, R> decode, StreamObserver<R> observer);
+
+    /**
+     * Watches a key or a range on this member's keyspace (the embedded node's dispatcher).
+     *
+     * @param options what to watch.
+     * @param sink    gets the changes as views, on the node's watch thread.
+     * @return the watch, to cancel.
+     */
+    Watch watch(WatchOptions options, WatchSink sink);
 
     /**
      * @return completes once this member has applied everything committed when it was asked (ReadIndex).

@@ -1,0 +1,24 @@
+package io.cairn.embedded;
+
+/**
+ * A registered watch: cancel it to stop its deliveries (a delivery under way may still complete).
+ */
+public interface Watch extends AutoCloseable {
+    /**
+     * Stops the watch. Idempotent.
+     */
+    void cancel();
+
+    /**
+     * @return the next revision the watch will deliver.
+     */
+    long nextRevision();
+
+    /**
+     * Same as {@link #cancel}.
+     */
+    @Override
+    default void close() {
+        cancel();
+    }
+}
