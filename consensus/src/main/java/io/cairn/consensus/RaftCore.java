@@ -269,6 +269,8 @@ public final class RaftCore {
             case RaftMessage.READ_INDEX -> onReadIndexRequest();
             case RaftMessage.READ_INDEX_RESPONSE -> onReadIndexResponse();
             case RaftMessage.PROPOSE -> onProposeRequest();
+            case RaftMessage.LOCAL -> onLocalRequest();
+            case RaftMessage.LOCAL_RESPONSE -> onLocalResponse();
             default -> onProposeResponse();
         }
     }
@@ -392,6 +394,53 @@ public final class RaftCore {
         }
         ready.messages.commit(encoder.encodePropose(nodeId, leaderId, term, requestId, type, buffer, offset, length));
         return RaftResult.ACCEPTED;
+    }
+
+    /**
+     * Relays a request for the leader's loop duty (a lease keep-alive) from a follower that cannot answer it: it
+     * reaches the leader's driver as a peer request in a later {@link Ready}, and the leader's answer
+     * ({@link #answerLocal}) comes back as a local answer. Nothing is retried: a request lost with a leader is never
+     * answered (the caller's timeout decides). Touches no Raft state.
+     *
+     * @param requestId the caller's id, echoed in the answer.
+     * @param type      the duty's request type.
+     * @param buffer    the payload (copied; at most {@link RaftMessage#LOCAL_PAYLOAD_MAX} bytes).
+     * @param offset    where it starts.
+     * @param length    its length.
+     * @return {@link RaftResult#ACCEPTED}; {@link RaftResult#NOT_LEADER} when no other member is known to lead;
+     *     {@link RaftResult#TOO_LARGE} or {@link RaftResult#FULL}.
+     */
+    public long forwardLocal(final long requestId, final byte type, final DirectBuffer buffer, final int offset,
+        final int length) {
+        if (role == Role.LEADER || leaderId == NONE) {
+            return RaftResult.NOT_LEADER;
+        }
+        if (length > RaftMessage.LOCAL_PAYLOAD_MAX) {
+            return RaftResult.TOO_LARGE;
+        }
+        flushProposals();
+        if (claim(ready.messages, leaderId, RaftMessage.LOCAL_PAYLOAD_OFFSET + length) < 0) {
+            return RaftResult.FULL;
+        }
+        ready.messages.commit(encoder.encodeLocal(nodeId, leaderId, term, requestId, type, buffer, offset, length));
+        return RaftResult.ACCEPTED;
+    }
+
+    /**
+     * Answers a request a follower relayed ({@link Ready#peerRequestCount()}); the driver calls it before it sends the
+     * ready's messages, so the answer goes out with them.
+     *
+     * @param to        the member that relayed it.
+     * @param requestId its id.
+     * @param code      the duty's code.
+     * @param value     a first value.
+     * @param second    a second value.
+     */
+    public void answerLocal(final int to, final long requestId, final int code, final long value, final long second) {
+        final int offset = claim(ready.messages, to, RaftMessage.LOCAL_RESPONSE_LENGTH);
+        if (offset >= 0) {
+            ready.messages.commit(encoder.encodeLocalResponse(nodeId, to, term, requestId, code, value, second));
+        }
     }
 
     /**
@@ -1334,6 +1383,22 @@ public final class RaftCore {
         pr.forwardSeen = requestId; // refused or appended, it is answered once
         answerForward(decoder.from(), requestId, propose(decoder.proposeType(), decoder.buffer(),
             RaftMessage.PROPOSE_PAYLOAD_OFFSET, decoder.proposePayloadLength()));
+    }
+
+    // A follower's relayed request: for the driver's duty, whatever this member's role (the duty answers "not
+    // leader" itself). Dropped and counted when the ready's table is full: the requester's timeout answers.
+    private void onLocalRequest() {
+        if (!ready.addPeerRequest(decoder.from(), decoder.localRequestId(), decoder.localType(), decoder.buffer(),
+            RaftMessage.LOCAL_PAYLOAD_OFFSET, decoder.localPayloadLength())) {
+            readStatesDropped.incrementRelease();
+        }
+    }
+
+    private void onLocalResponse() {
+        if (!ready.addLocalAnswer(decoder.localRequestId(), decoder.localCode(), decoder.localValue(),
+            decoder.localSecond())) {
+            readStatesDropped.incrementRelease();
+        }
     }
 
     private void answerForward(final int to, final long requestId, final long result) {

@@ -38,7 +38,12 @@ package io.cairn.consensus;
  *                                    33 payload
  *   PROPOSE_RESPONSE                 20 requestId int64 | 28 result int64 (the entry's index, in the message's
  *                                    term; or a RaftResult refusal code, zero or negative)
+ *   LOCAL                            20 requestId int64 | 28 request type int8 | 29 payloadLength int32
+ *                                    33 payload (at most {@link #LOCAL_PAYLOAD_MAX} bytes)
+ *   LOCAL_RESPONSE                   20 requestId int64 | 28 code int32 | 32 value int64 | 40 second int64
  * </pre>
+ * LOCAL carries a request for the leader's loop duty (a lease keep-alive, a TTL question) from a follower that
+ * cannot answer it; the leader's duty answers with LOCAL_RESPONSE. Neither touches the log or Raft's state.
  */
 public final class RaftMessage {
     /** Version of this layout; a message of another version is dropped and counted. */
@@ -74,8 +79,12 @@ public final class RaftMessage {
     public static final byte PROPOSE = 14;
     /** The leader's answer: the index it gave the entry, or why not. */
     public static final byte PROPOSE_RESPONSE = 15;
+    /** A follower relays a request for the leader's loop duty (a lease keep-alive). */
+    public static final byte LOCAL = 16;
+    /** The leader duty's answer to a relayed request. */
+    public static final byte LOCAL_RESPONSE = 17;
     /** Highest kind this version knows. */
-    public static final byte KIND_MAX = PROPOSE_RESPONSE;
+    public static final byte KIND_MAX = LOCAL_RESPONSE;
 
     /** Vote request: a leadership transfer, so followers ignore their leader lease (thesis §3.10, §4.2.3). */
     public static final short FLAG_TRANSFER = 1;
@@ -149,6 +158,18 @@ public final class RaftMessage {
     static final int PROPOSE_RESULT_OFFSET = 28;
     static final int PROPOSE_RESPONSE_LENGTH = 36;
 
+    static final int LOCAL_REQUEST_ID_OFFSET = 20;
+    static final int LOCAL_TYPE_OFFSET = 28;
+    static final int LOCAL_PAYLOAD_LENGTH_OFFSET = 29;
+    /** Where a relayed request's payload starts. */
+    public static final int LOCAL_PAYLOAD_OFFSET = 33;
+    /** Largest payload of a relayed request. */
+    public static final int LOCAL_PAYLOAD_MAX = 64;
+    static final int LOCAL_CODE_OFFSET = 28;
+    static final int LOCAL_VALUE_OFFSET = 32;
+    static final int LOCAL_SECOND_OFFSET = 40;
+    static final int LOCAL_RESPONSE_LENGTH = 48;
+
     private RaftMessage() {
     }
 
@@ -173,6 +194,8 @@ public final class RaftMessage {
             case READ_INDEX_RESPONSE: return "READ_INDEX_RESPONSE";
             case PROPOSE: return "PROPOSE";
             case PROPOSE_RESPONSE: return "PROPOSE_RESPONSE";
+            case LOCAL: return "LOCAL";
+            case LOCAL_RESPONSE: return "LOCAL_RESPONSE";
             default: return "UNKNOWN(" + kind + ")";
         }
     }

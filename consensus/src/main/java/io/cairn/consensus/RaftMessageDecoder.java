@@ -34,6 +34,17 @@ import static io.cairn.consensus.RaftMessage.KIND_MAX;
 import static io.cairn.consensus.RaftMessage.KIND_OFFSET;
 import static io.cairn.consensus.RaftMessage.PRE_VOTE_REQUEST;
 import static io.cairn.consensus.RaftMessage.PRE_VOTE_RESPONSE;
+import static io.cairn.consensus.RaftMessage.LOCAL;
+import static io.cairn.consensus.RaftMessage.LOCAL_CODE_OFFSET;
+import static io.cairn.consensus.RaftMessage.LOCAL_PAYLOAD_LENGTH_OFFSET;
+import static io.cairn.consensus.RaftMessage.LOCAL_PAYLOAD_MAX;
+import static io.cairn.consensus.RaftMessage.LOCAL_PAYLOAD_OFFSET;
+import static io.cairn.consensus.RaftMessage.LOCAL_REQUEST_ID_OFFSET;
+import static io.cairn.consensus.RaftMessage.LOCAL_RESPONSE;
+import static io.cairn.consensus.RaftMessage.LOCAL_RESPONSE_LENGTH;
+import static io.cairn.consensus.RaftMessage.LOCAL_SECOND_OFFSET;
+import static io.cairn.consensus.RaftMessage.LOCAL_TYPE_OFFSET;
+import static io.cairn.consensus.RaftMessage.LOCAL_VALUE_OFFSET;
 import static io.cairn.consensus.RaftMessage.PROPOSE;
 import static io.cairn.consensus.RaftMessage.PROPOSE_PAYLOAD_LENGTH_OFFSET;
 import static io.cairn.consensus.RaftMessage.PROPOSE_PAYLOAD_OFFSET;
@@ -144,6 +155,10 @@ public final class RaftMessageDecoder {
                 return exact(READ_INDEX_RESPONSE_LENGTH);
             case PROPOSE:
                 return validatePropose();
+            case LOCAL:
+                return validateLocal();
+            case LOCAL_RESPONSE:
+                return exact(LOCAL_RESPONSE_LENGTH);
             default:
                 return exact(PROPOSE_RESPONSE_LENGTH);
         }
@@ -158,6 +173,17 @@ public final class RaftMessageDecoder {
             return BAD_LENGTH;
         }
         return exact(PROPOSE_PAYLOAD_OFFSET + payloadLength);
+    }
+
+    private int validateLocal() {
+        if (length < LOCAL_PAYLOAD_OFFSET) {
+            return TRUNCATED;
+        }
+        final int payloadLength = localPayloadLength();
+        if (payloadLength < 0 || payloadLength > LOCAL_PAYLOAD_MAX) {
+            return BAD_LENGTH;
+        }
+        return exact(LOCAL_PAYLOAD_OFFSET + payloadLength);
     }
 
     private int exact(final int expected) {
@@ -492,6 +518,48 @@ public final class RaftMessageDecoder {
      */
     public int proposePayloadLength() {
         return buffer.getInt(PROPOSE_PAYLOAD_LENGTH_OFFSET, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * @return relayed request or its response: the requester's id.
+     */
+    public long localRequestId() {
+        return buffer.getLong(LOCAL_REQUEST_ID_OFFSET, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * @return relayed request: the duty's request type.
+     */
+    public byte localType() {
+        return buffer.getByte(LOCAL_TYPE_OFFSET);
+    }
+
+    /**
+     * @return relayed request: the payload's length (it starts at {@link RaftMessage#LOCAL_PAYLOAD_OFFSET}).
+     */
+    public int localPayloadLength() {
+        return buffer.getInt(LOCAL_PAYLOAD_LENGTH_OFFSET, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * @return relayed request's response: the duty's code.
+     */
+    public int localCode() {
+        return buffer.getInt(LOCAL_CODE_OFFSET, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * @return relayed request's response: its first value.
+     */
+    public long localValue() {
+        return buffer.getLong(LOCAL_VALUE_OFFSET, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * @return relayed request's response: its second value.
+     */
+    public long localSecond() {
+        return buffer.getLong(LOCAL_SECOND_OFFSET, ByteOrder.LITTLE_ENDIAN);
     }
 
     /**

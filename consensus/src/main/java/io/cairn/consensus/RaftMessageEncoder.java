@@ -37,6 +37,16 @@ import static io.cairn.consensus.RaftMessage.HEARTBEAT_RESPONSE_LENGTH;
 import static io.cairn.consensus.RaftMessage.KIND_OFFSET;
 import static io.cairn.consensus.RaftMessage.PRE_VOTE_REQUEST;
 import static io.cairn.consensus.RaftMessage.PRE_VOTE_RESPONSE;
+import static io.cairn.consensus.RaftMessage.LOCAL;
+import static io.cairn.consensus.RaftMessage.LOCAL_CODE_OFFSET;
+import static io.cairn.consensus.RaftMessage.LOCAL_PAYLOAD_LENGTH_OFFSET;
+import static io.cairn.consensus.RaftMessage.LOCAL_PAYLOAD_OFFSET;
+import static io.cairn.consensus.RaftMessage.LOCAL_REQUEST_ID_OFFSET;
+import static io.cairn.consensus.RaftMessage.LOCAL_RESPONSE;
+import static io.cairn.consensus.RaftMessage.LOCAL_RESPONSE_LENGTH;
+import static io.cairn.consensus.RaftMessage.LOCAL_SECOND_OFFSET;
+import static io.cairn.consensus.RaftMessage.LOCAL_TYPE_OFFSET;
+import static io.cairn.consensus.RaftMessage.LOCAL_VALUE_OFFSET;
 import static io.cairn.consensus.RaftMessage.PROPOSE;
 import static io.cairn.consensus.RaftMessage.PROPOSE_PAYLOAD_LENGTH_OFFSET;
 import static io.cairn.consensus.RaftMessage.PROPOSE_PAYLOAD_OFFSET;
@@ -277,6 +287,36 @@ public final class RaftMessageEncoder {
         buffer.putInt(offset + PROPOSE_PAYLOAD_LENGTH_OFFSET, payloadLength, ByteOrder.LITTLE_ENDIAN);
         buffer.putBytes(offset + PROPOSE_PAYLOAD_OFFSET, payload, payloadOffset, payloadLength);
         return PROPOSE_PAYLOAD_OFFSET + payloadLength;
+    }
+
+    /**
+     * Writes a relayed request for the leader's loop duty.
+     *
+     * @return message length.
+     */
+    public int encodeLocal(final int from, final int to, final long term, final long requestId, final byte type,
+        final DirectBuffer payload, final int payloadOffset, final int payloadLength) {
+        encodeHeader(LOCAL, 0, from, to, term);
+        buffer.putLong(offset + LOCAL_REQUEST_ID_OFFSET, requestId, ByteOrder.LITTLE_ENDIAN);
+        buffer.putByte(offset + LOCAL_TYPE_OFFSET, type);
+        buffer.putInt(offset + LOCAL_PAYLOAD_LENGTH_OFFSET, payloadLength, ByteOrder.LITTLE_ENDIAN);
+        if (payloadLength > 0) {
+            buffer.putBytes(offset + LOCAL_PAYLOAD_OFFSET, payload, payloadOffset, payloadLength);
+        }
+        return LOCAL_PAYLOAD_OFFSET + payloadLength;
+    }
+
+    /**
+     * @return message length.
+     */
+    public int encodeLocalResponse(final int from, final int to, final long term, final long requestId,
+        final int code, final long value, final long second) {
+        encodeHeader(LOCAL_RESPONSE, 0, from, to, term);
+        buffer.putLong(offset + LOCAL_REQUEST_ID_OFFSET, requestId, ByteOrder.LITTLE_ENDIAN);
+        buffer.putInt(offset + LOCAL_CODE_OFFSET, code, ByteOrder.LITTLE_ENDIAN);
+        buffer.putLong(offset + LOCAL_VALUE_OFFSET, value, ByteOrder.LITTLE_ENDIAN);
+        buffer.putLong(offset + LOCAL_SECOND_OFFSET, second, ByteOrder.LITTLE_ENDIAN);
+        return LOCAL_RESPONSE_LENGTH;
     }
 
     /**

@@ -1,5 +1,8 @@
 package io.cairn.consensus;
 
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
 /**
  * What the core hands its driver after a batch of inputs: messages to send, whether the WAL must be synced, how far
  * entries may be applied, answered reads, changes of role or leader, and a snapshot to install. One instance per
@@ -23,6 +26,9 @@ package io.cairn.consensus;
  *       reaches that index (thesis §6.4 step 4). {@link #READ_FAILED} means it must be retried elsewhere.</li>
  *   <li><b>Forwarded proposals</b> ({@link #forwardStateCount()}): the index and term the leader gave a proposal this
  *       follower forwarded, or the leader's refusal; the follower answers its caller when it applies that index.</li>
+ *   <li><b>Relayed requests</b> ({@link #peerRequestCount()}, {@link #localAnswerCount()}): requests followers relayed
+ *       for this leader's loop duty ({@link RaftCore#forwardLocal}), to answer with {@link RaftCore#answerLocal}
+ *       before the messages are sent; and the leader's answers to the ones this member relayed.</li>
  *   <li>Call {@link RaftCore#advance()}.</li>
  * </ol>
  */
@@ -41,6 +47,17 @@ public final class Ready {
     private final long[] forwardResults;
     private final long[] forwardTerms;
     private int forwardStateCount;
+    private final int[] peerRequestFroms;
+    private final long[] peerRequestIds;
+    private final byte[] peerRequestTypes;
+    private final int[] peerRequestLengths;
+    private final UnsafeBuffer peerRequestPayloads;
+    private int peerRequestCount;
+    private final long[] localAnswerIds;
+    private final int[] localAnswerCodes;
+    private final long[] localAnswerValues;
+    private final long[] localAnswerSeconds;
+    private int localAnswerCount;
     long applyIndex;
     boolean persistNeeded;
     int role;
@@ -58,6 +75,16 @@ public final class Ready {
         forwardRequestIds = new long[config.readRequestsMax()];
         forwardResults = new long[config.readRequestsMax()];
         forwardTerms = new long[config.readRequestsMax()];
+        peerRequestFroms = new int[config.readRequestsMax()];
+        peerRequestIds = new long[config.readRequestsMax()];
+        peerRequestTypes = new byte[config.readRequestsMax()];
+        peerRequestLengths = new int[config.readRequestsMax()];
+        peerRequestPayloads = new UnsafeBuffer(
+            new byte[config.readRequestsMax() * RaftMessage.LOCAL_PAYLOAD_MAX]);
+        localAnswerIds = new long[config.readRequestsMax()];
+        localAnswerCodes = new int[config.readRequestsMax()];
+        localAnswerValues = new long[config.readRequestsMax()];
+        localAnswerSeconds = new long[config.readRequestsMax()];
     }
 
     /**
@@ -214,6 +241,125 @@ public final class Ready {
         return true;
     }
 
+    /**
+     * @return requests followers relayed for this member's loop duty.
+     */
+    public int peerRequestCount() {
+        return peerRequestCount;
+    }
+
+    /**
+     * @param position in {@code [0, peerRequestCount())}.
+     * @return the member that relayed it (answer there).
+     */
+    public int peerRequestFrom(final int position) {
+        return peerRequestFroms[position];
+    }
+
+    /**
+     * @param position in {@code [0, peerRequestCount())}.
+     * @return the relaying member's id for it (echo it in the answer).
+     */
+    public long peerRequestId(final int position) {
+        return peerRequestIds[position];
+    }
+
+    /**
+     * @param position in {@code [0, peerRequestCount())}.
+     * @return the duty's request type.
+     */
+    public byte peerRequestType(final int position) {
+        return peerRequestTypes[position];
+    }
+
+    /**
+     * @return the buffer holding the relayed requests' payloads ({@link #peerRequestOffset}).
+     */
+    public DirectBuffer peerRequestPayloads() {
+        return peerRequestPayloads;
+    }
+
+    /**
+     * @param position in {@code [0, peerRequestCount())}.
+     * @return where its payload starts in {@link #peerRequestPayloads()}.
+     */
+    public int peerRequestOffset(final int position) {
+        return position * RaftMessage.LOCAL_PAYLOAD_MAX;
+    }
+
+    /**
+     * @param position in {@code [0, peerRequestCount())}.
+     * @return its payload's length.
+     */
+    public int peerRequestLength(final int position) {
+        return peerRequestLengths[position];
+    }
+
+    /**
+     * @return the leader's answers to requests this member relayed.
+     */
+    public int localAnswerCount() {
+        return localAnswerCount;
+    }
+
+    /**
+     * @param position in {@code [0, localAnswerCount())}.
+     * @return the request's id (as this member relayed it).
+     */
+    public long localAnswerId(final int position) {
+        return localAnswerIds[position];
+    }
+
+    /**
+     * @param position in {@code [0, localAnswerCount())}.
+     * @return the duty's code.
+     */
+    public int localAnswerCode(final int position) {
+        return localAnswerCodes[position];
+    }
+
+    /**
+     * @param position in {@code [0, localAnswerCount())}.
+     * @return the answer's first value.
+     */
+    public long localAnswerValue(final int position) {
+        return localAnswerValues[position];
+    }
+
+    /**
+     * @param position in {@code [0, localAnswerCount())}.
+     * @return the answer's second value.
+     */
+    public long localAnswerSecond(final int position) {
+        return localAnswerSeconds[position];
+    }
+
+    boolean addPeerRequest(final int from, final long requestId, final byte type, final DirectBuffer payload,
+        final int offset, final int length) {
+        if (peerRequestCount == peerRequestIds.length || length > RaftMessage.LOCAL_PAYLOAD_MAX) {
+            return false;
+        }
+        peerRequestFroms[peerRequestCount] = from;
+        peerRequestIds[peerRequestCount] = requestId;
+        peerRequestTypes[peerRequestCount] = type;
+        peerRequestLengths[peerRequestCount] = length;
+        peerRequestPayloads.putBytes(peerRequestOffset(peerRequestCount), payload, offset, length);
+        peerRequestCount++;
+        return true;
+    }
+
+    boolean addLocalAnswer(final long requestId, final int code, final long value, final long second) {
+        if (localAnswerCount == localAnswerIds.length) {
+            return false;
+        }
+        localAnswerIds[localAnswerCount] = requestId;
+        localAnswerCodes[localAnswerCount] = code;
+        localAnswerValues[localAnswerCount] = value;
+        localAnswerSeconds[localAnswerCount] = second;
+        localAnswerCount++;
+        return true;
+    }
+
     void setSnapshot(final long index, final long term, final Membership membership) {
         snapshotIndex = index;
         snapshotTerm = term;
@@ -224,6 +370,8 @@ public final class Ready {
         messages.clear();
         readStateCount = 0;
         forwardStateCount = 0;
+        peerRequestCount = 0;
+        localAnswerCount = 0;
         softStateChanged = false;
         snapshotIndex = NO_SNAPSHOT;
         snapshotTerm = 0;

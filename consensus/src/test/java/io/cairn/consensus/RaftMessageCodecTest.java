@@ -51,6 +51,10 @@ class RaftMessageCodecTest {
         final UnsafeBuffer command = new UnsafeBuffer("command".getBytes(StandardCharsets.US_ASCII));
         messages.add(copy(encoder.encodePropose(2, 1, 5, 77, EntryType.NORMAL, command, 0, command.capacity())));
         messages.add(copy(encoder.encodeProposeResponse(1, 2, 5, 77, 42)));
+        final UnsafeBuffer lease = new UnsafeBuffer(new byte[Long.BYTES]);
+        lease.putLong(0, 0x1234_5678L, java.nio.ByteOrder.LITTLE_ENDIAN);
+        messages.add(copy(encoder.encodeLocal(2, 1, 5, 88, (byte)1, lease, 0, Long.BYTES)));
+        messages.add(copy(encoder.encodeLocalResponse(1, 2, 5, 88, 2, 0x1234_5678L, 30)));
         return messages;
     }
 
@@ -103,6 +107,27 @@ class RaftMessageCodecTest {
         decode(messages.get(14));
         assertEquals(77, decoder.proposeRequestId());
         assertEquals(42, decoder.proposeResult());
+        decode(messages.get(15));
+        assertEquals(88, decoder.localRequestId());
+        assertEquals(1, decoder.localType());
+        assertEquals(Long.BYTES, decoder.localPayloadLength());
+        assertEquals(0x1234_5678L, decoder.buffer().getLong(RaftMessage.LOCAL_PAYLOAD_OFFSET,
+            java.nio.ByteOrder.LITTLE_ENDIAN));
+        decode(messages.get(16));
+        assertEquals(88, decoder.localRequestId());
+        assertEquals(2, decoder.localCode());
+        assertEquals(0x1234_5678L, decoder.localValue());
+        assertEquals(30, decoder.localSecond());
+    }
+
+    @Test
+    void shouldRefuseARelayedRequestLargerThanItsLimit() {
+        final UnsafeBuffer payload = new UnsafeBuffer(new byte[RaftMessage.LOCAL_PAYLOAD_MAX + 1]);
+        encoder.wrap(buffer, 0);
+        final byte[] message = copy(encoder.encodeLocal(2, 1, 5, 88, (byte)1, payload, 0, payload.capacity()));
+        assertEquals(RaftMessageDecoder.BAD_LENGTH, decode(message));
+        new UnsafeBuffer(message).putInt(RaftMessage.LOCAL_PAYLOAD_LENGTH_OFFSET, -1, java.nio.ByteOrder.LITTLE_ENDIAN);
+        assertEquals(RaftMessageDecoder.BAD_LENGTH, decode(message), "a negative length");
     }
 
     @Test

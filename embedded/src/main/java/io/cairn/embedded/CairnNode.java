@@ -66,7 +66,8 @@ import java.util.function.Function;
  * <ul>
  *   <li>{@link #kv()}: etcd's KV calls (put, get, range, delete, txn, compact) with typed results; futures fail with
  *       {@link CairnException} (etcd's reason, {@link CairnError}); {@link #watch} a key or a range from a revision,
- *       to a listener on the caller's executor or to a {@link WatchSink} that sees views;</li>
+ *       to a listener on the caller's executor or to a {@link WatchSink} that sees views; {@link #leases()}: etcd's
+ *       Lease calls (grant, revoke, keep-alive, time-to-live, list);</li>
  *   <li>the command layer the typed calls and the etcd gRPC server are built on: {@link #validate} and
  *       {@link #write} a keyspace command ({@code CommandEncoder}'s layout), {@link #readBarrier} (ReadIndex) and
  *       {@link #read} the local keyspace, {@link #changeMembership}, {@link #transferLeadership}, the loop's view of
@@ -105,6 +106,7 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
     private final AtomicLong leaseIds = new AtomicLong();
     private final AtomicLong leaderChanges = new AtomicLong();
     private final KvClient kv = new KvClient(this);
+    private final LeaseClient leases = new LeaseClient(this);
     private final WatchHub watches;
     private volatile ClusterView view;
     private volatile int role = Role.FOLLOWER;
@@ -271,6 +273,13 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
      */
     public long revision() {
         return read(MvccReader::revision);
+    }
+
+    /**
+     * @return etcd's Lease calls on this node, typed.
+     */
+    public LeaseClient leases() {
+        return leases;
     }
 
     /**
@@ -599,7 +608,8 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
     }
 
     /**
-     * Asks the leader's lease keeper (this member must lead; {@link LeaseClient} relays from followers).
+     * Asks the leader's lease keeper: this member's own when it leads; a follower's keeper relays the question to the
+     * leader inside Raft.
      *
      * @param type    {@link LeaseKeeper#KEEP_ALIVE} or {@link LeaseKeeper#TIME_TO_LIVE}.
      * @param leaseId the lease.

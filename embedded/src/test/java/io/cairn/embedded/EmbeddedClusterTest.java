@@ -3,6 +3,7 @@ package io.cairn.embedded;
 import io.cairn.consensus.Role;
 import io.cairn.embedded.kv.Compare;
 import io.cairn.embedded.kv.KeyValue;
+import io.cairn.embedded.kv.LeaseInfo;
 import io.cairn.embedded.kv.Op;
 import io.cairn.embedded.kv.OpResult;
 import io.cairn.embedded.kv.RangeQuery;
@@ -62,8 +63,12 @@ class EmbeddedClusterTest {
         for (final String name : List.of("a", "b", "c")) {
             nodes.add(CairnNode.start(NodeConfig.of(name, cluster, dataDir.resolve(name))));
         }
+        // Bounded, and generous: three cold JVMs' worth of threads on two shared cores can take a while to elect.
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         for (final CairnNode node : nodes) {
-            assertTrue(node.awaitLeader(), "a leader within 3 s");
+            while (!node.awaitLeader()) {
+                assertTrue(System.nanoTime() < deadline, "a leader within 30 s");
+            }
         }
     }
 
@@ -256,6 +261,62 @@ class EmbeddedClusterTest {
         } finally {
             serviceThread.shutdownNow();
         }
+    }
+
+    @Test
+    void shouldKeepLeasesAliveFromAFollowerAndExpireThemOnTheLeader() throws Exception {
+        startCluster();
+        final CairnNode leader = nodes.stream().filter(node -> node.role() == Role.LEADER).findFirst()
+            .orElseThrow();
+        final CairnNode follower = nodes.stream().filter(node -> node != leader).findFirst().orElseThrow();
+        final CairnNode other = nodes.stream().filter(node -> node != leader && node != follower).findFirst()
+            .orElseThrow();
+
+        final LeaseInfo lease = follower.leases().grant(1).get(WAIT_S, TimeUnit.SECONDS);
+        assertEquals(LeaseClient.TTL_MIN_SECONDS, lease.ttl(), "raised to etcd's minimum");
+        follower.kv().put(Op.put("session", "alive").withLease(lease.id())).get(WAIT_S, TimeUnit.SECONDS);
+        assertTrue(leader.leases().leases().contains(lease.id()));
+
+        // The follower's keep-alives and TTL questions go to the leader inside Raft.
+        for (int i = 0; i < 6; i++) {
+            assertEquals(2, follower.leases().keepAliveOnce(lease.id()).get(WAIT_S, TimeUnit.SECONDS));
+            Thread.sleep(500);
+        }
+        final LeaseInfo info = follower.leases().timeToLive(lease.id(), true).get(WAIT_S, TimeUnit.SECONDS);
+        assertTrue(info.exists());
+        assertTrue(info.ttl() >= 1 && info.ttl() <= 2, "seconds left: " + info.ttl());
+        assertEquals(2, info.grantedTtl());
+        assertEquals(List.of("session"), info.keys().stream().map(key -> new String(key, StandardCharsets.UTF_8))
+            .toList());
+        assertEquals("alive", other.kv().get("session").get(WAIT_S, TimeUnit.SECONDS).orElseThrow().valueString(),
+            "kept alive for three seconds of a two-second TTL");
+
+        // Left alone, it expires on the leader: its key is deleted everywhere, a watcher sees the delete.
+        final BlockingQueue<WatchEvent> events = new LinkedBlockingQueue<>();
+        final Watch watch = other.watch(WatchOptions.key("session"), Runnable::run,
+            (batch, revision) -> events.addAll(batch));
+        final WatchEvent expired = events.poll(WAIT_S, TimeUnit.SECONDS);
+        watch.cancel();
+        assertNotNull(expired, "the lease expired within " + WAIT_S + " s");
+        assertEquals(WatchEvent.Type.DELETE, expired.type());
+        assertEquals(Optional.empty(), follower.kv().get("session").get(WAIT_S, TimeUnit.SECONDS));
+        assertFalse(follower.leases().timeToLive(lease.id(), false).get(WAIT_S, TimeUnit.SECONDS).exists());
+        assertError(CairnError.LEASE_NOT_FOUND, () -> follower.leases().keepAliveOnce(lease.id())
+            .get(WAIT_S, TimeUnit.SECONDS));
+
+        // Revoked: its keys go in one revision.
+        final LeaseInfo second = other.leases().grant(60).get(WAIT_S, TimeUnit.SECONDS);
+        other.kv().put(Op.put("a", "1").withLease(second.id())).get(WAIT_S, TimeUnit.SECONDS);
+        other.kv().put(Op.put("b", "2").withLease(second.id())).get(WAIT_S, TimeUnit.SECONDS);
+        final long revoked = follower.leases().revoke(second.id()).get(WAIT_S, TimeUnit.SECONDS);
+        final OpResult.Range left = leader.kv().range(RangeQuery.range("a".getBytes(StandardCharsets.UTF_8),
+            "c".getBytes(StandardCharsets.UTF_8))).get(WAIT_S, TimeUnit.SECONDS);
+        assertEquals(0, left.count());
+        assertEquals(revoked, left.revision());
+        assertError(CairnError.LEASE_NOT_FOUND, () -> follower.leases().revoke(second.id())
+            .get(WAIT_S, TimeUnit.SECONDS));
+        assertError(CairnError.LEASE_TTL_TOO_LARGE, () -> follower.leases().grant(9_000_000_001L)
+            .get(WAIT_S, TimeUnit.SECONDS));
     }
 
     // Right after a leader stops, the survivors may refuse for a moment (no leader yet, or the old one's term).

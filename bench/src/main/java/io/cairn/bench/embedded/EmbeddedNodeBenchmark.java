@@ -5,8 +5,11 @@ import io.cairn.consensus.Role;
 import io.cairn.embedded.CairnError;
 import io.cairn.embedded.CairnNode;
 import io.cairn.embedded.NodeConfig;
+import io.cairn.embedded.Watch;
+import io.cairn.embedded.WatchSink;
 import io.cairn.embedded.WriteHandler;
 import io.cairn.embedded.kv.RangeQuery;
+import io.cairn.embedded.kv.WatchOptions;
 import io.cairn.engine.mvcc.KeyValueView;
 import io.cairn.engine.mvcc.MvccResponse;
 import io.cairn.engine.mvcc.RangeVisitor;
@@ -44,7 +47,8 @@ import java.util.concurrent.locks.LockSupport;
  * {@code putManyCallers}: 16 callers at once (throughput); {@code putViaFollower}: forwarded inside Raft;
  * {@code getLinearizable} and {@code getSerializable}: a get on a follower, with and without the ReadIndex round;
  * {@code putZeroAllocation} and {@code getSerializableZeroAllocation}: the same through the zero-allocation path
- * (caller-owned buffers, a reused handler and visitor; run with {@code -prof gc} to see bytes per operation).
+ * (caller-owned buffers, a reused handler and visitor; run with {@code -prof gc} to see bytes per operation);
+ * {@code watchDelivery}: a put until a follower's watch has it.
  * Compare with the replicated commit ({@code ReplicatedCommitBenchmark}, no API on top), the Aeron round trip and the
  * raw fdatasync ({@code probe}) of the same run.
  */
@@ -69,6 +73,8 @@ public class EmbeddedNodeBenchmark {
     private CairnNode follower;
     private byte[][] keys;
     private byte[] value;
+    private final Watched watched = new Watched();
+    private Watch watch;
 
     /**
      * Starts the three nodes, waits for a leader and writes the keys the gets read.
@@ -99,6 +105,7 @@ public class EmbeddedNodeBenchmark {
             new UnsafeBuffer(keys[i]).putLong(0, i);
             leader.kv().put(keys[i], value).get(10, TimeUnit.SECONDS);
         }
+        watch = follower.watch(WatchOptions.prefix(new byte[0]), watched);
     }
 
     /**
@@ -108,6 +115,7 @@ public class EmbeddedNodeBenchmark {
      */
     @TearDown(Level.Trial)
     public void stop() throws IOException {
+        watch.cancel();
         nodes.forEach(CairnNode::close);
         BenchDirectories.delete(directory);
     }
@@ -210,6 +218,52 @@ public class EmbeddedNodeBenchmark {
         caller.seen = 0;
         follower.kv().getSerializable(caller.key, 0, caller.key.capacity(), caller);
         return caller.seen;
+    }
+
+    /**
+     * Watch delivery: a put through the leader, timed until a watch on a follower (a {@code WatchSink}, views on the
+     * follower's watch thread) has received it. Beside {@code putZeroAllocation}: what the watch adds to the commit.
+     *
+     * @param caller the caller's buffers and handler.
+     * @return the revision delivered.
+     */
+    @Benchmark
+    @BenchmarkMode({Mode.SampleTime})
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public long watchDelivery(final Caller caller) {
+        caller.key.putLong(0, ThreadLocalRandom.current().nextInt(KEYS));
+        caller.done = false;
+        caller.waiter = Thread.currentThread();
+        final long seenBefore = watched.seen;
+        watched.waiter = Thread.currentThread();
+        leader.kv().put(caller.key, 0, caller.key.capacity(), caller.value, 0, caller.value.capacity(), 0, caller, 0);
+        while (watched.seen == seenBefore) {
+            LockSupport.park(this);
+        }
+        return watched.revision;
+    }
+
+    /** The follower's watch of every key the benchmark writes: counts what it is handed, wakes the caller. */
+    static final class Watched implements WatchSink {
+        volatile Thread waiter;
+        volatile long seen;
+        volatile long revision;
+
+        @Override
+        public void onEvent(final KeyValueView change, final KeyValueView previous) {
+            revision = change.modRevision();
+        }
+
+        @Override
+        public void onBatchEnd(final long current) {
+            seen++;
+            LockSupport.unpark(waiter);
+        }
+
+        @Override
+        public void onCompacted(final long compactRevision, final long current) {
+            // The benchmark never compacts.
+        }
     }
 
     /** One caller's buffers, handler and visitor, reused for every call. */

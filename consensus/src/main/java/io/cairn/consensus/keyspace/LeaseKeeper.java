@@ -2,6 +2,7 @@ package io.cairn.consensus.keyspace;
 
 import io.cairn.consensus.EntryType;
 import io.cairn.consensus.RaftCore;
+import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Role;
 import io.cairn.consensus.loop.LoopDuty;
 import io.cairn.engine.lease.LeaseDeadlines;
@@ -22,9 +23,12 @@ import java.util.concurrent.TimeUnit;
  * TTL again, as etcd does, so leadership moving never expires a lease early; a member that stops leading forgets.
  *
  * <p>Keep-alives and TTL questions arrive from other threads as local requests ({@link #KEEP_ALIVE},
- * {@link #TIME_TO_LIVE}, payload: the lease ID as a little-endian long) and are answered through {@link Responder},
- * on the loop's thread. Revokes are proposed at most {@link #REVOKES_PER_SECOND_MAX} per second (etcd's rate), and a
- * lease whose revoke is in flight answers keep-alives with "not found".
+ * {@link #TIME_TO_LIVE}, payload: the lease ID as a little-endian long) and are answered through {@link Responder}, on
+ * the loop's thread. A follower that knows its leader relays them there inside Raft ({@code RaftCore.forwardLocal},
+ * etcd relays them over HTTP) and answers when the leader's answer comes back; a relayed request lost with a leader is
+ * never answered (the caller's timeout decides). {@link #NOT_LEADER} is the answer only when no leader is known.
+ * Revokes are proposed at most {@link #REVOKES_PER_SECOND_MAX} per second (etcd's rate), and a lease whose revoke is in
+ * flight answers keep-alives with "not found".
  */
 public final class LeaseKeeper implements LoopDuty {
     /** Local request: renew a lease. */
@@ -66,6 +70,9 @@ public final class LeaseKeeper implements LoopDuty {
     private long windowStartNs;
     private int revokesInWindow;
     private long revokesProposed;
+    private long relayed;
+    private int answerCode;
+    private long answerTtl;
 
     /**
      * @param store     the keyspace (read on the loop's thread for granted TTLs).
@@ -118,22 +125,55 @@ public final class LeaseKeeper implements LoopDuty {
         final int offset, final int length, final long nowNs, final RaftCore core) {
         this.nowNs = nowNs;
         final long lease = length >= Long.BYTES ? buffer.getLong(offset, ByteOrder.LITTLE_ENDIAN) : 0;
+        if ((core.role() != Role.LEADER || !leader)
+            && core.forwardLocal(correlationId, type, buffer, offset, length) == RaftResult.ACCEPTED) {
+            relayed++;
+            return; // the leader's answer arrives as onPeerAnswer
+        }
+        answer(type, lease, core);
+        responder.onLeaseAnswer(correlationId, answerCode, lease, answerTtl);
+    }
+
+    @Override
+    public void onPeerRequest(final int from, final long requestId, final byte type, final DirectBuffer buffer,
+        final int offset, final int length, final long nowNs, final RaftCore core) {
+        this.nowNs = nowNs;
+        final long lease = length >= Long.BYTES ? buffer.getLong(offset, ByteOrder.LITTLE_ENDIAN) : 0;
+        answer(type, lease, core);
+        core.answerLocal(from, requestId, answerCode, lease, answerTtl);
+    }
+
+    @Override
+    public void onPeerAnswer(final long requestId, final int code, final long value, final long second) {
+        responder.onLeaseAnswer(requestId, code, value, second);
+    }
+
+    /**
+     * @return keep-alives and TTL questions this member relayed to the leader.
+     */
+    public long relayed() {
+        return relayed;
+    }
+
+    // The answer to a keep-alive or TTL question here: into answerCode and answerTtl (no allocation).
+    private void answer(final byte type, final long lease, final RaftCore core) {
+        answerTtl = 0;
         if (core.role() != Role.LEADER || !leader) {
-            responder.onLeaseAnswer(correlationId, NOT_LEADER, lease, 0);
+            answerCode = NOT_LEADER;
             return;
         }
         final long deadline = deadlines.deadline(lease);
         if (deadline == LeaseDeadlines.NO_DEADLINE || revoking.contains(lease)) {
-            responder.onLeaseAnswer(correlationId, NOT_FOUND, lease, 0);
+            answerCode = NOT_FOUND;
             return;
         }
+        answerCode = OK;
         if (type == KEEP_ALIVE) {
-            final long ttl = grantedTtl(lease);
-            deadlines.set(lease, nowNs + ttl * SECOND_NS);
-            responder.onLeaseAnswer(correlationId, OK, lease, ttl);
+            answerTtl = grantedTtl(lease);
+            deadlines.set(lease, nowNs + answerTtl * SECOND_NS);
         } else {
             final long remainingNs = Math.max(0, deadline - nowNs);
-            responder.onLeaseAnswer(correlationId, OK, lease, (remainingNs + SECOND_NS - 1) / SECOND_NS);
+            answerTtl = (remainingNs + SECOND_NS - 1) / SECOND_NS;
         }
     }
 

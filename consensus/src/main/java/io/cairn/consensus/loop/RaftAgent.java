@@ -456,7 +456,8 @@ public final class RaftAgent implements Agent {
     private int drive() {
         Ready ready = core.ready();
         sent = 0;
-        int work = send(ready);
+        int work = relayed(ready); // before sending: the answers to relayed requests leave with this cycle's messages
+        work += send(ready);
         if (ready.persistNeeded()) {
             // The appends must be on the wire before this thread blocks in the sync (thesis §10.2.1).
             work += transport.flush();
@@ -501,6 +502,19 @@ public final class RaftAgent implements Agent {
         maybeSnapshot();
         snapshotNs += clock.nanoTime() - snapshotStartNs;
         return work;
+    }
+
+    private int relayed(final Ready ready) {
+        final long nowNs = clock.nanoTime();
+        for (int i = 0; i < ready.peerRequestCount(); i++) {
+            duty.onPeerRequest(ready.peerRequestFrom(i), ready.peerRequestId(i), ready.peerRequestType(i),
+                ready.peerRequestPayloads(), ready.peerRequestOffset(i), ready.peerRequestLength(i), nowNs, core);
+        }
+        for (int i = 0; i < ready.localAnswerCount(); i++) {
+            duty.onPeerAnswer(ready.localAnswerId(i), ready.localAnswerCode(i), ready.localAnswerValue(i),
+                ready.localAnswerSecond(i));
+        }
+        return ready.peerRequestCount() + ready.localAnswerCount();
     }
 
     private int send(final Ready ready) {

@@ -181,7 +181,7 @@ class KeyspaceClusterTest {
         final UnsafeBuffer payload = new UnsafeBuffer(new byte[8]);
         payload.putLong(0, lease, ByteOrder.LITTLE_ENDIAN);
         assertTrue(members[id].requests().offerLocal(correlationId, type, payload, 0, 8));
-        cycles(2);
+        cycles(6); // a follower's question goes to the leader and back inside Raft
         return leaseAnswers.get(correlationId);
     }
 
@@ -231,7 +231,13 @@ class KeyspaceClusterTest {
             assertEquals(LeaseKeeper.OK, askLease(leader, LeaseKeeper.KEEP_ALIVE, 7, 100 + second)[0]);
         }
         assertEquals(2, count(leader), "kept alive for four seconds of a two-second TTL");
-        assertEquals(LeaseKeeper.NOT_LEADER, askLease(leader % 3 + 1, LeaseKeeper.KEEP_ALIVE, 7, 200)[0]);
+        // A follower relays keep-alives and TTL questions to the leader inside Raft and answers with its answer.
+        final int follower = leader % 3 + 1;
+        final long[] relayed = askLease(follower, LeaseKeeper.KEEP_ALIVE, 7, 200);
+        assertEquals(LeaseKeeper.OK, relayed[0]);
+        assertEquals(2, relayed[1], "the granted TTL");
+        assertEquals(LeaseKeeper.NOT_FOUND, askLease(follower, LeaseKeeper.TIME_TO_LIVE, 8, 201)[0]);
+        assertEquals(2, members[follower].leases().relayed());
 
         // A new leader gives the lease its whole TTL again.
         cycles(1_500);

@@ -36,7 +36,9 @@ import java.util.concurrent.CompletableFuture;
 /**
  * etcd's Lease service. Grant and revoke are proposals (the ID is chosen here when the client leaves it 0, so every
  * member applies the same one); keep-alive and time-to-live ask the leader's lease keeper, which alone keeps lease
- * time: a follower relays them to the leader. TTLs below etcd's minimum are raised to it, as etcd does.
+ * time: a follower's keeper relays them to the leader inside Raft (the embedded node's path); only while no leader is
+ * known does this service fall back to the leader's client port. TTLs below etcd's minimum are raised to it, as etcd
+ * does.
  */
 public final class LeaseService extends LeaseGrpc.LeaseImplBase {
     private static final ThreadLocal<EtcdCommands> COMMANDS = ThreadLocal.withInitial(EtcdCommands::new);

@@ -5,6 +5,7 @@ import io.cairn.consensus.keyspace.LeaseKeeper;
 import io.cairn.engine.mvcc.MvccError;
 import io.cairn.engine.mvcc.MvccReader;
 import io.cairn.engine.mvcc.MvccStore;
+import io.cairn.embedded.LeaseClient;
 import io.cairn.embedded.Watch;
 import io.cairn.embedded.WatchSink;
 import io.cairn.embedded.cluster.ClusterView;
@@ -32,7 +33,7 @@ public interface Node {
     /** The etcd version this API matches (clients look at it). */
     String ETCD_VERSION = "3.4.23";
     /** etcd's minimum lease TTL with a 100 ms heartbeat and 1 s election timeout: ceil(1.5 × election). */
-    long LEASE_TTL_MIN = 2;
+    long LEASE_TTL_MIN = LeaseClient.TTL_MIN_SECONDS;
     /**
      * Largest gRPC message, on the client port and between members: etcd's 1.5 MiB request limit plus its 512 KiB
      * gRPC allowance.
