@@ -521,6 +521,21 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
         }
     }
 
+    /**
+     * {@link #validate}, then {@link #write(DirectBuffer, int)}: the typed clients' writes.
+     *
+     * @param command the command.
+     * @param length  its length.
+     * @return as {@link #write(DirectBuffer, int)}; fails with the keyspace's refusal before proposing.
+     */
+    CompletableFuture<DirectBuffer> validateAndWrite(final DirectBuffer command, final int length) {
+        final int verdict = validate(command, length);
+        if (verdict != MvccError.OK) {
+            return CompletableFuture.failedFuture(new CairnException(CairnError.ofKeyspace(verdict)));
+        }
+        return write(command, length);
+    }
+
     // Answered where the outcome is known, normally on the loop's thread right after the apply; only a retry, which
     // waits, goes to the pool.
     private void attempt(final DirectBuffer command, final CompletableFuture<DirectBuffer> answer, final int attempt) {

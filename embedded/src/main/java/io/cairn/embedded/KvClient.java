@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 
 /**
  * etcd's KV calls on a {@link CairnNode}, typed: {@link #put}, {@link #get}, {@link #range}, {@link #delete},
@@ -137,19 +138,7 @@ public final class KvClient {
      * @return completes with the key-values, copied.
      */
     public CompletableFuture<OpResult.Range> range(final RangeQuery query) {
-        final byte[] command = encodeRange(query);
-        final int verdict = node.validate(new UnsafeBuffer(command), command.length);
-        if (verdict != MvccError.OK) {
-            return CompletableFuture.failedFuture(new CairnException(CairnError.ofKeyspace(verdict)));
-        }
-        if (query.mode() == ReadMode.SERIALIZABLE) {
-            try {
-                return CompletableFuture.completedFuture(readRange(command));
-            } catch (final CairnException ex) {
-                return CompletableFuture.failedFuture(ex);
-            }
-        }
-        return node.readBarrier().thenApplyAsync(index -> readRange(command), node.executor());
+        return read(query, this::readRange);
     }
 
     /**
@@ -162,6 +151,13 @@ public final class KvClient {
      * @return completes with the range's revision, count and "more" (no key-values: the visitor had them).
      */
     public CompletableFuture<OpResult.Range> range(final RangeQuery query, final RangeVisitor visitor) {
+        return read(query, command -> visitRange(command, visitor));
+    }
+
+    // Validates the query, then reads at once (serializable, on this thread) or after the ReadIndex round (on the
+    // node's pool).
+    private CompletableFuture<OpResult.Range> read(final RangeQuery query,
+        final Function<byte[], OpResult.Range> reading) {
         final byte[] command = encodeRange(query);
         final int verdict = node.validate(new UnsafeBuffer(command), command.length);
         if (verdict != MvccError.OK) {
@@ -169,12 +165,12 @@ public final class KvClient {
         }
         if (query.mode() == ReadMode.SERIALIZABLE) {
             try {
-                return CompletableFuture.completedFuture(visitRange(command, visitor));
+                return CompletableFuture.completedFuture(reading.apply(command));
             } catch (final CairnException ex) {
                 return CompletableFuture.failedFuture(ex);
             }
         }
-        return node.readBarrier().thenApplyAsync(index -> visitRange(command, visitor), node.executor());
+        return node.readBarrier().thenApplyAsync(index -> reading.apply(command), node.executor());
     }
 
     /**
@@ -226,11 +222,7 @@ public final class KvClient {
     }
 
     private CompletableFuture<DirectBuffer> write(final CommandEncoder encoder) {
-        final int verdict = node.validate(encoder.buffer(), encoder.length());
-        if (verdict != MvccError.OK) {
-            return CompletableFuture.failedFuture(new CairnException(CairnError.ofKeyspace(verdict)));
-        }
-        return node.write(encoder.buffer(), encoder.length());
+        return node.validateAndWrite(encoder.buffer(), encoder.length());
     }
 
     private OpResult.Range readRange(final byte[] command) {

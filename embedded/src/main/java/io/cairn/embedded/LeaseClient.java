@@ -3,7 +3,6 @@ package io.cairn.embedded;
 import io.cairn.consensus.keyspace.LeaseKeeper;
 import io.cairn.embedded.kv.LeaseInfo;
 import io.cairn.engine.mvcc.CommandEncoder;
-import io.cairn.engine.mvcc.MvccError;
 import io.cairn.engine.mvcc.MvccResponse;
 import io.cairn.engine.mvcc.MvccValidator;
 import org.agrona.DirectBuffer;
@@ -127,10 +126,6 @@ public final class LeaseClient {
     }
 
     private CompletableFuture<DirectBuffer> write(final CommandEncoder encoder) {
-        final int verdict = node.validate(encoder.buffer(), encoder.length());
-        if (verdict != MvccError.OK) {
-            return CompletableFuture.failedFuture(new CairnException(CairnError.ofKeyspace(verdict)));
-        }
-        return node.write(encoder.buffer(), encoder.length());
+        return node.validateAndWrite(encoder.buffer(), encoder.length());
     }
 }
