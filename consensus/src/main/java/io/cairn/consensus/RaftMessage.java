@@ -158,11 +158,12 @@ public final class RaftMessage {
     static final int PROPOSE_RESULT_OFFSET = 28;
     static final int PROPOSE_RESPONSE_LENGTH = 36;
 
-    static final int LOCAL_REQUEST_ID_OFFSET = 20;
-    static final int LOCAL_TYPE_OFFSET = 28;
-    static final int LOCAL_PAYLOAD_LENGTH_OFFSET = 29;
+    // LOCAL has PROPOSE's layout (one encoder and one validation serve both).
+    static final int LOCAL_REQUEST_ID_OFFSET = PROPOSE_REQUEST_ID_OFFSET;
+    static final int LOCAL_TYPE_OFFSET = PROPOSE_TYPE_OFFSET;
+    static final int LOCAL_PAYLOAD_LENGTH_OFFSET = PROPOSE_PAYLOAD_LENGTH_OFFSET;
     /** Where a relayed request's payload starts. */
-    public static final int LOCAL_PAYLOAD_OFFSET = 33;
+    public static final int LOCAL_PAYLOAD_OFFSET = PROPOSE_PAYLOAD_OFFSET;
     /** Largest payload of a relayed request. */
     public static final int LOCAL_PAYLOAD_MAX = 64;
     static final int LOCAL_CODE_OFFSET = 28;

@@ -38,7 +38,6 @@ import static io.cairn.consensus.RaftMessage.LOCAL;
 import static io.cairn.consensus.RaftMessage.LOCAL_CODE_OFFSET;
 import static io.cairn.consensus.RaftMessage.LOCAL_PAYLOAD_LENGTH_OFFSET;
 import static io.cairn.consensus.RaftMessage.LOCAL_PAYLOAD_MAX;
-import static io.cairn.consensus.RaftMessage.LOCAL_PAYLOAD_OFFSET;
 import static io.cairn.consensus.RaftMessage.LOCAL_REQUEST_ID_OFFSET;
 import static io.cairn.consensus.RaftMessage.LOCAL_RESPONSE;
 import static io.cairn.consensus.RaftMessage.LOCAL_RESPONSE_LENGTH;
@@ -154,9 +153,9 @@ public final class RaftMessageDecoder {
             case READ_INDEX_RESPONSE:
                 return exact(READ_INDEX_RESPONSE_LENGTH);
             case PROPOSE:
-                return validatePropose();
+                return validateRequest(Integer.MAX_VALUE);
             case LOCAL:
-                return validateLocal();
+                return validateRequest(LOCAL_PAYLOAD_MAX);
             case LOCAL_RESPONSE:
                 return exact(LOCAL_RESPONSE_LENGTH);
             default:
@@ -164,26 +163,16 @@ public final class RaftMessageDecoder {
         }
     }
 
-    private int validatePropose() {
+    // PROPOSE and LOCAL: request ID, type, payload length, payload (LOCAL's at most LOCAL_PAYLOAD_MAX).
+    private int validateRequest(final int payloadMax) {
         if (length < PROPOSE_PAYLOAD_OFFSET) {
             return TRUNCATED;
         }
         final int payloadLength = proposePayloadLength();
-        if (payloadLength < 0) {
+        if (payloadLength < 0 || payloadLength > payloadMax) {
             return BAD_LENGTH;
         }
         return exact(PROPOSE_PAYLOAD_OFFSET + payloadLength);
-    }
-
-    private int validateLocal() {
-        if (length < LOCAL_PAYLOAD_OFFSET) {
-            return TRUNCATED;
-        }
-        final int payloadLength = localPayloadLength();
-        if (payloadLength < 0 || payloadLength > LOCAL_PAYLOAD_MAX) {
-            return BAD_LENGTH;
-        }
-        return exact(LOCAL_PAYLOAD_OFFSET + payloadLength);
     }
 
     private int exact(final int expected) {

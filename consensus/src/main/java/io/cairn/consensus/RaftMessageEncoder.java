@@ -39,13 +39,10 @@ import static io.cairn.consensus.RaftMessage.PRE_VOTE_REQUEST;
 import static io.cairn.consensus.RaftMessage.PRE_VOTE_RESPONSE;
 import static io.cairn.consensus.RaftMessage.LOCAL;
 import static io.cairn.consensus.RaftMessage.LOCAL_CODE_OFFSET;
-import static io.cairn.consensus.RaftMessage.LOCAL_PAYLOAD_LENGTH_OFFSET;
-import static io.cairn.consensus.RaftMessage.LOCAL_PAYLOAD_OFFSET;
 import static io.cairn.consensus.RaftMessage.LOCAL_REQUEST_ID_OFFSET;
 import static io.cairn.consensus.RaftMessage.LOCAL_RESPONSE;
 import static io.cairn.consensus.RaftMessage.LOCAL_RESPONSE_LENGTH;
 import static io.cairn.consensus.RaftMessage.LOCAL_SECOND_OFFSET;
-import static io.cairn.consensus.RaftMessage.LOCAL_TYPE_OFFSET;
 import static io.cairn.consensus.RaftMessage.LOCAL_VALUE_OFFSET;
 import static io.cairn.consensus.RaftMessage.PROPOSE;
 import static io.cairn.consensus.RaftMessage.PROPOSE_PAYLOAD_LENGTH_OFFSET;
@@ -281,11 +278,19 @@ public final class RaftMessageEncoder {
      */
     public int encodePropose(final int from, final int to, final long term, final long requestId, final byte type,
         final DirectBuffer payload, final int payloadOffset, final int payloadLength) {
-        encodeHeader(PROPOSE, 0, from, to, term);
+        return encodeRequest(PROPOSE, from, to, term, requestId, type, payload, payloadOffset, payloadLength);
+    }
+
+    // PROPOSE and LOCAL share one layout: request ID, a type byte, the payload's length and the payload.
+    private int encodeRequest(final byte kind, final int from, final int to, final long term, final long requestId,
+        final byte type, final DirectBuffer payload, final int payloadOffset, final int payloadLength) {
+        encodeHeader(kind, 0, from, to, term);
         buffer.putLong(offset + PROPOSE_REQUEST_ID_OFFSET, requestId, ByteOrder.LITTLE_ENDIAN);
         buffer.putByte(offset + PROPOSE_TYPE_OFFSET, type);
         buffer.putInt(offset + PROPOSE_PAYLOAD_LENGTH_OFFSET, payloadLength, ByteOrder.LITTLE_ENDIAN);
-        buffer.putBytes(offset + PROPOSE_PAYLOAD_OFFSET, payload, payloadOffset, payloadLength);
+        if (payloadLength > 0) {
+            buffer.putBytes(offset + PROPOSE_PAYLOAD_OFFSET, payload, payloadOffset, payloadLength);
+        }
         return PROPOSE_PAYLOAD_OFFSET + payloadLength;
     }
 
@@ -296,14 +301,7 @@ public final class RaftMessageEncoder {
      */
     public int encodeLocal(final int from, final int to, final long term, final long requestId, final byte type,
         final DirectBuffer payload, final int payloadOffset, final int payloadLength) {
-        encodeHeader(LOCAL, 0, from, to, term);
-        buffer.putLong(offset + LOCAL_REQUEST_ID_OFFSET, requestId, ByteOrder.LITTLE_ENDIAN);
-        buffer.putByte(offset + LOCAL_TYPE_OFFSET, type);
-        buffer.putInt(offset + LOCAL_PAYLOAD_LENGTH_OFFSET, payloadLength, ByteOrder.LITTLE_ENDIAN);
-        if (payloadLength > 0) {
-            buffer.putBytes(offset + LOCAL_PAYLOAD_OFFSET, payload, payloadOffset, payloadLength);
-        }
-        return LOCAL_PAYLOAD_OFFSET + payloadLength;
+        return encodeRequest(LOCAL, from, to, term, requestId, type, payload, payloadOffset, payloadLength);
     }
 
     /**

@@ -72,11 +72,19 @@ class EmbeddedClusterTest {
         }
     }
 
+    private CairnNode leader() {
+        return nodes.stream().filter(node -> node.role() == Role.LEADER).findFirst().orElseThrow();
+    }
+
+    // The first node that is none of these.
+    private CairnNode other(final CairnNode... these) {
+        return nodes.stream().filter(node -> !List.of(these).contains(node)).findFirst().orElseThrow();
+    }
+
     @Test
     void shouldServeEtcdsKvCallsFromEveryNode() throws Exception {
         startCluster();
-        final CairnNode follower = nodes.stream().filter(node -> node.role() != Role.LEADER).findFirst()
-            .orElseThrow();
+        final CairnNode follower = other(leader());
         final OpResult.Put first = follower.kv().put("k1", "v1").get(WAIT_S, TimeUnit.SECONDS);
         final OpResult.Put second = follower.kv().put(Op.put("k1", "v2").withPrevKv()).get(WAIT_S, TimeUnit.SECONDS);
         assertEquals(first.revision() + 1, second.revision());
@@ -145,8 +153,7 @@ class EmbeddedClusterTest {
     @Test
     void shouldKeepAcknowledgedWritesWhenTheLeaderStopsAndCatchUpWhenItReturns() throws Exception {
         startCluster();
-        final CairnNode leader = nodes.stream().filter(node -> node.role() == Role.LEADER).findFirst()
-            .orElseThrow();
+        final CairnNode leader = leader();
         long last = 0;
         for (int i = 0; i < 50; i++) {
             last = leader.kv().put("before/" + i, "v" + i).get(WAIT_S, TimeUnit.SECONDS).revision();
@@ -188,9 +195,8 @@ class EmbeddedClusterTest {
     @Test
     void shouldDeliverWatchEventsInOrderFromHistoryAndLiveAndEndAtCompaction() throws Exception {
         startCluster();
-        final CairnNode leader = nodes.stream().filter(node -> node.role() == Role.LEADER).findFirst()
-            .orElseThrow();
-        final CairnNode follower = nodes.stream().filter(node -> node != leader).findFirst().orElseThrow();
+        final CairnNode leader = leader();
+        final CairnNode follower = other(leader);
         final long first = leader.kv().put("w/a", "1").get(WAIT_S, TimeUnit.SECONDS).revision();
         leader.kv().put("other", "x").get(WAIT_S, TimeUnit.SECONDS);
 
@@ -266,11 +272,9 @@ class EmbeddedClusterTest {
     @Test
     void shouldKeepLeasesAliveFromAFollowerAndExpireThemOnTheLeader() throws Exception {
         startCluster();
-        final CairnNode leader = nodes.stream().filter(node -> node.role() == Role.LEADER).findFirst()
-            .orElseThrow();
-        final CairnNode follower = nodes.stream().filter(node -> node != leader).findFirst().orElseThrow();
-        final CairnNode other = nodes.stream().filter(node -> node != leader && node != follower).findFirst()
-            .orElseThrow();
+        final CairnNode leader = leader();
+        final CairnNode follower = other(leader);
+        final CairnNode other = other(leader, follower);
 
         final LeaseInfo lease = follower.leases().grant(1).get(WAIT_S, TimeUnit.SECONDS);
         assertEquals(LeaseClient.TTL_MIN_SECONDS, lease.ttl(), "raised to etcd's minimum");

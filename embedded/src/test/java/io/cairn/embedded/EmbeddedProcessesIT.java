@@ -2,6 +2,7 @@ package io.cairn.embedded;
 
 import io.cairn.consensus.Role;
 import io.cairn.embedded.cluster.Topology;
+import io.cairn.engine.JavaChild;
 import io.cairn.transport.aeron.AeronTransportConfig;
 import org.agrona.IoUtil;
 import org.junit.jupiter.api.AfterEach;
@@ -9,17 +10,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.DatagramSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -61,44 +58,25 @@ class EmbeddedProcessesIT {
 
         Node(final String name) throws IOException {
             this.name = name;
-            final List<String> command = new ArrayList<>();
-            command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            command.addAll(Arrays.asList(System.getProperty("cairn.jvm.flags", "").trim().split("\\s+")));
-            command.add("-cp");
-            command.add(System.getProperty("java.class.path"));
-            command.add(NodeProcess.class.getName());
-            command.add(name);
-            command.add(dir.resolve(name).toString());
-            command.add(cluster);
             final Path logs = Path.of("target", "it-logs", "EmbeddedProcessesIT");
             Files.createDirectories(logs);
-            process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.appendTo(
-                logs.resolve(name + ".stderr").toFile())).start();
-            final Thread reader = new Thread(this::read, "node-" + name + "-stdout");
-            reader.setDaemon(true);
-            reader.start();
+            process = JavaChild.start(JavaChild.command(List.of(), NodeProcess.class.getName(),
+                List.of(name, dir.resolve(name).toString(), cluster)), logs.resolve(name + ".stderr"),
+                "node-" + name + "-stdout", this::onLine);
         }
 
-        private void read() {
-            try (BufferedReader in = new BufferedReader(
-                new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = in.readLine()) != null) {
-                    final String[] parts = line.split(" ");
-                    switch (parts[0]) {
-                        case "STATUS" -> {
-                            role = Integer.parseInt(parts[1]);
-                            leaderId = Integer.parseInt(parts[2]);
-                            selfId = Integer.parseInt(parts[3]);
-                        }
-                        case "ACK" -> acknowledged.put(parts[1], parts[2]);
-                        case "FAIL" -> failed.put(parts[1], parts[2]);
-                        case "VALUE" -> values.put(parts[1], parts[2]);
-                        default -> { }
-                    }
+        private void onLine(final String line) {
+            final String[] parts = line.split(" ");
+            switch (parts[0]) {
+                case "STATUS" -> {
+                    role = Integer.parseInt(parts[1]);
+                    leaderId = Integer.parseInt(parts[2]);
+                    selfId = Integer.parseInt(parts[3]);
                 }
-            } catch (final IOException ex) {
-                // The process died (SIGKILL): nothing more to read.
+                case "ACK" -> acknowledged.put(parts[1], parts[2]);
+                case "FAIL" -> failed.put(parts[1], parts[2]);
+                case "VALUE" -> values.put(parts[1], parts[2]);
+                default -> { }
             }
         }
 

@@ -17,7 +17,6 @@ import io.grpc.netty.NettyServerBuilder;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -34,62 +33,29 @@ public final class CairnMember implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CairnMember.class.getName());
 
     /**
-     * What a member needs.
+     * What a member needs: the embedded node's settings and where the JSON gateway listens.
      *
-     * @param name      its name in the topology.
-     * @param dataDir   its files.
-     * @param clientUrl where clients connect ({@code http://host:port}).
-     * @param topology  the cluster.
-     * @param durable   sync the WAL (false only for measuring).
-     * @param httpUrl   where the JSON gateway, /health and /metrics listen ({@code http://host:port}), or null for
-     *                  the client port minus one.
-     * @param aeronDir  the directory of a media driver the operator runs (the loop then parks between messages, up to
-     *                  1 ms, having no sockets of its own to sleep on), or null to embed one run by the loop.
-     * @param joining   etcd's {@code --initial-cluster-state existing}: with no files yet, start with no
-     *                  configuration and learn it from the leader (the member must have been added by MemberAdd).
-     * @param snapshotCount applied entries between snapshots (etcd's {@code --snapshot-count}).
-     * @param diskReserveBytes free space below which this member raises the NOSPACE alarm (writes are refused
-     *                  cluster-wide, as etcd refuses them past its quota) before a full disk could fail a WAL
-     *                  write; it disarms it once twice as much is free again. 0: no guard.
+     * @param node    the node: name, cluster, data directory, the client URL it serves and publishes
+     *                ({@code http://host:port}), durability, joining, snapshot count, disk reserve, a media driver
+     *                to share ({@link NodeConfig}).
+     * @param httpUrl where the JSON gateway, /health and /metrics listen ({@code http://host:port}), or null for the
+     *                client port minus one.
      */
-    public record Config(String name, Path dataDir, String clientUrl, Topology topology, boolean durable,
-        String httpUrl, String aeronDir, boolean joining, long snapshotCount, long diskReserveBytes) {
+    public record Config(NodeConfig node, String httpUrl) {
         /**
-         * Cairn's default {@code --snapshot-count}, etcd 3.4's: a snapshot copies the whole store, which at 5,000
-         * puts/s and one every 10,000 entries took a tenth of the cluster's CPU on two cores (and beyond 64 MiB of
-         * store the loop also waits for as many log bytes as the store holds: RaftAgentContext#snapshotCopyFreeBytes).
-         */
-        public static final long SNAPSHOT_COUNT_DEFAULT = NodeConfig.SNAPSHOT_COUNT_DEFAULT;
-        /** Default {@code --disk-reserve-bytes}: two WAL blocks. */
-        public static final long DISK_RESERVE_DEFAULT = NodeConfig.DISK_RESERVE_DEFAULT;
-
-        /**
-         * Checks the settings.
+         * Checks that a member has a client URL to serve.
          */
         public Config {
-            if (snapshotCount < 1) {
-                throw new IllegalArgumentException("--snapshot-count must be at least 1, not " + snapshotCount);
-            }
-            if (diskReserveBytes < 0) {
-                throw new IllegalArgumentException("--disk-reserve-bytes must not be negative");
+            if (node.clientUrl() == null) {
+                throw new IllegalArgumentException("member " + node.name() + ": no client URL to serve");
             }
         }
 
         /**
-         * A member of a new cluster.
-         *
-         * @param name      its name in the topology.
-         * @param dataDir   its files.
-         * @param clientUrl where clients connect.
-         * @param topology  the cluster.
-         * @param durable   sync the WAL.
-         * @param httpUrl   the JSON gateway's URL, or null.
-         * @param aeronDir  a media driver to share, or null.
+         * @return its name.
          */
-        public Config(final String name, final Path dataDir, final String clientUrl, final Topology topology,
-            final boolean durable, final String httpUrl, final String aeronDir) {
-            this(name, dataDir, clientUrl, topology, durable, httpUrl, aeronDir, false, SNAPSHOT_COUNT_DEFAULT,
-                DISK_RESERVE_DEFAULT);
+        public String name() {
+            return node.name();
         }
     }
 
@@ -119,18 +85,13 @@ public final class CairnMember implements AutoCloseable {
 
     private CairnMember(final Config config) throws IOException {
         this.config = config;
-        this.self = config.topology().byName(config.name());
-        if (self == null) {
-            throw new IllegalArgumentException("--name " + config.name() + " is not in --initial-cluster");
-        }
-        final CairnNode embedded = CairnNode.open(new NodeConfig(config.name(), config.topology(), config.dataDir(),
-            config.clientUrl(), config.joining(), config.durable(), config.snapshotCount(), config.diskReserveBytes(),
-            config.aeronDir()));
+        this.self = config.node().self();
+        final CairnNode embedded = CairnNode.open(config.node());
         this.node = new GrpcNode(embedded);
         final ClusterService cluster = new ClusterService(node);
         this.grpcEventLoops = new io.netty.channel.MultiThreadIoEventLoopGroup(GRPC_EVENT_LOOPS,
             DaemonThreads.named("cairn-" + config.name() + "-netty"), io.netty.channel.nio.NioIoHandler.newFactory());
-        this.grpc = NettyServerBuilder.forAddress(address(config.clientUrl()))
+        this.grpc = NettyServerBuilder.forAddress(address(config.node().clientUrl()))
             .channelType(io.netty.channel.socket.nio.NioServerSocketChannel.class)
             .bossEventLoopGroup(grpcEventLoops)
             .workerEventLoopGroup(grpcEventLoops)
@@ -164,7 +125,8 @@ public final class CairnMember implements AutoCloseable {
             });
             server.grpc.start();
             server.gateway = new HttpGateway(server.node.status(), server.grpc.getPort(),
-                config.httpUrl() == null ? HttpGateway.defaultAddress(config.clientUrl()) : address(config.httpUrl()));
+                config.httpUrl() == null ? HttpGateway.defaultAddress(config.node().clientUrl())
+                    : address(config.httpUrl()));
         } catch (final IOException | RuntimeException ex) {
             server.close();
             throw ex;

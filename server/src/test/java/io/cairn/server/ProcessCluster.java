@@ -1,6 +1,7 @@
 package io.cairn.server;
 
 import io.cairn.embedded.cluster.Topology;
+import io.cairn.engine.JavaChild;
 import io.etcd.jetcd.api.HashKVRequest;
 import io.etcd.jetcd.api.MaintenanceGrpc;
 import io.etcd.jetcd.api.StatusRequest;
@@ -380,19 +381,13 @@ public final class ProcessCluster implements AutoCloseable {
      * @throws IOException if it cannot start.
      */
     public void start(final int i) throws IOException {
-        final List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        final String flags = System.getProperty("cairn.jvm.flags", "").trim();
-        if (!flags.isEmpty()) {
-            command.addAll(Arrays.asList(flags.split("\\s+")));
-        }
-        command.add("-Dio.netty.leakDetection.level=simple"); // members turn it off unless asked: tests ask
-        command.add("-Dcairn.transport.partitionFile=" + partitionFile(i));
-        command.addAll(List.of("-Xmx256m", "-cp", System.getProperty("java.class.path"),
-            "io.cairn.server.cli.CairnCommand", "member", "--name", names[i], "--data-dir",
-            data.resolve(names[i]).toString(), "--listen-client-urls", "http://127.0.0.1:" + clientPorts[i],
-            "--listen-peer-urls", "http://127.0.0.1:" + peerPorts[i],
-            "--listen-http-urls", "http://127.0.0.1:" + httpPorts[i]));
+        final List<String> command = new ArrayList<>(JavaChild.command(List.of(
+            "-Dio.netty.leakDetection.level=simple", // members turn it off unless asked: tests ask
+            "-Dcairn.transport.partitionFile=" + partitionFile(i), "-Xmx256m"), "io.cairn.server.cli.CairnCommand",
+            List.of("member", "--name", names[i], "--data-dir", data.resolve(names[i]).toString(),
+                "--listen-client-urls", "http://127.0.0.1:" + clientPorts[i],
+                "--listen-peer-urls", "http://127.0.0.1:" + peerPorts[i],
+                "--listen-http-urls", "http://127.0.0.1:" + httpPorts[i])));
         command.addAll(extraFlags);
         if (i < initialSize && !replaced[i]) {
             command.addAll(List.of("--initial-cluster", initialCluster, "--initial-cluster-clients", clients));

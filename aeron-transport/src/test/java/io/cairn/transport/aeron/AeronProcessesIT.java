@@ -1,6 +1,7 @@
 package io.cairn.transport.aeron;
 
 import io.cairn.consensus.Role;
+import io.cairn.engine.JavaChild;
 import io.cairn.engine.mvcc.CommandEncoder;
 import io.cairn.engine.mvcc.MvccConfig;
 import io.cairn.engine.mvcc.MvccError;
@@ -11,16 +12,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.DatagramSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -61,45 +58,27 @@ class AeronProcessesIT {
 
         Member(final int id) throws IOException {
             this.id = id;
-            final List<String> command = new ArrayList<>();
-            command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            command.addAll(Arrays.asList(System.getProperty("cairn.jvm.flags", "").trim().split("\\s+")));
-            command.add("-Dcairn.it.writesPerSecond=" + Long.getLong("cairn.it.writesPerSecond", 3_000));
-            command.add("-cp");
-            command.add(System.getProperty("java.class.path"));
-            command.add(MemberProcess.class.getName());
-            command.add(Integer.toString(id));
-            command.add(dir.resolve("node-" + id).toString());
-            command.add(endpoints);
+            final List<String> command = JavaChild.command(
+                List.of("-Dcairn.it.writesPerSecond=" + Long.getLong("cairn.it.writesPerSecond", 3_000)),
+                MemberProcess.class.getName(), List.of(Integer.toString(id), dir.resolve("node-" + id).toString(),
+                    endpoints));
             // Logs outlive the temporary data directory: target/it-logs, for a failure's post-mortem.
             final Path logs = Path.of("target", "it-logs", "AeronProcessesIT");
             Files.createDirectories(logs);
             final Path log = logs.resolve("node-" + id + ".stderr");
-            process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                .start();
-            final Thread reader = new Thread(this::read, "member-" + id + "-stdout");
-            reader.setDaemon(true);
-            reader.start();
+            process = JavaChild.start(command, log, "member-" + id + "-stdout", this::onLine);
         }
 
-        private void read() {
-            try (BufferedReader in = new BufferedReader(
-                new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = in.readLine()) != null) {
-                    if (line.startsWith("ACK ")) {
-                        acknowledged.add(line.substring(4));
-                    } else if (line.startsWith("STATUS ")) {
-                        last = line;
-                        final String[] parts = line.split(" ");
-                        role = Integer.parseInt(parts[1]);
-                        applied = Long.parseLong(parts[2]);
-                    } else if (line.equals("STOPPED")) {
-                        stopped = true;
-                    }
-                }
-            } catch (final IOException ex) {
-                // The process died (SIGKILL): nothing more to read.
+        private void onLine(final String line) {
+            if (line.startsWith("ACK ")) {
+                acknowledged.add(line.substring(4));
+            } else if (line.startsWith("STATUS ")) {
+                last = line;
+                final String[] parts = line.split(" ");
+                role = Integer.parseInt(parts[1]);
+                applied = Long.parseLong(parts[2]);
+            } else if (line.equals("STOPPED")) {
+                stopped = true;
             }
         }
 

@@ -54,8 +54,8 @@ public record WatchOptions(byte[] key, byte[] end, long startRevision, boolean p
      * @return a watch of every key with it, from the next revision.
      */
     public static WatchOptions prefix(final byte[] prefix) {
-        return new WatchOptions(prefix.length == 0 ? new byte[1] : prefix, RangeQuery.prefixEnd(prefix), 0, false,
-            false, false, false);
+        final RangeQuery range = RangeQuery.prefix(prefix); // the same range a prefix read covers
+        return new WatchOptions(range.key(), range.end(), 0, false, false, false, false);
     }
 
     /**

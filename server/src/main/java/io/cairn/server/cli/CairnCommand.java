@@ -1,5 +1,6 @@
 package io.cairn.server.cli;
 
+import io.cairn.embedded.NodeConfig;
 import io.cairn.engine.wal.ChronicleWal;
 import io.cairn.engine.wal.HardState;
 import io.cairn.engine.wal.WalCorruption;
@@ -124,9 +125,10 @@ public final class CairnCommand {
             err.println("cairn member " + config.name() + ": cannot start: " + ex.getMessage());
             return 1;
         }
-        out.println("cairn member " + config.name() + " (id " + Integer.toHexString(member.self().id())
-            + ") serving etcd v3 on " + config.clientUrl() + ", peers on " + member.self().peerUrl() + ", data in "
-            + config.dataDir().toAbsolutePath() + (config.joining() ? " (joining a running cluster)" : ""));
+        final NodeConfig node = config.node();
+        out.println("cairn member " + node.name() + " (id " + Integer.toHexString(member.self().id())
+            + ") serving etcd v3 on " + node.clientUrl() + ", peers on " + member.self().peerUrl() + ", data in "
+            + node.dataDir().toAbsolutePath() + (node.joining() ? " (joining a running cluster)" : ""));
         out.flush();
         member.removed().thenRun(() -> new Thread(() -> {
             out.println("cairn member " + config.name() + ": removed from the cluster; stopping (as etcd does)");

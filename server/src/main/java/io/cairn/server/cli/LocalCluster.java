@@ -1,6 +1,7 @@
 package io.cairn.server.cli;
 
 import io.cairn.server.CairnMember;
+import io.cairn.embedded.NodeConfig;
 import io.cairn.embedded.cluster.Topology;
 import org.agrona.CloseHelper;
 
@@ -39,8 +40,8 @@ final class LocalCluster {
             // Each member embeds its own media driver, run by its own loop, which sleeps on the driver's sockets: an
             // idle local cluster polls nothing.
             for (int i = 0; i < NAMES.length; i++) {
-                running.add(0, CairnMember.start(new CairnMember.Config(NAMES[i], data.resolve(NAMES[i]),
-                    "http://127.0.0.1:" + CLIENT_PORTS[i], topology, true, null, null)));
+                running.add(0, CairnMember.start(new CairnMember.Config(NodeConfig.of(NAMES[i], topology,
+                    data.resolve(NAMES[i])).withClientUrl("http://127.0.0.1:" + CLIENT_PORTS[i]), null)));
             }
         } catch (final IOException | RuntimeException ex) {
             err.println("cairn: cannot start the local cluster: " + ex.getMessage());

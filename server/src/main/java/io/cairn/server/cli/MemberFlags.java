@@ -1,6 +1,7 @@
 package io.cairn.server.cli;
 
 import io.cairn.server.CairnMember;
+import io.cairn.embedded.NodeConfig;
 import io.cairn.embedded.cluster.Topology;
 
 import java.nio.file.Path;
@@ -114,13 +115,14 @@ final class MemberFlags {
             throw new IllegalArgumentException("--initial-cluster gives " + name + " peer URL " + self.peerUrl()
                 + " but --listen-peer-urls is " + peer);
         }
-        return new CairnMember.Config(name, Path.of(flags.getOrDefault("data-dir", name + ".cairn")), client,
-            ordered, !Boolean.parseBoolean(flags.getOrDefault("unsafe-no-fsync", "false")),
-            flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null, null,
-            "existing".equals(state), number("snapshot-count", flags.getOrDefault("snapshot-count",
-                Long.toString(CairnMember.Config.SNAPSHOT_COUNT_DEFAULT))),
+        return new CairnMember.Config(new NodeConfig(name, ordered,
+            Path.of(flags.getOrDefault("data-dir", name + ".cairn")), client, "existing".equals(state),
+            !Boolean.parseBoolean(flags.getOrDefault("unsafe-no-fsync", "false")),
+            number("snapshot-count", flags.getOrDefault("snapshot-count",
+                Long.toString(NodeConfig.SNAPSHOT_COUNT_DEFAULT))),
             number("disk-reserve-bytes", flags.getOrDefault("disk-reserve-bytes",
-                Long.toString(CairnMember.Config.DISK_RESERVE_DEFAULT))));
+                Long.toString(NodeConfig.DISK_RESERVE_DEFAULT))), null),
+            flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null);
     }
 
     private static long number(final String flag, final String value) {
