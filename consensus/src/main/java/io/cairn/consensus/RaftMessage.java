@@ -164,8 +164,11 @@ public final class RaftMessage {
     static final int LOCAL_PAYLOAD_LENGTH_OFFSET = PROPOSE_PAYLOAD_LENGTH_OFFSET;
     /** Where a relayed request's payload starts. */
     public static final int LOCAL_PAYLOAD_OFFSET = PROPOSE_PAYLOAD_OFFSET;
-    /** Largest payload of a relayed request. */
-    public static final int LOCAL_PAYLOAD_MAX = 64;
+    /**
+     * Largest payload of a relayed request: a membership change with its attributes
+     * ({@link Membership#ATTRIBUTES_BYTES_MAX}) and a header; a lease keep-alive needs 8 bytes.
+     */
+    public static final int LOCAL_PAYLOAD_MAX = Membership.ATTRIBUTES_BYTES_MAX + 64;
     static final int LOCAL_CODE_OFFSET = 28;
     static final int LOCAL_VALUE_OFFSET = 32;
     static final int LOCAL_SECOND_OFFSET = 40;

@@ -37,6 +37,8 @@ public final class Ready {
     public static final long NO_SNAPSHOT = -1;
     /** The read index of a read that could not be served (leader lost, queue full): retry. */
     public static final long READ_FAILED = -1;
+    /** Payload bytes reserved per relayed request slot (requests are packed; larger ones use fewer slots). */
+    private static final int PEER_REQUEST_BYTES_TYPICAL = 64;
 
     final Outbox messages;
     private final long[] readRequestIds;
@@ -51,8 +53,10 @@ public final class Ready {
     private final long[] peerRequestIds;
     private final byte[] peerRequestTypes;
     private final int[] peerRequestLengths;
+    private final int[] peerRequestOffsets;
     private final UnsafeBuffer peerRequestPayloads;
     private int peerRequestCount;
+    private int peerRequestBytes;
     private final long[] localAnswerIds;
     private final int[] localAnswerCodes;
     private final long[] localAnswerValues;
@@ -79,8 +83,10 @@ public final class Ready {
         peerRequestIds = new long[config.readRequestsMax()];
         peerRequestTypes = new byte[config.readRequestsMax()];
         peerRequestLengths = new int[config.readRequestsMax()];
+        peerRequestOffsets = new int[config.readRequestsMax()];
+        // Packed: most relayed requests are keep-alives (8 bytes); a few membership changes are up to a kilobyte.
         peerRequestPayloads = new UnsafeBuffer(
-            new byte[config.readRequestsMax() * RaftMessage.LOCAL_PAYLOAD_MAX]);
+            new byte[config.readRequestsMax() * PEER_REQUEST_BYTES_TYPICAL + RaftMessage.LOCAL_PAYLOAD_MAX]);
         localAnswerIds = new long[config.readRequestsMax()];
         localAnswerCodes = new int[config.readRequestsMax()];
         localAnswerValues = new long[config.readRequestsMax()];
@@ -284,7 +290,7 @@ public final class Ready {
      * @return where its payload starts in {@link #peerRequestPayloads()}.
      */
     public int peerRequestOffset(final int position) {
-        return position * RaftMessage.LOCAL_PAYLOAD_MAX;
+        return peerRequestOffsets[position];
     }
 
     /**
@@ -336,9 +342,12 @@ public final class Ready {
 
     boolean addPeerRequest(final int from, final long requestId, final byte type, final DirectBuffer payload,
         final int offset, final int length) {
-        if (peerRequestCount == peerRequestIds.length || length > RaftMessage.LOCAL_PAYLOAD_MAX) {
+        if (peerRequestCount == peerRequestIds.length || length > RaftMessage.LOCAL_PAYLOAD_MAX
+            || peerRequestBytes + length > peerRequestPayloads.capacity()) {
             return false;
         }
+        peerRequestOffsets[peerRequestCount] = peerRequestBytes;
+        peerRequestBytes += length;
         peerRequestFroms[peerRequestCount] = from;
         peerRequestIds[peerRequestCount] = requestId;
         peerRequestTypes[peerRequestCount] = type;
@@ -371,6 +380,7 @@ public final class Ready {
         readStateCount = 0;
         forwardStateCount = 0;
         peerRequestCount = 0;
+        peerRequestBytes = 0;
         localAnswerCount = 0;
         softStateChanged = false;
         snapshotIndex = NO_SNAPSHOT;

@@ -1,5 +1,6 @@
 package io.cairn.embedded;
 
+import io.cairn.consensus.Membership;
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.loop.RaftListener;
 import io.cairn.engine.mvcc.MvccError;
@@ -59,7 +60,26 @@ public enum CairnError {
     /** A learner is promoted before it has caught up with the leader. */
     LEARNER_NOT_READY("etcdserver: can only promote a learner member which is in sync with leader"),
     /** A membership change is still pending: one at a time. */
-    UNHEALTHY_CLUSTER("etcdserver: unhealthy cluster");
+    UNHEALTHY_CLUSTER("etcdserver: unhealthy cluster"),
+    /** MemberAdd of a member whose ID (a hash of its peer URL) is in the cluster. */
+    MEMBER_EXISTS("etcdserver: member ID already exist"),
+    /** Another member has one of these peer URLs. */
+    PEER_URL_EXISTS("etcdserver: Peer URLs already exists"),
+    /** etcd's strict reconfiguration check: too few started voters would remain for a quorum. */
+    NOT_ENOUGH_STARTED("etcdserver: re-configuration failed due to not enough started members"),
+    /** Peer URLs missing or not {@code scheme://host:port}. */
+    BAD_URLS("etcdserver: given member URLs are invalid"),
+    /** No member with that ID. */
+    MEMBER_NOT_FOUND("etcdserver: member not found"),
+    /** Promotion of a member that votes already. */
+    NOT_LEARNER("etcdserver: can only promote a learner member"),
+    /** A second learner (etcd 3.4 allows one). */
+    TOO_MANY_LEARNERS("etcdserver: too many learner members in cluster"),
+    /** MoveLeader to a member that is not a voter of this cluster. */
+    BAD_LEADER_TRANSFEREE("etcdserver: bad leader transferee"),
+    /** A change the configuration cannot take (more members than it holds, or no voter left). */
+    MEMBERSHIP_REFUSED("cairn: the configuration refused the change (at most " + Membership.MEMBERS_MAX
+        + " members, at least one voter)");
 
     private static final CairnError[] KEYSPACE = values();
 

@@ -2,6 +2,7 @@ package io.cairn.embedded;
 
 import io.cairn.consensus.EntryType;
 import io.cairn.consensus.Membership;
+import io.cairn.consensus.RaftMessage;
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Role;
 import io.cairn.consensus.keyspace.KeyspaceMember;
@@ -101,12 +102,14 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
     private final Requests requests;
     private final PeerDirectory peers;
     private final DiskGuard diskGuard;
+    private final MembershipRelay relay;
     private final List<NodeListener> listeners = new CopyOnWriteArrayList<>();
     private final List<Runnable> duties = new CopyOnWriteArrayList<>();
     private final AtomicLong leaseIds = new AtomicLong();
     private final AtomicLong leaderChanges = new AtomicLong();
     private final KvClient kv = new KvClient(this);
     private final LeaseClient leases = new LeaseClient(this);
+    private final ClusterClient cluster = new ClusterClient(this);
     private final WatchHub watches;
     private volatile ClusterView view;
     private volatile int role = Role.FOLLOWER;
@@ -142,15 +145,19 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
         final KeyspaceMember.Settings keyspace = KeyspaceMember.Settings.of(self.id(), config.dataDir(), initial)
             .with(config.durable(), TimeUnit.MILLISECONDS.toNanos(100), config.snapshotCount(),
                 Math.max(1, config.snapshotCount() / 2));
+        this.relay = new MembershipRelay(executor, requests.membershipRelays, cluster::lead,
+            peers::expire); // the loop's clock is System.nanoTime, as the directory's
         try {
             this.member = new KeyspaceMember(keyspace, transport, new Listener(), this::onLeaseAnswer,
-                watches::onRevision, SystemNanoClock.INSTANCE);
+                watches::onRevision, SystemNanoClock.INSTANCE, relay);
         } catch (final IOException | RuntimeException ex) {
             executor.shutdownNow();
             watchdog.shutdownNow();
             transport.close();
             throw ex;
         }
+        relay.attach(member.requests());
+        listeners.add(new Publisher(this, executor));
         final MvccConfig mvcc = member.store().config();
         this.validators = ThreadLocal.withInitial(() -> MvccValidator.of(mvcc)); // one per thread: it keeps state
     }
@@ -280,6 +287,13 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
      */
     public LeaseClient leases() {
         return leases;
+    }
+
+    /**
+     * @return etcd's Cluster calls (members, add, remove, update, promote), taken by any member.
+     */
+    public ClusterClient cluster() {
+        return cluster;
     }
 
     /**
@@ -641,6 +655,30 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
             future.completeExceptionally(new ProposalFailed(RaftResult.FULL));
         }
         return future.whenComplete((answer, error) -> requests.leaseAnswers.remove(id));
+    }
+
+    /**
+     * Relays a membership call to the leader through this member's loop ({@link MembershipRelay}).
+     *
+     * @return completes with the index of the configuration that holds the change (applied on the leader).
+     */
+    CompletableFuture<Long> relay(final MembershipRequest request) {
+        final byte[] encoded = request.encode();
+        if (encoded.length > RaftMessage.LOCAL_PAYLOAD_MAX) {
+            return CompletableFuture.failedFuture(new CairnException(CairnError.BAD_URLS));
+        }
+        final long id = requests.nextId();
+        // The leader may wait its own request timeout for a pending change first: twice that here.
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2 * Requests.REQUEST_TIMEOUT_MS);
+        final CompletableFuture<Long> future = requests.register(requests.membershipRelays, id,
+            new Requests.Deadlined<>(deadline));
+        if (closed || !member.requests().offerLocal(id, MembershipRelay.RELAY, new UnsafeBuffer(encoded), 0,
+            encoded.length)) {
+            requests.membershipRelays.remove(id);
+            future.completeExceptionally(new CairnException(closed ? CairnError.STOPPED
+                : CairnError.TOO_MANY_REQUESTS));
+        }
+        return future;
     }
 
     /**

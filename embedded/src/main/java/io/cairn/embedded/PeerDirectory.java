@@ -5,6 +5,7 @@ import io.cairn.transport.aeron.AeronTransport;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Keeps the transport's peers equal to the configuration in force: a new member, or one whose peer URL moved, gets a
@@ -15,7 +16,10 @@ import java.util.Map;
 final class PeerDirectory {
     private final AeronTransport transport;
     private final int selfId;
+    /** How long a removed member's publication stays open. */
+    static final long LINGER_NS = TimeUnit.SECONDS.toNanos(5);
     private final Map<Integer, String> endpoints = new HashMap<>();
+    private final Map<Integer, Long> lingering = new HashMap<>(); // removed member → when to close its publication
 
     /**
      * @param transport the member's transport.
@@ -35,6 +39,7 @@ final class PeerDirectory {
     void onConfiguration(final ClusterView view, final boolean isMember) {
         for (final ClusterView.Member each : view.members()) {
             final String endpoint = each.peerEndpoint();
+            lingering.remove(each.id()); // a member removed and added back keeps its publication
             if (each.id() != selfId && endpoint != null && !endpoint.equals(endpoints.get(each.id()))) {
                 transport.addPeer(each.id(), endpoint); // replaces: a new member, or a moved one
                 endpoints.put(each.id(), endpoint);
@@ -45,9 +50,30 @@ final class PeerDirectory {
                 if (view.byId(id) != null) {
                     return false;
                 }
-                transport.removePeer(id);
+                lingering.put(id, System.nanoTime() + LINGER_NS);
                 return true;
             });
         }
+    }
+
+    /**
+     * Closes the publications of removed members whose linger is over.
+     *
+     * @param nowNs {@link System#nanoTime()}.
+     * @return how many it closed.
+     */
+    int expire(final long nowNs) {
+        if (lingering.isEmpty()) {
+            return 0;
+        }
+        final int before = lingering.size();
+        lingering.entrySet().removeIf(entry -> {
+            if (nowNs - entry.getValue() < 0) {
+                return false;
+            }
+            transport.removePeer(entry.getKey());
+            return true;
+        });
+        return before - lingering.size();
     }
 }

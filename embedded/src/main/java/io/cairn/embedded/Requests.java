@@ -39,6 +39,8 @@ final class Requests {
     final Map<Long, CompletableFuture<Void>> transfers = new ConcurrentHashMap<>();
     final Map<Long, CompletableFuture<Void>> membershipChanges = new ConcurrentHashMap<>();
     final Map<Long, CompletableFuture<long[]>> leaseAnswers = new ConcurrentHashMap<>();
+    /** Membership calls relayed to the leader, completed with the configuration index that holds the change. */
+    final Map<Long, CompletableFuture<Long>> membershipRelays = new ConcurrentHashMap<>();
     final AtomicLong writesCommitted = new AtomicLong();
     final AtomicLong writesFailed = new AtomicLong();
     final AtomicInteger writesPending = new AtomicInteger();
@@ -111,8 +113,10 @@ final class Requests {
         expire(reads.values(), nowNs);
         expire(transfers.values(), nowNs);
         expire(leaseAnswers.values(), nowNs);
+        expire(membershipRelays.values(), nowNs);
         final int slotted = slots.expire(nowNs);
-        if (slotted > 0 || !writes.isEmpty() || !reads.isEmpty() || !transfers.isEmpty() || !leaseAnswers.isEmpty()) {
+        if (slotted > 0 || !writes.isEmpty() || !reads.isEmpty() || !transfers.isEmpty() || !leaseAnswers.isEmpty()
+            || !membershipRelays.isEmpty()) {
             armExpiry();
         }
     }

@@ -1,6 +1,7 @@
 package io.cairn.embedded;
 
 import io.cairn.consensus.Role;
+import io.cairn.embedded.cluster.ClusterView;
 import io.cairn.embedded.kv.Compare;
 import io.cairn.embedded.kv.KeyValue;
 import io.cairn.embedded.kv.LeaseInfo;
@@ -34,13 +35,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Goal: three embedded nodes in one JVM are one etcd-like cluster through the typed API: writes through any node are
  * read by every node, transactions and deletes answer as etcd's do, refusals come back as etcd's typed errors, and a
- * leader that is stopped and restarted from its data directory loses nothing acknowledged and catches up.
+ * leader that is stopped and restarted from its data directory loses nothing acknowledged and catches up; members are
+ * added, promoted and removed (the leader too) through any node, with etcd's checks.
  * Method: real nodes (Aeron on loopback UDP, Chronicle WAL, LMDB) under a temporary directory; every wait is bounded.
  */
 class EmbeddedClusterTest {
@@ -321,6 +324,113 @@ class EmbeddedClusterTest {
             .get(WAIT_S, TimeUnit.SECONDS));
         assertError(CairnError.LEASE_TTL_TOO_LARGE, () -> follower.leases().grant(9_000_000_001L)
             .get(WAIT_S, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void shouldAddPromoteAndRemoveMembersThroughAnyNodeWithEtcdsChecks() throws Exception {
+        startCluster();
+        final CairnNode leader = leader();
+        final CairnNode follower = other(leader);
+        for (int i = 0; i < 20; i++) {
+            leader.kv().put("early/" + i, "v" + i).get(WAIT_S, TimeUnit.SECONDS);
+        }
+        final String leaderUrl = leader.view().byId(leader.selfId()).peerUrls().get(0);
+        // etcd's refusals, answered by the leader's checks through the follower's relay.
+        assertError(CairnError.BAD_URLS, () -> follower.cluster().add(List.of("127.0.0.1"), false)
+            .get(WAIT_S, TimeUnit.SECONDS));
+        assertError(CairnError.PEER_URL_EXISTS, () -> follower.cluster().add(List.of(leaderUrl), false)
+            .get(WAIT_S, TimeUnit.SECONDS));
+        assertError(CairnError.MEMBER_NOT_FOUND, () -> follower.cluster().remove(12345).get(WAIT_S, TimeUnit.SECONDS));
+        assertError(CairnError.NOT_LEARNER, () -> follower.cluster().promote(leader.selfId())
+            .get(WAIT_S, TimeUnit.SECONDS));
+        assertError(CairnError.PEER_URL_EXISTS, () -> follower.cluster().update(follower.selfId(), List.of(leaderUrl))
+            .get(WAIT_S, TimeUnit.SECONDS));
+
+        // A learner added through a follower: listed there, unstarted, as soon as the call completes.
+        final String dUrl = "http://127.0.0.1:" + freePort();
+        final ClusterView.Member added = follower.cluster().add(List.of(dUrl), true).get(WAIT_S, TimeUnit.SECONDS);
+        assertTrue(added.learner());
+        assertEquals("", added.name());
+        assertEquals(List.of(dUrl), follower.view().byId(added.id()).peerUrls());
+        assertError(CairnError.TOO_MANY_LEARNERS, () -> leader.cluster().add(List.of("http://127.0.0.1:"
+            + freePort()), true).get(WAIT_S, TimeUnit.SECONDS));
+
+        // It starts, joins, catches up, publishes its name; then it is promoted through another follower.
+        final CairnNode joined = CairnNode.start(NodeConfig.of("d", cluster + ",d=" + dUrl, dataDir.resolve("d"))
+            .withJoining(true));
+        nodes.add(joined);
+        assertEquals(added.id(), joined.selfId());
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!"d".equals(leader.view().byId(joined.selfId()).name())
+            || joined.kv().range(RangeQuery.prefix("early/").asSerializable()).get(WAIT_S, TimeUnit.SECONDS)
+                .count() < 20) {
+            assertTrue(System.nanoTime() < deadline, "the new member catches up and publishes its name within 30 s");
+            Thread.sleep(50);
+        }
+        final CairnNode third = other(leader, follower, joined);
+        promoteRetrying(third, joined.selfId());
+        assertFalse(third.view().byId(joined.selfId()).learner());
+        assertEquals(4, third.view().members().size());
+        // Leadership moved to the new member through a follower's relay, and back from there (it leads).
+        assertError(CairnError.BAD_LEADER_TRANSFEREE, () -> third.cluster().moveLeader(12345)
+            .get(WAIT_S, TimeUnit.SECONDS));
+        third.cluster().moveLeader(joined.selfId()).get(2 * WAIT_S, TimeUnit.SECONDS);
+        awaitLeader(joined, joined.selfId());
+        joined.cluster().moveLeader(leader.selfId()).get(2 * WAIT_S, TimeUnit.SECONDS);
+        awaitLeader(joined, leader.selfId());
+        final long written = putRetrying(joined, "from/d", "d");
+        assertEquals(written, follower.kv().get("from/d").get(WAIT_S, TimeUnit.SECONDS).orElseThrow().modRevision());
+
+        // The leader removed through the new member: the other three elect another and carry on with everything.
+        joined.cluster().remove(leader.selfId()).get(2 * WAIT_S, TimeUnit.SECONDS);
+        assertNull(joined.view().byId(leader.selfId()));
+        nodes.remove(leader);
+        leader.close();
+        final long afterRemoval = putRetrying(follower, "after/removal", "x");
+        for (final CairnNode node : nodes) {
+            assertNotEquals(leader.selfId(), node.leaderId());
+            assertEquals(3, node.view().members().size(), () -> node.config().name() + " " + node.view());
+        }
+        assertEquals(afterRemoval, third.kv().get("after/removal").get(WAIT_S, TimeUnit.SECONDS).orElseThrow()
+            .modRevision());
+        assertEquals(20, joined.kv().range(RangeQuery.prefix("early/")).get(WAIT_S, TimeUnit.SECONDS).count());
+
+        // A follower removed through itself: the leader's answer still reaches it (its publication lingers).
+        final CairnNode leaving = nodes.stream().filter(node -> node.role() != Role.LEADER).findFirst().orElseThrow();
+        final ClusterView without = leaving.cluster().remove(leaving.selfId()).get(WAIT_S, TimeUnit.SECONDS);
+        assertNull(without.byId(leaving.selfId()));
+        assertEquals(2, without.members().size());
+        nodes.remove(leaving);
+        leaving.close();
+        final long last = putRetrying(nodes.get(0), "after/second-removal", "y");
+        assertEquals(last, nodes.get(1).kv().get("after/second-removal").get(WAIT_S, TimeUnit.SECONDS).orElseThrow()
+            .modRevision());
+    }
+
+    private static void awaitLeader(final CairnNode node, final int leaderId) throws InterruptedException {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+        while (node.leaderId() != leaderId) {
+            assertTrue(System.nanoTime() < deadline, () -> Integer.toHexString(leaderId) + " leads within " + WAIT_S
+                + " s, as " + node.config().name() + " sees it");
+            Thread.sleep(10);
+        }
+    }
+
+    // A learner is promoted once it has caught up: until the leader sees it in sync it answers "not ready".
+    private static void promoteRetrying(final CairnNode node, final long id) throws Exception {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+        while (true) {
+            try {
+                node.cluster().promote(id).get(2 * WAIT_S, TimeUnit.SECONDS);
+                return;
+            } catch (final ExecutionException ex) {
+                final CairnException cause = CairnException.find(ex);
+                if (cause == null || System.nanoTime() > deadline || cause.error() != CairnError.LEARNER_NOT_READY) {
+                    throw ex;
+                }
+                Thread.sleep(100);
+            }
+        }
     }
 
     // Right after a leader stops, the survivors may refuse for a moment (no leader yet, or the old one's term).

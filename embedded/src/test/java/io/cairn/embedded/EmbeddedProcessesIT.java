@@ -19,11 +19,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -32,6 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * them acknowledged — before or after the kill — is read back, linearizably, from every node. Method: writes spread
  * over the processes (each answers from its own apply, forwarding to the leader inside Raft), the leader killed by PID
  * mid-way, more writes to the survivors, the killed node restarted, then a get of every acknowledged key on all three.
+ * And a member replaced while they run: a fourth service added as a learner through a follower, started, promoted
+ * through another, a follower removed through the new one, the new one SIGKILLed and restarted, every write read back.
  * Every wait is bounded; every process is stopped by PID.
  */
 @Timeout(300)
@@ -44,7 +49,7 @@ class EmbeddedProcessesIT {
 
     private final Map<String, String> acknowledged = new ConcurrentHashMap<>();
     private final Map<String, String> failed = new ConcurrentHashMap<>();
-    private final Node[] nodes = new Node[3];
+    private final Node[] nodes = new Node[4];
     private String cluster;
 
     /** One node's process and what it printed. */
@@ -52,17 +57,32 @@ class EmbeddedProcessesIT {
         final String name;
         final Process process;
         final Map<String, String> values = new ConcurrentHashMap<>();
+        final BlockingQueue<String> memberAnswers = new LinkedBlockingQueue<>();
+        volatile String members = "";
+        volatile long count = -1;
         volatile int role = -1;
         volatile int leaderId;
         volatile int selfId;
 
         Node(final String name) throws IOException {
+            this(name, false);
+        }
+
+        Node(final String name, final boolean joining) throws IOException {
             this.name = name;
             final Path logs = Path.of("target", "it-logs", "EmbeddedProcessesIT");
             Files.createDirectories(logs);
-            process = JavaChild.start(JavaChild.command(List.of(), NodeProcess.class.getName(),
-                List.of(name, dir.resolve(name).toString(), cluster)), logs.resolve(name + ".stderr"),
-                "node-" + name + "-stdout", this::onLine);
+            final List<String> args = joining ? List.of(name, dir.resolve(name).toString(), cluster, "existing")
+                : List.of(name, dir.resolve(name).toString(), cluster);
+            process = JavaChild.start(JavaChild.command(List.of(), NodeProcess.class.getName(), args),
+                logs.resolve(name + ".stderr"), "node-" + name + "-stdout", this::onLine);
+        }
+
+        // The next membership answer, bounded.
+        String memberAnswer() throws InterruptedException {
+            final String answer = memberAnswers.poll(WAIT_S, TimeUnit.SECONDS);
+            assertNotNull(answer, name + " answers a membership call within " + WAIT_S + " s");
+            return answer;
         }
 
         private void onLine(final String line) {
@@ -76,6 +96,9 @@ class EmbeddedProcessesIT {
                 case "ACK" -> acknowledged.put(parts[1], parts[2]);
                 case "FAIL" -> failed.put(parts[1], parts[2]);
                 case "VALUE" -> values.put(parts[1], parts[2]);
+                case "MEMBER" -> memberAnswers.add(line);
+                case "MEMBERS" -> members = line;
+                case "COUNT" -> count = Long.parseLong(parts[2]);
                 default -> { }
             }
         }
@@ -159,20 +182,20 @@ class EmbeddedProcessesIT {
 
         nodes[victim] = new Node(names[victim]);
         await("the restarted node to know a leader", () -> nodes[victim].leaderId != 0);
-        for (final Node node : nodes) {
+        for (final Node node : List.of(nodes[0], nodes[1], nodes[2])) {
             for (final String key : acknowledged.keySet()) {
                 node.send("get " + key);
             }
         }
         await("every acknowledged key read on every node", () -> {
-            for (final Node node : nodes) {
+            for (final Node node : List.of(nodes[0], nodes[1], nodes[2])) {
                 if (!node.values.keySet().containsAll(acknowledged.keySet())) {
                     return false;
                 }
             }
             return true;
         });
-        for (final Node node : nodes) {
+        for (final Node node : List.of(nodes[0], nodes[1], nodes[2])) {
             for (final String key : acknowledged.keySet()) {
                 final String expected = (key.startsWith("before-") ? "v" : "w") + key.substring(key.indexOf('-') + 1);
                 assertEquals(expected, node.values.get(key), key + " on " + node.name);
@@ -183,13 +206,105 @@ class EmbeddedProcessesIT {
             + "; all read back on all three nodes");
     }
 
+    @Test
+    void shouldReplaceAMemberOfRunningServicesAndKeepEveryWrite() throws Exception {
+        cluster = "a=http://127.0.0.1:" + freePort() + ",b=http://127.0.0.1:" + freePort() + ",c=http://127.0.0.1:"
+            + freePort();
+        final String[] names = {"a", "b", "c"};
+        for (int i = 0; i < 3; i++) {
+            nodes[i] = new Node(names[i]);
+        }
+        await("a leader", () -> leader() >= 0);
+        for (int i = 0; i < 30; i++) {
+            nodes[i % 3].send("put early-" + i + " v" + i);
+        }
+        await("the first writes answered", () -> answered("early-") == 30);
+
+        // A fourth service is added as a learner through a follower, starts, catches up and publishes its name.
+        final int leader = leader();
+        final Node through = nodes[(leader + 1) % 3];
+        final String url = "http://127.0.0.1:" + freePort();
+        through.send("add " + url + " true");
+        final String added = through.memberAnswer();
+        assertTrue(added.startsWith("MEMBER add OK "), added);
+        final long newId = Long.parseLong(added.substring("MEMBER add OK ".length()));
+        cluster = cluster + ",d=" + url;
+        nodes[3] = new Node("d", true);
+        final Node joined = nodes[3];
+        final long early = acknowledged.keySet().stream().filter(key -> key.startsWith("early-")).count();
+        awaitPolling("the new member to publish its name and catch up", () -> {
+            nodes[leader].send("members");
+            joined.send("count early-");
+        }, () -> nodes[leader].members.contains(" " + newId + ":d:true") && joined.count == early);
+
+        // Promoted through the third service (a learner is promoted once in sync); a follower removed through it.
+        final Node third = nodes[(leader + 2) % 3];
+        String promoted;
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+        do {
+            assertTrue(System.nanoTime() < deadline, "promoted within " + WAIT_S + " s");
+            third.send("promote " + newId);
+            promoted = third.memberAnswer();
+        } while (promoted.equals("MEMBER promote FAIL LEARNER_NOT_READY") && sleep(200));
+        assertEquals("MEMBER promote OK " + newId, promoted);
+        joined.send("remove " + through.selfId);
+        assertEquals("MEMBER remove OK " + through.selfId, joined.memberAnswer());
+        through.stop();
+
+        // The three that remain take writes; the new member is SIGKILLed and restarted; nothing is lost.
+        for (int i = 0; i < 30; i++) {
+            (i % 2 == 0 ? joined : third).send("put later-" + i + " w" + i);
+        }
+        await("the later writes answered", () -> answered("later-") == 30);
+        assertEquals(30, acknowledged.keySet().stream().filter(key -> key.startsWith("later-")).count(),
+            () -> "with a stable leader every write is acknowledged; failed: " + failed);
+        joined.kill();
+        nodes[3] = new Node("d", true); // its files decide now: the flag only matters to a new data directory
+        await("the restarted member to know a leader", () -> nodes[3].leaderId != 0);
+        final List<Node> remaining = List.of(nodes[leader], third, nodes[3]);
+        for (final Node node : remaining) {
+            for (final String key : acknowledged.keySet()) {
+                node.send("get " + key);
+            }
+        }
+        await("every acknowledged key read on the three members", () -> remaining.stream()
+            .allMatch(node -> node.values.keySet().containsAll(acknowledged.keySet())));
+        for (final Node node : remaining) {
+            for (final String key : acknowledged.keySet()) {
+                final String expected = (key.startsWith("early-") ? "v" : "w") + key.substring(key.indexOf('-') + 1);
+                assertEquals(expected, node.values.get(key), key + " on " + node.name);
+            }
+        }
+    }
+
+    private static boolean sleep(final long ms) throws InterruptedException {
+        Thread.sleep(ms);
+        return true;
+    }
+
+    // Asks (every 200 ms) and waits for the answers to satisfy the condition, bounded.
+    private static void awaitPolling(final String what, final ThrowingRunnable ask, final BooleanSupplier condition)
+        throws Exception {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, what + " within " + WAIT_S + " s");
+            ask.run();
+            Thread.sleep(200);
+        }
+    }
+
+    @FunctionalInterface
+    private interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
     private long answered(final String prefix) {
         return acknowledged.keySet().stream().filter(key -> key.startsWith(prefix)).count()
             + failed.keySet().stream().filter(key -> key.startsWith(prefix)).count();
     }
 
     private int leader() {
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < nodes.length; i++) {
             if (nodes[i] != null && nodes[i].process.isAlive() && nodes[i].role == Role.LEADER) {
                 return i;
             }

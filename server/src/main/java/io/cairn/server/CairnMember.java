@@ -104,7 +104,6 @@ public final class CairnMember implements AutoCloseable {
             .addService(new WatchService(node))
             .addService(new LeaseService(node).definition())
             .addService(cluster)
-            .addService(cluster.publishDefinition())
             .addService(new MaintenanceService(node))
             .build();
     }

@@ -127,7 +127,8 @@ class MembershipIT {
             }
         }
         final String followerId = etcdctl(cairn.endpoint(follower), null, "endpoint", "status").split(",")[1].trim();
-        assertTrue(etcdctl(remaining, null, "member", "remove", followerId).contains(followerId + " removed"));
+        final String removal = etcdctl(remaining, null, "member", "remove", followerId);
+        assertTrue(removal.contains(followerId + " removed"), removal);
         awaitExit(follower, "the removed follower");
         put(remaining, "k4", written);
 

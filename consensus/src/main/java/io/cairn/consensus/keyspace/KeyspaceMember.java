@@ -4,6 +4,7 @@ import io.cairn.consensus.Membership;
 import io.cairn.consensus.RaftConfig;
 import io.cairn.consensus.RaftContext;
 import io.cairn.consensus.Transport;
+import io.cairn.consensus.loop.LoopDuty;
 import io.cairn.consensus.loop.RaftAgent;
 import io.cairn.consensus.loop.RaftAgentContext;
 import io.cairn.consensus.loop.RaftListener;
@@ -120,6 +121,8 @@ public final class KeyspaceMember implements AutoCloseable {
     private final Settings settings;
     private final MvccStore store;
     private final SnapshotDirectory snapshots;
+    /** Local request types from here on belong to the application's duty; below, to the lease keeper. */
+    public static final byte APPLICATION_TYPE_MIN = 16;
     private final LeaseKeeper leases;
     private final KeyspaceStateMachine stateMachine;
     private final RaftRequests requests;
@@ -156,6 +159,26 @@ public final class KeyspaceMember implements AutoCloseable {
     public KeyspaceMember(final Settings settings, final Transport transport, final RaftListener listener,
         final LeaseKeeper.Responder responder, final KeyspaceStateMachine.RevisionListener revisions,
         final NanoClock clock) throws IOException {
+        this(settings, transport, listener, responder, revisions, clock, LoopDuty.NONE);
+    }
+
+    /**
+     * Opens (or creates) the member's files and wires it, with loop work of the application's own beside the lease
+     * keeper: local and relayed requests of types from {@link #APPLICATION_TYPE_MIN} go to {@code application}, the
+     * lease keeper's to it; both run every cycle and both hear every relayed answer (each knows its own ids).
+     *
+     * @param settings    what it is.
+     * @param transport   how it reaches its peers.
+     * @param listener    told of proposals, reads and role changes.
+     * @param responder   told the answers to lease keep-alives and TTL questions.
+     * @param revisions   told of new revisions (watchers).
+     * @param clock       the loop's clock.
+     * @param application the application's loop work.
+     * @throws IOException if the files cannot be opened (a damaged or foreign data directory is refused).
+     */
+    public KeyspaceMember(final Settings settings, final Transport transport, final RaftListener listener,
+        final LeaseKeeper.Responder responder, final KeyspaceStateMachine.RevisionListener revisions,
+        final NanoClock clock, final LoopDuty application) throws IOException {
         this.settings = settings;
         final Path data = settings.dataDirectory();
         this.store = MvccStore.open(new MvccConfig(data.resolve("kv"), settings.mvcc().mapBytes(),
@@ -197,7 +220,7 @@ public final class KeyspaceMember implements AutoCloseable {
             .stateMachine(stateMachine)
             .requests(requests)
             .listener(listener)
-            .duty(leases)
+            .duty(new KeyspaceDuty(leases, application))
             .clock(clock)
             .tickIntervalNs(settings.tickIntervalNs())
             .snapshotPolicy(settings.snapshotIntervalEntries(), settings.compactionTrailingEntries()));

@@ -23,8 +23,8 @@ public record ClusterView(long clusterId, long configIndex, List<Member> members
      * @param peerUrls   its peer URLs.
      * @param clientUrls its client URLs (empty until published).
      * @param learner    true if it does not vote.
-     * @param published  true when the configuration itself holds its name and client URLs (false: they come from
-     *                   this member's flags, or are not known yet).
+     * @param published  true when the configuration itself holds its name and the client URLs shown (false: the
+     *                   client URLs come from this member's flags, or the name is not known yet).
      */
     public record Member(int id, String name, List<String> peerUrls, List<String> clientUrls, boolean learner,
         boolean published) {
@@ -68,10 +68,11 @@ public record ClusterView(long clusterId, long configIndex, List<Member> members
                 final Topology.Member flags = topology.byId(id);
                 // Until a member publishes its client URL (one restored from a snapshot has none), the flags'
                 // --initial-cluster-clients are the best knowledge: followers need the leader's to forward writes.
-                final List<String> clients = attributes.clientUrls().isEmpty() && flags != null
-                    && flags.clientUrl() != null ? List.of(flags.clientUrl()) : attributes.clientUrls();
+                final boolean fromFlags = attributes.clientUrls().isEmpty() && flags != null
+                    && flags.clientUrl() != null;
+                final List<String> clients = fromFlags ? List.of(flags.clientUrl()) : attributes.clientUrls();
                 members.add(new Member(id, attributes.name(), attributes.peerUrls(), clients, learner,
-                    !attributes.clientUrls().isEmpty()));
+                    !fromFlags && !attributes.name().isEmpty()));
                 continue;
             }
             final Topology.Member configured = topology.byId(id);

@@ -183,22 +183,7 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
 
     @Override
     public void moveLeader(final MoveLeaderRequest request, final StreamObserver<MoveLeaderResponse> observer) {
-        if (node.view().byId(request.getTargetID()) == null) {
-            observer.onError(Status.FAILED_PRECONDITION.withDescription("etcdserver: bad leader transferee")
-                .asRuntimeException());
-            return;
-        }
-        if (node.role() != io.cairn.consensus.Role.LEADER) {
-            final io.grpc.ManagedChannel leader = node.leaderChannel();
-            if (leader == null) {
-                observer.onError(Status.FAILED_PRECONDITION.withDescription("etcdserver: not leader")
-                    .asRuntimeException());
-            } else {
-                MaintenanceGrpc.newStub(leader).moveLeader(request, observer);
-            }
-            return;
-        }
-        node.transferLeadership((int)request.getTargetID()).whenComplete((done, error) -> {
+        node.cluster().moveLeader(request.getTargetID()).whenComplete((done, error) -> {
             if (error != null) {
                 observer.onError(EtcdStatus.of(error));
             } else {

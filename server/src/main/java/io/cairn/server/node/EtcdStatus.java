@@ -114,7 +114,11 @@ public final class EtcdStatus {
             return of(keyspace);
         }
         return switch (error) {
-            case LEARNER_NOT_READY -> Status.FAILED_PRECONDITION.withDescription(error.message());
+            case LEARNER_NOT_READY, MEMBER_EXISTS, PEER_URL_EXISTS, NOT_ENOUGH_STARTED, NOT_LEARNER,
+                TOO_MANY_LEARNERS, MEMBERSHIP_REFUSED, BAD_LEADER_TRANSFEREE ->
+                Status.FAILED_PRECONDITION.withDescription(error.message());
+            case BAD_URLS -> Status.INVALID_ARGUMENT.withDescription(error.message());
+            case MEMBER_NOT_FOUND -> Status.NOT_FOUND.withDescription(error.message());
             case TOO_MANY_REQUESTS -> Status.RESOURCE_EXHAUSTED.withDescription(error.message());
             case LEADER_TRANSFER_TIMEOUT -> Status.DEADLINE_EXCEEDED.withDescription(error.message());
             case INVALID -> Status.INVALID_ARGUMENT.withDescription(error.message());

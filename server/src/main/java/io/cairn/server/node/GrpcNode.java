@@ -1,6 +1,7 @@
 package io.cairn.server.node;
 
 import io.cairn.embedded.CairnNode;
+import io.cairn.embedded.ClusterClient;
 import io.cairn.embedded.NodeListener;
 import io.cairn.embedded.NodeStatus;
 import io.cairn.embedded.Watch;
@@ -23,14 +24,13 @@ import java.util.function.Function;
 /**
  * The embedded {@link CairnNode} as the etcd gRPC services use it ({@link Node}): its calls, answered through gRPC's
  * {@code StreamObserver} with etcd's statuses, plus what only a server has — channels to the leader's client port
- * ({@link LeaderChannels}, for what only the leader serves and a follower relays), publishing this member's name and
- * client URL ({@link Publisher}) and noticing its removal ({@link RemovalWatch}), both hung on the node's listener
- * and watchdog.
+ * ({@link LeaderChannels}, for what only the leader serves and a follower relays) and noticing its removal
+ * ({@link RemovalWatch}), both hung on the node's listener and watchdog. The node publishes its name and client URL
+ * itself.
  */
 public final class GrpcNode implements Node, AutoCloseable {
     private final CairnNode node;
     private final LeaderChannels leaderChannels;
-    private final Publisher publisher;
     private final RemovalWatch removal;
 
     /**
@@ -39,7 +39,6 @@ public final class GrpcNode implements Node, AutoCloseable {
     public GrpcNode(final CairnNode node) {
         this.node = node;
         this.leaderChannels = new LeaderChannels(this);
-        this.publisher = new Publisher(this, node.config().name(), node.config().clientUrl(), node.executor());
         this.removal = new RemovalWatch(this, node.config().name());
         node.addListener(new NodeListener() {
             @Override
@@ -52,17 +51,11 @@ public final class GrpcNode implements Node, AutoCloseable {
                         // Closing: nothing to connect.
                     }
                 }
-                if (leaderId != 0) {
-                    publisher.maybePublish();
-                }
             }
 
             @Override
             public void onMembershipChange(final ClusterView view, final boolean isMember) {
                 removal.onConfiguration(isMember);
-                if (isMember) {
-                    publisher.maybePublish();
-                }
             }
         });
         node.everySecond(removal::check);
@@ -154,8 +147,8 @@ public final class GrpcNode implements Node, AutoCloseable {
     }
 
     @Override
-    public CompletableFuture<Void> changeMembership(final int change, final int memberId, final byte[] attributes) {
-        return node.changeMembership(change, memberId, attributes);
+    public ClusterClient cluster() {
+        return node.cluster();
     }
 
     @Override

@@ -5,6 +5,7 @@ import io.cairn.consensus.keyspace.LeaseKeeper;
 import io.cairn.engine.mvcc.MvccError;
 import io.cairn.engine.mvcc.MvccReader;
 import io.cairn.engine.mvcc.MvccStore;
+import io.cairn.embedded.ClusterClient;
 import io.cairn.embedded.LeaseClient;
 import io.cairn.embedded.Watch;
 import io.cairn.embedded.WatchSink;
@@ -112,15 +113,9 @@ public interface Node {
     long newLeaseId();
 
     /**
-     * Proposes a membership change (this member must lead), retrying while an earlier change is still pending (the
-     * core takes one at a time) until the request's deadline.
-     *
-     * @param change     a {@code MembershipChange} constant.
-     * @param memberId   the member concerned.
-     * @param attributes its new attributes ({@code MemberAttributes#encode}), or null to keep them.
-     * @return completes when the change is applied here; fails with {@link ProposalFailed} or a timeout.
+     * @return etcd's Cluster calls; any member takes them (a follower relays them to the leader inside Raft).
      */
-    CompletableFuture<Void> changeMembership(int change, int memberId, byte[] attributes);
+    ClusterClient cluster();
 
     /**
      * Asks this member's loop to hand leadership to {@code target}, and waits (bounded) until it has.
