@@ -28,7 +28,8 @@ record JmhResult(
     Metric primary,
     SortedMap<Double, Double> percentiles,
     SortedMap<String, Metric> secondary,
-    String source) {
+    String source,
+    double measuredSeconds) {
 
     /** The metric {@code -prof gc} adds: bytes allocated per operation, all threads. */
     static final String ALLOCATION_PER_OP = "gc.alloc.rate.norm";
@@ -55,6 +56,11 @@ record JmhResult(
         final Map<String, Object> json = JsonReader.object(element);
         final SortedMap<String, String> params = new TreeMap<>();
         JsonReader.object(json.get("params")).forEach((name, value) -> params.put(name, JsonReader.string(value)));
+        final Object threads = json.get("threads");
+        if (threads != null && JsonReader.number(threads) > 1) {
+            // Callers at once (-t): a configuration of its own, shown beside the parameters.
+            params.put("threads", String.valueOf((long)JsonReader.number(threads)));
+        }
         final Map<String, Object> primaryJson = JsonReader.object(json.get("primaryMetric"));
         final SortedMap<Double, Double> percentiles = new TreeMap<>();
         JsonReader.object(primaryJson.get("scorePercentiles"))
@@ -62,7 +68,30 @@ record JmhResult(
         final SortedMap<String, Metric> secondary = new TreeMap<>();
         JsonReader.object(json.get("secondaryMetrics")).forEach((name, value) -> secondary.put(name, metric(value)));
         return new JmhResult(JsonReader.string(json.get("benchmark")), JsonReader.string(json.get("mode")), params,
-            metric(primaryJson), percentiles, secondary, source);
+            metric(primaryJson), percentiles, secondary, source, measuredSeconds(json));
+    }
+
+    // Measurement iterations × their time ("10 s", "500 ms", "1 min"); 0 when JMH did not say.
+    private static double measuredSeconds(final Map<String, Object> json) {
+        final Object iterations = json.get("measurementIterations");
+        final Object time = json.get("measurementTime");
+        if (iterations == null || time == null) {
+            return 0;
+        }
+        final String[] parts = JsonReader.string(time).trim().split(" ");
+        try {
+            final double amount = Double.parseDouble(parts[0]);
+            final String unit = parts.length > 1 ? parts[1] : "s";
+            final double seconds = switch (unit) {
+                case "ms" -> amount / 1_000;
+                case "us" -> amount / 1_000_000;
+                case "min" -> amount * 60;
+                default -> amount;
+            };
+            return JsonReader.number(iterations) * seconds;
+        } catch (final NumberFormatException ex) {
+            return 0;
+        }
     }
 
     private static Metric metric(final Object value) {

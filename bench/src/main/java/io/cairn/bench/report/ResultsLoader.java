@@ -96,13 +96,21 @@ final class ResultsLoader {
 
     private static void offer(final ProfileResults profile, final JmhResult result) {
         final String key = result.key();
-        if (result.gcProfiled()) {
+        final JmhResult allocation = profile.allocation.get(key);
+        if (result.gcProfiled() && (allocation == null || !allocation.date().equals(result.date())
+            || result.measuredSeconds() >= allocation.measuredSeconds())) {
             profile.allocation.put(key, result);
         }
         final JmhResult held = profile.jmh.get(key);
         // Dates ascend, so a later day always wins; on the same day a run without -prof gc wins (the profiler
-        // perturbs the score), and between equals the later file name.
-        if (held == null || !held.date().equals(result.date()) || held.gcProfiled() || !result.gcProfiled()) {
+        // perturbs the score), then the longer measurement, and between equals the later file name.
+        if (held == null || !held.date().equals(result.date())) {
+            profile.jmh.put(key, result);
+        } else if (held.gcProfiled() != result.gcProfiled()) {
+            if (!result.gcProfiled()) {
+                profile.jmh.put(key, result);
+            }
+        } else if (result.measuredSeconds() >= held.measuredSeconds()) {
             profile.jmh.put(key, result);
         }
     }
