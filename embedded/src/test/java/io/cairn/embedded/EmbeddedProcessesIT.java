@@ -149,13 +149,7 @@ class EmbeddedProcessesIT {
 
     @Test
     void shouldKeepEveryAcknowledgedWriteAcrossALeaderKilledAndRestarted() throws Exception {
-        cluster = "a=http://127.0.0.1:" + freePort() + ",b=http://127.0.0.1:" + freePort() + ",c=http://127.0.0.1:"
-            + freePort();
-        final String[] names = {"a", "b", "c"};
-        for (int i = 0; i < 3; i++) {
-            nodes[i] = new Node(names[i]);
-        }
-        await("a leader", () -> leader() >= 0);
+        final String[] names = startThree();
 
         for (int i = 0; i < WRITES; i++) {
             nodes[i % 3].send("put before-" + i + " v" + i);
@@ -182,25 +176,7 @@ class EmbeddedProcessesIT {
 
         nodes[victim] = new Node(names[victim]);
         await("the restarted node to know a leader", () -> nodes[victim].leaderId != 0);
-        for (final Node node : List.of(nodes[0], nodes[1], nodes[2])) {
-            for (final String key : acknowledged.keySet()) {
-                node.send("get " + key);
-            }
-        }
-        await("every acknowledged key read on every node", () -> {
-            for (final Node node : List.of(nodes[0], nodes[1], nodes[2])) {
-                if (!node.values.keySet().containsAll(acknowledged.keySet())) {
-                    return false;
-                }
-            }
-            return true;
-        });
-        for (final Node node : List.of(nodes[0], nodes[1], nodes[2])) {
-            for (final String key : acknowledged.keySet()) {
-                final String expected = (key.startsWith("before-") ? "v" : "w") + key.substring(key.indexOf('-') + 1);
-                assertEquals(expected, node.values.get(key), key + " on " + node.name);
-            }
-        }
+        assertEveryAcknowledgedRead(List.of(nodes[0], nodes[1], nodes[2]), "before-");
         System.out.println(acknowledged.size() + " writes acknowledged (" + afterAcks + " after killing the leader, id "
             + Integer.toHexString(killedId) + "), " + failed.size() + " refused or unknown " + failed.values()
             + "; all read back on all three nodes");
@@ -208,13 +184,7 @@ class EmbeddedProcessesIT {
 
     @Test
     void shouldReplaceAMemberOfRunningServicesAndKeepEveryWrite() throws Exception {
-        cluster = "a=http://127.0.0.1:" + freePort() + ",b=http://127.0.0.1:" + freePort() + ",c=http://127.0.0.1:"
-            + freePort();
-        final String[] names = {"a", "b", "c"};
-        for (int i = 0; i < 3; i++) {
-            nodes[i] = new Node(names[i]);
-        }
-        await("a leader", () -> leader() >= 0);
+        startThree();
         for (int i = 0; i < 30; i++) {
             nodes[i % 3].send("put early-" + i + " v" + i);
         }
@@ -261,17 +231,24 @@ class EmbeddedProcessesIT {
         joined.kill();
         nodes[3] = new Node("d", true); // its files decide now: the flag only matters to a new data directory
         await("the restarted member to know a leader", () -> nodes[3].leaderId != 0);
-        final List<Node> remaining = List.of(nodes[leader], third, nodes[3]);
-        for (final Node node : remaining) {
+        assertEveryAcknowledgedRead(List.of(nodes[leader], third, nodes[3]), "early-");
+    }
+
+    /**
+     * Gets every acknowledged key, linearizably, on each of {@code members}, and checks its value: "v" and the key's
+     * number for keys with {@code firstPrefix}, "w" and the number for the others.
+     */
+    private void assertEveryAcknowledgedRead(final List<Node> members, final String firstPrefix) throws Exception {
+        for (final Node node : members) {
             for (final String key : acknowledged.keySet()) {
                 node.send("get " + key);
             }
         }
-        await("every acknowledged key read on the three members", () -> remaining.stream()
+        await("every acknowledged key read on " + members.size() + " members", () -> members.stream()
             .allMatch(node -> node.values.keySet().containsAll(acknowledged.keySet())));
-        for (final Node node : remaining) {
+        for (final Node node : members) {
             for (final String key : acknowledged.keySet()) {
-                final String expected = (key.startsWith("early-") ? "v" : "w") + key.substring(key.indexOf('-') + 1);
+                final String expected = (key.startsWith(firstPrefix) ? "v" : "w") + key.substring(key.indexOf('-') + 1);
                 assertEquals(expected, node.values.get(key), key + " on " + node.name);
             }
         }
@@ -296,6 +273,18 @@ class EmbeddedProcessesIT {
     @FunctionalInterface
     private interface ThrowingRunnable {
         void run() throws Exception;
+    }
+
+    // Three services, one node each, and a leader among them; returns their names.
+    private String[] startThree() throws Exception {
+        cluster = "a=http://127.0.0.1:" + freePort() + ",b=http://127.0.0.1:" + freePort() + ",c=http://127.0.0.1:"
+            + freePort();
+        final String[] names = {"a", "b", "c"};
+        for (int i = 0; i < 3; i++) {
+            nodes[i] = new Node(names[i]);
+        }
+        await("a leader", () -> leader() >= 0);
+        return names;
     }
 
     private long answered(final String prefix) {
