@@ -67,6 +67,10 @@ public class EmbeddedNodeBenchmark {
     @Param({"100"})
     public int valueBytes;
 
+    /** Entries between snapshots (etcd's {@code --snapshot-count}); lower it to see what snapshots cost a loop. */
+    @Param({"100000"})
+    public long snapshotCount;
+
     private Path directory;
     private final List<CairnNode> nodes = new ArrayList<>();
     private CairnNode leader;
@@ -87,7 +91,8 @@ public class EmbeddedNodeBenchmark {
         final String cluster = "a=http://127.0.0.1:" + freePort() + ",b=http://127.0.0.1:" + freePort()
             + ",c=http://127.0.0.1:" + freePort();
         for (final String name : List.of("a", "b", "c")) {
-            nodes.add(CairnNode.start(NodeConfig.of(name, cluster, directory.resolve(name)).withDurable(sync)));
+            nodes.add(CairnNode.start(NodeConfig.of(name, cluster, directory.resolve(name)).withDurable(sync)
+                .withSnapshotCount(snapshotCount)));
         }
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (nodes.stream().noneMatch(node -> node.role() == Role.LEADER)) {

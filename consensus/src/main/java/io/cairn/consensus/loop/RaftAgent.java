@@ -123,6 +123,9 @@ public final class RaftAgent implements Agent {
     private long applyNs;
     private int appliedInCycle;
     private long snapshotNs;
+    /** Of {@link #snapshotNs}: sealing a copy (the state machine's part) and compacting the log. */
+    private long snapshotSealNs;
+    private long snapshotCompactNs;
     private int sent;
 
     private final AtomicCounter messagesSent;
@@ -220,6 +223,8 @@ public final class RaftAgent implements Agent {
             applyNs = 0;
             appliedInCycle = 0;
             snapshotNs = 0;
+            snapshotSealNs = 0;
+            snapshotCompactNs = 0;
             work += drive();
             work += transport.flush();
             final long endNs = clock.nanoTime();
@@ -254,7 +259,8 @@ public final class RaftAgent implements Agent {
             + " ms (ticks + peer messages " + (polledNs - startNs) / ms + ", requests " + (drivingNs - polledNs) / ms
             + ", send + WAL sync " + (endNs - drivingNs - applyNs - snapshotNs) / ms + " of which the last sync "
             + lastSyncNs / ms + ", apply " + applyNs / ms + " for " + appliedInCycle + " entries, snapshot "
-            + snapshotNs / ms + "); stalls so far: " + stalls);
+            + snapshotNs / ms + ": seal " + snapshotSealNs / ms + ", log compaction " + snapshotCompactNs / ms
+            + "); stalls so far: " + stalls);
     }
 
     /**
@@ -639,7 +645,9 @@ public final class RaftAgent implements Agent {
             return;
         }
         core.membershipAt(applied, snapshotMembership);
+        final long sealStartNs = clock.nanoTime();
         final long covered = stateMachine.snapshotInBackground(applied, wal.term(applied), snapshotMembership);
+        snapshotSealNs += clock.nanoTime() - sealStartNs;
         snapshotStarted = covered == 0;
         if (covered > 0) {
             lastSnapshotIndex = covered;
@@ -647,7 +655,9 @@ public final class RaftAgent implements Agent {
             snapshotLogBytesNeeded = -1;
             final long compactTo = covered - context.compactionTrailingEntries();
             if (compactTo > wal.baseIndex()) {
+                final long compactStartNs = clock.nanoTime();
                 core.compact(compactTo);
+                snapshotCompactNs += clock.nanoTime() - compactStartNs;
             }
         }
     }
