@@ -35,8 +35,6 @@ final class Progress {
     long commitSent;
     // Highest ReadIndex round it acknowledged (thesis §6.4).
     long readAckRound;
-    // Highest request id of a proposal it forwarded to this leader: a copy of one seen already is not appended again.
-    long forwardSeen;
     boolean voteResponded;
     boolean voteGranted;
     long snapshotIndex;
@@ -67,7 +65,6 @@ final class Progress {
         recentActive = false;
         commitSent = 0;
         readAckRound = 0;
-        forwardSeen = 0;
         inflights.reset();
         clearSnapshot();
     }

@@ -5,6 +5,7 @@ import io.cairn.engine.wal.HardState;
 import io.cairn.engine.wal.Wal;
 import io.cairn.engine.wal.WalEntryHandler;
 import org.agrona.DirectBuffer;
+import org.agrona.collections.Long2LongHashMap;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.AtomicCounter;
 
@@ -102,6 +103,8 @@ public final class RaftCore {
     private final AtomicCounter outboxOverflows;
     private final AtomicCounter readStatesDropped;
     private final AtomicCounter duplicateForwards;
+    /** Per sender, the highest request id of a forwarded proposal this member answered (any role, any membership). */
+    private final Long2LongHashMap forwardSeen = new Long2LongHashMap(-1);
     private final AtomicCounter appendMessagesSent;
     private final AtomicCounter appendEntriesSent;
     private final AtomicCounter snapshotChunksRejected;
@@ -315,7 +318,7 @@ public final class RaftCore {
                 // that only hears from members with higher terms (through a configuration they do not know yet)
                 // could campaign forever below them.
                 sendVoteResponse(decoder.from(), kind == RaftMessage.PRE_VOTE_REQUEST, true, term, ready.messages);
-            } else if (kind == RaftMessage.PROPOSE) {
+            } else if (kind == RaftMessage.PROPOSE && firstCopy(decoder.from(), decoder.proposeRequestId())) {
                 // The sender follows a deposed leader's term: refuse, so that it retries with the leader it learns of.
                 answerForward(decoder.from(), decoder.proposeRequestId(), RaftResult.NOT_LEADER);
             } else if (kind == RaftMessage.PROPOSE_RESPONSE) {
@@ -1363,24 +1366,38 @@ public final class RaftCore {
     // Forwarded proposals (etcd's MsgProp)
     // ----------------------------------------------------------------------------------------------------------
 
+    /**
+     * Whether a forwarded proposal is the first copy this member sees; records it. A copy, or one overtaken by a later
+     * proposal, must not be appended (a command applied twice) nor refused (the refusal could overtake the answer its
+     * first copy got, answers may arrive in any order, and tell the client "not applied" about a write that was): its
+     * sender hears nothing and calls it unknown. Remembered whatever this member's role or term and whether the
+     * sender is still a member: the first copy may have been appended by this member as leader, and the copy arrive
+     * after it stepped down or removed the sender (found by the simulator with late and duplicated packets).
+     */
+    private boolean firstCopy(final int from, final long requestId) {
+        if (requestId <= forwardSeen.get(from)) {
+            duplicateForwards.incrementRelease();
+            return false;
+        }
+        forwardSeen.put(from, requestId); // refused or appended, it is answered once
+        return true;
+    }
+
     private void onProposeRequest() {
         final long requestId = decoder.proposeRequestId();
+        final int from = decoder.from();
+        if (!firstCopy(from, requestId)) {
+            return;
+        }
         if (role != Role.LEADER) {
-            answerForward(decoder.from(), requestId, RaftResult.NOT_LEADER);
+            answerForward(from, requestId, RaftResult.NOT_LEADER);
             return;
         }
-        final Progress pr = tracker.of(decoder.from());
+        final Progress pr = tracker.of(from);
         if (pr == null) {
-            answerForward(decoder.from(), requestId, RaftResult.INVALID);
+            answerForward(from, requestId, RaftResult.INVALID);
             return;
         }
-        if (requestId <= pr.forwardSeen) {
-            // A copy, or one overtaken by a later proposal: appending it could apply a command twice, and refusing it
-            // could contradict the answer its first copy got. Its sender hears nothing and calls it unknown.
-            duplicateForwards.incrementRelease();
-            return;
-        }
-        pr.forwardSeen = requestId; // refused or appended, it is answered once
         answerForward(decoder.from(), requestId, propose(decoder.proposeType(), decoder.buffer(),
             RaftMessage.PROPOSE_PAYLOAD_OFFSET, decoder.proposePayloadLength()));
     }

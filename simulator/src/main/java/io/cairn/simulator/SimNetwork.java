@@ -7,7 +7,8 @@ import java.util.Random;
 
 /**
  * Goal: the simulator's network, unreliable in every way Raft must tolerate. Method: each message becomes a packet
- * with a delivery time drawn from {@code [delayMin, delayMax]} ms (so messages reorder), may be lost or duplicated,
+ * with a delivery time drawn from {@code [delayMin, delayMax]} ms (so messages reorder) or, rarely, one to three
+ * election timeouts later (a stalled link: a message from an earlier term arrives late), may be lost or duplicated,
  * and is dropped when its link is cut at send or at delivery time: a partition cuts both directions between two
  * groups, an asymmetric fault cuts one direction of one link. Nothing here knows Raft.
  */
@@ -32,6 +33,7 @@ final class SimNetwork {
     private long lost;
     private long duplicated;
     private long cut;
+    private long longDelayed;
 
     SimNetwork(final Random random, final SimOptions options, final int nodeIdMax) {
         this.random = random;
@@ -64,7 +66,20 @@ final class SimNetwork {
     }
 
     private long delay() {
+        if (!healed && options.longDelayProbability() > 0 && random.nextDouble() < options.longDelayProbability()) {
+            // Beyond an election timeout: one to three of them.
+            final int electionMs = options.tickMs() * options.electionTicks();
+            longDelayed++;
+            return electionMs + random.nextInt(2 * electionMs + 1);
+        }
         return options.delayMinMs() + random.nextInt(options.delayMaxMs() - options.delayMinMs() + 1);
+    }
+
+    /**
+     * @return packets delivered more than an election timeout after they were sent.
+     */
+    long longDelayed() {
+        return longDelayed;
     }
 
     /**

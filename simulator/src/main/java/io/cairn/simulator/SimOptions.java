@@ -44,6 +44,7 @@ record SimOptions(
     int keys,
     int safetyMs,
     int livenessMs,
+    double longDelayProbability,
     boolean keyspace) {
 
     static SimOptions swarm(final Random random, final boolean keyspace) {
@@ -87,6 +88,9 @@ record SimOptions(
             1 + random.nextInt(4),
             3000 + random.nextInt(4000),
             20_000,
+            // Some packets arrive after more than an election timeout (a stalled link, a paused peer): a vote or an
+            // append from an earlier term reaching a member that has moved on.
+            faulty ? chance(random, 0.4, 0.01) : 0,
             keyspace);
     }
 

@@ -559,6 +559,7 @@ public final class Simulator {
         count("packets lost", network.lost());
         count("packets duplicated", network.duplicated());
         count("packets dropped by cut links", network.cut());
+        count("packets delayed beyond an election timeout", network.longDelayed());
         long torn = 0;
         long lost = 0;
         long taken = 0;

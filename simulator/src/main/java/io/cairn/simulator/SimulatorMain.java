@@ -1,33 +1,48 @@
 package io.cairn.simulator;
 
 import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
  * Goal: run any range of simulator seeds from the command line and say plainly what happened: {@code --seed S
  * --count N} runs seeds S .. S+N-1 and prints the seeds run, simulated time, faults injected by kind and every
- * violation with a one-line replay command; exit status 1 if any seed failed, 2 on a usage error; {@code --keyspace}
+ * violation with a one-line replay command; exit status 1 if any seed failed (or, with {@code --require-faults}, if
+ * a kind of fault never happened in the range), 2 on a usage error; {@code --keyspace}
  * makes members replicate the real keyspace (LMDB and snapshot files) instead of the in-memory register map. Method:
  * one {@link Simulator} per seed, in order, on this thread.
  */
 public final class SimulatorMain {
     /** How a failure tells the reader to replay it. */
     static final String REPLAY = "./cairn simulate --seed %d --count 1%s";
-    private static final String USAGE = "usage: simulate --seed S --count N [--keyspace] [--verbose]";
+    private static final String USAGE = "usage: simulate --seed S --count N [--keyspace] [--require-faults]"
+        + " [--verbose]";
+    /**
+     * The faults and events a seed range must have produced for {@code --require-faults}: a run in which one never
+     * happened tested less than it claims (a swarm whose options drew it away, a fault whose injection broke).
+     * Torn writes are left out: a crash must hit the one unsynced write in flight, a few seeds in 5,000.
+     */
+    static final List<String> REQUIRED = List.of("crashes", "restarts", "partitions", "asymmetric link cuts",
+        "packets lost", "packets duplicated", "packets delayed beyond an election timeout", "packets to crashed nodes",
+        "leadership transfers", "membership changes", "snapshots taken", "snapshots installed from leader",
+        "unsynced writes lost", "client timeouts", "seeds with fault storms");
+    /** Besides {@link #REQUIRED}, in keyspace mode. */
+    static final List<String> REQUIRED_KEYSPACE = List.of("stores taken back to a snapshot");
 
     private SimulatorMain() {
     }
 
     /**
-     * @param args {@code --seed S --count N [--keyspace] [--verbose]}.
+     * @param args {@code --seed S --count N [--keyspace] [--require-faults] [--verbose]}.
      */
     public static void main(final String[] args) {
         System.exit(run(args, System.out));
     }
 
     /**
-     * @param args {@code --seed S --count N [--keyspace] [--verbose]}.
+     * @param args {@code --seed S --count N [--keyspace] [--require-faults] [--verbose]}.
      * @param out  where the report goes.
      * @return 0 when every seed passed, 1 on a violation, 2 on a usage error.
      */
@@ -36,11 +51,13 @@ public final class SimulatorMain {
         long count = 1;
         boolean verbose = false;
         boolean keyspace = false;
+        boolean requireFaults = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--seed" -> seed = Long.parseLong(args[++i]);
                 case "--count" -> count = Long.parseLong(args[++i]);
                 case "--keyspace" -> keyspace = true;
+                case "--require-faults" -> requireFaults = true;
                 case "--verbose" -> verbose = true;
                 default -> {
                     out.println(USAGE);
@@ -75,6 +92,23 @@ public final class SimulatorMain {
             simulatedMs, seconds, count / seconds);
         out.println("faults and events (all seeds):");
         totals.forEach((what, amount) -> out.printf("  %-32s %d%n", what, amount));
-        return failed == 0 ? 0 : 1;
+        final List<String> missing = new ArrayList<>();
+        if (requireFaults) {
+            for (final String kind : keyspace ? concat(REQUIRED, REQUIRED_KEYSPACE) : REQUIRED) {
+                if (totals.getOrDefault(kind, 0L) == 0) {
+                    missing.add(kind);
+                }
+            }
+            if (!missing.isEmpty()) {
+                out.println("never happened in this range (--require-faults): " + String.join(", ", missing));
+            }
+        }
+        return failed == 0 && missing.isEmpty() ? 0 : 1;
+    }
+
+    private static List<String> concat(final List<String> first, final List<String> second) {
+        final List<String> both = new ArrayList<>(first);
+        both.addAll(second);
+        return both;
     }
 }
