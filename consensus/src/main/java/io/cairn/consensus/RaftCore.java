@@ -743,9 +743,11 @@ public final class RaftCore {
         // §5.2: one vote per term, first come first served; a pre-vote for a later term commits to nothing.
         final boolean canVote = votedFor == from
             || (votedFor == NONE && leaderId == NONE)
-            || (preVote && messageTerm > term);
+            || (preVote && messageTerm > term)
+            || PlantedBug.VOTE_TWICE.planted();
         // §5.4.1: only for a candidate whose log is at least as up to date as ours.
-        if (canVote && log.isUpToDate(decoder.lastLogIndex(), decoder.lastLogTerm())) {
+        if (canVote && (log.isUpToDate(decoder.lastLogIndex(), decoder.lastLogTerm())
+            || PlantedBug.VOTE_IGNORES_LOG.planted())) {
             if (!preVote) {
                 electionElapsed = 0;
                 votedFor = from;
@@ -1092,7 +1094,7 @@ public final class RaftCore {
         }
         final long candidate = Quorum.committedIndex(quorumValues, voters, quorumScratch);
         // §5.4.2: only an entry of the leader's own term commits by counting replicas; earlier ones commit with it.
-        if (candidate > commitIndex && log.term(candidate) == term) {
+        if (candidate > commitIndex && (log.term(candidate) == term || PlantedBug.COMMIT_EARLIER_TERM.planted())) {
             commitTo(candidate);
             if (!membership.isVoter(nodeId) && commitIndex >= configIndex) {
                 // Thesis §4.2.2: a leader removed from the configuration steps down once the removal commits.
@@ -1295,6 +1297,10 @@ public final class RaftCore {
         if (reads.full()) {
             return RaftResult.FULL;
         }
+        if (PlantedBug.READ_WITHOUT_QUORUM.planted() && requester == nodeId && committedInTerm()) {
+            ready.addReadState(requestId, commitIndex);
+            return RaftResult.ACCEPTED;
+        }
         // Until an entry of its term commits, a new leader does not know the latest commit index.
         reads.add(requestId, requester, committedInTerm() ? commitIndex : ReadIndexQueue.INDEX_UNASSIGNED);
         return RaftResult.ACCEPTED;
@@ -1375,7 +1381,7 @@ public final class RaftCore {
      * after it stepped down or removed the sender (found by the simulator with late and duplicated packets).
      */
     private boolean firstCopy(final int from, final long requestId) {
-        if (requestId <= forwardSeen.get(from)) {
+        if (requestId <= forwardSeen.get(from) && !PlantedBug.FORWARD_COPY_APPENDED.planted()) {
             duplicateForwards.incrementRelease();
             return false;
         }

@@ -1,5 +1,7 @@
 package io.cairn.simulator;
 
+import io.cairn.consensus.PlantedBug;
+
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +20,7 @@ public final class SimulatorMain {
     /** How a failure tells the reader to replay it. */
     static final String REPLAY = "./cairn simulate --seed %d --count 1%s";
     private static final String USAGE = "usage: simulate --seed S --count N [--keyspace] [--require-faults]"
-        + " [--verbose]";
+        + " [--plant BUG] [--verbose]";
     /**
      * The faults and events a seed range must have produced for {@code --require-faults}: a run in which one never
      * happened tested less than it claims (a swarm whose options drew it away, a fault whose injection broke).
@@ -35,14 +37,14 @@ public final class SimulatorMain {
     }
 
     /**
-     * @param args {@code --seed S --count N [--keyspace] [--require-faults] [--verbose]}.
+     * @param args {@code --seed S --count N [--keyspace] [--require-faults] [--plant BUG] [--verbose]}.
      */
     public static void main(final String[] args) {
         System.exit(run(args, System.out));
     }
 
     /**
-     * @param args {@code --seed S --count N [--keyspace] [--require-faults] [--verbose]}.
+     * @param args {@code --seed S --count N [--keyspace] [--require-faults] [--plant BUG] [--verbose]}.
      * @param out  where the report goes.
      * @return 0 when every seed passed, 1 on a violation, 2 on a usage error.
      */
@@ -52,12 +54,22 @@ public final class SimulatorMain {
         boolean verbose = false;
         boolean keyspace = false;
         boolean requireFaults = false;
+        PlantedBug plant = PlantedBug.NONE;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--seed" -> seed = Long.parseLong(args[++i]);
                 case "--count" -> count = Long.parseLong(args[++i]);
                 case "--keyspace" -> keyspace = true;
                 case "--require-faults" -> requireFaults = true;
+                case "--plant" -> {
+                    try {
+                        plant = PlantedBug.valueOf(args[++i]);
+                    } catch (final IllegalArgumentException ex) {
+                        out.println("unknown bug " + args[i] + "; known: " + java.util.Arrays.toString(
+                            PlantedBug.values()));
+                        return 2;
+                    }
+                }
                 case "--verbose" -> verbose = true;
                 default -> {
                     out.println(USAGE);
@@ -65,6 +77,19 @@ public final class SimulatorMain {
                 }
             }
         }
+        if (plant != PlantedBug.NONE) {
+            out.println("planted bug: " + plant + " (the seeds should fail)");
+        }
+        PlantedBug.plant(plant);
+        try {
+            return runSeeds(seed, count, keyspace, requireFaults, verbose, out);
+        } finally {
+            PlantedBug.plant(PlantedBug.NONE);
+        }
+    }
+
+    private static int runSeeds(final long seed, final long count, final boolean keyspace, final boolean requireFaults,
+        final boolean verbose, final PrintStream out) {
         final long startNs = System.nanoTime();
         final Map<String, Long> totals = new TreeMap<>();
         long simulatedMs = 0;
