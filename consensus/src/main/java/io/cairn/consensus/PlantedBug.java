@@ -18,7 +18,13 @@ public enum PlantedBug {
     /** §6.4 broken: the leader answers a ReadIndex at once, without a heartbeat round confirming it still leads. */
     READ_WITHOUT_QUORUM,
     /** A copy of a forwarded proposal is appended again (no per-sender high-water mark). */
-    FORWARD_COPY_APPENDED;
+    FORWARD_COPY_APPENDED,
+    /**
+     * A forwarded proposal whose answer never came (a later forward was answered first) is reported LOST, never
+     * applied, although the leader may have appended and committed it (production's completion rules,
+     * {@code ProposalTracker}).
+     */
+    UNANSWERED_FORWARD_REPORTED_LOST;
 
     private static PlantedBug active = NONE;
 

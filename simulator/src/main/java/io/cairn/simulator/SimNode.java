@@ -9,7 +9,10 @@ import io.cairn.consensus.RaftCore;
 import io.cairn.consensus.RaftCounters;
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Ready;
+import io.cairn.consensus.Role;
 import io.cairn.consensus.SnapshotSource;
+import io.cairn.consensus.loop.ProposalTracker;
+import io.cairn.consensus.loop.RaftListener;
 import io.cairn.consensus.memory.MemoryWal;
 import io.cairn.engine.wal.WalEntryHandler;
 import org.agrona.DirectBuffer;
@@ -20,27 +23,27 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Goal: one simulated member: a {@link RaftCore} over a {@link MemoryWal}, a {@link SimApplication} (the small register
  * map, or the real keyspace) with its durable snapshots, and the driver that connects them the way {@code RaftAgent}
  * does in production, with the disk's sync latency made visible: while a sync is in flight the member is busy and
  * takes no input. Method: {@link #drive(long)} after every input sends the Ready's messages, applies committed
- * entries as one run (completing its writes once the run has ended, as {@code RaftAgent} does), answers reads, takes
+ * entries as one run, answers reads, takes
  * snapshots and, if needed, starts a sync whose completion ({@link #onSyncDone(long)}) calls
  * {@link RaftCore#onPersisted()}. A crash drops the core, the application's volatile state and unsynced writes; a
  * restart rebuilds them from the WAL, the application's files and the latest snapshot, exactly as a real restart
- * would.
+ * would. What each writer is told comes from production's own {@link ProposalTracker} (as {@code RaftAgent} uses it:
+ * appended and forwarded proposals, answers, snapshots, runs, timeouts), so the history the checkers judge holds the
+ * answers a real member would give: COMMITTED is an acknowledged write, LOST and refusals are failed writes (which
+ * must never take effect), UNKNOWN is an open one.
  */
 final class SimNode {
-    private record PendingWrite(long term, History.Op op) {
-    }
+    private static final int TRACKED_MAX = 4096;
+    private static final long NS_PER_MS = TimeUnit.MILLISECONDS.toNanos(1);
 
     private record WaitingRead(long index, History.Op op) {
-    }
-
-    private record Completion(History.Op op, long output) {
     }
 
     private final int id;
@@ -51,12 +54,11 @@ final class SimNode {
     private final SimApplication app;
     private final Membership scratch = new Membership();
     private final WalEntryHandler applier = this::applyEntry;
-    private final TreeMap<Long, PendingWrite> pendingWrites = new TreeMap<>();
-    private final Map<Long, History.Op> forwardedWrites = new HashMap<>();
+    // Writes submitted here whose callers have not been told, by op id (the tracker's correlation id).
+    private final Map<Long, History.Op> writes = new HashMap<>();
+    private final ProposalTracker proposals = new ProposalTracker(TRACKED_MAX, TRACKED_MAX, this::onOutcome);
     private final Map<Long, History.Op> pendingReads = new HashMap<>();
     private final List<WaitingRead> waitingReads = new ArrayList<>();
-    // Writes whose entries the run in progress applied: told only once the run has ended (RaftAgent's rule).
-    private final List<Completion> completions = new ArrayList<>();
     private RaftCore core;
     private boolean up;
     private boolean syncing;
@@ -174,20 +176,13 @@ final class SimNode {
         core = null;
         wal.crash(sim.random());
         app.crash(sim.random());
-        for (final PendingWrite pending : pendingWrites.values()) {
-            sim.history().abandon(pending.op());
-        }
+        proposals.abandonAll();
         for (final History.Op op : pendingReads.values()) {
             sim.history().abandon(op);
         }
         for (final WaitingRead read : waitingReads) {
             sim.history().abandon(read.op());
         }
-        for (final History.Op op : forwardedWrites.values()) {
-            sim.history().abandon(op);
-        }
-        forwardedWrites.clear();
-        pendingWrites.clear();
         pendingReads.clear();
         waitingReads.clear();
     }
@@ -199,6 +194,12 @@ final class SimNode {
     void tick(final long nowMs) {
         nextTickAtMs = nowMs + tickPeriodMs;
         core.tick();
+        // RaftAgent's timeouts, with the client's patience as the proposal timeout.
+        final long timeoutNs = sim.options().clientTimeoutMs() * NS_PER_MS;
+        proposals.expireForwarded(nowMs * NS_PER_MS, timeoutNs);
+        if (core.role() != Role.LEADER) {
+            proposals.expirePending(nowMs * NS_PER_MS, timeoutNs);
+        }
         drive(nowMs);
     }
 
@@ -218,45 +219,44 @@ final class SimNode {
      * @return the outcome of submitting a write: true if the core accepted it (it will complete later).
      */
     boolean submitWrite(final History.Op op, final long nowMs) {
+        if (proposals.isFull()) {
+            return false; // RaftAgent answers FULL
+        }
         final int length = app.encodeWrite(op);
         // Op ids only grow, across this node's restarts too: the leader's duplicate check relies on that.
         final long index = core.proposeOrForward(op.id, EntryType.NORMAL, app.command(), 0, length);
         if (index == RaftResult.ACCEPTED) {
-            forwardedWrites.put((long)op.id, op); // the leader's answer comes in a later Ready
+            writes.put((long)op.id, op);
+            proposals.forwarded(op.id, op.id, nowMs * NS_PER_MS); // the leader's answer comes in a later Ready
             drive(nowMs);
             return true;
         }
         if (index < 0) {
             return false;
         }
-        addPendingWrite(index, core.term(), op);
+        op.index = index;
+        op.term = core.term();
+        writes.put((long)op.id, op);
+        proposals.appended(index, core.term(), op.id, nowMs * NS_PER_MS);
         drive(nowMs);
         return true;
     }
 
-    private void addPendingWrite(final long index, final long term, final History.Op op) {
-        op.index = index;
-        op.term = term;
-        final PendingWrite replaced = pendingWrites.put(index, new PendingWrite(term, op));
-        if (replaced != null) {
-            // This index was proposed before in an older term and that entry was replaced in this log; another
-            // member may still hold it and commit it (figure 8), so its outcome is unknown, not failed.
-            sim.history().abandon(replaced.op());
-        }
-    }
-
-    // The leader answered a forwarded write (before this Ready's entries are applied).
-    private void onForwardState(final long requestId, final long result, final long term) {
-        final History.Op op = forwardedWrites.remove(requestId);
+    /** What the tracker tells a writer, into the history as a client would take it. */
+    private void onOutcome(final long correlationId, final long code, final long index, final long result) {
+        final History.Op op = writes.remove(correlationId);
         if (op == null) {
             return;
         }
-        if (result > core.appliedIndex()) {
-            addPendingWrite(result, term, op);
-        } else if (result > 0 || result == RaftResult.ACCEPTED) {
-            sim.history().abandon(op); // applied here before the answer came (a snapshot): the outcome is unknown
+        if (code == RaftListener.COMMITTED) {
+            op.index = index;
+            if (sim.history().ok(op, app.writeOutput(op, result))) {
+                sim.onAcknowledged(op);
+            }
+        } else if (code == RaftListener.UNKNOWN) {
+            sim.history().abandon(op);
         } else {
-            sim.history().fail(op); // refused by the leader: never appended
+            sim.history().fail(op); // LOST or refused: production tells the client it never took effect
         }
     }
 
@@ -279,7 +279,13 @@ final class SimNode {
         }
         final boolean persist = ready.persistNeeded();
         for (int i = 0; i < ready.forwardStateCount(); i++) {
-            onForwardState(ready.forwardRequestId(i), ready.forwardResult(i), ready.forwardTerm(i));
+            final History.Op op = writes.get(ready.forwardRequestId(i));
+            if (op != null && ready.forwardResult(i) > 0) {
+                op.index = ready.forwardResult(i); // for the report only
+                op.term = ready.forwardTerm(i);
+            }
+            proposals.onForwardAnswer(ready.forwardRequestId(i), ready.forwardResult(i), ready.forwardTerm(i),
+                core.appliedIndex(), nowMs * NS_PER_MS);
         }
         if (ready.snapshotIndex() != Ready.NO_SNAPSHOT) {
             loadSnapshot(ready.snapshotIndex(), ready.snapshotTerm());
@@ -315,12 +321,7 @@ final class SimNode {
         sim.checker().observeState(this, index, app.fingerprint());
         sim.checker().observeContent(this, index, app.contentHash());
         snapshotsLoaded++;
-        // Writes at or below the snapshot were never applied here one by one: their outcome is unknown.
-        final Iterator<Map.Entry<Long, PendingWrite>> it = pendingWrites.headMap(index, true).entrySet().iterator();
-        while (it.hasNext()) {
-            sim.history().abandon(it.next().getValue().op());
-            it.remove();
-        }
+        proposals.snapshotInstalled(index);
     }
 
     private void applyTo(final long applyIndex) {
@@ -336,12 +337,7 @@ final class SimNode {
         app.endRun(applyIndex, wal.term(applyIndex));
         core.onApplied(applyIndex);
         sim.checker().observeState(this, applyIndex, app.fingerprint());
-        for (final Completion done : completions) {
-            if (sim.history().ok(done.op(), done.output())) {
-                sim.onAcknowledged(done.op());
-            }
-        }
-        completions.clear();
+        proposals.endRun(); // writers hear once the run has ended, as RaftAgent's do
     }
 
     private void applyEntry(final long index, final long term, final byte type, final DirectBuffer buffer,
@@ -350,15 +346,7 @@ final class SimNode {
         buffer.getBytes(offset, payload);
         sim.checker().observeApply(this, index, term, SafetyChecker.contentHash(type, payload));
         final long result = app.apply(index, term, type, buffer, offset, length);
-        final PendingWrite pending = pendingWrites.remove(index);
-        if (pending != null) {
-            if (pending.term() == term) {
-                completions.add(new Completion(pending.op(), app.writeOutput(pending.op(), result)));
-            } else {
-                // The entry committed at this index is another: this write never takes effect.
-                sim.history().fail(pending.op());
-            }
-        }
+        proposals.applied(index, term, result);
     }
 
     private void onReadState(final long requestId, final long index) {

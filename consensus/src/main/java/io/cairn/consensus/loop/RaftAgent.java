@@ -74,30 +74,16 @@ public final class RaftAgent implements Agent {
     private final MessageHandler requestHandler = this::onRequest;
     private final WalEntryHandler applier = this::applyEntry;
     private final Membership snapshotMembership = new Membership();
-    // The fields of the records in the rings below (a ring uses those its comment names).
+    // The fields of the reads' records.
     private static final int INDEX = 0;
-    private static final int TERM = 1;
-    private static final int FORWARD_ID = 1;
     private static final int CORRELATION = 2;
-    private static final int SINCE_NS = 3;
-    // Proposals awaiting their outcome, by increasing index (see addPending). Fields: INDEX, TERM, CORRELATION,
-    // SINCE_NS.
-    private final RecordRing pending;
-    // Completions of the run being applied: told only once the state machine made the run durable (endRun), so a
-    // caller never hears "committed" before a read on this member could see it.
-    private final long[] doneCorrelations;
-    private final long[] doneCodes;
-    private final long[] doneIndexes;
-    private final long[] doneResults;
-    private int doneCount;
+    // Proposals appended here or forwarded, until their callers are told (the rules the simulator checks too).
+    private final ProposalTracker proposals;
     private final LoopDuty duty;
 
-    // Proposals forwarded to the leader and not answered yet, in the order they were forwarded. A forward's
-    // id grows by one each time, from the wall clock's microseconds at start, so ids keep growing across restarts
-    // (the leader drops a forward whose id is not above the last it saw from this member).
+    // A forward's id grows by one each time, from the wall clock's microseconds at start, so ids keep growing across
+    // restarts (the leader drops a forward whose id is not above the last it saw from this member).
     private long forwardSequence = System.currentTimeMillis() * 1000;
-    // Fields: FORWARD_ID, CORRELATION, SINCE_NS.
-    private final RecordRing forwarded;
     // Reads whose read index is known, waiting for applied to reach it (thesis §6.4 step 4). Fields: INDEX,
     // CORRELATION.
     private final RecordRing reads;
@@ -160,12 +146,8 @@ public final class RaftAgent implements Agent {
         this.tickIntervalNs = context.tickIntervalNs();
         this.wakeable = context.idleStrategy() instanceof WakeableIdleStrategy strategy ? strategy : null;
         this.duty = context.duty();
-        this.doneCorrelations = new long[context.applyEntriesMax()];
-        this.doneCodes = new long[context.applyEntriesMax()];
-        this.doneIndexes = new long[context.applyEntriesMax()];
-        this.doneResults = new long[context.applyEntriesMax()];
-        this.pending = new RecordRing(context.pendingProposalsMax(), 4);
-        this.forwarded = new RecordRing(context.pendingProposalsMax(), 4);
+        this.proposals = new ProposalTracker(context.pendingProposalsMax(), context.applyEntriesMax(),
+            listener::onProposalComplete);
         this.reads = new RecordRing(context.pendingReadsMax(), 3);
     }
 
@@ -277,7 +259,7 @@ public final class RaftAgent implements Agent {
     private void noteBusy(final long nowNs, final int requestsTaken) {
         final long lastIndex = core.lastIndex();
         final long appliedIndex = core.appliedIndex();
-        if (requestsTaken > 0 || pending.size() + forwarded.size() + reads.size() > 0 || lastIndex != lastIndexSeen
+        if (requestsTaken > 0 || proposals.size() + reads.size() > 0 || lastIndex != lastIndexSeen
             || appliedIndex != appliedIndexSeen) {
             lastBusyNs = nowNs;
             lastIndexSeen = lastIndex;
@@ -320,11 +302,7 @@ public final class RaftAgent implements Agent {
     private void onRequest(final int msgTypeId, final MutableDirectBuffer buffer, final int index, final int length) {
         final long correlationId = buffer.getLong(index + RaftRequests.CORRELATION_OFFSET, ByteOrder.LITTLE_ENDIAN);
         if (msgTypeId == RaftRequests.PROPOSE) {
-            if (pending.isFull()) {
-                listener.onProposalComplete(correlationId, RaftResult.FULL, 0, 0);
-                return;
-            }
-            if (forwarded.isFull()) {
+            if (proposals.isFull()) {
                 listener.onProposalComplete(correlationId, RaftResult.FULL, 0, 0);
                 return;
             }
@@ -332,10 +310,10 @@ public final class RaftAgent implements Agent {
             final long result = core.proposeOrForward(forwardId, buffer.getByte(index + RaftRequests.TYPE_OFFSET),
                 buffer, index + RaftRequests.PAYLOAD_OFFSET, length - RaftRequests.PAYLOAD_OFFSET);
             if (result > 0) {
-                addPending(result, core.term(), correlationId);
+                proposals.appended(result, core.term(), correlationId, clock.nanoTime());
             } else if (result == RaftResult.ACCEPTED) {
                 forwardSequence = forwardId;
-                addForwarded(forwardId, correlationId);
+                proposals.forwarded(forwardId, correlationId, clock.nanoTime());
             } else {
                 listener.onProposalComplete(correlationId, result, 0, 0);
             }
@@ -354,7 +332,7 @@ public final class RaftAgent implements Agent {
                 attributesLength > 0 ? buffer : null, index + RaftRequests.PAYLOAD_OFFSET + Integer.BYTES,
                 attributesLength);
             if (result > 0) {
-                addPending(result, core.term(), correlationId);
+                proposals.appended(result, core.term(), correlationId, clock.nanoTime());
             } else {
                 listener.onProposalComplete(correlationId, result, 0, 0);
             }
@@ -366,97 +344,12 @@ public final class RaftAgent implements Agent {
         }
     }
 
-    /**
-     * Pending proposals stay sorted by index. A new leader term may reuse indexes of entries proposed earlier: those
-     * are then most likely replaced, but a later leader that still holds one could yet commit it, so their callers
-     * hear UNKNOWN, never LOST.
-     */
-    private void addPending(final long index, final long term, final long correlationId) {
-        while (!pending.isEmpty() && pending.last(INDEX) >= index) {
-            listener.onProposalComplete(pending.last(CORRELATION), RaftListener.UNKNOWN, pending.last(INDEX), 0);
-            pending.removeLast();
-        }
-        pending.add();
-        pending.setLast(INDEX, index);
-        pending.setLast(TERM, term);
-        pending.setLast(CORRELATION, correlationId);
-        pending.setLast(SINCE_NS, clock.nanoTime());
-    }
-
-    private void addForwarded(final long forwardId, final long correlationId) {
-        forwarded.add();
-        forwarded.setLast(FORWARD_ID, forwardId);
-        forwarded.setLast(CORRELATION, correlationId);
-        forwarded.setLast(SINCE_NS, clock.nanoTime());
-    }
-
-    /**
-     * The leader answered a forwarded proposal. Answers come back in the order the proposals were forwarded (one
-     * ordered stream each way), so proposals forwarded before this one and still unanswered were lost on the way (a
-     * leader change, a full outbox): their callers hear UNKNOWN. An answer to a proposal no longer waiting (expired)
-     * is ignored.
-     */
-    private void onForwardState(final long forwardId, final long result, final long term) {
-        int found = -1;
-        for (int i = 0; i < forwarded.size(); i++) {
-            if (forwarded.get(i, FORWARD_ID) == forwardId) {
-                found = i;
-                break;
-            }
-        }
-        if (found < 0) {
-            return;
-        }
-        long correlationId = 0;
-        for (int i = 0; i <= found; i++) {
-            correlationId = forwarded.first(CORRELATION);
-            forwarded.removeFirst();
-            if (i < found) {
-                listener.onProposalComplete(correlationId, RaftListener.UNKNOWN, 0, 0);
-            }
-        }
-        if (result <= 0) {
-            listener.onProposalComplete(correlationId, result == RaftResult.ACCEPTED ? RaftListener.UNKNOWN : result,
-                0, 0);
-        } else if (result <= core.appliedIndex() || pending.isFull()) {
-            // Applied before the answer came (a snapshot installed meanwhile): what it returned is gone.
-            listener.onProposalComplete(correlationId, RaftListener.UNKNOWN, result, 0);
-        } else {
-            // Ours only if the entry applied at that index has this term (Log Matching): checked in applyEntry.
-            addPending(result, term, correlationId);
-        }
-    }
-
-    /**
-     * Forwarded proposals the leader has not answered within the proposal timeout complete as UNKNOWN: the leader
-     * may have appended them before it went quiet.
-     */
     private int expireForwarded() {
-        final long cutoff = clock.nanoTime() - context.proposalTimeoutNs();
-        int expired = 0;
-        while (!forwarded.isEmpty() && forwarded.first(SINCE_NS) - cutoff < 0) {
-            listener.onProposalComplete(forwarded.first(CORRELATION), RaftListener.UNKNOWN, 0, 0);
-            forwarded.removeFirst();
-            expired++;
-        }
-        return expired;
+        return proposals.expireForwarded(clock.nanoTime(), context.proposalTimeoutNs());
     }
 
-    /**
-     * Proposals that waited past the timeout while this member is not the leader complete as UNKNOWN: their entries
-     * may have been lost with the office, and nothing else would ever tell their callers.
-     */
     private int expirePending() {
-        if (pending.isEmpty() || core.role() == Role.LEADER) {
-            return 0;
-        }
-        final long cutoff = clock.nanoTime() - context.proposalTimeoutNs();
-        int expired = 0;
-        while (!pending.isEmpty() && pending.first(SINCE_NS) - cutoff < 0) {
-            completeHead(RaftListener.UNKNOWN, 0);
-            expired++;
-        }
-        return expired;
+        return core.role() == Role.LEADER ? 0 : proposals.expirePending(clock.nanoTime(), context.proposalTimeoutNs());
     }
 
     private int drive() {
@@ -488,7 +381,8 @@ public final class RaftAgent implements Agent {
         }
         // Before applying: the index of a forwarded proposal must be pending when its entry applies.
         for (int i = 0; i < ready.forwardStateCount(); i++) {
-            onForwardState(ready.forwardRequestId(i), ready.forwardResult(i), ready.forwardTerm(i));
+            proposals.onForwardAnswer(ready.forwardRequestId(i), ready.forwardResult(i), ready.forwardTerm(i),
+                core.appliedIndex(), clock.nanoTime());
         }
         if (ready.snapshotIndex() != Ready.NO_SNAPSHOT) {
             installSnapshot(ready.snapshotIndex(), ready.snapshotTerm());
@@ -545,10 +439,7 @@ public final class RaftAgent implements Agent {
         stateMachine.installSnapshot(index, term);
         lastSnapshotIndex = index;
         lastAppliedTerm = term;
-        // Entries up to the snapshot were never applied here one by one: their proposers cannot be told more.
-        while (!pending.isEmpty() && pending.first(INDEX) <= index) {
-            completeHead(RaftListener.UNKNOWN, 0);
-        }
+        proposals.snapshotInstalled(index);
     }
 
     private int apply(final long applyIndex) {
@@ -558,15 +449,11 @@ public final class RaftAgent implements Agent {
         }
         final long to = Math.min(applyIndex, from + context.applyEntriesMax() - 1);
         stateMachine.beginRun(from);
-        doneCount = 0;
         final int read = wal.readRange(from, to, context.applyEntriesMax(), Long.MAX_VALUE, applier);
         Check.state(read == to - from + 1, "committed entries unreadable from the WAL", from, to);
         stateMachine.endRun(to, lastAppliedTerm);
         core.onApplied(to);
-        for (int i = 0; i < doneCount; i++) {
-            listener.onProposalComplete(doneCorrelations[i], doneCodes[i], doneIndexes[i], doneResults[i]);
-        }
-        doneCount = 0;
+        proposals.endRun();
         runsApplied.incrementRelease();
         entriesApplied.getAndAddRelease(read);
         return read;
@@ -577,32 +464,7 @@ public final class RaftAgent implements Agent {
         final long result = stateMachine.apply(index, term, type, buffer, offset, length);
         lastAppliedTerm = term;
         logBytesSinceSnapshot += length;
-        while (!pending.isEmpty() && pending.first(INDEX) < index) {
-            completeInRun(RaftListener.UNKNOWN, 0);
-        }
-        if (!pending.isEmpty() && pending.first(INDEX) == index) {
-            // The entry at this index is ours only if it carries the term we proposed it in (Log Matching).
-            if (pending.first(TERM) == term) {
-                completeInRun(RaftListener.COMMITTED, result);
-            } else {
-                completeInRun(RaftListener.LOST, 0);
-            }
-        }
-    }
-
-    /** Takes the oldest pending proposal out now; its caller hears once the run is durable (see {@link #apply}). */
-    private void completeInRun(final long code, final long result) {
-        doneCorrelations[doneCount] = pending.first(CORRELATION);
-        doneCodes[doneCount] = code;
-        doneIndexes[doneCount] = pending.first(INDEX);
-        doneResults[doneCount] = result;
-        doneCount++;
-        pending.removeFirst();
-    }
-
-    private void completeHead(final long code, final long result) {
-        listener.onProposalComplete(pending.first(CORRELATION), code, pending.first(INDEX), result);
-        pending.removeFirst();
+        proposals.applied(index, term, result);
     }
 
     private void onReadState(final long correlationId, final long index) {
