@@ -43,6 +43,8 @@ public enum CairnError {
     MALFORMED(MvccError.message(MvccError.MALFORMED)),
     /** A lease ID of zero where one is needed. */
     LEASE_ID_REQUIRED(MvccError.message(MvccError.LEASE_ID_REQUIRED)),
+    /** The CORRUPT alarm is raised: members' keyspaces differ, writes are refused until an operator disarms it. */
+    CORRUPT(MvccError.message(MvccError.CORRUPT)),
     /** No leader is known, or this member must lead and does not. */
     NO_LEADER("etcdserver: no leader"),
     /** Too many requests waiting for the loop. */
@@ -101,7 +103,7 @@ public enum CairnError {
      * @return its error.
      */
     public static CairnError ofKeyspace(final int code) {
-        return code >= 1 && code <= MvccError.LEASE_ID_REQUIRED ? KEYSPACE[code - 1] : MALFORMED;
+        return code >= 1 && code <= MvccError.LAST ? KEYSPACE[code - 1] : MALFORMED;
     }
 
     /**

@@ -103,6 +103,7 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
     private final PeerDirectory peers;
     private final DiskGuard diskGuard;
     private final MembershipRelay relay;
+    private final CorruptionCheck corruption;
     private final List<NodeListener> listeners = new CopyOnWriteArrayList<>();
     private final List<Runnable> duties = new CopyOnWriteArrayList<>();
     private final AtomicLong leaseIds = new AtomicLong();
@@ -147,9 +148,10 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
                 Math.max(1, config.snapshotCount() / 2));
         this.relay = new MembershipRelay(executor, requests.membershipRelays, cluster::lead,
             peers::expire); // the loop's clock is System.nanoTime, as the directory's
+        this.corruption = new CorruptionCheck(this, requests, config.corruptCheckMs());
         try {
             this.member = new KeyspaceMember(keyspace, transport, new Listener(), this::onLeaseAnswer,
-                watches::onRevision, SystemNanoClock.INSTANCE, relay);
+                watches::onRevision, SystemNanoClock.INSTANCE, new NodeDuties(relay, corruption));
         } catch (final IOException | RuntimeException ex) {
             executor.shutdownNow();
             watchdog.shutdownNow();
@@ -157,6 +159,7 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
             throw ex;
         }
         relay.attach(member.requests());
+        corruption.attach(member.requests());
         listeners.add(new Publisher(this, executor));
         final MvccConfig mvcc = member.store().config();
         this.validators = ThreadLocal.withInitial(() -> MvccValidator.of(mvcc)); // one per thread: it keeps state
@@ -227,6 +230,9 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
         watchdog.scheduleWithFixedDelay(() -> {
             if (diskGuard != null) {
                 diskGuard.check();
+            }
+            if (config.corruptCheckMs() > 0) {
+                corruption.tick(System.nanoTime());
             }
             for (final Runnable duty : duties) {
                 try {
@@ -885,6 +891,16 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
     @Override
     public long peerFramesDropped() {
         return transport.droppedFrames();
+    }
+
+    @Override
+    public long corruptionChecks() {
+        return corruption.checks();
+    }
+
+    @Override
+    public long corruptionMismatches() {
+        return corruption.mismatches();
     }
 
     /**

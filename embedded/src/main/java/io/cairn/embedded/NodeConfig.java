@@ -24,13 +24,20 @@ import java.util.Objects;
  * @param diskReserveBytes free space below which it raises the NOSPACE alarm (0: no guard).
  * @param aeronDir         the directory of a media driver the service runs itself, or null to embed one that the
  *                         node's own loop thread runs (the default: no extra threads).
+ * @param corruptCheckMs   how often a follower compares its keyspace hash with the leader's (etcd's
+ *                         {@code --experimental-corrupt-check-time}; 0: never). A mismatch raises CORRUPT.
  */
 public record NodeConfig(String name, Topology topology, Path dataDir, String clientUrl, boolean joining,
-    boolean durable, long snapshotCount, long diskReserveBytes, String aeronDir) {
+    boolean durable, long snapshotCount, long diskReserveBytes, String aeronDir, long corruptCheckMs) {
     /** etcd 3.4's default {@code --snapshot-count}. */
     public static final long SNAPSHOT_COUNT_DEFAULT = 100_000;
     /** Default disk reserve: two WAL blocks. */
     public static final long DISK_RESERVE_DEFAULT = 128L << 20;
+    /**
+     * Default corruption check interval: five minutes (etcd leaves it off; Cairn's check hashes on the pool, and an
+     * idle member's check costs a hash of an unchanged keyspace every five minutes).
+     */
+    public static final long CORRUPT_CHECK_DEFAULT_MS = 300_000;
 
     /**
      * Checks the settings.
@@ -47,6 +54,9 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
         }
         if (diskReserveBytes < 0) {
             throw new IllegalArgumentException("--disk-reserve-bytes must not be negative");
+        }
+        if (corruptCheckMs < 0) {
+            throw new IllegalArgumentException("--experimental-corrupt-check-time must not be negative");
         }
     }
 
@@ -70,7 +80,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public static NodeConfig of(final String name, final Topology topology, final Path dataDir) {
         return new NodeConfig(name, topology, dataDir, null, false, true, SNAPSHOT_COUNT_DEFAULT,
-            DISK_RESERVE_DEFAULT, null);
+            DISK_RESERVE_DEFAULT, null, CORRUPT_CHECK_DEFAULT_MS);
     }
 
     /**
@@ -79,7 +89,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withClientUrl(final String url) {
         return new NodeConfig(name, topology, dataDir, url, joining, durable, snapshotCount, diskReserveBytes,
-            aeronDir);
+            aeronDir, corruptCheckMs);
     }
 
     /**
@@ -88,7 +98,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withJoining(final boolean existing) {
         return new NodeConfig(name, topology, dataDir, clientUrl, existing, durable, snapshotCount, diskReserveBytes,
-            aeronDir);
+            aeronDir, corruptCheckMs);
     }
 
     /**
@@ -97,7 +107,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withDurable(final boolean sync) {
         return new NodeConfig(name, topology, dataDir, clientUrl, joining, sync, snapshotCount, diskReserveBytes,
-            aeronDir);
+            aeronDir, corruptCheckMs);
     }
 
     /**
@@ -106,7 +116,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withSnapshotCount(final long count) {
         return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, count, diskReserveBytes,
-            aeronDir);
+            aeronDir, corruptCheckMs);
     }
 
     /**
@@ -114,7 +124,8 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      * @return this config with it.
      */
     public NodeConfig withDiskReserveBytes(final long bytes) {
-        return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, bytes, aeronDir);
+        return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, bytes, aeronDir,
+            corruptCheckMs);
     }
 
     /**
@@ -123,7 +134,16 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withAeronDir(final String directory) {
         return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, diskReserveBytes,
-            directory);
+            directory, corruptCheckMs);
+    }
+
+    /**
+     * @param intervalMs how often followers compare keyspace hashes with the leader's (0: never).
+     * @return this config with it.
+     */
+    public NodeConfig withCorruptCheckMs(final long intervalMs) {
+        return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, diskReserveBytes,
+            aeronDir, intervalMs);
     }
 
     /**

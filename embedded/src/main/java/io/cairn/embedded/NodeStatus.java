@@ -60,4 +60,15 @@ public interface NodeStatus {
      * @return peer frames dropped as malformed, foreign or corrupt.
      */
     long peerFramesDropped();
+
+    /**
+     * @return keyspace hash comparisons with another member (a leader judges its followers' reports; a follower counts
+     *     the verdicts it heard).
+     */
+    long corruptionChecks();
+
+    /**
+     * @return those that found the keyspaces different (each raised CORRUPT).
+     */
+    long corruptionMismatches();
 }

@@ -12,6 +12,11 @@ import io.cairn.embedded.kv.Txn;
 import io.cairn.embedded.kv.TxnResult;
 import io.cairn.embedded.kv.WatchEvent;
 import io.cairn.embedded.kv.WatchOptions;
+import io.cairn.engine.mvcc.CommandEncoder;
+import io.cairn.engine.mvcc.MvccCommand;
+import io.cairn.engine.mvcc.MvccResponse;
+import io.cairn.engine.mvcc.StoreDamage;
+import org.agrona.DirectBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,6 +35,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -61,10 +68,14 @@ class EmbeddedClusterTest {
     }
 
     private void startCluster() throws IOException {
+        startCluster(UnaryOperator.identity());
+    }
+
+    private void startCluster(final UnaryOperator<NodeConfig> settings) throws IOException {
         cluster = "a=http://127.0.0.1:" + freePort() + ",b=http://127.0.0.1:" + freePort() + ",c=http://127.0.0.1:"
             + freePort();
         for (final String name : List.of("a", "b", "c")) {
-            nodes.add(CairnNode.start(NodeConfig.of(name, cluster, dataDir.resolve(name))));
+            nodes.add(CairnNode.start(settings.apply(NodeConfig.of(name, cluster, dataDir.resolve(name)))));
         }
         // Bounded, and generous: three cold JVMs' worth of threads on two shared cores can take a while to elect.
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -405,6 +416,84 @@ class EmbeddedClusterTest {
         final long last = putRetrying(nodes.get(0), "after/second-removal", "y");
         assertEquals(last, nodes.get(1).kv().get("after/second-removal").get(WAIT_S, TimeUnit.SECONDS).orElseThrow()
             .modRevision());
+    }
+
+    /**
+     * A follower's keyspace holds a write its log does not (applied behind Raft's back while it was stopped): its
+     * revision runs ahead of the leader's at the same log position. Once it restarts, the corruption check raises
+     * CORRUPT naming it: every write is refused on every node with etcd's error, reads go on, and disarming the alarm
+     * applies. Before the damage, checks run and match.
+     */
+    @Test
+    void shouldRaiseCorruptForAFollowerWhoseStoreHoldsAWriteItsLogDoesNot() throws Exception {
+        assertCorruptRaisedFor(storeDir -> StoreDamage.applyOutsideTheLog(storeDir,
+            "k3".getBytes(StandardCharsets.UTF_8), "rot".getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /**
+     * Bit rot: one byte of a follower's latest stored revision flipped in the LMDB file while it was stopped — same
+     * revisions, different bytes, so only the hashes tell.
+     */
+    @Test
+    void shouldRaiseCorruptForAFollowerWhoseStoredValueRotted() throws Exception {
+        assertCorruptRaisedFor(StoreDamage::flipNewestRevisionBit);
+    }
+
+    @FunctionalInterface
+    private interface Damage {
+        void apply(Path storeDir) throws Exception;
+    }
+
+    private void assertCorruptRaisedFor(final Damage damage) throws Exception {
+        startCluster(config -> config.withCorruptCheckMs(300));
+        final CairnNode leader = leader();
+        for (int i = 0; i < 20; i++) {
+            leader.kv().put("k" + i, "v" + i).get(WAIT_S, TimeUnit.SECONDS);
+        }
+        awaitTrue(() -> leader.corruptionChecks() >= 4, "followers' reports judged");
+        assertEquals(0, leader.corruptionMismatches());
+        assertEquals(0, leader.alarmBits());
+
+        final CairnNode follower = other(leader);
+        final int index = nodes.indexOf(follower);
+        final String name = follower.config().name();
+        final int damagedId = follower.selfId();
+        follower.close();
+        damage.apply(dataDir.resolve(name).resolve("kv"));
+        final CairnNode restarted = CairnNode.start(NodeConfig.of(name, cluster, dataDir.resolve(name))
+            .withCorruptCheckMs(300));
+        nodes.set(index, restarted);
+        for (int i = 0; i < 5; i++) {
+            putRetrying(leader, "after/" + i, "w"); // the leader's revision passes the damaged one's
+        }
+        awaitTrue(() -> (leader.alarmBits() & 1 << MvccCommand.ALARM_CORRUPT) != 0, "CORRUPT raised");
+        final List<Long> named = new ArrayList<>();
+        leader.read(reader -> reader.alarms((member, alarm) -> named.add(member)));
+        assertEquals(List.of((long)damagedId), named, "the odd member is named");
+        assertTrue(leader.corruptionMismatches() > 0);
+        awaitTrue(() -> restarted.corruptionMismatches() > 0, "the damaged follower hears the verdict");
+        for (final CairnNode node : nodes) {
+            awaitTrue(() -> (node.alarmBits() & 1 << MvccCommand.ALARM_CORRUPT) != 0, "every node has the alarm");
+            assertError(CairnError.CORRUPT, () -> node.kv().put("refused", "x").get(WAIT_S, TimeUnit.SECONDS));
+            assertError(CairnError.CORRUPT, () -> node.kv().delete("k1").get(WAIT_S, TimeUnit.SECONDS));
+            assertEquals("v1", node.kv().get("k1").get(WAIT_S, TimeUnit.SECONDS).orElseThrow().valueString(),
+                "reads are served");
+        }
+
+        // An operator disarms it (etcdctl alarm disarm); the next check raises it again, the data still differing.
+        final CommandEncoder disarm = new CommandEncoder();
+        disarm.alarm(MvccCommand.ALARM_DEACTIVATE, MvccCommand.ALARM_CORRUPT, damagedId);
+        final DirectBuffer disarmed = other(leader, restarted).write(disarm.buffer(), disarm.length())
+            .get(WAIT_S, TimeUnit.SECONDS);
+        assertEquals(0, MvccResponse.alarms(disarmed, 0), "no alarm left once it applied");
+    }
+
+    private static void awaitTrue(final BooleanSupplier condition, final String what) throws InterruptedException {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3 * WAIT_S);
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, what + " within " + 3 * WAIT_S + " s");
+            Thread.sleep(20);
+        }
     }
 
     private static void awaitLeader(final CairnNode node, final int leaderId) throws InterruptedException {

@@ -42,6 +42,13 @@ public final class MvccError {
     public static final int MALFORMED = 15;
     /** Lease ID zero where one is required (gRPC INVALID_ARGUMENT; the leader assigns IDs before proposing). */
     public static final int LEASE_ID_REQUIRED = 16;
+    /**
+     * The CORRUPT alarm is raised (members' keyspaces differ): every write, compaction, lease grant and revoke is
+     * refused until an operator disarms it (gRPC DATA_LOSS).
+     */
+    public static final int CORRUPT = 17;
+    /** The highest code: codes 1..LAST are refusals (mirrored in order by the embedded API's error type). */
+    public static final int LAST = CORRUPT;
 
     private static final String[] MESSAGES = {
         "ok",
@@ -61,6 +68,7 @@ public final class MvccError {
         "etcdserver: key is too long (Cairn keys are at most 511 bytes)",
         "cairn: malformed keyspace command",
         "etcdserver: lease ID is required",
+        "etcdserver: corrupt cluster",
     };
 
     private MvccError() {

@@ -271,6 +271,23 @@ public final class MvccStore implements AutoCloseable {
         sub = 0;
         changes = 0;
         final int end;
+        if (type != MvccCommand.ALARM && type != MvccCommand.RANGE && alarmed(MvccCommand.ALARM_CORRUPT)) {
+            // etcd 3.4's corrupt applier: no write (a txn's reads included) until an operator disarms it; reads
+            // outside a txn are served, as etcd's are.
+            end = refuse(response, at, type, MvccError.CORRUPT);
+        } else {
+            end = applyCommand(type, command, offset, response, at);
+        }
+        if (changes > 0) {
+            revision = pendingMain;
+        }
+        response.putLong(at + MvccResponse.REVISION_OFFSET, revision, MvccResponse.ORDER);
+        return end - at;
+    }
+
+    private int applyCommand(final byte type, final DirectBuffer command, final int offset,
+        final MutableDirectBuffer response, final int at) {
+        final int end;
         switch (type) {
             case MvccCommand.PUT:
                 end = applyPut(command, offset, response, at);
@@ -297,11 +314,7 @@ public final class MvccStore implements AutoCloseable {
                 end = applyAlarm(command, offset, response, at);
                 break;
         }
-        if (changes > 0) {
-            revision = pendingMain;
-        }
-        response.putLong(at + MvccResponse.REVISION_OFFSET, revision, MvccResponse.ORDER);
-        return end - at;
+        return end;
     }
 
     /**

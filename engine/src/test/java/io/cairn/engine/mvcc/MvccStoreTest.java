@@ -351,6 +351,29 @@ class MvccStoreTest {
     }
 
     @Test
+    void shouldRefuseEveryWriteButServeReadsWhileCorruptAlarmIsRaised() {
+        client.put("k", "v");
+        client.grant(5, 10);
+        assertEquals(1 << MvccCommand.ALARM_CORRUPT,
+            client.alarm(MvccCommand.ALARM_ACTIVATE, MvccCommand.ALARM_CORRUPT).alarms());
+        final long revision = store.revision();
+        assertEquals(MvccError.CORRUPT, client.put("k", "w").status());
+        assertEquals(MvccError.CORRUPT, client.delete("k", null, 0).status());
+        assertEquals(MvccError.CORRUPT, txnOf(e -> client.putOp(e, "k", "w")).status());
+        assertEquals(MvccError.CORRUPT, client.grant(1, 10).status());
+        assertEquals(MvccError.CORRUPT, client.revoke(5).status());
+        assertEquals(MvccError.CORRUPT, client.compact(revision).status());
+        assertEquals(revision, store.revision(), "nothing changed");
+        assertEquals("v", client.range("k", null).kvs().get(0).value(), "reads are served");
+        assertEquals(1 << MvccCommand.ALARM_CORRUPT | 1 << MvccCommand.ALARM_NOSPACE,
+            client.alarm(MvccCommand.ALARM_ACTIVATE, MvccCommand.ALARM_NOSPACE).alarms(), "alarms still apply");
+        assertEquals(MvccError.CORRUPT, client.put("k", "w").status(), "CORRUPT before NOSPACE, as etcd's");
+        client.alarm(MvccCommand.ALARM_DEACTIVATE, MvccCommand.ALARM_NOSPACE);
+        assertEquals(0, client.alarm(MvccCommand.ALARM_DEACTIVATE, MvccCommand.ALARM_CORRUPT).alarms());
+        assertEquals(MvccError.OK, client.put("k", "w").status());
+    }
+
+    @Test
     void shouldKeepAppliedIndexAndStateAcrossReopenAndDropAbortedBatch() throws IOException {
         client.put("k", "v");
         final ExpandableDirectByteBuffer response = new ExpandableDirectByteBuffer(64);

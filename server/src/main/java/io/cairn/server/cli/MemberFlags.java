@@ -9,6 +9,8 @@ import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * {@code cairn member}'s flags, named as etcd's, each also readable from the environment as {@code CAIRN_*} (flag
@@ -20,7 +22,9 @@ final class MemberFlags {
     static final Set<String> KNOWN = Set.of("name", "data-dir", "listen-client-urls", "advertise-client-urls",
         "listen-peer-urls", "initial-advertise-peer-urls", "initial-cluster", "initial-cluster-clients",
         "initial-cluster-state", "initial-cluster-token", "unsafe-no-fsync", "listen-http-urls", "snapshot-count",
-        "disk-reserve-bytes");
+        "disk-reserve-bytes", "experimental-corrupt-check-time");
+    /** One number and unit of a Go duration. */
+    private static final Pattern DURATION_PART = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|s|m|h)");
     static final String USAGE = """
         usage: ./cairn member [FLAGS]   (each flag also as CAIRN_<FLAG>, e.g. CAIRN_DATA_DIR)
 
@@ -50,6 +54,12 @@ final class MemberFlags {
           --disk-reserve-bytes N            below N bytes free on the data directory's disk, raise the NOSPACE
                                             alarm (writes refused cluster-wide, reads go on) and disarm it at
                                             2N free; 0 turns the guard off (default: 134217728, 128 MiB)
+          --experimental-corrupt-check-time DURATION
+                                            how often each follower compares its keyspace hash with the
+                                            leader's at the same revision; a mismatch raises the CORRUPT alarm
+                                            (every write refused cluster-wide until `etcdctl alarm disarm`).
+                                            Go's duration syntax: 30s, 5m, 1h30m; 0 turns it off (default: 5m;
+                                            etcd's default is off)
           --unsafe-no-fsync                 never sync the WAL (measuring only: loses data on power failure)
         """;
 
@@ -121,7 +131,9 @@ final class MemberFlags {
             number("snapshot-count", flags.getOrDefault("snapshot-count",
                 Long.toString(NodeConfig.SNAPSHOT_COUNT_DEFAULT))),
             number("disk-reserve-bytes", flags.getOrDefault("disk-reserve-bytes",
-                Long.toString(NodeConfig.DISK_RESERVE_DEFAULT))), null),
+                Long.toString(NodeConfig.DISK_RESERVE_DEFAULT))), null,
+            durationMs("experimental-corrupt-check-time", flags.get("experimental-corrupt-check-time"),
+                NodeConfig.CORRUPT_CHECK_DEFAULT_MS)),
             flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null);
     }
 
@@ -131,6 +143,37 @@ final class MemberFlags {
         } catch (final NumberFormatException ex) {
             throw new IllegalArgumentException("--" + flag + ": not a number: " + value);
         }
+    }
+
+    /**
+     * Go's {@code time.ParseDuration} for the units etcd's flags use ({@code ms}, {@code s}, {@code m}, {@code h},
+     * combined as {@code 1h30m}, fractions as {@code 1.5s}); a bare 0 is zero.
+     */
+    static long durationMs(final String flag, final String value, final long defaultMs) {
+        if (value == null) {
+            return defaultMs;
+        }
+        final String text = value.trim();
+        if ("0".equals(text)) {
+            return 0;
+        }
+        final Matcher part = DURATION_PART.matcher(text);
+        double ms = 0;
+        int end = 0;
+        while (part.find() && part.start() == end) {
+            final double amount = Double.parseDouble(part.group(1));
+            ms += switch (part.group(2)) {
+                case "ms" -> amount;
+                case "s" -> amount * 1_000;
+                case "m" -> amount * 60_000;
+                default -> amount * 3_600_000;
+            };
+            end = part.end();
+        }
+        if (end == 0 || end != text.length()) {
+            throw new IllegalArgumentException("--" + flag + ": not a duration (like 30s, 5m, 1h30m): " + value);
+        }
+        return Math.round(ms);
     }
 
     private static String first(final String urls) {

@@ -272,6 +272,10 @@ public final class HttpGateway implements AutoCloseable {
             .append("etcd_disk_wal_fsync_duration_seconds_count ").append(cumulative).append('\n');
         counter(out, "cairn_peer_frames_dropped_total", "Peer frames dropped as malformed, foreign or corrupt.",
             status.peerFramesDropped());
+        counter(out, "cairn_corruption_checks_total", "Keyspace hash comparisons between this member and another.",
+            status.corruptionChecks());
+        counter(out, "cairn_corruption_mismatches_total", "Comparisons that found the keyspaces different (CORRUPT).",
+            status.corruptionMismatches());
         // Batching, so that a user can see why a figure is what it is: divide the pairs.
         counter(out, "cairn_wal_syncs_total", "WAL syncs (one per loop cycle at most: group commit).", agent.syncs());
         counter(out, "cairn_wal_entries_synced_total", "Log entries made durable by WAL syncs (per sync: the batch).",

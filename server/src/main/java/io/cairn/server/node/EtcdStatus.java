@@ -45,6 +45,8 @@ public final class EtcdStatus {
                 return Status.RESOURCE_EXHAUSTED.withDescription(message);
             case MvccError.MALFORMED:
                 return Status.INTERNAL.withDescription(message);
+            case MvccError.CORRUPT:
+                return Status.DATA_LOSS.withDescription(message);
             default:
                 return Status.INVALID_ARGUMENT.withDescription(message);
         }
@@ -110,7 +112,7 @@ public final class EtcdStatus {
      */
     public static Status of(final CairnError error) {
         final int keyspace = error.ordinal() + 1;
-        if (keyspace <= MvccError.LEASE_ID_REQUIRED) {
+        if (keyspace <= MvccError.LAST) {
             return of(keyspace);
         }
         return switch (error) {
