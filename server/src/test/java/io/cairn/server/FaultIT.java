@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,7 +32,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -45,8 +48,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the leader cut off from both followers (Aeron-level drop rules, {@code -Dcairn.transport.partitionFile}) and
  * healed, a follower frozen with SIGSTOP and thawed. After healing: the history must be linearizable
  * ({@code RecordedHistory}, Wing and Gong's search per register, final reads through every member included), the
- * watch must have seen every revision once, in order, and every acknowledged value, and the members' keyspace hashes
- * must agree.
+ * watch must have seen every revision once, in order, every acknowledged value, each event on the key its value was
+ * sent to (no value nobody sent, none twice), and its events replayed must give every register its final value; the
+ * members' keyspace hashes must agree, and the members' own corruption check (every second here) must have compared
+ * them and found no difference.
  *
  * <p>CI runs 12 leader kills, 5 partitions, 3 follower kills, 2 pauses ({@code -Dcairn.faults.leaderKills=N} and
  * {@code .partitions}, {@code .followerKills}, {@code .pauses} change them;
@@ -77,7 +82,9 @@ class FaultIT {
     private final AtomicLong lastOkInvokedNs = new AtomicLong(); // when the last acknowledged write was sent
     private final AtomicLong okWrites = new AtomicLong();
     private final Set<Long> acknowledged = ConcurrentHashMap.newKeySet();
-    private final List<long[]> watched = Collections.synchronizedList(new ArrayList<>()); // {revision, value}
+    private final List<long[]> watched = Collections.synchronizedList(new ArrayList<>()); // {revision, value, key}
+    /** Every value a client sent, with the register it was sent to (values are unique). */
+    private final Map<Long, Integer> sentTo = new ConcurrentHashMap<>();
     private final List<String> watchProblems = Collections.synchronizedList(new ArrayList<>());
 
     @AfterEach
@@ -100,7 +107,8 @@ class FaultIT {
     @Test
     @Timeout(value = 900 + 60 * 40, unit = TimeUnit.SECONDS)
     void shouldStayLinearizableAndLoseNothingUnderFaults() throws Exception {
-        cairn = ProcessCluster.startCairn(dir, "FaultIT", 3);
+        cairn = ProcessCluster.prepareCairn(dir, "FaultIT", 3).withFlags("--experimental-corrupt-check-time", "1s");
+        cairn.startAll();
         Await.until("a leader", 30, () -> cairn.leader() >= 0);
         final List<Thread> threads = new ArrayList<>();
         for (int c = 0; c < CLIENTS; c++) {
@@ -141,6 +149,7 @@ class FaultIT {
         final long faultSeconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - startNs);
 
         // Final reads through every member, then the checks.
+        final long[] finalValues = new long[KEYS];
         for (int i = 0; i < 3; i++) {
             final int member = i;
             Await.until("member " + i + " answering", 60, () -> {
@@ -153,7 +162,9 @@ class FaultIT {
             });
             for (int k = 0; k < KEYS; k++) {
                 final int handle = history.invokeGet(100 + i, k);
-                history.ok(handle, value(kv(i).range(RangeRequest.newBuilder().setKey(key(k)).build())));
+                final long value = value(kv(i).range(RangeRequest.newBuilder().setKey(key(k)).build()));
+                history.ok(handle, value);
+                finalValues[k] = value;
             }
         }
         final long finalRevision = kv(0).range(RangeRequest.newBuilder().setKey(key(0)).build()).getHeader()
@@ -173,23 +184,39 @@ class FaultIT {
 
         assertNull(verdict, verdict);
         assertTrue(watchProblems.isEmpty(), String.join("\n", watchProblems));
+        assertWatchSawEveryWrite(finalRevision, finalValues);
+        for (int i = 1; i < 3; i++) {
+            assertEquals(cairn.hashKv(0, finalRevision), cairn.hashKv(i, finalRevision),
+                "member " + i + "'s keyspace hash");
+        }
+        cairn.assertCorruptionChecksFoundNoDifference();
+    }
+
+    /**
+     * Each event is a put some client sent, to the key it was sent to, every revision once and in order, every
+     * acknowledged value among them; replayed, the events give each register the value the final reads found.
+     */
+    private void assertWatchSawEveryWrite(final long finalRevision, final long[] finalValues) {
         final Set<Long> seen = new HashSet<>();
+        final long[] replayed = new long[KEYS];
         long previous = 0;
         synchronized (watched) {
             for (final long[] event : watched) {
                 assertTrue(previous == 0 || event[0] == previous + 1, "watch revisions " + previous + " then "
                     + event[0]);
                 previous = event[0];
-                seen.add(event[1]);
+                assertTrue(seen.add(event[1]), "value " + event[1] + " seen twice by the watch");
+                final Integer key = sentTo.get(event[1]);
+                assertNotNull(key, "the watch saw value " + event[1] + ", which no client sent");
+                assertEquals(key.longValue(), event[2], "value " + event[1] + " was sent to " + PREFIX + key
+                    + " but the watch saw it on key " + event[2]);
+                replayed[key] = event[1];
             }
         }
+        assertArrayEquals(finalValues, replayed, "the watch's events, replayed, give the registers' final values");
         assertEquals(finalRevision, previous, "the watch's last revision");
         for (final long value : acknowledged) {
             assertTrue(seen.contains(value), "acknowledged value " + value + " never reached the watch");
-        }
-        for (int i = 1; i < 3; i++) {
-            assertEquals(cairn.hashKv(0, finalRevision), cairn.hashKv(i, finalRevision),
-                "member " + i + "'s keyspace hash");
         }
     }
 
@@ -260,6 +287,7 @@ class FaultIT {
             try {
                 if (random.nextBoolean()) {
                     final long value = ((long)(client + 1) << 40) | ++sequence;
+                    sentTo.put(value, key);
                     final int handle = history.invokePut(client, key, value);
                     final long invokedNs = System.nanoTime();
                     try {
@@ -311,8 +339,10 @@ class FaultIT {
                         }
                         for (final Event event : response.getEventsList()) {
                             if (event.getType() == Event.EventType.PUT) {
+                                final String key = event.getKv().getKey().toStringUtf8();
                                 watched.add(new long[] {event.getKv().getModRevision(),
-                                    Long.parseLong(event.getKv().getValue().toStringUtf8())});
+                                    Long.parseLong(event.getKv().getValue().toStringUtf8()),
+                                    key.startsWith(PREFIX) ? Integer.parseInt(key.substring(PREFIX.length())) : -1});
                             } else {
                                 watchProblems.add("unexpected event " + event);
                             }

@@ -27,8 +27,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * when a member is frozen (SIGSTOP) and thawed. Method: three {@code cairn member} processes; four writer threads put
  * unique keys through the etcd gRPC API to all members in turn (followers forward), recording each acknowledged key;
  * the leader (found by Maintenance.Status) is SIGKILLed by PID and restarted from its data directory, six times, and
- * a follower is paused for 3 s; then every member must serve every acknowledged key by a linearizable read, and the
- * members' keyspaces must hash the same. Every wait is bounded; every process is stopped by PID.
+ * a follower is paused for 3 s; then every member must serve every acknowledged key by a linearizable read, the
+ * members' keyspaces must hash the same, and the members' own corruption check (every second here) must have found no
+ * difference. Every wait is bounded; every process is stopped by PID.
  */
 @Timeout(300)
 class LeaderKillIT {
@@ -54,7 +55,9 @@ class LeaderKillIT {
 
     @Test
     void shouldKeepEveryAcknowledgedWriteThroughLeaderKillsAndPauses() throws Exception {
-        cairn = ProcessCluster.startCairn(dir, "LeaderKillIT", 3);
+        cairn = ProcessCluster.prepareCairn(dir, "LeaderKillIT", 3).withFlags("--experimental-corrupt-check-time",
+            "1s");
+        cairn.startAll();
         final Set<String> acknowledged = ConcurrentHashMap.newKeySet();
         final AtomicBoolean writing = new AtomicBoolean(true);
         final AtomicLong lastAckNs = new AtomicLong(System.nanoTime());
@@ -121,6 +124,24 @@ class LeaderKillIT {
             });
             assertEquals(0, missing[0]);
         }
+        // Each member has now applied everything (a linearizable read on each): their keyspaces hash the same at the
+        // latest revision, and their own corruption check, run every second throughout, found no difference.
+        final long revision = KVGrpc.newBlockingStub(cairn.channel(0)).withDeadlineAfter(5, TimeUnit.SECONDS)
+            .range(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8("w0-0")).build()).getHeader().getRevision();
+        for (int i = 1; i < 3; i++) {
+            final int member = i;
+            Await.until("member " + i + " at revision " + revision, 30, () -> {
+                try {
+                    return KVGrpc.newBlockingStub(cairn.channel(member)).withDeadlineAfter(5, TimeUnit.SECONDS)
+                        .range(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8("w0-0")).build())
+                        .getHeader().getRevision() >= revision;
+                } catch (final RuntimeException ex) {
+                    return false;
+                }
+            });
+            assertEquals(cairn.hashKv(0, revision), cairn.hashKv(i, revision), "member " + i + "'s keyspace hash");
+        }
+        cairn.assertCorruptionChecksFoundNoDifference();
     }
 
     private long missing(final int member, final Set<String> keys) {

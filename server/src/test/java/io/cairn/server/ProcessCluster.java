@@ -13,6 +13,9 @@ import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -548,6 +551,56 @@ public final class ProcessCluster implements AutoCloseable {
                 } catch (final InterruptedException ex) {
                     Thread.currentThread().interrupt();
                     process.destroyForcibly();
+                }
+            }
+        }
+    }
+
+    /**
+     * @param i    a member's position.
+     * @param name a counter or gauge on its {@code /metrics}.
+     * @return its value (-1 when the member does not answer or has no such line).
+     */
+    public long metric(final int i, final String name) {
+        try {
+            final HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + httpPorts[i] + "/metrics")).timeout(
+                java.time.Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+            for (final String line : response.body().split("\n")) {
+                if (line.startsWith(name + " ")) {
+                    return (long)Double.parseDouble(line.substring(name.length() + 1).trim());
+                }
+            }
+        } catch (final IOException | RuntimeException ex) {
+            return -1;
+        } catch (final InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+        return -1;
+    }
+
+    /**
+     * The members' own corruption check (start them with {@code --experimental-corrupt-check-time}) compared their
+     * keyspaces while the test ran and found no difference: within 30 s the live members have judged or heard some
+     * checks, and none of them counts a mismatch.
+     *
+     * @throws Exception if it fails or times out.
+     */
+    public void assertCorruptionChecksFoundNoDifference() throws Exception {
+        Await.until("the members' corruption checks", 30, () -> {
+            long checks = 0;
+            for (int i = 0; i < processes.length; i++) {
+                if (processes[i] != null && processes[i].isAlive()) {
+                    checks += Math.max(0, metric(i, "cairn_corruption_checks_total"));
+                }
+            }
+            return checks > 0;
+        });
+        for (int i = 0; i < processes.length; i++) {
+            if (processes[i] != null && processes[i].isAlive()) {
+                final long mismatches = metric(i, "cairn_corruption_mismatches_total");
+                if (mismatches != 0) {
+                    throw new AssertionError("member " + i + " counts " + mismatches + " keyspace mismatches");
                 }
             }
         }
