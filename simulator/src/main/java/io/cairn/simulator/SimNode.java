@@ -227,7 +227,8 @@ final class SimNode {
         final long index = core.proposeOrForward(op.id, EntryType.NORMAL, app.command(), 0, length);
         if (index == RaftResult.ACCEPTED) {
             writes.put((long)op.id, op);
-            proposals.forwarded(op.id, op.id, nowMs * NS_PER_MS); // the leader's answer comes in a later Ready
+            // The leader's answer comes in a later Ready.
+            proposals.forwarded(op.id, op.id, core.leaderId(), nowMs * NS_PER_MS);
             drive(nowMs);
             return true;
         }
@@ -286,6 +287,9 @@ final class SimNode {
             }
             proposals.onForwardAnswer(ready.forwardRequestId(i), ready.forwardResult(i), ready.forwardTerm(i),
                 core.appliedIndex(), nowMs * NS_PER_MS);
+        }
+        if (ready.softStateChanged()) {
+            proposals.leaderChanged(ready.leaderId()); // as RaftAgent
         }
         if (ready.snapshotIndex() != Ready.NO_SNAPSHOT) {
             loadSnapshot(ready.snapshotIndex(), ready.snapshotTerm());

@@ -5,41 +5,50 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Goal: the simulator's checkers catch each kind of bug they exist for — a checker that never fails proves nothing.
- * Method: plant one bug in the Raft core ({@link PlantedBug}), run a seed that the search over 1..3,000 found to expose
- * it, and require that the seed fails with the violation that bug should cause; the same seed passes unplanted (it is
- * in {@link SimulatorTest}'s fixed range, so its passing is checked there too, and again here, so the failure is the
- * bug's and not the seed's). {@code ./cairn simulate --seed 1 --count 3000 --plant BUG} repeats the search: a change
- * to what the simulator draws moves the seeds, and this test then says so; search again and take the new first seed.
+ * Method: plant one bug ({@link PlantedBug}) and run seeds from 1 until one fails, at most {@link #SEEDS_MAX}; the
+ * first failing seed must fail with the violation that bug should cause, and pass with the bug removed (so the failure
+ * is the bug's). Searching rather than naming one seed keeps the test meaningful when a change moves what seeds draw;
+ * the bound keeps it short (each bug failed within the first 1,100 seeds when this was written, the rarest, a stale
+ * read, about one seed in 300). {@code ./cairn simulate --seed 1 --count 3000 --plant BUG} shows every failing seed.
  */
 class PlantedBugsTest {
-    @ParameterizedTest(name = "{0} caught by seed {1}")
+    private static final long SEEDS_MAX = 3_000;
+
+    @ParameterizedTest(name = "{0}")
     @CsvSource({
-        "COMMIT_EARLIER_TERM, 58, §5.4.2",
-        "VOTE_IGNORES_LOG, 1, leader completeness",
-        "VOTE_TWICE, 5, did not vote for itself",
-        "READ_WITHOUT_QUORUM, 1005, not linearizable",
-        "FORWARD_COPY_APPENDED, 72, not linearizable",
-        "UNANSWERED_FORWARD_REPORTED_LOST, 1, not linearizable",
+        "COMMIT_EARLIER_TERM, §5.4.2",
+        "VOTE_IGNORES_LOG, leader completeness",
+        "VOTE_TWICE, did not vote for itself",
+        "READ_WITHOUT_QUORUM, not linearizable",
+        "FORWARD_COPY_APPENDED, not linearizable",
+        "UNANSWERED_FORWARD_REPORTED_LOST, not linearizable",
     })
-    void shouldFailTheSeedWhenTheBugIsPlanted(final PlantedBug bug, final long seed, final String expected) {
-        final Simulator.Result clean = Simulator.run(seed);
-        assertTrue(clean.passed(), () -> "seed " + seed + " fails without the bug: " + clean.violations());
-        PlantedBug.plant(bug);
-        final Simulator.Result planted;
-        try {
-            planted = Simulator.run(seed);
-        } finally {
-            PlantedBug.plant(PlantedBug.NONE);
+    void shouldFailASeedWhenTheBugIsPlanted(final PlantedBug bug, final String expected) {
+        for (long seed = 1; seed <= SEEDS_MAX; seed++) {
+            PlantedBug.plant(bug);
+            final Simulator.Result planted;
+            try {
+                planted = Simulator.run(seed);
+            } finally {
+                PlantedBug.plant(PlantedBug.NONE);
+            }
+            if (!planted.passed()) {
+                final String violations = String.join("\n", planted.violations());
+                assertTrue(violations.contains(expected), () -> bug + ": expected a violation naming '" + expected
+                    + "', got:\n" + violations);
+                final Simulator.Result clean = Simulator.run(seed);
+                final long found = seed;
+                assertTrue(clean.passed(), () -> "seed " + found + " fails without the bug: " + clean.violations());
+                System.out.println(bug + " caught by seed " + seed);
+                return;
+            }
         }
         assertEquals(PlantedBug.NONE, PlantedBug.active());
-        assertFalse(planted.passed(), () -> bug + " went unnoticed by seed " + seed);
-        final String violations = String.join("\n", planted.violations());
-        assertTrue(violations.contains(expected), () -> bug + ": expected a violation naming '" + expected
-            + "', got:\n" + violations);
+        fail(bug + " went unnoticed in seeds 1.." + SEEDS_MAX);
     }
 }

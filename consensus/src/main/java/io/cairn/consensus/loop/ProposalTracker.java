@@ -34,6 +34,7 @@ public final class ProposalTracker {
     }
 
     private static final int INDEX = 0;
+    private static final int TO = 0;
     private static final int TERM = 1;
     private static final int FORWARD_ID = 1;
     private static final int CORRELATION = 2;
@@ -42,7 +43,7 @@ public final class ProposalTracker {
     private final Outcomes outcomes;
     // Fields: INDEX, TERM, CORRELATION, SINCE_NS; by increasing index.
     private final RecordRing pending;
-    // Fields: FORWARD_ID, CORRELATION, SINCE_NS; in the order forwarded.
+    // Fields: TO (the leader it went to), FORWARD_ID, CORRELATION, SINCE_NS; in the order forwarded.
     private final RecordRing forwarded;
     // Completions of the run being applied: told only at endRun, once the state machine made the run durable, so a
     // caller never hears "committed" before a read on this member could see it.
@@ -110,10 +111,12 @@ public final class ProposalTracker {
      *
      * @param forwardId     the id the leader will answer with.
      * @param correlationId the caller's id.
+     * @param leaderId      the leader it went to.
      * @param nowNs         now, for {@link #expireForwarded}.
      */
-    public void forwarded(final long forwardId, final long correlationId, final long nowNs) {
+    public void forwarded(final long forwardId, final long correlationId, final int leaderId, final long nowNs) {
         forwarded.add();
+        forwarded.setLast(TO, leaderId);
         forwarded.setLast(FORWARD_ID, forwardId);
         forwarded.setLast(CORRELATION, correlationId);
         forwarded.setLast(SINCE_NS, nowNs);
@@ -163,6 +166,27 @@ public final class ProposalTracker {
             // Ours only if the entry applied at that index has this term: checked in applied().
             appended(result, term, correlationId, nowNs);
         }
+    }
+
+    /**
+     * The leader this member forwards to changed, or is no longer known: the forwards still waiting that went to
+     * another leader will not be answered (a leader answers only what reached it). Their callers hear UNKNOWN now —
+     * the old leader may have appended them, a new one may still commit them — rather than at the timeout, so that
+     * they can retry at once instead of holding their places for seconds after a leader dies. Call after this
+     * cycle's answers ({@link #onForwardAnswer}).
+     *
+     * @param leaderId the leader known now (0: none).
+     * @return how many completed.
+     */
+    public int leaderChanged(final int leaderId) {
+        int completed = 0;
+        // Forwards are in time order and leaders change in time order: those to other leaders come first.
+        while (!forwarded.isEmpty() && forwarded.first(TO) != leaderId) {
+            outcomes.complete(forwarded.first(CORRELATION), RaftListener.UNKNOWN, 0, 0);
+            forwarded.removeFirst();
+            completed++;
+        }
+        return completed;
     }
 
     /**

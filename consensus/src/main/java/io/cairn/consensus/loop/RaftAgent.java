@@ -313,7 +313,7 @@ public final class RaftAgent implements Agent {
                 proposals.appended(result, core.term(), correlationId, clock.nanoTime());
             } else if (result == RaftResult.ACCEPTED) {
                 forwardSequence = forwardId;
-                proposals.forwarded(forwardId, correlationId, clock.nanoTime());
+                proposals.forwarded(forwardId, correlationId, core.leaderId(), clock.nanoTime());
             } else {
                 listener.onProposalComplete(correlationId, result, 0, 0);
             }
@@ -383,6 +383,9 @@ public final class RaftAgent implements Agent {
         for (int i = 0; i < ready.forwardStateCount(); i++) {
             proposals.onForwardAnswer(ready.forwardRequestId(i), ready.forwardResult(i), ready.forwardTerm(i),
                 core.appliedIndex(), clock.nanoTime());
+        }
+        if (ready.softStateChanged()) {
+            proposals.leaderChanged(ready.leaderId());
         }
         if (ready.snapshotIndex() != Ready.NO_SNAPSHOT) {
             installSnapshot(ready.snapshotIndex(), ready.snapshotTerm());
