@@ -2,6 +2,7 @@ package io.cairn.bench;
 
 import io.cairn.bench.limits.SyncProbe;
 import io.cairn.bench.load.CompareMain;
+import io.cairn.bench.load.FailoverMain;
 import io.cairn.bench.load.LoadMain;
 import io.cairn.bench.report.ReportMain;
 
@@ -42,6 +43,10 @@ public final class BenchMain {
         if (args.length > 0 && "compare".equals(args[0])) {
             System.setProperty("slf4j.internal.verbosity", System.getProperty("slf4j.internal.verbosity", "ERROR"));
             System.exit(CompareMain.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
+        }
+        if (args.length > 0 && "failover".equals(args[0])) {
+            System.setProperty("slf4j.internal.verbosity", System.getProperty("slf4j.internal.verbosity", "ERROR"));
+            System.exit(FailoverMain.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
         }
         if (args.length > 0 && "report".equals(args[0])) {
             // Reads JSON and draws charts: none of the flags Chronicle, Agrona and LMDB need, so no relaunch.

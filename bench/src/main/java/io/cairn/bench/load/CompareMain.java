@@ -52,14 +52,29 @@ public final class CompareMain {
     private CompareMain() {
     }
 
-    /** One cluster of three server processes. */
-    private static final class Cluster implements AutoCloseable {
+    /** One cluster of three server processes, each restartable with the command that started it. */
+    static final class Cluster implements AutoCloseable {
         final String system;
         final List<Process> processes = new ArrayList<>();
         final List<String> endpoints = new ArrayList<>();
+        final List<ProcessBuilder> builders = new ArrayList<>();
 
         Cluster(final String system) {
             this.system = system;
+        }
+
+        void start(final ProcessBuilder builder) throws IOException {
+            builders.add(builder);
+            processes.add(builder.start());
+        }
+
+        /**
+         * Starts member {@code i} again from its data (after a kill), appending to its log.
+         */
+        void restart(final int i) throws IOException {
+            final ProcessBuilder builder = builders.get(i);
+            final java.io.File log = builder.redirectOutput().file();
+            processes.set(i, builder.redirectOutput(ProcessBuilder.Redirect.appendTo(log)).start());
         }
 
         long cpuTicks() throws IOException {
@@ -281,7 +296,7 @@ public final class CompareMain {
         return etcd == 0 ? "—" : String.format(Locale.ROOT, "%.2f", cairn / etcd);
     }
 
-    private static String tool(final String name) {
+    static String tool(final String name) {
         for (final String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
             if (Files.isExecutable(Path.of(dir, name))) {
                 return Path.of(dir, name).toString();
@@ -299,7 +314,7 @@ public final class CompareMain {
         }
     }
 
-    private static Cluster startEtcd(final String etcd, final Path data, final PrintStream err) throws IOException {
+    static Cluster startEtcd(final String etcd, final Path data, final PrintStream err) throws IOException {
         final Cluster cluster = new Cluster("etcd");
         final int[] client = new int[3];
         final int[] peer = new int[3];
@@ -312,19 +327,18 @@ public final class CompareMain {
         for (int i = 0; i < 3; i++) {
             final String clientUrl = "http://127.0.0.1:" + client[i];
             final String peerUrl = "http://127.0.0.1:" + peer[i];
-            cluster.processes.add(new ProcessBuilder(etcd, "--name", "e" + (i + 1), "--data-dir",
+            cluster.start(new ProcessBuilder(etcd, "--name", "e" + (i + 1), "--data-dir",
                 data.resolve("etcd-" + (i + 1)).toString(), "--listen-client-urls", clientUrl,
                 "--advertise-client-urls", clientUrl, "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls",
                 peerUrl, "--initial-cluster", initial.toString(), "--initial-cluster-state", "new")
-                .redirectErrorStream(true).redirectOutput(data.resolve("etcd-" + (i + 1) + ".log").toFile())
-                .start());
+                .redirectErrorStream(true).redirectOutput(data.resolve("etcd-" + (i + 1) + ".log").toFile()));
             cluster.endpoints.add("127.0.0.1:" + client[i]);
         }
         awaitPorts(cluster, err);
         return cluster;
     }
 
-    private static Cluster startCairn(final Path jar, final Path data, final PrintStream err) throws IOException {
+    static Cluster startCairn(final Path jar, final Path data, final PrintStream err) throws IOException {
         final Cluster cluster = new Cluster("cairn");
         final int[] client = new int[3];
         final int[] peer = new int[3];
@@ -351,15 +365,15 @@ public final class CompareMain {
                 "http://127.0.0.1:" + client[i], "--listen-peer-urls", "http://127.0.0.1:" + peer[i],
                 "--listen-http-urls", "http://127.0.0.1:" + freePort(), "--initial-cluster", initial.toString(),
                 "--initial-cluster-clients", clients.toString()));
-            cluster.processes.add(new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(data.resolve("cairn-" + (i + 1) + ".log").toFile()).start());
+            cluster.start(new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(data.resolve("cairn-" + (i + 1) + ".log").toFile()));
             cluster.endpoints.add("127.0.0.1:" + client[i]);
         }
         awaitPorts(cluster, err);
         return cluster;
     }
 
-    private static void awaitPorts(final Cluster cluster, final PrintStream err) {
+    static void awaitPorts(final Cluster cluster, final PrintStream err) {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         for (final String endpoint : cluster.endpoints) {
             final int port = Integer.parseInt(endpoint.substring(endpoint.lastIndexOf(':') + 1));

@@ -132,6 +132,12 @@ final class ReadmeWriter {
             for (final String file : run.getValue()) {
                 if (file.startsWith("compare/")) {
                     compareFiles++;
+                } else if (file.endsWith("/failover.md")) {
+                    // A failover run's table (benchmarks.jar failover): the folder, linked.
+                    results.add(Markdown.link(file.substring(0, file.lastIndexOf('/') + 1),
+                        profile.name + "/" + date + "/" + file));
+                } else if (file.contains("/")) {
+                    continue; // a run's folder: its table stands for it
                 } else if (file.endsWith(".json") && !"profile.json".equals(file)) {
                     results.add("`" + file + "`");
                 }

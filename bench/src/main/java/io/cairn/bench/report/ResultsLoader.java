@@ -74,6 +74,8 @@ final class ResultsLoader {
             if (Files.isDirectory(file)) {
                 if (COMPARE.equals(name)) {
                     loadCompare(profile, date, file, files, warnings);
+                } else if (Files.isRegularFile(file.resolve("failover.md"))) {
+                    files.add(name + "/failover.md"); // a failover run: its table is listed with the date's runs
                 }
                 continue;
             }
