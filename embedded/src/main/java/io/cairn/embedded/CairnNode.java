@@ -10,6 +10,7 @@ import io.cairn.consensus.keyspace.KeyspaceStateMachine;
 import io.cairn.consensus.keyspace.LeaseKeeper;
 import io.cairn.consensus.loop.RaftAgent;
 import io.cairn.consensus.loop.RaftListener;
+import io.cairn.consensus.loop.SplitDuty;
 import io.cairn.embedded.cluster.ClusterView;
 import io.cairn.embedded.cluster.Topology;
 import io.cairn.embedded.kv.WatchOptions;
@@ -151,7 +152,8 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
         this.corruption = new CorruptionCheck(this, requests, config.corruptCheckMs());
         try {
             this.member = new KeyspaceMember(keyspace, transport, new Listener(), this::onLeaseAnswer,
-                watches::onRevision, SystemNanoClock.INSTANCE, new NodeDuties(relay, corruption));
+                watches::onRevision, SystemNanoClock.INSTANCE,
+                new SplitDuty(relay, CorruptionCheck.REPORT, corruption));
         } catch (final IOException | RuntimeException ex) {
             executor.shutdownNow();
             watchdog.shutdownNow();

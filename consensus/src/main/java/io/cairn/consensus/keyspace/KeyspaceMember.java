@@ -9,6 +9,7 @@ import io.cairn.consensus.loop.RaftAgent;
 import io.cairn.consensus.loop.RaftAgentContext;
 import io.cairn.consensus.loop.RaftListener;
 import io.cairn.consensus.loop.RaftRequests;
+import io.cairn.consensus.loop.SplitDuty;
 import io.cairn.engine.check.Check;
 import io.cairn.engine.mvcc.MvccConfig;
 import io.cairn.engine.mvcc.MvccStore;
@@ -220,7 +221,7 @@ public final class KeyspaceMember implements AutoCloseable {
             .stateMachine(stateMachine)
             .requests(requests)
             .listener(listener)
-            .duty(new KeyspaceDuty(leases, application))
+            .duty(new SplitDuty(leases, APPLICATION_TYPE_MIN, application))
             .clock(clock)
             .tickIntervalNs(settings.tickIntervalNs())
             .snapshotPolicy(settings.snapshotIntervalEntries(), settings.compactionTrailingEntries()));
