@@ -4,6 +4,8 @@ import com.google.common.util.concurrent.FutureCallback;
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.MoreExecutors;
 import com.google.protobuf.ByteString;
+import io.etcd.jetcd.api.CompactionRequest;
+import io.etcd.jetcd.api.CompactionResponse;
 import io.etcd.jetcd.api.KVGrpc;
 import io.etcd.jetcd.api.MaintenanceGrpc;
 import io.etcd.jetcd.api.PutRequest;
@@ -41,7 +43,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * 64 puts in flight), then puts go out at 80 % of it, at a fixed rate, spread over the live members, for the run's
  * length (60 s in CI; {@code -Dcairn.load.seconds=N} for longer); every 20 s one member — the leader one time in
  * two — is SIGKILLed and restarted 2 s later, and the time until its applied index is within 1,000 of the leader's
- * is its catch-up time. Every 5-s window must acknowledge writes; the run must acknowledge at least 60 % of the target
+ * is its catch-up time; every 30 s the history is compacted up to the revision of 30 s before, as deployments do.
+ * Every 5-s window must acknowledge writes; the run must acknowledge at least 60 % of the target
  * rate, and every window away from a kill (none in it or in the 10 s before) at least half of it; the members'
  * resident memory (sampled every 5 s) must stay under 1 GiB (heap capped at 256 MiB); at the end every acknowledged
  * key is on every member.
@@ -58,6 +61,10 @@ class SustainedLoadIT {
     private final Set<String> acknowledged = ConcurrentHashMap.newKeySet();
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong sequence = new AtomicLong();
+    private final AtomicLong latestRevision = new AtomicLong();
+    private final AtomicLong compactions = new AtomicLong();
+    private long compactDueNs;
+    private long compactTo;
 
     @AfterEach
     void stop() {
@@ -120,6 +127,7 @@ class SustainedLoadIT {
                     rssMaxKib = Math.max(rssMaxKib, rssKib(cairn.process(i)));
                 }
                 nextSampleNs += TimeUnit.SECONDS.toNanos(5);
+                compactEvery30s(now);
             }
             if (restartAt < 0 && catchingUp < 0 && now >= nextKillNs) {
                 final int leader = cairn.leader();
@@ -154,10 +162,11 @@ class SustainedLoadIT {
         }
         System.out.printf("SustainedLoadIT: maximum %.0f puts/s, target %.0f/s for %d s: %d sent, %d acknowledged"
             + " (%.0f/s), %d failed or unknown, %d not sent (in-flight cap), %d kills, catch-up ms %s, resident"
-            + " memory max %d MiB; acknowledged per 5 s: %s%n", maximum, rate, SECONDS, sent, acknowledged.size()
+            + " memory max %d MiB, %d compactions; acknowledged per 5 s: %s%n", maximum, rate, SECONDS, sent,
+            acknowledged.size()
             - acknowledgedBefore, (acknowledged.size() - acknowledgedBefore) / (double)SECONDS,
             failures.get() - failedBefore, shortfall, kills,
-            catchUpsMs, rssMaxKib >> 10, Arrays.toString(windowCounts));
+            catchUpsMs, rssMaxKib >> 10, compactions.get(), Arrays.toString(windowCounts));
         for (int i = 0; i < windows - 1; i++) {
             assertTrue(windowCounts[i] > 0, "no write acknowledged in window " + i + ": "
                 + Arrays.toString(windowCounts));
@@ -186,6 +195,35 @@ class SustainedLoadIT {
                     + Arrays.toString(windowCounts));
             }
         }
+    }
+
+    /**
+     * As a deployment does (Kubernetes compacts every 5 minutes): every 30 s, compact the history up to the revision
+     * seen 30 s before, through a live member, without waiting (a refusal during a kill is counted, not retried).
+     */
+    private void compactEvery30s(final long nowNs) {
+        if (nowNs < compactDueNs) {
+            return;
+        }
+        compactDueNs = nowNs + TimeUnit.SECONDS.toNanos(30);
+        final long target = compactTo;
+        compactTo = latestRevision.get();
+        if (target <= 0) {
+            return;
+        }
+        Futures.addCallback(KVGrpc.newFutureStub(live((int)(target % 3))).withDeadlineAfter(5, TimeUnit.SECONDS)
+            .compact(CompactionRequest.newBuilder().setRevision(target).build()),
+            new FutureCallback<CompactionResponse>() {
+                @Override
+                public void onSuccess(final CompactionResponse response) {
+                    compactions.incrementAndGet();
+                }
+
+                @Override
+                public void onFailure(final Throwable error) {
+                    // a member down or an election: the next one goes further
+                }
+            }, MoreExecutors.directExecutor());
     }
 
     private void closedLoop(final long seconds) throws InterruptedException {
@@ -219,6 +257,7 @@ class SustainedLoadIT {
                     @Override
                     public void onSuccess(final PutResponse response) {
                         acknowledged.add(key);
+                        latestRevision.accumulateAndGet(response.getHeader().getRevision(), Math::max);
                         if (perWindow != null) {
                             final int window = (int)TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - startNs) / 5;
                             if (window < perWindow.length()) {
