@@ -55,7 +55,6 @@ final class CorruptionCheck implements LoopDuty {
     static final long FIRST_CHECK_MS = 5_000;
     private static final System.Logger LOG = System.getLogger(CorruptionCheck.class.getName());
     private static final int REPORT_BYTES = 4 * Long.BYTES;
-    private static final int VERDICT_BYTES = 2 * Integer.BYTES + 2 * Long.BYTES;
     /** A follower's verdict counts as evidence this long (in intervals). */
     private static final int EVIDENCE_INTERVALS = 3;
 
@@ -180,10 +179,7 @@ final class CorruptionCheck implements LoopDuty {
     public void onLocalRequest(final long correlationId, final byte type, final DirectBuffer buffer, final int offset,
         final int length, final long nowNs, final RaftCore core) {
         if (type == VERDICT) {
-            core.answerLocal(buffer.getInt(offset, ByteOrder.LITTLE_ENDIAN), correlationId,
-                buffer.getInt(offset + Integer.BYTES, ByteOrder.LITTLE_ENDIAN),
-                buffer.getLong(offset + 2 * Integer.BYTES, ByteOrder.LITTLE_ENDIAN),
-                buffer.getLong(offset + 2 * Integer.BYTES + Long.BYTES, ByteOrder.LITTLE_ENDIAN));
+            RelayAnswer.send(core, correlationId, buffer, offset);
             return;
         }
         if (core.forwardLocal(correlationId, REPORT, buffer, offset, length) != RaftResult.ACCEPTED
@@ -253,15 +249,7 @@ final class CorruptionCheck implements LoopDuty {
             mismatches.incrementAndGet();
             raiseFor(from, revision, hash, own[1], nowNs);
         }
-        final UnsafeBuffer payload = new UnsafeBuffer(new byte[VERDICT_BYTES]);
-        payload.putInt(0, from, ByteOrder.LITTLE_ENDIAN);
-        payload.putInt(Integer.BYTES, code, ByteOrder.LITTLE_ENDIAN);
-        payload.putLong(2 * Integer.BYTES, own[1], ByteOrder.LITTLE_ENDIAN);
-        payload.putLong(2 * Integer.BYTES + Long.BYTES, revision, ByteOrder.LITTLE_ENDIAN);
-        final RaftRequests requests = loop;
-        if (requests != null) {
-            requests.offerLocal(requestId, VERDICT, payload, 0, VERDICT_BYTES); // a full ring: the follower re-reports
-        }
+        RelayAnswer.offer(loop, requestId, VERDICT, from, code, own[1], revision); // lost: the follower re-reports
     }
 
     /** Names the odd member from the evidence (see the class comment) and proposes CORRUPT for it. */

@@ -7,9 +7,7 @@ import io.cairn.consensus.keyspace.KeyspaceMember;
 import io.cairn.consensus.loop.LoopDuty;
 import io.cairn.consensus.loop.RaftRequests;
 import org.agrona.DirectBuffer;
-import org.agrona.concurrent.UnsafeBuffer;
 
-import java.nio.ByteOrder;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -33,7 +31,6 @@ final class MembershipRelay implements LoopDuty {
     static final byte RELAY = KeyspaceMember.APPLICATION_TYPE_MIN;
     /** The leader's pool has an outcome for a relayed request: send it. */
     static final byte ANSWER = RELAY + 1;
-    private static final int ANSWER_BYTES = Integer.BYTES + 3 * Long.BYTES;
     private static final CairnError[] ERRORS = CairnError.values();
 
     private final Executor executor;
@@ -73,9 +70,7 @@ final class MembershipRelay implements LoopDuty {
     public void onLocalRequest(final long correlationId, final byte type, final DirectBuffer buffer, final int offset,
         final int length, final long nowNs, final RaftCore core) {
         if (type == ANSWER) {
-            core.answerLocal(buffer.getInt(offset, ByteOrder.LITTLE_ENDIAN), correlationId,
-                buffer.getInt(offset + Integer.BYTES, ByteOrder.LITTLE_ENDIAN),
-                0, buffer.getLong(offset + Integer.BYTES + Long.BYTES, ByteOrder.LITTLE_ENDIAN));
+            RelayAnswer.send(core, correlationId, buffer, offset);
             return;
         }
         if (core.role() == Role.LEADER) {
@@ -126,14 +121,7 @@ final class MembershipRelay implements LoopDuty {
 
     // On the leader's pool: the outcome goes back through the loop, which sends it with its next messages.
     private void answer(final int to, final long requestId, final int code, final long configIndex) {
-        final RaftRequests requests = loop;
-        final UnsafeBuffer payload = new UnsafeBuffer(new byte[ANSWER_BYTES]);
-        payload.putInt(0, to, ByteOrder.LITTLE_ENDIAN);
-        payload.putInt(Integer.BYTES, code, ByteOrder.LITTLE_ENDIAN);
-        payload.putLong(Integer.BYTES + Long.BYTES, configIndex, ByteOrder.LITTLE_ENDIAN);
-        if (requests != null) {
-            requests.offerLocal(requestId, ANSWER, payload, 0, ANSWER_BYTES); // a full ring: the relay times out
-        }
+        RelayAnswer.offer(loop, requestId, ANSWER, to, code, 0, configIndex); // lost: the relay times out
     }
 
     private void complete(final long correlationId, final int code, final long configIndex) {

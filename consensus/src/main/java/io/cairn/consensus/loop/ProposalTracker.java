@@ -182,8 +182,7 @@ public final class ProposalTracker {
         int completed = 0;
         // Forwards are in time order and leaders change in time order: those to other leaders come first.
         while (!forwarded.isEmpty() && forwarded.first(TO) != leaderId) {
-            outcomes.complete(forwarded.first(CORRELATION), RaftListener.UNKNOWN, 0, 0);
-            forwarded.removeFirst();
+            completeFirst(forwarded, RaftListener.UNKNOWN);
             completed++;
         }
         return completed;
@@ -198,14 +197,7 @@ public final class ProposalTracker {
      * @return how many expired.
      */
     public int expireForwarded(final long nowNs, final long timeoutNs) {
-        final long cutoff = nowNs - timeoutNs;
-        int expired = 0;
-        while (!forwarded.isEmpty() && forwarded.first(SINCE_NS) - cutoff < 0) {
-            outcomes.complete(forwarded.first(CORRELATION), RaftListener.UNKNOWN, 0, 0);
-            forwarded.removeFirst();
-            expired++;
-        }
-        return expired;
+        return expire(forwarded, nowNs - timeoutNs);
     }
 
     /**
@@ -217,10 +209,14 @@ public final class ProposalTracker {
      * @return how many expired.
      */
     public int expirePending(final long nowNs, final long timeoutNs) {
-        final long cutoff = nowNs - timeoutNs;
+        return expire(pending, nowNs - timeoutNs);
+    }
+
+    // Completes UNKNOWN, oldest first, the ring's records that have waited since before the cutoff.
+    private int expire(final RecordRing ring, final long cutoffNs) {
         int expired = 0;
-        while (!pending.isEmpty() && pending.first(SINCE_NS) - cutoff < 0) {
-            completeHead(RaftListener.UNKNOWN);
+        while (!ring.isEmpty() && ring.first(SINCE_NS) - cutoffNs < 0) {
+            completeFirst(ring, RaftListener.UNKNOWN);
             expired++;
         }
         return expired;
@@ -234,7 +230,7 @@ public final class ProposalTracker {
      */
     public void snapshotInstalled(final long index) {
         while (!pending.isEmpty() && pending.first(INDEX) <= index) {
-            completeHead(RaftListener.UNKNOWN);
+            completeFirst(pending, RaftListener.UNKNOWN);
         }
     }
 
@@ -276,11 +272,10 @@ public final class ProposalTracker {
     public void abandonAll() {
         endRun();
         while (!pending.isEmpty()) {
-            completeHead(RaftListener.UNKNOWN);
+            completeFirst(pending, RaftListener.UNKNOWN);
         }
         while (!forwarded.isEmpty()) {
-            outcomes.complete(forwarded.first(CORRELATION), RaftListener.UNKNOWN, 0, 0);
-            forwarded.removeFirst();
+            completeFirst(forwarded, RaftListener.UNKNOWN);
         }
     }
 
@@ -295,8 +290,9 @@ public final class ProposalTracker {
         pending.removeFirst();
     }
 
-    private void completeHead(final long code) {
-        outcomes.complete(pending.first(CORRELATION), code, pending.first(INDEX), 0);
-        pending.removeFirst();
+    // Tells the oldest record of a ring its outcome now (an appended proposal's with its index) and drops it.
+    private void completeFirst(final RecordRing ring, final long code) {
+        outcomes.complete(ring.first(CORRELATION), code, ring == pending ? ring.first(INDEX) : 0, 0);
+        ring.removeFirst();
     }
 }
