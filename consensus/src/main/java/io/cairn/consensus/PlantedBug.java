@@ -24,7 +24,14 @@ public enum PlantedBug {
      * applied, although the leader may have appended and committed it (production's completion rules,
      * {@code ProposalTracker}).
      */
-    UNANSWERED_FORWARD_REPORTED_LOST;
+    UNANSWERED_FORWARD_REPORTED_LOST,
+    /**
+     * A member whose log lost entries it had synced campaigns and votes as if it had never had them (its vote can
+     * elect a candidate lacking entries it acknowledged).
+     */
+    VOTE_WITH_LOST_ENTRIES,
+    /** The leader keeps counting a member's acknowledgement of entries the member has since lost. */
+    KEEP_LOST_MATCH;
 
     private static PlantedBug active = NONE;
 

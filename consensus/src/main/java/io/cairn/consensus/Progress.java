@@ -79,6 +79,21 @@ final class Progress {
         clearSnapshot();
     }
 
+    /**
+     * The member's log ends below what it acknowledged (it lost records after syncing them): its acknowledgements
+     * above {@code lastIndex} no longer count, and replication starts again from there.
+     *
+     * @param lastIndex where its log ends now.
+     */
+    void forgetMatchAbove(final long lastIndex) {
+        match = lastIndex;
+        state = PROBE;
+        next = lastIndex + 1;
+        probeSent = false;
+        inflights.reset();
+        clearSnapshot();
+    }
+
     void becomeReplicate() {
         state = REPLICATE;
         next = match + 1;

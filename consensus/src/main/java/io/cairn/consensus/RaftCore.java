@@ -72,6 +72,9 @@ public final class RaftCore {
     // Hard state (§5.1 figure 2), mirrored in the WAL.
     private long term;
     private int votedFor;
+    /** Nonzero while this member abstains from elections: its log must reach this index first. */
+    private long abstainBelow;
+    private long abstainTerm;
     // Invariant: baseIndex <= commitIndex; appliedIndex <= commitIndex.
     private long commitIndex;
     private long appliedIndex;
@@ -164,6 +167,8 @@ public final class RaftCore {
             // log) or disagrees with an uncommitted suffix: the snapshot holds committed state, so it wins.
             log.reset(restoreIndex, context.snapshotTerm());
         }
+        abstainBelow = wal.lostSyncedThrough() > log.lastIndex() ? wal.lostSyncedThrough() : 0;
+        abstainTerm = abstainBelow != 0 ? wal.lostSyncedTerm() : 0;
         final HardState hardState = wal.hardState();
         term = hardState.term();
         votedFor = (int)hardState.vote();
@@ -669,7 +674,30 @@ public final class RaftCore {
     // ----------------------------------------------------------------------------------------------------------
 
     private boolean promotable() {
-        return membership.isVoter(nodeId);
+        return membership.isVoter(nodeId) && !abstaining();
+    }
+
+    /**
+     * Whether this member's log still lacks entries it had synced and lost
+     * ({@link io.cairn.engine.wal.Wal#lostSyncedThrough()}): it may have acknowledged them and a quorum may have
+     * counted on them. Until a leader has given it entries through that index again it does not campaign (it could
+     * win without them, with the votes of members that never had them), and votes only for a candidate whose log is
+     * at least as up to date as the one it had ({@link #reachesLostEntries}); otherwise its vote could elect a
+     * candidate lacking them although another member still holds them.
+     *
+     * @return true while its log is below what it had synced.
+     */
+    public boolean abstaining() {
+        if (abstainBelow != 0 && log.lastIndex() >= abstainBelow) {
+            abstainBelow = 0;
+            abstainTerm = 0;
+        }
+        return abstainBelow != 0 && !PlantedBug.VOTE_WITH_LOST_ENTRIES.planted();
+    }
+
+    private boolean reachesLostEntries(final long candidateIndex, final long candidateTerm) {
+        return !abstaining() || candidateTerm > abstainTerm
+            || (candidateTerm == abstainTerm && candidateIndex >= abstainBelow);
     }
 
     private void resetRandomizedElectionTimeout() {
@@ -745,8 +773,10 @@ public final class RaftCore {
             || (votedFor == NONE && leaderId == NONE)
             || (preVote && messageTerm > term)
             || PlantedBug.VOTE_TWICE.planted();
-        // §5.4.1: only for a candidate whose log is at least as up to date as ours.
-        if (canVote && (log.isUpToDate(decoder.lastLogIndex(), decoder.lastLogTerm())
+        // §5.4.1: only for a candidate whose log is at least as up to date as ours — or, after losing synced
+        // entries, as the log we had.
+        if (canVote && ((log.isUpToDate(decoder.lastLogIndex(), decoder.lastLogTerm())
+            && reachesLostEntries(decoder.lastLogIndex(), decoder.lastLogTerm()))
             || PlantedBug.VOTE_IGNORES_LOG.planted())) {
             if (!preVote) {
                 electionElapsed = 0;
@@ -982,6 +1012,13 @@ public final class RaftCore {
 
     private void onAppendRejected(final Progress pr) {
         final long rejected = decoder.responseIndex();
+        if (rejected <= pr.match && decoder.hintIndex() < pr.match && !PlantedBug.KEEP_LOST_MATCH.planted()) {
+            // The member refused an index it had acknowledged: it lost records after syncing them (it will not vote
+            // until it has them back). Its acknowledgements above its log no longer count toward commitment, and
+            // it is sent the entries again from where its log ends (or a snapshot). A stale refusal costs a resend.
+            pr.forgetMatchAbove(decoder.hintIndex());
+            return;
+        }
         if (pr.state == Progress.REPLICATE) {
             if (rejected <= pr.match) {
                 return;

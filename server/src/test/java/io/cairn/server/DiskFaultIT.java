@@ -35,7 +35,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * format file naming an unknown format. Each time the member must exit with status 1 and a message naming the
  * damage and the way out, the other two must go on acknowledging writes, and the member must come back (format
  * restored; or member remove, data moved away, member add, start with {@code --initial-cluster-state existing}).
- * Finally every acknowledged key is read from every member and the keyspace hashes agree. (A torn, unsynced last
+ * Then the last record of a follower's log, synced and acknowledged, is damaged: the member must start, report the
+ * synced entries it lost (the WAL's sync note), and catch up. Finally every acknowledged key is read from every
+ * member and the keyspace hashes agree. (A torn, unsynced last
  * record is the normal crash case: {@code WalCrashTest} SIGKILLs a writer mid-append and recovers it.)
  */
 @Timeout(300)
@@ -94,6 +96,33 @@ class DiskFaultIT {
         cairn.start(victim);
         cairn.awaitPorts();
 
+        // 4. A synced record at the end of the log damaged after the member acknowledged it: it looks like a torn
+        //    tail, and the WAL's sync note says otherwise. The member starts, says what it lost, stays out of
+        //    elections until the leader has given the entries back, and catches up.
+        victim = follower();
+        write(1, "tail-" + victim);
+        final int tail = victim;
+        final String tailKey = acknowledged.get(acknowledged.size() - 1);
+        Await.until("the follower holding the last write", 30, () -> {
+            try {
+                return kv(tail).range(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8(tailKey)).build())
+                    .getCount() == 1;
+            } catch (final RuntimeException ex) {
+                return false;
+            }
+        });
+        cairn.kill(victim);
+        flip(cairn.dataDir(victim).resolve("wal"), "tail-" + victim);
+        final Path tailLog = Path.of("target", "it-logs", "DiskFaultIT", cairn.name(victim) + ".log");
+        final long logBefore = Files.size(tailLog);
+        cairn.start(victim);
+        cairn.awaitPorts();
+        write(50, null);
+        Await.until("the damaged member catching up", 90, () -> missing(tail) == 0);
+        final String said = Files.readString(tailLog).substring((int)logBefore);
+        assertTrue(said.contains("but had synced entries through") && said.contains("it will not campaign"),
+            "the member says it lost synced entries:\n" + said);
+
         write(50, null);
         for (int i = 0; i < 3; i++) {
             final int member = i;
@@ -104,7 +133,8 @@ class DiskFaultIT {
             assertEquals(cairn.hashKv(0, revision), cairn.hashKv(i, revision), "member " + i + "'s keyspace hash");
         }
         System.out.println("DiskFaultIT: " + acknowledged.size() + " writes acknowledged; three damaged members"
-            + " refused to start, two replaced, one restored; every write on every member");
+            + " refused to start, two replaced, one restored; one with a damaged synced tail caught up; every write"
+            + " on every member");
     }
 
     private void expectRefusal(final int member, final String... phrases) throws Exception {

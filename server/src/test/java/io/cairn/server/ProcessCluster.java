@@ -231,6 +231,23 @@ public final class ProcessCluster implements AutoCloseable {
         return Topology.idOf(peerUrl(i));
     }
 
+    private Path bootIdFile(final int i) {
+        return data.resolve(names[i] + ".boot-id");
+    }
+
+    /**
+     * Gives member {@code i} a boot of its own, as if its machine had restarted: from its next start it reads its
+     * boot ID ({@code -Dcairn.bootIdFile}) from a file beside its data directory that holds a new random ID, so it
+     * treats pages it never synced as possibly lost (the power-loss test cuts the power under it).
+     *
+     * @param i a member's position.
+     * @throws IOException if the file cannot be written.
+     */
+    public void newBoot(final int i) throws IOException {
+        Files.createDirectories(data);
+        writeAtomically(bootIdFile(i), java.util.UUID.randomUUID() + "\n");
+    }
+
     private Path partitionFile(final int i) {
         return data.resolve(names[i] + ".partition");
     }
@@ -391,6 +408,9 @@ public final class ProcessCluster implements AutoCloseable {
                 "--listen-client-urls", "http://127.0.0.1:" + clientPorts[i],
                 "--listen-peer-urls", "http://127.0.0.1:" + peerPorts[i],
                 "--listen-http-urls", "http://127.0.0.1:" + httpPorts[i])));
+        if (Files.exists(bootIdFile(i))) {
+            command.add(1, "-Dcairn.bootIdFile=" + bootIdFile(i));
+        }
         command.addAll(extraFlags);
         if (i < initialSize && !replaced[i]) {
             command.addAll(List.of("--initial-cluster", initialCluster, "--initial-cluster-clients", clients));

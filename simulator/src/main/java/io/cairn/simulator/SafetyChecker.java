@@ -136,15 +136,20 @@ final class SafetyChecker {
         final io.cairn.consensus.Membership voters = leader.core().membership();
         for (final SimNode candidate : nodes) {
             final MemoryWal log = candidate.wal();
-            if (!voters.isVoter(candidate.id()) || index <= log.baseIndex() || log.term(index) == term) {
-                continue;
+            if (!voters.isVoter(candidate.id()) || index <= log.baseIndex() || log.term(index) == term
+                || log.holdingLostEntries()) {
+                continue; // a member whose log lost synced entries does not campaign until it has them back
             }
             int supporters = 0;
             for (int v = 0; v < voters.voterCount(); v++) {
                 final MemoryWal voterLog = nodeById(voters.voter(v)).wal();
                 final boolean atLeastAsUpToDate = log.lastTerm() > voterLog.lastTerm()
                     || (log.lastTerm() == voterLog.lastTerm() && log.lastIndex() >= voterLog.lastIndex());
-                if (atLeastAsUpToDate) {
+                // ... nor votes for a candidate short of the log it had.
+                final long[] note = voterLog.holdingLostEntries() ? voterLog.lostEntriesNote() : new long[2];
+                final boolean reachesNote = log.lastTerm() > note[1]
+                    || (log.lastTerm() == note[1] && log.lastIndex() >= note[0]);
+                if (atLeastAsUpToDate && reachesNote) {
                     supporters++;
                 }
             }

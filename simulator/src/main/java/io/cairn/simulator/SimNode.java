@@ -170,12 +170,18 @@ final class SimNode {
         drive(nowMs);
     }
 
-    void crash() {
+    /**
+     * @param damageDisk also lose synced entries at the end of the log (above what the state machine applied).
+     * @return true if synced entries were lost.
+     */
+    boolean crash(final boolean damageDisk) {
         up = false;
         syncing = false;
         core = null;
+        final long applied = app.appliedIndex(); // at least what the state machine restarts with
         wal.crash(sim.random());
         app.crash(sim.random());
+        final boolean damaged = damageDisk && wal.loseSyncedTail(sim.random(), applied);
         proposals.abandonAll();
         for (final History.Op op : pendingReads.values()) {
             sim.history().abandon(op);
@@ -185,6 +191,7 @@ final class SimNode {
         }
         pendingReads.clear();
         waitingReads.clear();
+        return damaged;
     }
 
     boolean tickDue(final long nowMs) {

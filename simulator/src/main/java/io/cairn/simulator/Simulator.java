@@ -271,7 +271,12 @@ public final class Simulator {
             final SimNode target = aim < 2 ? leader() : aim == 2 ? syncingNode() : null;
             final SimNode node = target != null ? target : nodes[1 + random.nextInt(nodes.length - 1)];
             if (node.up()) {
-                node.crash();
+                // Now and then the crash damages the disk too: synced entries at the end of the log are lost (the
+                // WAL reports it). One member at a time, until it has its entries back: more is beyond what a
+                // majority-based protocol can survive.
+                if (node.crash(random.nextInt(8) == 0 && noneHoldingLostEntries())) {
+                    count("synced tails lost");
+                }
                 count("crashes");
                 restartAtMs[node.id()] = nowMs + 1 + random.nextInt(options.restartDelayMaxMs());
             }
@@ -309,6 +314,15 @@ public final class Simulator {
         if (random.nextDouble() < options.transferPerMs()) {
             transferLeadership();
         }
+    }
+
+    private boolean noneHoldingLostEntries() {
+        for (int id = 1; id < nodes.length; id++) {
+            if (nodes[id].wal().holdingLostEntries()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private SimNode leader() {
@@ -463,6 +477,13 @@ public final class Simulator {
                 probe = submitProbe(++probeTries);
             }
         }
+        if ((probe == null || probe.status != History.OK) && lostEntriesHeldNowhere()) {
+            // A member lost synced entries that no member able to lead holds: it will not vote for a candidate
+            // lacking them (they may have been committed), so no election can succeed. Unavailable, not unsafe;
+            // in a deployment the operator replaces the member (etcd's disaster recovery).
+            count("seeds stalled on lost entries held nowhere else");
+            return;
+        }
         if (probe == null || probe.status != History.OK) {
             violations.add("liveness: no write acknowledged within " + options.livenessMs()
                 + " ms after faults healed at " + healedAtMs + " ms; " + describeNodes());
@@ -470,6 +491,27 @@ public final class Simulator {
         }
         count("liveness ms to first commit", nowMs - healedAtMs);
         awaitConvergence(violations, deadlineMs);
+    }
+
+    private boolean lostEntriesHeldNowhere() {
+        for (int id = 1; id < nodes.length; id++) {
+            if (!nodes[id].wal().holdingLostEntries()) {
+                continue;
+            }
+            final long[] note = nodes[id].wal().lostEntriesNote();
+            boolean held = false;
+            for (int other = 1; other < nodes.length; other++) {
+                final RaftCore core = nodes[other].core();
+                if (other != id && core != null && core.membership().isVoter(other)) {
+                    final long lastTerm = nodes[other].wal().lastTerm();
+                    held |= lastTerm > note[1] || (lastTerm == note[1] && core.lastIndex() >= note[0]);
+                }
+            }
+            if (!held) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private History.Op submitProbe(final long attempt) {

@@ -29,7 +29,7 @@ public final class SimulatorMain {
     static final List<String> REQUIRED = List.of("crashes", "restarts", "partitions", "asymmetric link cuts",
         "packets lost", "packets duplicated", "packets delayed beyond an election timeout", "packets to crashed nodes",
         "leadership transfers", "membership changes", "snapshots taken", "snapshots installed from leader",
-        "unsynced writes lost", "client timeouts", "seeds with fault storms");
+        "unsynced writes lost", "synced tails lost", "client timeouts", "seeds with fault storms");
     /** Besides {@link #REQUIRED}, in keyspace mode. */
     static final List<String> REQUIRED_KEYSPACE = List.of("stores taken back to a snapshot");
 

@@ -27,6 +27,8 @@ class PlantedBugsTest {
         "READ_WITHOUT_QUORUM, not linearizable",
         "FORWARD_COPY_APPENDED, not linearizable",
         "UNANSWERED_FORWARD_REPORTED_LOST, not linearizable",
+        "VOTE_WITH_LOST_ENTRIES, leader completeness",
+        "KEEP_LOST_MATCH, did not converge",
     })
     void shouldFailASeedWhenTheBugIsPlanted(final PlantedBug bug, final String expected) {
         for (long seed = 1; seed <= SEEDS_MAX; seed++) {

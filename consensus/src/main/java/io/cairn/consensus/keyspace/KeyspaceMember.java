@@ -13,6 +13,7 @@ import io.cairn.consensus.loop.SplitDuty;
 import io.cairn.engine.check.Check;
 import io.cairn.engine.mvcc.MvccConfig;
 import io.cairn.engine.mvcc.MvccStore;
+import io.cairn.engine.mvcc.StoreFiles;
 import io.cairn.engine.wal.ChronicleWal;
 import io.cairn.engine.wal.WalConfig;
 import io.cairn.engine.wal.WalCorruption;
@@ -46,6 +47,7 @@ import java.util.concurrent.TimeUnit;
  * </pre>
  */
 public final class KeyspaceMember implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(KeyspaceMember.class.getName());
     /**
      * What a member is made of.
      *
@@ -182,21 +184,23 @@ public final class KeyspaceMember implements AutoCloseable {
         final NanoClock clock, final LoopDuty application) throws IOException {
         this.settings = settings;
         final Path data = settings.dataDirectory();
-        this.store = MvccStore.open(new MvccConfig(data.resolve("kv"), settings.mvcc().mapBytes(),
-            settings.mvcc().quotaBytes(), settings.mvcc().requestBytesMax(), settings.mvcc().txnOpsMax(),
-            settings.mvcc().readersMax()));
+        PowerLossGuard.check(data.resolve("kv"));
+        this.snapshots = SnapshotDirectory.open(data.resolve("snapshots"), Settings.SNAPSHOT_CHUNK_BYTES);
         try {
-            this.snapshots = SnapshotDirectory.open(data.resolve("snapshots"), Settings.SNAPSHOT_CHUNK_BYTES);
-            try {
-                preflight(settings, snapshots);
-            } catch (final IOException | RuntimeException ex) {
-                snapshots.close();
-                throw ex;
-            }
+            discardStoreAheadOfLog(data.resolve("kv"), preflight(settings, snapshots));
+            this.store = MvccStore.open(new MvccConfig(data.resolve("kv"), settings.mvcc().mapBytes(),
+                settings.mvcc().quotaBytes(), settings.mvcc().requestBytesMax(), settings.mvcc().txnOpsMax(),
+                settings.mvcc().readersMax()));
+        } catch (final IOException | RuntimeException ex) {
+            snapshots.close();
+            throw ex;
+        }
+        try {
             this.leases = new LeaseKeeper(store, responder);
             this.stateMachine = new KeyspaceStateMachine(store, snapshots, leases, revisions);
         } catch (final IOException | RuntimeException ex) {
             store.close();
+            snapshots.close();
             throw ex;
         }
         this.requests = new RaftRequests(
@@ -233,10 +237,10 @@ public final class KeyspaceMember implements AutoCloseable {
      * member acknowledged, and a quorum counted on them), or no valid snapshot covering the start of a compacted log
      * (the state below it is gone). Either way the member must be replaced, as etcd's are.
      */
-    private static void preflight(final Settings settings, final SnapshotDirectory snapshots) throws IOException {
+    private static long preflight(final Settings settings, final SnapshotDirectory snapshots) throws IOException {
         final Path walDirectory = settings.dataDirectory().resolve("wal");
         if (!Files.exists(walDirectory.resolve(ChronicleWal.FORMAT_FILE))) {
-            return; // a new member
+            return -1; // a new member
         }
         final String replace = " This member's files cannot be trusted; replace it (its peers keep the data):"
             + " etcdctl member remove " + Integer.toHexString(settings.nodeId()) + ", move "
@@ -253,6 +257,30 @@ public final class KeyspaceMember implements AutoCloseable {
                     + " valid snapshot covers it (the latest is "
                     + (covered == 0 ? "missing or damaged" : "at " + covered) + ": see the warnings above)." + replace);
             }
+            return wal.lastIndex();
+        }
+    }
+
+    /**
+     * A keyspace that applied entries its log no longer holds (the log lost records after they were synced, and
+     * reports it) is discarded: the member rebuilds it from its latest snapshot and the log, as after a power
+     * failure, and the leader sends the rest. (Applied entries were committed, so nothing is lost by this; keeping
+     * the store would leave its applied index beyond the log, which the Raft core cannot start from.)
+     *
+     * @param kvDirectory the keyspace's directory.
+     * @param walLast     the WAL's last index, or -1 for a new member.
+     */
+    private static void discardStoreAheadOfLog(final Path kvDirectory, final long walLast) throws IOException {
+        if (walLast < 0 || !Files.exists(kvDirectory.resolve(StoreFiles.DATA_FILE))) {
+            return;
+        }
+        final long applied = StoreFiles.readState(kvDirectory).appliedIndex();
+        if (applied > walLast) {
+            LOG.log(System.Logger.Level.WARNING, "the keyspace in {0} applied entries through {1} but the log ends"
+                + " at {2}: discarding it; it is rebuilt from the latest snapshot and the log", kvDirectory,
+                applied, walLast);
+            Files.delete(kvDirectory.resolve(StoreFiles.DATA_FILE));
+            Files.deleteIfExists(kvDirectory.resolve("lock.mdb"));
         }
     }
 
@@ -333,6 +361,13 @@ public final class KeyspaceMember implements AutoCloseable {
         leases.close();
         stateMachine.close();
         snapshots.close();
+        store.sync();
         store.close();
+        try {
+            PowerLossGuard.closedSynced(settings.dataDirectory().resolve("kv"));
+        } catch (final IOException ex) {
+            LOG.log(System.Logger.Level.WARNING, "could not record the keyspace as synced ({0}): after a reboot it"
+                + " will be rebuilt from the latest snapshot and the log", ex.getMessage());
+        }
     }
 }

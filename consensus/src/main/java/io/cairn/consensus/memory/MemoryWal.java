@@ -20,9 +20,9 @@ import java.util.Random;
  * Method: two states, the volatile one every call sees and the durable one as of the last {@link #sync()}, plus the
  * operations written since. {@link #crash(Random)} keeps the durable state and a random prefix of those operations
  * (the real WAL writes records in order and recovery stops at the first torn or corrupt one): optionally cutting the
- * first lost append in the middle, a torn write. Corruption of synced data is not injected, because the real WAL
- * cannot hide it either (it fences the log at the bad record and reports it); as the brief says, corruption where the
- * WAL would detect it shows up as a lost suffix, which is what this models. As in {@code ChronicleWal},
+ * first lost append in the middle, a torn write. {@link #loseSyncedTail} loses synced entries at the end of the log
+ * too (a damaged disk; the real WAL fences the log at the bad record and, from its sync note, reports the loss:
+ * {@link #lostSyncedThrough()}). As in {@code ChronicleWal},
  * {@link #compactBefore} and {@link #reset} sync first.
  */
 public final class MemoryWal implements Wal {
@@ -96,6 +96,12 @@ public final class MemoryWal implements Wal {
     private long syncCount;
     private long tornWrites;
     private long lostOperations;
+    /** As {@code ChronicleWal}'s sync note: held at what was synced before a loss until the log is back there. */
+    private long holdNoteAt;
+    private long holdNoteTerm;
+    private long lostSyncedThrough;
+    private long lostSyncedTerm;
+    private long syncedTailsLost;
 
     @Override
     public long firstIndex() {
@@ -229,6 +235,9 @@ public final class MemoryWal implements Wal {
         }
         pending.clear();
         syncCount++;
+        if (holdNoteAt != 0 && durable.lastIndex() >= holdNoteAt) {
+            holdNoteAt = 0;
+        }
     }
 
     @Override
@@ -267,6 +276,16 @@ public final class MemoryWal implements Wal {
     }
 
     @Override
+    public long lostSyncedThrough() {
+        return lostSyncedThrough;
+    }
+
+    @Override
+    public long lostSyncedTerm() {
+        return lostSyncedTerm;
+    }
+
+    @Override
     public void close() {
         // Nothing to release: the log lives on across a simulated restart.
     }
@@ -290,10 +309,63 @@ public final class MemoryWal implements Wal {
         }
         lostOperations += pending.size() - kept;
         pending.clear();
+        lostSyncedThrough = holdNoteAt > recovered.lastIndex() ? holdNoteAt : 0;
+        lostSyncedTerm = lostSyncedThrough != 0 ? holdNoteTerm : 0;
         current = recovered;
         durable = recovered.copy();
         hardState.set(recovered.term, recovered.vote, recovered.commit);
         changedFrom = Math.min(changedFrom, recovered.baseIndex + 1);
+    }
+
+    /**
+     * After a {@link #crash}: synced entries at the end of the log are lost too (a damaged disk), not below
+     * {@code floor} (what the state machine already applied); the sync note, written after the sync that made them
+     * durable, says how far the log reached, so {@link #lostSyncedThrough()} reports the loss.
+     *
+     * @param random the simulator's random source.
+     * @param floor  the lowest last index the log may be cut to.
+     * @return true if entries were lost.
+     */
+    public boolean loseSyncedTail(final Random random, final long floor) {
+        final long from = Math.max(floor, current.baseIndex);
+        if (current.lastIndex() <= from) {
+            return false;
+        }
+        final long note = current.lastIndex();
+        final long noteTerm = lastTerm();
+        final long cut = from + random.nextInt((int)Math.min(current.lastIndex() - from, 64));
+        current.truncate(cut);
+        durable = current.copy();
+        holdNoteAt = note;
+        holdNoteTerm = noteTerm;
+        lostSyncedThrough = note;
+        lostSyncedTerm = noteTerm;
+        changedFrom = Math.min(changedFrom, cut + 1);
+        syncedTailsLost++;
+        return true;
+    }
+
+    /**
+     * @return true while the log is below what it had synced before a loss of synced entries.
+     */
+    public boolean holdingLostEntries() {
+        return holdNoteAt != 0;
+    }
+
+    /**
+     * @return while {@link #holdingLostEntries()}: the last index synced before the loss, and its term.
+     */
+    public long[] lostEntriesNote() {
+        return new long[] {holdNoteAt, holdNoteTerm};
+    }
+
+    /**
+     * Losses of synced entries.
+     *
+     * @return the count.
+     */
+    public long syncedTailsLost() {
+        return syncedTailsLost;
     }
 
     /**

@@ -41,7 +41,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p>Durability: LMDB runs without syncing ({@code MDB_NOSYNC}) because the WAL is what makes writes durable; after a
  * process crash LMDB's last committed transaction is intact in the page cache and the WAL replays from its applied
  * index. {@link #sync()} flushes it (at snapshot points, before the WAL below them may go). A power failure between
- * syncs can lose or damage LMDB's recent pages: the node then restores from a snapshot and the log. The map is
+ * syncs can lose or damage LMDB's recent pages, silently: the member's {@code PowerLossGuard} deletes a store last
+ * opened under another boot before it is opened, and the member restores from a snapshot and the log. The map is
  * writable ({@code MDB_WRITEMAP}): transactions write their pages in place instead of copying them out with
  * {@code pwrite} at commit, twice the apply rate; LMDB still writes only free pages and the meta page last, so a
  * process crash leaves the last committed transaction (ARCHITECTURE.md, "MDB_WRITEMAP", says what else it changes).

@@ -10,6 +10,7 @@ import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.queue.RollCycle;
 import net.openhft.chronicle.queue.RollCycles;
+import net.openhft.chronicle.queue.TailerDirection;
 import net.openhft.chronicle.queue.impl.StoreFileListener;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
@@ -27,6 +28,7 @@ import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -69,6 +71,13 @@ public final class ChronicleWal implements Wal {
     /** The file that marks a directory as a Cairn WAL and names its format. */
     public static final String FORMAT_FILE = "cairn-wal.properties";
     static final String LOCK_FILE = "wal.lock";
+    private static final String TABLE_STORE_FILE = "metadata.cq4t";
+    /**
+     * Beside the queue: the last index a sync made durable, its term, and a check word (a page that is not whole
+     * fails it and reads as no note).
+     */
+    static final String SYNCED_FILE = "synced-through";
+    private static final int NOTE_BYTES = 3 * Long.BYTES;
     /** Marks a TRUNCATE record written by recovery to fence off bad records before it. */
     static final byte TYPE_RECOVERY = 1;
     private static final System.Logger LOG = System.getLogger(ChronicleWal.class.getName());
@@ -91,11 +100,24 @@ public final class ChronicleWal implements Wal {
     private final IntArrayList cycles = new IntArrayList();
     private final LongArrayList cycleIndexMax = new LongArrayList();
     private WalCorruption recoveryReport;
+    /** The sync note ({@link #SYNCED_FILE}): mapped, written after each sync, never synced itself. */
+    private MappedByteBuffer syncedNote;
+    private long noted;
+    private long notedTerm;
+    private long lostSyncedThrough;
+    private long lostSyncedTerm;
+    /** While the log is still below what it had synced before its loss, the note stays there. */
+    private long holdNoteAt;
+    private long holdNoteTerm;
     private BytesStore<?, ?> advisedStore;
     private int writtenCycle = Integer.MIN_VALUE;
+    /** The highest entry or base index in any valid record at recovery, truncated ones included. */
+    private long highestIndexSeen;
     private boolean unsynced;
     private boolean rolledSinceSync;
     private boolean closed;
+    /** The earliest time the appender may see: moves it past the last file at open (see {@link #open}). */
+    private long clockFloorMs;
 
     private ChronicleWal(
         final WalConfig config, final FileChannel lockChannel, final FileLock lock, final boolean readOnly) {
@@ -118,12 +140,33 @@ public final class ChronicleWal implements Wal {
             .rollCycle(rollCycle)
             .syncMode(config.durable() ? SyncMode.SYNC : SyncMode.NONE)
             .blockSize(Math.max(64L << 20, 4L * config.entryBytesMax()))
-            .timeProvider(config.clockMs()::getAsLong)
+            .timeProvider(this::clockMs)
             .storeFileListener(listener)
             .readOnly(readOnly)
             .build();
         this.appender = readOnly ? null : queue.createAppender();
         this.tailer = queue.createTailer();
+    }
+
+    private long clockMs() {
+        return Math.max(config.clockMs().getAsLong(), clockFloorMs);
+    }
+
+    /**
+     * Makes the appender start a file of its own, after every file there is. Chronicle keeps an index of each file's
+     * excerpts and a write position in the file's header, written through the mapping like the excerpts but not in
+     * the order they were written: after a power failure a file may hold index entries and a write position for
+     * excerpts that never reached the disk. Reading forward is unaffected (recovery reads excerpt headers, and stops
+     * at the first that is missing or fails its checksum), but appending into such a file would give new excerpts
+     * sequence numbers whose stale index entries point elsewhere. A new file per open costs one file per restart.
+     */
+    private void appendInNewFile() {
+        final int last = queue.lastCycle();
+        if (last == Integer.MIN_VALUE || last < 0) {
+            return; // no files yet
+        }
+        clockFloorMs = rollCycle.defaultEpoch() + (long)(last + 1) * rollCycle.lengthInMillis();
+        Check.state(queue.cycle() > last, "the appender's cycle moves past the last file", queue.cycle(), last);
     }
 
     /**
@@ -159,13 +202,18 @@ public final class ChronicleWal implements Wal {
         }
         final ChronicleWal wal;
         try {
+            dropUnwrittenTableStore(directory);
             wal = new ChronicleWal(config, lockChannel, lock, false);
         } catch (final RuntimeException ex) {
             lock.release();
             lockChannel.close();
             throw new IOException("cannot open Chronicle Queue at " + directory + ": " + ex, ex);
         }
+        wal.appendInNewFile();
+        final long[] noted = readSyncedNote(directory);
         wal.recover();
+        wal.checkSyncedNote(noted, true);
+        wal.syncedNote = mapSyncedNote(directory);
         return wal;
     }
 
@@ -184,6 +232,14 @@ public final class ChronicleWal implements Wal {
         }
         checkFormat(directory);
         final WalConfig config = WalConfig.durable(directory).withDurable(false);
+        try (FileChannel lockChannel = FileChannel.open(directory.resolve(LOCK_FILE), StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE); FileLock free = lockChannel.tryLock()) {
+            if (free != null) {
+                dropUnwrittenTableStore(directory); // no owner: nobody is about to write it
+            }
+        } catch (final OverlappingFileLockException ex) {
+            // this process owns the WAL: its table store is written
+        }
         final ChronicleWal wal;
         try {
             wal = new ChronicleWal(config, null, null, true);
@@ -191,6 +247,7 @@ public final class ChronicleWal implements Wal {
             throw new IOException("cannot open Chronicle Queue at " + directory + ": " + ex, ex);
         }
         wal.recover();
+        wal.checkSyncedNote(readSyncedNote(directory), false); // the owner reports it when it opens
         return wal;
     }
 
@@ -199,6 +256,92 @@ public final class ChronicleWal implements Wal {
      */
     public int fileCount() {
         return cycles.size();
+    }
+
+    /**
+     * Chronicle's table store ({@code metadata.cq4t}: its directory listing, derived from the queue files) is
+     * written through a mapping that nothing syncs. A power cut can leave it allocated but never written: Chronicle
+     * would then wait for another process to write its header and give up ("Unable to claim exclusive shared lock").
+     * Such a file holds nothing; it is deleted and Chronicle builds it again from the files in the directory.
+     */
+    private static void dropUnwrittenTableStore(final Path directory) throws IOException {
+        final Path tableStore = directory.resolve(TABLE_STORE_FILE);
+        if (!Files.exists(tableStore)) {
+            return;
+        }
+        final ByteBuffer header = ByteBuffer.allocate(Integer.BYTES);
+        try (FileChannel channel = FileChannel.open(tableStore, StandardOpenOption.READ)) {
+            while (header.hasRemaining() && channel.read(header) >= 0) {
+                continue;
+            }
+        }
+        if (header.position() < Integer.BYTES || header.getInt(0) == 0) {
+            LOG.log(System.Logger.Level.WARNING, "Chronicle''s table store {0} was never written to the disk (power"
+                + " lost before the kernel wrote it back): deleted; Chronicle rebuilds it from the queue files",
+                tableStore);
+            Files.delete(tableStore);
+            DurableFiles.syncDirectory(directory);
+        }
+    }
+
+    private static long[] readSyncedNote(final Path directory) throws IOException {
+        final Path file = directory.resolve(SYNCED_FILE);
+        if (!Files.exists(file)) {
+            return new long[2];
+        }
+        final ByteBuffer note = ByteBuffer.allocate(NOTE_BYTES);
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            while (note.hasRemaining() && channel.read(note) >= 0) {
+                continue;
+            }
+        }
+        if (note.hasRemaining()) {
+            return new long[2];
+        }
+        final long index = note.getLong(0);
+        final long term = note.getLong(Long.BYTES);
+        return index > 0 && note.getLong(2 * Long.BYTES) == noteCheck(index, term) ? new long[] {index, term}
+            : new long[2];
+    }
+
+    private static long noteCheck(final long index, final long term) {
+        return ~(index * 0x9E3779B97F4A7C15L ^ term);
+    }
+
+    private static MappedByteBuffer mapSyncedNote(final Path directory) throws IOException {
+        try (FileChannel channel = FileChannel.open(directory.resolve(SYNCED_FILE), StandardOpenOption.CREATE,
+            StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            return channel.map(FileChannel.MapMode.READ_WRITE, 0, NOTE_BYTES);
+        }
+    }
+
+    private void checkSyncedNote(final long[] note, final boolean report) {
+        this.noted = note[0];
+        this.notedTerm = note[1];
+        if (note[0] > highestIndexSeen) {
+            lostSyncedThrough = note[0];
+            lostSyncedTerm = note[1];
+            holdNoteAt = note[0];
+            holdNoteTerm = note[1];
+            if (!report) {
+                return;
+            }
+            LOG.log(System.Logger.Level.ERROR, "WAL at " + config.directory() + " ends at index " + index.lastIndex()
+                + " but had synced entries through " + note[0] + " (term " + note[1] + "; " + (recoveryReport == null
+                ? "no damage seen" : recoveryReport) + "): records this member may have acknowledged were lost"
+                + " after they reached the disk. Until a leader has given it entries through " + note[0] + " again"
+                + " it will not campaign, and votes only for a candidate whose log reaches that entry.");
+        }
+    }
+
+    @Override
+    public long lostSyncedThrough() {
+        return lostSyncedThrough;
+    }
+
+    @Override
+    public long lostSyncedTerm() {
+        return lostSyncedTerm;
     }
 
     private static void checkFormat(final Path directory) throws IOException {
@@ -211,7 +354,10 @@ public final class ChronicleWal implements Wal {
                         + ": not a Cairn WAL, or from an unknown version; refusing to open it");
                 }
             }
-            Files.writeString(formatFile, expected + "\n", StandardCharsets.US_ASCII);
+            // Durably: a format file the power cut left empty would refuse a WAL whose records were synced.
+            final Path temporary = directory.resolve(FORMAT_FILE + ".writing");
+            Files.writeString(temporary, expected + "\n", StandardCharsets.US_ASCII);
+            DurableFiles.moveDurably(temporary, formatFile);
             return;
         }
         final String found = Files.readString(formatFile, StandardCharsets.US_ASCII).trim();
@@ -382,6 +528,20 @@ public final class ChronicleWal implements Wal {
             rolledSinceSync = false;
         }
         unsynced = false;
+        if (holdNoteAt != 0 && index.lastIndex() >= holdNoteAt) {
+            holdNoteAt = 0; // the entries are back
+        }
+        final boolean holding = holdNoteAt > index.lastIndex();
+        final long last = holding ? holdNoteAt : index.lastIndex();
+        final long lastTerm = holding ? holdNoteTerm : index.lastTerm();
+        if (syncedNote != null && (last != noted || lastTerm != notedTerm)) {
+            // After the sync, never before: the note may lag what is durable, never lead it.
+            syncedNote.putLong(0, last);
+            syncedNote.putLong(Long.BYTES, lastTerm);
+            syncedNote.putLong(2 * Long.BYTES, noteCheck(last, lastTerm));
+            noted = last;
+            notedTerm = lastTerm;
+        }
     }
 
     private void syncDirectory() {
@@ -562,11 +722,21 @@ public final class ChronicleWal implements Wal {
     private void recover() {
         final Recovery recovery = new Recovery();
         tailer.toStart();
+        int lastCycleRead = Integer.MIN_VALUE;
         while (true) {
             try (DocumentContext dc = tailer.readingDocument()) {
                 if (!dc.isPresent()) {
-                    break;
+                    // The end of a file with no end-of-file mark (a crash or power cut) hides the files after it from
+                    // a tailer: go on to the next file explicitly. Records after the end of what was readable in the
+                    // old file never reached the disk whole; the next file holds what was appended after a restart.
+                    final int next = nextCycleAfter(Math.max(lastCycleRead, tailer.cycle()));
+                    if (next == Integer.MIN_VALUE || !tailer.moveToCycle(next)) {
+                        break;
+                    }
+                    lastCycleRead = next;
+                    continue;
                 }
+                lastCycleRead = Math.max(lastCycleRead, rollCycle.toCycle(dc.index()));
                 final Bytes<?> bytes = dc.wire().bytes();
                 final long start = bytes.readPosition();
                 final int length = (int)bytes.readRemaining();
@@ -579,6 +749,18 @@ public final class ChronicleWal implements Wal {
             }
         }
         recovery.finish();
+    }
+
+    private int nextCycleAfter(final int cycle) {
+        if (cycle == Integer.MIN_VALUE || cycle >= queue.lastCycle()) {
+            return Integer.MIN_VALUE;
+        }
+        try {
+            final int next = queue.nextCycle(cycle, TailerDirection.FORWARD);
+            return next > cycle ? next : Integer.MIN_VALUE;
+        } catch (final java.text.ParseException ex) {
+            throw new IllegalStateException("a WAL file name Chronicle cannot parse in " + config.directory(), ex);
+        }
     }
 
     private final class Recovery {
@@ -619,6 +801,9 @@ public final class ChronicleWal implements Wal {
         private void apply(final long position, final long bytePosition, final byte kind) {
             final long recordIndex = record.index();
             final long recordTerm = record.term();
+            if (kind == WalRecord.KIND_ENTRY || kind == WalRecord.KIND_BASE) {
+                highestIndexSeen = Math.max(highestIndexSeen, recordIndex);
+            }
             switch (kind) {
                 case WalRecord.KIND_ENTRY -> {
                     if (!baseSeen && index.count() == 0 && recordIndex != index.lastIndex() + 1) {

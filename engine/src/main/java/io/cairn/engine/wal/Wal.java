@@ -127,6 +127,29 @@ public interface Wal extends AutoCloseable {
     WalCorruption recoveryReport();
 
     /**
+     * Records this log had made durable and no longer has: after a sync the WAL notes how far it reached (without
+     * syncing the note, so the note may lag, never lead); a log that recovers to below that point lost records after
+     * they were synced — a damaged disk, not a crash, whose torn tail holds only records nobody was told of. This
+     * member may have acknowledged those entries and a quorum may have counted on them: until it has them back it
+     * must not campaign, nor vote for a candidate whose log is not at least as up to date as the log it had
+     * (protocol-aware recovery, Alagappan et al., FAST '18).
+     *
+     * @return the last index synced before, when the log now ends below it; 0 when nothing synced was lost (or the
+     *         note did not reach the disk).
+     */
+    default long lostSyncedThrough() {
+        return 0;
+    }
+
+    /**
+     * @return the term of the entry at {@link #lostSyncedThrough()} (0 when nothing synced was lost): a candidate
+     *         whose log is not at least as up to date as that entry may lack what this member acknowledged.
+     */
+    default long lostSyncedTerm() {
+        return 0;
+    }
+
+    /**
      * Closes the files. Unsynced writes reach the page cache and so survive a process crash, but not a power loss.
      */
     @Override

@@ -285,6 +285,119 @@ class ChronicleWalTest {
         }
     }
 
+    /**
+     * A power cut can leave a file whose last records never reached the disk while Chronicle's index entries and
+     * write position for them did. Recovery ends the log at the last whole record; what is appended after the
+     * restart goes into a new file, readable by index then and after every later open.
+     */
+    @Test
+    void shouldAppendInANewFileAfterARestartAndReadEveryFileWhenATailWasLost() throws IOException {
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            for (long i = 1; i <= 40; i += 4) {
+                appendRange(wal, i, i + 3, 1);
+                wal.sync();
+            }
+        }
+        final Path first = queueFiles().get(0);
+        zeroFromRecord(first, 31);
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertEquals(30, wal.lastIndex());
+            appendRange(wal, 31, 35, 2);
+            wal.sync();
+            assertEquals(2, wal.fileCount(), "the appends after the restart are in a file of their own");
+            final List<String> all = expected(1, 30, 1);
+            all.addAll(expected(31, 35, 2));
+            assertEquals(all, readAll(wal));
+        }
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            final List<String> all = expected(1, 30, 1);
+            all.addAll(expected(31, 35, 2));
+            assertEquals(all, readAll(wal), "every file read again, past the one with no end mark");
+            appendRange(wal, 36, 36, 2);
+        }
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertEquals(36, wal.lastIndex());
+            assertEquals(3, wal.fileCount());
+        }
+    }
+
+    /**
+     * A synced record damaged later looks like a torn tail; the sync note tells them apart. A tail that was never
+     * synced reports nothing lost.
+     */
+    @Test
+    void shouldReportSyncedEntriesLostWhenTheTailWasDamagedAfterItsSync() throws IOException {
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            appendRange(wal, 1, 10, 1);
+            wal.sync();
+            appendRange(wal, 11, 12, 2);
+            wal.sync();
+        }
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertEquals(12, wal.lastIndex());
+            assertEquals(0, wal.lostSyncedThrough());
+        }
+        flipPayloadByte(queueFiles().get(0), 12); // synced, then damaged: looks like a torn tail
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertTrue(wal.recoveryReport().tornTail());
+            assertEquals(11, wal.lastIndex());
+            assertEquals(12, wal.lostSyncedThrough(), "the note says entries through 12 had been synced");
+            assertEquals(2, wal.lostSyncedTerm());
+            wal.truncateAfter(10); // a leader's entries replace 11 (term 3); the log is still short of 12
+            appendRange(wal, 11, 11, 3);
+            wal.sync();
+        }
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertEquals(11, wal.lastIndex());
+            assertEquals(12, wal.lostSyncedThrough(), "still short of the entries it had: the note stays");
+            appendRange(wal, 12, 14, 3);
+            wal.sync();
+        }
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertEquals(14, wal.lastIndex());
+            assertEquals(0, wal.lostSyncedThrough(), "the entries are back");
+        }
+    }
+
+    @Test
+    void shouldReportNothingLostWhenTheLogWasTruncatedOrTheNoteIsDamaged() throws IOException {
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            appendRange(wal, 1, 10, 1);
+            wal.sync();
+            wal.truncateAfter(5); // a leader's conflicting suffix replaced: legitimately shorter
+            appendRange(wal, 6, 7, 2);
+        }
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertEquals(7, wal.lastIndex());
+            assertEquals(0, wal.lostSyncedThrough());
+            wal.sync();
+        }
+        Files.write(dir.resolve("wal").resolve(ChronicleWal.SYNCED_FILE), new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9,
+            10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24});
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertEquals(0, wal.lostSyncedThrough(), "a note that fails its check is no note");
+        }
+    }
+
+    @Test
+    void shouldRebuildChronicleTableStoreWhenItWasNeverWritten() throws IOException {
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            appendRange(wal, 1, 5, 1);
+            wal.sync();
+        }
+        final Path tableStore = dir.resolve("wal").resolve("metadata.cq4t");
+        final long length = Files.size(tableStore);
+        try (var channel = java.nio.channels.FileChannel.open(tableStore, java.nio.file.StandardOpenOption.WRITE)) {
+            channel.write(ByteBuffer.allocate((int)Math.min(length, 1 << 16)), 0); // allocated, never written
+        }
+        try (ChronicleWal wal = ChronicleWal.inspect(dir.resolve("wal"))) {
+            assertEquals(5, wal.lastIndex());
+        }
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertEquals(expected(1, 5, 1), readAll(wal));
+        }
+    }
+
     @Test
     void shouldRefuseToOpenWhenTheFormatIsUnknown() throws IOException {
         try (ChronicleWal wal = ChronicleWal.open(config())) {
@@ -307,6 +420,28 @@ class ChronicleWalTest {
         try (Stream<Path> files = Files.list(dir.resolve("wal"))) {
             return files.filter(p -> p.getFileName().toString().endsWith(".cq4")).sorted().toList();
         }
+    }
+
+    /** Zeroes a file from the Chronicle header of the record holding {@code entryIndex} to its end (lost pages). */
+    private static void zeroFromRecord(final Path file, final long entryIndex) throws IOException {
+        final byte[] bytes = Files.readAllBytes(file);
+        final UnsafeBuffer buffer = new UnsafeBuffer(bytes);
+        final WalRecord record = new WalRecord();
+        for (int i = 0; i + WalRecord.HEADER_LENGTH < bytes.length; i++) {
+            if (buffer.getInt(i, java.nio.ByteOrder.LITTLE_ENDIAN) == WalRecord.MAGIC) {
+                record.wrap(buffer, i, bytes.length - i);
+                if (record.validate() == WalRecord.VALID && record.kind() == WalRecord.KIND_ENTRY
+                    && record.index() == entryIndex) {
+                    final int from = i - Integer.BYTES; // Chronicle's length word before the excerpt
+                    try (var channel = java.nio.channels.FileChannel.open(file,
+                        java.nio.file.StandardOpenOption.WRITE)) {
+                        channel.write(ByteBuffer.allocate(Math.min(bytes.length - from, 1 << 20)), from);
+                    }
+                    return;
+                }
+            }
+        }
+        throw new AssertionError("entry " + entryIndex + " not found in " + file);
     }
 
     /**

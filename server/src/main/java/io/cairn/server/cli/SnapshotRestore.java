@@ -1,6 +1,7 @@
 package io.cairn.server.cli;
 
 import io.cairn.consensus.keyspace.KeyspaceMember;
+import io.cairn.consensus.keyspace.PowerLossGuard;
 import io.cairn.consensus.keyspace.SnapshotDirectory;
 import io.cairn.engine.mvcc.MvccConfig;
 import io.cairn.engine.mvcc.MvccStore;
@@ -87,7 +88,9 @@ final class SnapshotRestore {
                 SnapshotDirectory snapshots = SnapshotDirectory.open(dataDir.resolve("snapshots"),
                     KeyspaceMember.Settings.SNAPSHOT_CHUNK_BYTES)) {
                 snapshots.take(store, topology.bootstrap());
+                store.sync();
             }
+            PowerLossGuard.closedSynced(dataDir.resolve("kv")); // written whole and synced: trusted after a reboot
             out.println("restored " + file + " into " + dataDir.toAbsolutePath() + ": revision " + meta.revision()
                 + ", raft index " + meta.appliedIndex() + " (term " + meta.appliedTerm() + "), member " + name
                 + " of " + topology.members().size());
