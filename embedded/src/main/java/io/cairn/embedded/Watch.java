@@ -10,7 +10,8 @@ public interface Watch extends AutoCloseable {
     void cancel();
 
     /**
-     * @return the next revision the watch will deliver.
+     * @return the next revision the watch will deliver: every change below it has been handed to its sink, batch
+     *         end included (a progress answer below it is never ahead of an event still to come).
      */
     long nextRevision();
 

@@ -154,11 +154,14 @@ final class WatchHub implements AutoCloseable {
             watcher.sink.onCompacted(reader.compactRevision(), revision);
             return false;
         }
-        watcher.next = cutAt != 0 ? cutAt : revision + 1;
+        final long next = cutAt != 0 ? cutAt : revision + 1;
         if (delivered > 0) {
             watcher.lastSentNs = System.nanoTime();
             watcher.sink.onBatchEnd(revision);
-        } else {
+        }
+        // Only once the batch is out: a progress answer built from nextRevision() must never run ahead of it.
+        watcher.next = next;
+        if (delivered == 0) {
             maybeNotifyProgress(watcher, revision);
         }
         return cutAt != 0;

@@ -74,10 +74,17 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
                         send(stream, WatchResponse.newBuilder().setHeader(node.header(revision()))
                             .setWatchId(id).setCanceled(true).build());
                     }
-                } else if (request.getUnknownFields().hasField(PROGRESS_REQUEST_FIELD)) {
-                    // etcd 3.4's progress_request (field 3), unknown to the stubs' proto.
-                    send(stream, WatchResponse.newBuilder().setHeader(node.header(revision()))
-                        .setWatchId(-1).build());
+                } else if (request.hasProgressRequest()
+                    || request.getUnknownFields().hasField(PROGRESS_REQUEST_FIELD)) {
+                    // etcd's progress_request (field 3: known to these stubs; older stubs saw an unknown field).
+                    // The answer is a bookmark: no event at or below its revision is still to come on this
+                    // stream, so it is the lowest revision every watch here has delivered through.
+                    long bookmark = revision();
+                    for (final Watch watch : watches.values()) {
+                        bookmark = Math.min(bookmark, watch.nextRevision() - 1);
+                    }
+                    send(stream, WatchResponse.newBuilder().setHeader(node.header(bookmark)).setWatchId(-1)
+                        .build());
                 }
             }
 
