@@ -1,11 +1,5 @@
 package io.cairn.server;
 
-import com.google.protobuf.ByteString;
-import io.cairn.simulator.RecordedHistory;
-import io.etcd.jetcd.api.KVGrpc;
-import io.etcd.jetcd.api.PutRequest;
-import io.etcd.jetcd.api.RangeRequest;
-import io.etcd.jetcd.api.RangeResponse;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -18,12 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.SplittableRandom;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -39,11 +29,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * unsynced writes — each dirty page reaches the disk with a probability drawn per cut (0, 30, 70 or 100 %), as a disk
  * that had written back some pages in no order — and unmounts it; the member restarts on a fresh mount with a new boot
  * ID. Members take snapshots every 300 entries, so restarts meet compacted logs and stores that lag snapshots. Four
- * clients put and get 16 registers ({@link RecordedHistory}: Wing and Gong's search) and put unique keys, each
- * acknowledged one recorded; the faults, at random points ({@code -Dcairn.powerloss.seed}, printed): the leader's
- * power, a follower's, all three at once, the leader's again, all three again. Then: the history linearizable, every
- * acknowledged key on every member, the members' hashes equal, their corruption check quiet. Every member restarted
- * after a cut must have discarded its keyspace and rebuilt it (its log says so).
+ * clients put and get 16 registers and put unique keys ({@link RegisterWorkload}: the history checked by Wing and
+ * Gong's search, each acknowledged key remembered); the faults, at random points ({@code -Dcairn.powerloss.seed},
+ * printed): the leader's power, a follower's, all three at once, the leader's again, all three again. Then: the
+ * history linearizable, every acknowledged key on every member, the members' hashes equal, their corruption check
+ * quiet. Every member restarted after a cut must have discarded its keyspace and rebuilt it (its log says so).
  *
  * <p>Needs root and {@code /dev/fuse} (skipped, saying so, without them) and Debian's {@code libfuse3-dev} and
  * {@code fuse3} ({@code ./test} installs them).
@@ -62,17 +52,15 @@ class PowerLossIT {
     private ProcessCluster cairn;
     private final Process[] filesystems = new Process[3];
     private final int[] keepPercent = new int[3];
-    private final RecordedHistory history = new RecordedHistory();
-    private final Set<String> acknowledged = ConcurrentHashMap.newKeySet();
-    private final AtomicBoolean running = new AtomicBoolean(true);
-    private final AtomicLong okWrites = new AtomicLong();
-    private final AtomicLong lastOkInvokedNs = new AtomicLong();
     private final SplittableRandom random = new SplittableRandom(SEED);
+    private RegisterWorkload load;
     private Path lossyfs;
 
     @AfterEach
     void stop() throws Exception {
-        running.set(false);
+        if (load != null) {
+            load.stop();
+        }
         if (cairn != null) {
             cairn.close();
         }
@@ -97,20 +85,12 @@ class PowerLossIT {
         }
         cairn.startAll();
         Await.until("a leader", 60, () -> cairn.leader() >= 0);
-        final List<Thread> clients = new ArrayList<>();
-        for (int c = 0; c < CLIENTS; c++) {
-            final int client = c;
-            final Thread thread = new Thread(() -> runClient(client), "client-" + c);
-            thread.setDaemon(true);
-            thread.start();
-            clients.add(thread);
-        }
+        load = new RegisterWorkload(cairn, PREFIX, REGISTERS, SEED);
+        load.start(CLIENTS);
         final List<String> done = new ArrayList<>();
         try {
             for (final String fault : List.of("leader", "follower", "all", "leader", "all")) {
-                final long before = okWrites.get();
-                final long target = before + 200 + random.nextInt(600);
-                Await.until("writes before cutting the power of " + fault, 120, () -> okWrites.get() >= target);
+                load.awaitWrites(200 + random.nextInt(600), "before cutting the power of " + fault);
                 final int[] leader = {-1};
                 Await.until("a leader", 60, () -> (leader[0] = cairn.leader()) >= 0);
                 final int[] victims = switch (fault) {
@@ -133,51 +113,23 @@ class PowerLossIT {
                     cairn.start(victim);
                 }
                 cairn.awaitPorts();
-                Await.until("a write acknowledged after cutting the power of " + fault, 120,
-                    () -> lastOkInvokedNs.get() > cutNs);
+                load.awaitWriteAfter(cutNs, "after cutting the power of " + fault);
                 done.add(report.toString());
             }
         } finally {
-            running.set(false);
-            for (final Thread client : clients) {
-                client.join(20_000);
-            }
+            load.stop();
         }
         finalChecks(done);
     }
 
     private void finalChecks(final List<String> done) throws Exception {
-        for (int i = 0; i < 3; i++) {
-            final int member = i;
-            Await.until("member " + i + " answering", 60, () -> {
-                try {
-                    kv(member).range(RangeRequest.newBuilder().setKey(register(0)).build());
-                    return true;
-                } catch (final RuntimeException ex) {
-                    return false;
-                }
-            });
-            for (int k = 0; k < REGISTERS; k++) {
-                final int handle = history.invokeGet(100 + i, k);
-                history.ok(handle, value(kv(i).range(RangeRequest.newBuilder().setKey(register(k)).build())));
-            }
-        }
-        final String verdict = history.check();
+        final String verdict = load.finalReadsAndCheck();
         System.out.printf("PowerLossIT: seed %d; power cuts (member:%% of unsynced pages kept) %s; %d operations,"
-            + " %d writes acknowledged (%d unique keys); linearizable: %s%n", SEED, done, history.size(),
-            okWrites.get(), acknowledged.size(), verdict == null ? "yes" : verdict);
+            + " %d writes acknowledged (%d unique keys); linearizable: %s%n", SEED, done, load.operations(),
+            load.okWrites(), load.acknowledgedKeys(), verdict == null ? "yes" : verdict);
         assertNull(verdict, verdict);
-        for (int i = 0; i < 3; i++) {
-            final int member = i;
-            final long[] missing = {-1};
-            Await.until("member " + i + " to serve every acknowledged key", 60, () -> {
-                missing[0] = missing(member);
-                return missing[0] == 0;
-            });
-            assertEquals(0, missing[0], "acknowledged keys missing on member " + i);
-        }
-        final long revision = kv(0).range(RangeRequest.newBuilder().setKey(register(0)).build()).getHeader()
-            .getRevision();
+        load.assertEveryAcknowledgedKeyOnEveryMember();
+        final long revision = load.revision();
         for (int i = 1; i < 3; i++) {
             assertEquals(cairn.hashKv(0, revision), cairn.hashKv(i, revision), "member " + i + "'s keyspace hash");
         }
@@ -187,71 +139,6 @@ class PowerLossIT {
             assertTrue(log.contains("Discarding it: it is rebuilt from the latest snapshot and the log"),
                 "member " + i + " restarted after a power cut without rebuilding its keyspace");
         }
-    }
-
-    private void runClient(final int client) {
-        final SplittableRandom choices = new SplittableRandom(SEED + client);
-        int member = client % 3;
-        long sequence = 0;
-        while (running.get()) {
-            try {
-                final int key = choices.nextInt(REGISTERS);
-                final int roll = choices.nextInt(3);
-                if (roll == 0) {
-                    final long value = ((long)(client + 1) << 40) | ++sequence;
-                    final int handle = history.invokePut(client, key, value);
-                    final long invokedNs = System.nanoTime();
-                    try {
-                        kv(member).put(PutRequest.newBuilder().setKey(register(key))
-                            .setValue(ByteString.copyFromUtf8(Long.toString(value))).build());
-                    } catch (final RuntimeException ex) {
-                        history.unknown(handle);
-                        throw ex;
-                    }
-                    history.ok(handle, 0);
-                    acknowledged(invokedNs);
-                } else if (roll == 1) {
-                    final int handle = history.invokeGet(client, key);
-                    try {
-                        history.ok(handle, value(kv(member).range(RangeRequest.newBuilder().setKey(register(key))
-                            .build())));
-                    } catch (final RuntimeException ex) {
-                        history.failed(handle);
-                        throw ex;
-                    }
-                } else {
-                    final String unique = "unique/" + client + "-" + ++sequence;
-                    final long invokedNs = System.nanoTime();
-                    kv(member).put(PutRequest.newBuilder().setKey(ByteString.copyFromUtf8(unique))
-                        .setValue(ByteString.copyFromUtf8("v")).build());
-                    acknowledged.add(unique);
-                    acknowledged(invokedNs);
-                }
-            } catch (final RuntimeException ex) {
-                member = (member + 1) % 3; // down, restarting or without a leader: try another
-                Await.sleep(50);
-            }
-        }
-    }
-
-    private void acknowledged(final long invokedNs) {
-        okWrites.incrementAndGet();
-        lastOkInvokedNs.accumulateAndGet(invokedNs, Math::max);
-    }
-
-    private long missing(final int member) {
-        long missing = 0;
-        try {
-            for (final String key : acknowledged) {
-                if (kv(member).range(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8(key)).setCountOnly(true)
-                    .build()).getCount() != 1) {
-                    missing++;
-                }
-            }
-        } catch (final RuntimeException ex) {
-            return -1; // not answering yet
-        }
-        return missing;
     }
 
     /** Builds lossyfs from its source into target/ (once per run). */
@@ -313,17 +200,5 @@ class PowerLossIT {
             filesystems[i].waitFor(10, TimeUnit.SECONDS);
         }
         filesystems[i] = null;
-    }
-
-    private KVGrpc.KVBlockingStub kv(final int member) {
-        return KVGrpc.newBlockingStub(cairn.channel(member)).withDeadlineAfter(5, TimeUnit.SECONDS);
-    }
-
-    private static ByteString register(final int key) {
-        return ByteString.copyFrom(PREFIX + key, StandardCharsets.UTF_8);
-    }
-
-    private static long value(final RangeResponse response) {
-        return response.getKvsCount() == 0 ? 0 : Long.parseLong(response.getKvs(0).getValue().toStringUtf8());
     }
 }

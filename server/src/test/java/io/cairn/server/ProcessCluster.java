@@ -45,13 +45,21 @@ public final class ProcessCluster implements AutoCloseable {
     private final List<String> extraFlags = new ArrayList<>();
     private final boolean[] replaced;
     private final ManagedChannel[] channels;
+    private final String[] hosts;
+    private final List<List<String>> prefixes = new ArrayList<>();
 
     private ProcessCluster(final Path data, final String test, final int size) throws IOException {
-        this(data, test, size, 0);
+        this(data, test, size, 0, null);
     }
 
-    private ProcessCluster(final Path data, final String test, final int size, final int spares) throws IOException {
+    private ProcessCluster(final Path data, final String test, final int size, final int spares, final String[] at)
+        throws IOException {
         this.data = data;
+        this.hosts = new String[size + spares];
+        for (int i = 0; i < hosts.length; i++) {
+            hosts[i] = at == null ? "127.0.0.1" : at[i];
+            prefixes.add(List.of());
+        }
         this.logs = Path.of("target", "it-logs", test).toAbsolutePath();
         Files.createDirectories(logs);
         try (java.util.stream.Stream<Path> old = Files.list(logs)) {
@@ -77,8 +85,9 @@ public final class ProcessCluster implements AutoCloseable {
             if (i >= size) {
                 continue;
             }
-            cluster.append(i == 0 ? "" : ",").append(names[i]).append("=http://127.0.0.1:").append(peerPorts[i]);
-            clientList.append(i == 0 ? "" : ",").append(names[i]).append("=http://127.0.0.1:")
+            cluster.append(i == 0 ? "" : ",").append(names[i]).append("=http://").append(hosts[i]).append(':')
+                .append(peerPorts[i]);
+            clientList.append(i == 0 ? "" : ",").append(names[i]).append("=http://").append(hosts[i]).append(':')
                 .append(clientPorts[i]);
         }
         initialCluster = cluster.toString();
@@ -117,7 +126,7 @@ public final class ProcessCluster implements AutoCloseable {
      */
     public static ProcessCluster startCairn(final Path data, final String test, final int size, final int spares)
         throws IOException {
-        final ProcessCluster cluster = new ProcessCluster(data, test, size, spares);
+        final ProcessCluster cluster = new ProcessCluster(data, test, size, spares, null);
         for (int i = 0; i < size; i++) {
             cluster.start(i);
         }
@@ -130,7 +139,7 @@ public final class ProcessCluster implements AutoCloseable {
      * @return its peer URL.
      */
     public String peerUrl(final int i) {
-        return "http://127.0.0.1:" + peerPorts[i];
+        return "http://" + hosts[i] + ":" + peerPorts[i];
     }
 
     /**
@@ -322,6 +331,26 @@ public final class ProcessCluster implements AutoCloseable {
     }
 
     /**
+     * Prepares a cluster whose members listen on the given addresses and start through a command prefix each (for
+     * example {@code ip netns exec NS}: members in network namespaces the test made).
+     *
+     * @param data     where their data directories go.
+     * @param test     a label for the log folder.
+     * @param hosts    each member's address.
+     * @param prefixes each member's command prefix.
+     * @return the cluster, not started.
+     * @throws IOException if no ports are free.
+     */
+    public static ProcessCluster prepareCairnAt(final Path data, final String test, final String[] hosts,
+        final List<List<String>> prefixes) throws IOException {
+        final ProcessCluster cluster = new ProcessCluster(data, test, hosts.length, 0, hosts);
+        for (int i = 0; i < hosts.length; i++) {
+            cluster.prefixes.set(i, List.copyOf(prefixes.get(i)));
+        }
+        return cluster;
+    }
+
+    /**
      * Starts every member of a prepared cluster.
      *
      * @throws IOException if a process cannot start.
@@ -405,9 +434,9 @@ public final class ProcessCluster implements AutoCloseable {
             "-Dio.netty.leakDetection.level=simple", // members turn it off unless asked: tests ask
             "-Dcairn.transport.partitionFile=" + partitionFile(i), "-Xmx256m"), "io.cairn.server.cli.CairnCommand",
             List.of("member", "--name", names[i], "--data-dir", data.resolve(names[i]).toString(),
-                "--listen-client-urls", "http://127.0.0.1:" + clientPorts[i],
-                "--listen-peer-urls", "http://127.0.0.1:" + peerPorts[i],
-                "--listen-http-urls", "http://127.0.0.1:" + httpPorts[i])));
+                "--listen-client-urls", "http://" + hosts[i] + ":" + clientPorts[i],
+                "--listen-peer-urls", "http://" + hosts[i] + ":" + peerPorts[i],
+                "--listen-http-urls", "http://" + hosts[i] + ":" + httpPorts[i])));
         if (Files.exists(bootIdFile(i))) {
             command.add(1, "-Dcairn.bootIdFile=" + bootIdFile(i));
         }
@@ -420,6 +449,7 @@ public final class ProcessCluster implements AutoCloseable {
                 i < initialSize ? initialCluster : initialCluster + "," + names[i] + "=" + peerUrl(i),
                 "--initial-cluster-state", "existing"));
         }
+        command.addAll(0, prefixes.get(i)); // ip netns exec NS java ...: exec keeps the PID
         processes[i] = new ProcessBuilder(command).redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(logs.resolve(names[i] + ".log").toFile())).start();
     }
@@ -431,8 +461,8 @@ public final class ProcessCluster implements AutoCloseable {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         for (int i = 0; i < processes.length; i++) {
             while (processes[i] != null && processes[i].isAlive()) {
-                try (java.net.Socket client = new java.net.Socket("127.0.0.1", clientPorts[i]);
-                    java.net.Socket http = httpPorts[i] == 0 ? null : new java.net.Socket("127.0.0.1", httpPorts[i])) {
+                try (java.net.Socket client = new java.net.Socket(hosts[i], clientPorts[i]);
+                    java.net.Socket http = httpPorts[i] == 0 ? null : new java.net.Socket(hosts[i], httpPorts[i])) {
                     break;
                 } catch (final IOException ex) {
                     if (System.nanoTime() > deadline) {
@@ -450,10 +480,10 @@ public final class ProcessCluster implements AutoCloseable {
 
     /**
      * @param i a member's position.
-     * @return its client endpoint, {@code 127.0.0.1:port}.
+     * @return its client endpoint, {@code host:port}.
      */
     public String endpoint(final int i) {
-        return "127.0.0.1:" + clientPorts[i];
+        return hosts[i] + ":" + clientPorts[i];
     }
 
     /**
@@ -461,7 +491,7 @@ public final class ProcessCluster implements AutoCloseable {
      * @return its JSON gateway's base URL.
      */
     public String httpUrl(final int i) {
-        return "http://127.0.0.1:" + httpPorts[i];
+        return "http://" + hosts[i] + ":" + httpPorts[i];
     }
 
     /**
@@ -584,7 +614,7 @@ public final class ProcessCluster implements AutoCloseable {
     public long metric(final int i, final String name) {
         try {
             final HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                java.net.URI.create("http://127.0.0.1:" + httpPorts[i] + "/metrics")).timeout(
+                java.net.URI.create("http://" + hosts[i] + ":" + httpPorts[i] + "/metrics")).timeout(
                 java.time.Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
             for (final String line : response.body().split("\n")) {
                 if (line.startsWith(name + " ")) {
