@@ -69,13 +69,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * appears at most once; no value appears that nobody sent; and real time is respected (an operation that completed
  * before another began has a revision no greater, strictly less for a write). Finally the members' hashes agree.
  */
-@Timeout(600)
+@Timeout(1800) // long modes (rounds) included
 class KeyspaceModelIT {
     private static final int CLIENTS = 4;
     private static final int KEYS = 8;
     private static final String PREFIX = "model/";
     private static final ByteString PREFIX_END = ByteString.copyFromUtf8("model0");
     private static final long SEED = Long.getLong("cairn.model.seed", System.nanoTime());
+    /** How many times the eight faults repeat ({@code -Dcairn.model.rounds}, 1 in {@code ./test}). */
+    private static final int ROUNDS = Integer.getInteger("cairn.model.rounds", 1);
 
     @TempDir
     Path dir;
@@ -273,8 +275,12 @@ class KeyspaceModelIT {
         clients.add(start("compactor", this::runCompactor));
         final List<String> done = new ArrayList<>();
         try {
-            for (final String fault : List.of("kill", "pause", "partition", "follower", "kill", "pause", "partition",
-                "follower")) {
+            final List<String> faults = new ArrayList<>();
+            for (int round = 0; round < ROUNDS; round++) {
+                faults.addAll(List.of("kill", "pause", "partition", "follower", "kill", "pause", "partition",
+                    "follower"));
+            }
+            for (final String fault : faults) {
                 final long before = okWrites.get();
                 Await.until("writes before " + fault, 60, () -> okWrites.get() >= before + 150);
                 done.add(fault + " " + inject(fault) + " ms");

@@ -33,10 +33,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the leader's outgoing traffic throttled to 64 KB/s. Then: the history linearizable, every acknowledged key on every
  * member, the hashes equal, the corruption check quiet. Needs root (skipped, saying so, without it).
  */
-@Timeout(600)
+@Timeout(1800) // long modes (rounds) included
 class NetworkFaultIT {
     private static final int REGISTERS = 16;
     private static final String TABLE = "cairnfault";
+    /** How many times the six faults repeat ({@code -Dcairn.network.rounds}, 1 in {@code ./test}). */
+    private static final int ROUNDS = Integer.getInteger("cairn.network.rounds", 1);
 
     @TempDir
     Path dir;
@@ -81,7 +83,11 @@ class NetworkFaultIT {
         load = new RegisterWorkload(cairn, "net/", REGISTERS, System.nanoTime());
         load.start(4);
         final List<String> done = new ArrayList<>();
-        for (final String fault : List.of("isolate", "deaf", "bridge", "loss", "clients", "throttle")) {
+        final List<String> faults = new ArrayList<>();
+        for (int round = 0; round < ROUNDS; round++) {
+            faults.addAll(List.of("isolate", "deaf", "bridge", "loss", "clients", "throttle"));
+        }
+        for (final String fault : faults) {
             load.awaitWrites(150, "before " + fault);
             final int[] found = {-1};
             Await.until("a leader", 60, () -> (found[0] = cairn.leader()) >= 0);

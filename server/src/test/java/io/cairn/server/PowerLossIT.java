@@ -38,13 +38,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>Needs root and {@code /dev/fuse} (skipped, saying so, without them) and Debian's {@code libfuse3-dev} and
  * {@code fuse3} ({@code ./test} installs them).
  */
-@Timeout(600)
+@Timeout(1800) // long modes (rounds) included
 class PowerLossIT {
     private static final int CLIENTS = 4;
     private static final int REGISTERS = 16;
     private static final String PREFIX = "power/";
     private static final long SEED = Long.getLong("cairn.powerloss.seed", System.nanoTime());
     private static final int[] KEEP_PERCENT = {0, 30, 70, 100};
+    /** How many times the five cuts repeat ({@code -Dcairn.powerloss.rounds}, 1 in {@code ./test}). */
+    private static final int ROUNDS = Integer.getInteger("cairn.powerloss.rounds", 1);
 
     @TempDir
     Path dir;
@@ -89,7 +91,11 @@ class PowerLossIT {
         load.start(CLIENTS);
         final List<String> done = new ArrayList<>();
         try {
-            for (final String fault : List.of("leader", "follower", "all", "leader", "all")) {
+            final List<String> faults = new ArrayList<>();
+            for (int round = 0; round < ROUNDS; round++) {
+                faults.addAll(List.of("leader", "follower", "all", "leader", "all"));
+            }
+            for (final String fault : faults) {
                 load.awaitWrites(200 + random.nextInt(600), "before cutting the power of " + fault);
                 final int[] leader = {-1};
                 Await.until("a leader", 60, () -> (leader[0] = cairn.leader()) >= 0);
