@@ -203,6 +203,19 @@ static void free_node(struct node *n) {
     free(n);
 }
 
+/* A file whose name went (unlinked, or renamed over): its overlay goes with it once no handle holds it. */
+static void forget(struct node *n) {
+    if (n == NULL) {
+        return;
+    }
+    unlist(n);
+    if (n->opens == 0) {
+        free_node(n);
+    } else {
+        n->orphan = 1;
+    }
+}
+
 #define REFUSE_AFTER_CUT() do { cut_if_requested(); if (cut_done) return -EIO; } while (0)
 
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi) {
@@ -262,14 +275,7 @@ static int fs_unlink(const char *path) {
     if (unlinkat(backing, rel(path), 0) != 0) {
         return -errno;
     }
-    if (n != NULL) {
-        unlist(n);
-        if (n->opens == 0) {
-            free_node(n);
-        } else {
-            n->orphan = 1;
-        }
-    }
+    forget(n);
     return 0;
 }
 
@@ -286,14 +292,7 @@ static int fs_rename(const char *from, const char *to, unsigned int flags) {
     if (renameat(backing, rel(from), backing, rel(to)) != 0) {
         return -errno;
     }
-    if (replaced != NULL) {
-        unlist(replaced);
-        if (replaced->opens == 0) {
-            free_node(replaced);
-        } else {
-            replaced->orphan = 1;
-        }
-    }
+    forget(replaced);
     return 0;
 }
 

@@ -92,12 +92,7 @@ class FaultIT {
         running.set(false);
         watching.set(false);
         if (cairn != null) {
-            cairn.heal();
-            for (int i = 0; i < 3; i++) {
-                if (cairn.process(i) != null && cairn.process(i).isAlive()) {
-                    cairn.signal(i, "CONT");
-                }
-            }
+            cairn.healAndThaw();
         }
         if (cairn != null) {
             cairn.close();

@@ -232,12 +232,7 @@ class KeyspaceModelIT {
         running.set(false);
         watching.set(false);
         if (cairn != null) {
-            cairn.heal();
-            for (int i = 0; i < 3; i++) {
-                if (cairn.process(i) != null && cairn.process(i).isAlive()) {
-                    cairn.signal(i, "CONT");
-                }
-            }
+            cairn.healAndThaw();
             cairn.close();
         }
     }

@@ -292,6 +292,20 @@ public final class ProcessCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * Removes every cut and thaws every paused member (a test's clean-up after faults).
+     *
+     * @throws IOException if a rule file cannot be removed or kill cannot run.
+     */
+    public void healAndThaw() throws IOException {
+        heal();
+        for (int i = 0; i < processes.length; i++) {
+            if (processes[i] != null && processes[i].isAlive()) {
+                signal(i, "CONT");
+            }
+        }
+    }
+
     private static void writeAtomically(final Path file, final String text) throws IOException {
         final Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
         Files.writeString(temporary, text);
