@@ -12,19 +12,25 @@ import java.nio.file.Path;
  * @param reason           what was wrong, in words.
  * @param lastValidIndex   the last Raft index served after recovery.
  * @param recordsDiscarded well-formed records found after the bad one and ignored with it.
+ * @param afterLastSync    the log up to the bad record holds everything the WAL's sync note says was synced: the bad
+ *                         record and the well-formed ones after it were never synced, and a power cut wrote some of
+ *                         their pages back and not others (the kernel writes a mapping's pages in no order).
  */
-public record WalCorruption(Path file, long position, String reason, long lastValidIndex, long recordsDiscarded) {
+public record WalCorruption(Path file, long position, String reason, long lastValidIndex, long recordsDiscarded,
+    boolean afterLastSync) {
     /**
-     * @return true when nothing valid followed the bad record: an unsynced tail torn by a crash.
+     * @return true when what follows the bad record was never synced: nothing valid after it, or only records
+     *         written after the last sync the note records (an unsynced tail torn by a crash or a power cut).
      */
     public boolean tornTail() {
-        return recordsDiscarded == 0;
+        return recordsDiscarded == 0 || afterLastSync;
     }
 
     @Override
     public String toString() {
         return (tornTail() ? "torn tail" : "CORRUPTION") + " in " + file + " at byte " + position + ": " + reason
             + "; log ends at index " + lastValidIndex
-            + (tornTail() ? "" : "; " + recordsDiscarded + " later records ignored");
+            + (recordsDiscarded == 0 ? "" : "; " + recordsDiscarded + " later records ignored"
+            + (afterLastSync ? " (written after the last sync: survivors of an unsynced write-back)" : ""));
     }
 }

@@ -359,6 +359,26 @@ class ChronicleWalTest {
         }
     }
 
+    /**
+     * A power cut writes back some pages of the unsynced tail and not others: a bad record can be followed by valid
+     * ones that were never synced either. Past the sync note that is a torn tail, not corruption.
+     */
+    @Test
+    void shouldTreatValidRecordsPastTheSyncNoteAsATornWriteBack() throws IOException {
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            appendRange(wal, 1, 10, 1);
+            wal.sync();
+            appendRange(wal, 11, 20, 1); // never synced
+        }
+        flipPayloadByte(queueFiles().get(0), 12);
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertTrue(wal.recoveryReport().tornTail(), wal.recoveryReport().toString());
+            assertEquals(8, wal.recoveryReport().recordsDiscarded());
+            assertEquals(11, wal.lastIndex());
+            assertEquals(0, wal.lostSyncedThrough());
+        }
+    }
+
     @Test
     void shouldReportNothingLostWhenTheLogWasTruncatedOrTheNoteIsDamaged() throws IOException {
         try (ChronicleWal wal = ChronicleWal.open(config())) {
