@@ -101,7 +101,7 @@ public final class ChronicleWal implements Wal {
     private final IntArrayList cycles = new IntArrayList();
     private final LongArrayList cycleIndexMax = new LongArrayList();
     private WalCorruption recoveryReport;
-    /** The sync note ({@link #SYNCED_FILE}): mapped, written after each sync, never synced itself. */
+    /** The sync note ({@link #SYNCED_FILE}): mapped, written after each sync, forced to disk at most once a second. */
     private MappedByteBuffer syncedNote;
     private long noted;
     private long notedTerm;

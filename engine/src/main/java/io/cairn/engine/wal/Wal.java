@@ -127,9 +127,10 @@ public interface Wal extends AutoCloseable {
     WalCorruption recoveryReport();
 
     /**
-     * Records this log had made durable and no longer has: after a sync the WAL notes how far it reached (without
-     * syncing the note, so the note may lag, never lead); a log that recovers to below that point lost records after
-     * they were synced — a damaged disk, not a crash, whose torn tail holds only records nobody was told of. This
+     * Records this log had made durable and no longer has: after a sync the WAL notes how far it reached (forcing
+     * the note to disk at most once a second, so the note may lag, never lead); a log that recovers to below that
+     * point lost records after they were synced — a damaged disk, not a crash, whose torn tail holds only records
+     * nobody was told of. This
      * member may have acknowledged those entries and a quorum may have counted on them: until it has them back it
      * must not campaign, nor vote for a candidate whose log is not at least as up to date as the log it had
      * (protocol-aware recovery, Alagappan et al., FAST '18).
