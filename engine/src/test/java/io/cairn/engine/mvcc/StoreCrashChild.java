@@ -22,7 +22,9 @@ public final class StoreCrashChild {
         final PrintStream out = System.out;
         final CommandEncoder encoder = new CommandEncoder();
         final ExpandableDirectByteBuffer response = new ExpandableDirectByteBuffer(4096);
-        try (MvccStore store = MvccTesting.open(Path.of(args[0]))) {
+        // A quota far above what the rounds write: with the tests' 128 MiB a fast disk filled it by the third round
+        // (about 16,500 batches) and the next child exited at once, refused (NOSPACE), before reporting progress.
+        try (MvccStore store = MvccStore.open(MvccConfig.defaults(Path.of(args[0])).withSizes(4L << 30, 2L << 30))) {
             out.println("opened " + store.appliedIndex());
             out.flush();
             long index = store.appliedIndex();
