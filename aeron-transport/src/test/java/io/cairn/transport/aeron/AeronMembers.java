@@ -40,10 +40,18 @@ final class AeronMembers implements AutoCloseable {
      * @throws IOException if none can be had.
      */
     static int freePort() throws IOException {
-        try (DatagramSocket socket = new DatagramSocket(0)) {
-            return socket.getLocalPort();
+        // The kernel may give the same port to two asks in a row: hand each out once per JVM.
+        for (int attempt = 0; attempt < 100; attempt++) {
+            try (DatagramSocket socket = new DatagramSocket(0)) {
+                if (HANDED_OUT.add(socket.getLocalPort())) {
+                    return socket.getLocalPort();
+                }
+            }
         }
+        throw new IOException("no free UDP port not handed out already");
     }
+
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /**
      * Starts member {@code id} (its transport, then its loop on its own thread).
