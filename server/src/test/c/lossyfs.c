@@ -73,6 +73,12 @@ static uint64_t next_random(void) {
     return seed;
 }
 
+/* How much of a request of `left` bytes at `at` lies in the page that holds `at`. */
+static size_t piece(off_t at, size_t left) {
+    size_t room = PAGE - (size_t)(at % PAGE);
+    return room < left ? room : left;
+}
+
 static const char *rel(const char *path) {
     return path[1] == '\0' ? "." : path + 1;
 }
@@ -85,6 +91,17 @@ static struct page **slot(struct node *n, uint64_t index) {
     return p;
 }
 
+/* Writes one page of the overlay to the backing file, up to the file's size. */
+static void write_back(struct node *n, const struct page *p) {
+    off_t at = (off_t)p->index * PAGE;
+    if (at < n->size) {
+        size_t length = piece(at, (size_t)(n->size - at));
+        if (pwrite(n->fd, p->data, length, at) != (ssize_t)length) {
+            perror("lossyfs: pwrite");
+        }
+    }
+}
+
 static void drop_overlay(struct node *n, int keep) {
     if (n->buckets == NULL) {
         return;
@@ -94,13 +111,7 @@ static void drop_overlay(struct node *n, int keep) {
         while (p != NULL) {
             struct page *next = p->next;
             if (keep) {
-                off_t at = (off_t)p->index * PAGE;
-                if (at < n->size) {
-                    size_t length = n->size - at < PAGE ? (size_t)(n->size - at) : PAGE;
-                    if (pwrite(n->fd, p->data, length, at) != (ssize_t)length) {
-                        perror("lossyfs: pwrite");
-                    }
-                }
+                write_back(n, p);
             }
             free(p);
             dirty_pages--;
@@ -127,13 +138,7 @@ static void cut_if_requested(void) {
             while (*p != NULL) {
                 struct page *page = *p;
                 if ((int)(next_random() % 100) < keep_percent) {
-                    off_t at = (off_t)page->index * PAGE;
-                    if (at < n->size) {
-                        size_t length = n->size - at < PAGE ? (size_t)(n->size - at) : PAGE;
-                        if (pwrite(n->fd, page->data, length, at) != (ssize_t)length) {
-                            perror("lossyfs: pwrite");
-                        }
-                    }
+                    write_back(n, page);
                     kept++;
                 } else {
                     lost++;
@@ -413,10 +418,9 @@ static int fs_read(const char *path, char *buf, size_t size, off_t offset, struc
     size_t done = 0;
     while (done < size) {
         off_t at = offset + (off_t)done;
-        uint64_t index = (uint64_t)at / PAGE;
         size_t within = (size_t)(at % PAGE);
-        size_t length = PAGE - within < size - done ? PAGE - within : size - done;
-        struct page *page = n->buckets == NULL ? NULL : *slot(n, index);
+        size_t length = piece(at, size - done);
+        struct page *page = n->buckets == NULL ? NULL : *slot(n, (uint64_t)at / PAGE);
         if (page != NULL) {
             memcpy(buf + done, page->data + within, length);
         } else {
@@ -442,7 +446,7 @@ static int fs_write(const char *path, const char *buf, size_t size, off_t offset
          * the power went, or not, as the pages in the overlay did. */
         for (size_t done = 0; done < size;) {
             off_t at = offset + (off_t)done;
-            size_t length = PAGE - (size_t)(at % PAGE) < size - done ? PAGE - (size_t)(at % PAGE) : size - done;
+            size_t length = piece(at, size - done);
             if ((int)(next_random() % 100) < keep_percent) {
                 if (pwrite(n->fd, buf + done, length, at) != (ssize_t)length) {
                     perror("lossyfs: pwrite");
@@ -466,7 +470,7 @@ static int fs_write(const char *path, const char *buf, size_t size, off_t offset
         off_t at = offset + (off_t)done;
         uint64_t index = (uint64_t)at / PAGE;
         size_t within = (size_t)(at % PAGE);
-        size_t length = PAGE - within < size - done ? PAGE - within : size - done;
+        size_t length = piece(at, size - done);
         struct page **p = slot(n, index);
         if (*p == NULL) {
             struct page *page = malloc(sizeof(struct page));

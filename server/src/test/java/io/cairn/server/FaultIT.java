@@ -10,7 +10,6 @@ import io.etcd.jetcd.api.RangeResponse;
 import io.etcd.jetcd.api.WatchCreateRequest;
 import io.etcd.jetcd.api.WatchGrpc;
 import io.etcd.jetcd.api.WatchRequest;
-import io.etcd.jetcd.api.WatchResponse;
 import io.grpc.stub.StreamObserver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -324,36 +323,23 @@ class FaultIT {
             final CountDownLatch ended = new CountDownLatch(1);
             final long from = lastWatched() + 1;
             final StreamObserver<WatchRequest> requests = WatchGrpc.newStub(cairn.channel(member)).watch(
-                new StreamObserver<>() {
-                    @Override
-                    public void onNext(final WatchResponse response) {
-                        started.countDown();
-                        if (response.getCanceled() || response.getCompactRevision() != 0) {
-                            watchProblems.add("watch canceled: " + response);
-                            ended.countDown();
-                        }
-                        for (final Event event : response.getEventsList()) {
-                            if (event.getType() == Event.EventType.PUT) {
-                                final String key = event.getKv().getKey().toStringUtf8();
-                                watched.add(new long[] {event.getKv().getModRevision(),
-                                    Long.parseLong(event.getKv().getValue().toStringUtf8()),
-                                    key.startsWith(PREFIX) ? Integer.parseInt(key.substring(PREFIX.length())) : -1});
-                            } else {
-                                watchProblems.add("unexpected event " + event);
-                            }
-                        }
-                    }
-
-                    @Override
-                    public void onError(final Throwable error) {
+                WatchStreams.observer(response -> {
+                    started.countDown();
+                    if (response.getCanceled() || response.getCompactRevision() != 0) {
+                        watchProblems.add("watch canceled: " + response);
                         ended.countDown();
                     }
-
-                    @Override
-                    public void onCompleted() {
-                        ended.countDown();
+                    for (final Event event : response.getEventsList()) {
+                        if (event.getType() == Event.EventType.PUT) {
+                            final String key = event.getKv().getKey().toStringUtf8();
+                            watched.add(new long[] {event.getKv().getModRevision(),
+                                Long.parseLong(event.getKv().getValue().toStringUtf8()),
+                                key.startsWith(PREFIX) ? Integer.parseInt(key.substring(PREFIX.length())) : -1});
+                        } else {
+                            watchProblems.add("unexpected event " + event);
+                        }
                     }
-                });
+                }, ended));
             final ByteString prefix = ByteString.copyFromUtf8(PREFIX);
             requests.onNext(WatchRequest.newBuilder().setCreateRequest(WatchCreateRequest.newBuilder()
                 .setKey(prefix).setRangeEnd(ByteString.copyFromUtf8("fault0")).setStartRevision(Math.max(1, from)))

@@ -146,23 +146,10 @@ class KeyspaceModelIT {
                 final CountDownLatch ended = new CountDownLatch(1);
                 bookmark = 0;
                 final StreamObserver<WatchRequest> requests = WatchGrpc.newStub(cairn.channel(member)).watch(
-                    new StreamObserver<>() {
-                        @Override
-                        public void onNext(final WatchResponse response) {
-                            started.countDown();
-                            onResponse(response, ended);
-                        }
-
-                        @Override
-                        public void onError(final Throwable error) {
-                            ended.countDown();
-                        }
-
-                        @Override
-                        public void onCompleted() {
-                            ended.countDown();
-                        }
-                    });
+                    WatchStreams.observer(response -> {
+                        started.countDown();
+                        onResponse(response, ended);
+                    }, ended));
                 try {
                     requests.onNext(WatchRequest.newBuilder().setCreateRequest(WatchCreateRequest.newBuilder()
                         .setKey(ByteString.copyFromUtf8(PREFIX)).setRangeEnd(PREFIX_END).setPrevKv(true)
