@@ -1,6 +1,7 @@
 package io.cairn.engine.snapshot;
 
 import io.cairn.engine.files.DurableFiles;
+import org.agrona.IoUtil;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -96,7 +97,13 @@ public final class SnapshotFiles {
         for (long offset = 0; offset < length; offset += SEGMENT_BYTES) {
             final long segment = Math.min(SEGMENT_BYTES, length - offset);
             final MappedByteBuffer mapped = channel.map(FileChannel.MapMode.READ_ONLY, offset, segment);
-            crc.update(mapped);
+            try {
+                crc.update(mapped);
+            } finally {
+                // Unmapped now, not when a GC finds the buffer: a snapshot as large as the keyspace stayed resident
+                // (and a deleted one stayed on disk) until then.
+                IoUtil.unmap(mapped);
+            }
         }
         return (int)crc.getValue();
     }

@@ -2,6 +2,7 @@ package io.cairn.engine.snapshot;
 
 import io.cairn.engine.check.Check;
 import org.agrona.DirectBuffer;
+import org.agrona.IoUtil;
 import org.agrona.checksum.Crc32c;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -63,6 +64,7 @@ public final class SnapshotSender implements AutoCloseable {
         final long segmentStart = offset - offset % SnapshotFiles.SEGMENT_BYTES;
         if (segmentStart != segmentOffset) {
             final long length = Math.min(SnapshotFiles.SEGMENT_BYTES, meta.fileBytes() - segmentStart);
+            unmapSegment();
             segment = channel.map(FileChannel.MapMode.READ_ONLY, segmentStart, length);
             segmentOffset = segmentStart;
         }
@@ -89,6 +91,17 @@ public final class SnapshotSender implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        unmapSegment();
         channel.close();
+    }
+
+    /** The previous segment goes at once, not when a GC finds it (it holds up to a GiB of the file resident). */
+    private void unmapSegment() {
+        if (segment != null) {
+            view.wrap(new byte[0]);
+            IoUtil.unmap(segment);
+            segment = null;
+            segmentOffset = -1;
+        }
     }
 }
