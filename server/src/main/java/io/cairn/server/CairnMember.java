@@ -12,11 +12,19 @@ import io.cairn.server.http.HttpGateway;
 import io.cairn.embedded.DaemonThreads;
 import io.cairn.server.node.Node;
 import io.cairn.server.node.GrpcNode;
+import io.cairn.server.tls.TlsConfig;
+import io.cairn.server.tls.TlsContexts;
+import io.grpc.BindableService;
+import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.NettyServerBuilder;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -38,17 +46,52 @@ public final class CairnMember implements AutoCloseable {
      * @param node    the node: name, cluster, data directory, the client URL it serves and publishes
      *                ({@code http://host:port}), durability, joining, snapshot count, disk reserve, a media driver
      *                to share ({@link NodeConfig}).
-     * @param httpUrl where the JSON gateway, /health and /metrics listen ({@code http://host:port}), or null for the
-     *                client port minus one.
+     * @param httpUrl where the JSON gateway, /health and /metrics listen ({@code http://host:port} or
+     *                  {@code https://}), or null for the client port minus one, with the client URL's scheme.
+     * @param clientTls the client side's TLS flags: used where a client URL is {@code https://}.
      */
-    public record Config(NodeConfig node, String httpUrl) {
+    public record Config(NodeConfig node, String httpUrl, TlsConfig clientTls) {
         /**
-         * Checks that a member has a client URL to serve.
+         * Checks that a member has a client URL to serve, and a certificate where it is to serve TLS.
          */
         public Config {
             if (node.clientUrl() == null) {
                 throw new IllegalArgumentException("member " + node.name() + ": no client URL to serve");
             }
+            for (final String url : new String[] {node.clientUrl(), httpUrl}) {
+                if (url != null && isHttps(url) && !clientTls.canServe()) {
+                    throw new IllegalArgumentException("TLS key/cert (--cert-file, --key-file) must be provided for"
+                        + " client url " + url + " with HTTPS scheme");
+                }
+            }
+        }
+
+        /**
+         * A member without TLS.
+         *
+         * @param node    the node.
+         * @param httpUrl the JSON gateway's URL, or null.
+         */
+        public Config(final NodeConfig node, final String httpUrl) {
+            this(node, httpUrl, TlsConfig.NONE);
+        }
+
+        /**
+         * @return true when the gRPC port serves TLS.
+         */
+        public boolean clientHttps() {
+            return isHttps(node.clientUrl());
+        }
+
+        /**
+         * @return true when the JSON gateway serves TLS (by default, as the gRPC port does).
+         */
+        public boolean gatewayHttps() {
+            return httpUrl == null ? clientHttps() : isHttps(httpUrl);
+        }
+
+        private static boolean isHttps(final String url) {
+            return url.startsWith("https://");
         }
 
         /**
@@ -80,18 +123,23 @@ public final class CairnMember implements AutoCloseable {
     private final GrpcNode node;
     private final io.netty.channel.EventLoopGroup grpcEventLoops;
     private final Server grpc;
+    /** What the JSON gateway calls: the same services, in process (never through the port and its TLS). */
+    private final Server inProcess;
+    private final ManagedChannel inProcessChannel;
+    private final TlsContexts tls;
     private HttpGateway gateway;
     private volatile boolean closed;
 
     private CairnMember(final Config config) throws IOException {
         this.config = config;
         this.self = config.node().self();
+        this.tls = config.clientHttps() || config.gatewayHttps() ? TlsContexts.open(config.clientTls(),
+            config.node().dataDir().resolve("fixtures").resolve("client"), tlsHosts(config)) : null;
         final CairnNode embedded = CairnNode.open(config.node());
-        this.node = new GrpcNode(embedded);
-        final ClusterService cluster = new ClusterService(node);
+        this.node = new GrpcNode(embedded, config.clientHttps() ? tls.grpcClient() : null);
         this.grpcEventLoops = new io.netty.channel.MultiThreadIoEventLoopGroup(GRPC_EVENT_LOOPS,
             DaemonThreads.named("cairn-" + config.name() + "-netty"), io.netty.channel.nio.NioIoHandler.newFactory());
-        this.grpc = NettyServerBuilder.forAddress(address(config.node().clientUrl()))
+        final NettyServerBuilder builder = NettyServerBuilder.forAddress(address(config.node().clientUrl()))
             .channelType(io.netty.channel.socket.nio.NioServerSocketChannel.class)
             .bossEventLoopGroup(grpcEventLoops)
             .workerEventLoopGroup(grpcEventLoops)
@@ -99,13 +147,32 @@ public final class CairnMember implements AutoCloseable {
             .callExecutor(this::callExecutor)
             .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX)
             .permitKeepAliveTime(5, TimeUnit.SECONDS)
-            .permitKeepAliveWithoutCalls(true)
-            .addService(new KvService(node))
-            .addService(new WatchService(node))
-            .addService(new LeaseService(node).definition())
-            .addService(cluster)
-            .addService(new MaintenanceService(node))
-            .build();
+            .permitKeepAliveWithoutCalls(true);
+        if (config.clientHttps()) {
+            builder.sslContext(tls.grpcServer());
+        }
+        final String inProcessName = "cairn-" + config.name() + "-" + System.identityHashCode(this);
+        final InProcessServerBuilder local = InProcessServerBuilder.forName(inProcessName).executor(node.executor())
+            .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX);
+        for (final BindableService service : List.of(new KvService(node), new WatchService(node),
+            new ClusterService(node), new MaintenanceService(node))) {
+            builder.addService(service);
+            local.addService(service);
+        }
+        final io.grpc.ServerServiceDefinition lease = new LeaseService(node).definition();
+        this.grpc = builder.addService(lease).build();
+        this.inProcess = local.addService(lease).build();
+        this.inProcessChannel = InProcessChannelBuilder.forName(inProcessName).directExecutor()
+            .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX).build();
+    }
+
+    private static List<String> tlsHosts(final Config config) {
+        final List<String> hosts = new ArrayList<>();
+        hosts.add(address(config.node().clientUrl()).getHostString());
+        if (config.httpUrl() != null) {
+            hosts.add(address(config.httpUrl()).getHostString());
+        }
+        return hosts;
     }
 
     /**
@@ -123,9 +190,10 @@ public final class CairnMember implements AutoCloseable {
                 Runtime.getRuntime().halt(70);
             });
             server.grpc.start();
-            server.gateway = new HttpGateway(server.node.status(), server.grpc.getPort(),
+            server.inProcess.start();
+            server.gateway = new HttpGateway(server.node.status(), server.inProcessChannel,
                 config.httpUrl() == null ? HttpGateway.defaultAddress(config.node().clientUrl())
-                    : address(config.httpUrl()));
+                    : address(config.httpUrl()), config.gatewayHttps() ? server.tls : null);
         } catch (final IOException | RuntimeException ex) {
             server.close();
             throw ex;
@@ -208,6 +276,8 @@ public final class CairnMember implements AutoCloseable {
             Thread.currentThread().interrupt();
             grpc.shutdownNow();
         }
+        inProcessChannel.shutdownNow();
+        inProcess.shutdownNow();
         node.close();
         grpcEventLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3_000);
     }

@@ -47,6 +47,8 @@ public final class ProcessCluster implements AutoCloseable {
     private final ManagedChannel[] channels;
     private final String[] hosts;
     private final List<List<String>> prefixes = new ArrayList<>();
+    private String clientScheme = "http";
+    private io.netty.handler.ssl.SslContext clientTls;
 
     private ProcessCluster(final Path data, final String test, final int size) throws IOException {
         this(data, test, size, 0, null);
@@ -152,6 +154,20 @@ public final class ProcessCluster implements AutoCloseable {
     }
 
     /**
+     * Serves clients over TLS from now on: {@code https://} client and gateway URLs, these flags (certificates), and
+     * this cluster's own channels use {@code tls}.
+     *
+     * @param tls   what the test's channels connect with.
+     * @param flags the members' TLS flags.
+     * @return this.
+     */
+    public ProcessCluster withClientTls(final io.netty.handler.ssl.SslContext tls, final String... flags) {
+        clientScheme = "https";
+        clientTls = tls;
+        return withFlags(flags);
+    }
+
+    /**
      * Starts member {@code i} from now on as a member joining the running cluster (after it was removed, its data
      * moved away and it was added again).
      *
@@ -171,8 +187,9 @@ public final class ProcessCluster implements AutoCloseable {
     public ManagedChannel channel(final int i) {
         synchronized (channels) {
             if (channels[i] == null) {
-                channels[i] = NettyChannelBuilder.forTarget(endpoint(i)).usePlaintext()
-                    .maxInboundMessageSize(32 << 20).build();
+                final NettyChannelBuilder builder = NettyChannelBuilder.forTarget(endpoint(i))
+                    .maxInboundMessageSize(32 << 20);
+                channels[i] = (clientTls == null ? builder.usePlaintext() : builder.sslContext(clientTls)).build();
             }
             return channels[i];
         }
@@ -448,15 +465,16 @@ public final class ProcessCluster implements AutoCloseable {
             "-Dio.netty.leakDetection.level=simple", // members turn it off unless asked: tests ask
             "-Dcairn.transport.partitionFile=" + partitionFile(i), "-Xmx256m"), "io.cairn.server.cli.CairnCommand",
             List.of("member", "--name", names[i], "--data-dir", data.resolve(names[i]).toString(),
-                "--listen-client-urls", "http://" + hosts[i] + ":" + clientPorts[i],
+                "--listen-client-urls", clientScheme + "://" + hosts[i] + ":" + clientPorts[i],
                 "--listen-peer-urls", "http://" + hosts[i] + ":" + peerPorts[i],
-                "--listen-http-urls", "http://" + hosts[i] + ":" + httpPorts[i])));
+                "--listen-http-urls", clientScheme + "://" + hosts[i] + ":" + httpPorts[i])));
         if (Files.exists(bootIdFile(i))) {
             command.add(1, "-Dcairn.bootIdFile=" + bootIdFile(i));
         }
         command.addAll(extraFlags);
         if (i < initialSize && !replaced[i]) {
-            command.addAll(List.of("--initial-cluster", initialCluster, "--initial-cluster-clients", clients));
+            command.addAll(List.of("--initial-cluster", initialCluster, "--initial-cluster-clients",
+                clients.replace("=http://", "=" + clientScheme + "://")));
         } else {
             // As etcdctl member add prints it: the members so far and this one; it publishes its client URL.
             command.addAll(List.of("--initial-cluster",
@@ -505,7 +523,7 @@ public final class ProcessCluster implements AutoCloseable {
      * @return its JSON gateway's base URL.
      */
     public String httpUrl(final int i) {
-        return "http://" + hosts[i] + ":" + httpPorts[i];
+        return clientScheme + "://" + hosts[i] + ":" + httpPorts[i];
     }
 
     /**

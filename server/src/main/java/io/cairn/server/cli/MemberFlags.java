@@ -3,9 +3,11 @@ package io.cairn.server.cli;
 import io.cairn.server.CairnMember;
 import io.cairn.embedded.NodeConfig;
 import io.cairn.embedded.cluster.Topology;
+import io.cairn.server.tls.TlsConfig;
 
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -22,7 +24,10 @@ final class MemberFlags {
     static final Set<String> KNOWN = Set.of("name", "data-dir", "listen-client-urls", "advertise-client-urls",
         "listen-peer-urls", "initial-advertise-peer-urls", "initial-cluster", "initial-cluster-clients",
         "initial-cluster-state", "initial-cluster-token", "unsafe-no-fsync", "listen-http-urls", "snapshot-count",
-        "disk-reserve-bytes", "experimental-corrupt-check-time");
+        "disk-reserve-bytes", "experimental-corrupt-check-time", "cert-file", "key-file", "trusted-ca-file",
+        "client-cert-auth", "client-crl-file", "auto-tls", "cipher-suites");
+    /** Flags that may stand alone ({@code --auto-tls}) or take {@code =true|false}, as Go's booleans. */
+    static final Set<String> BOOLEAN = Set.of("unsafe-no-fsync", "client-cert-auth", "auto-tls");
     /** One number and unit of a Go duration. */
     private static final Pattern DURATION_PART = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|s|m|h)");
     static final String USAGE = """
@@ -61,6 +66,16 @@ final class MemberFlags {
                                             Go's duration syntax: 30s, 5m, 1h30m; 0 turns it off (default: 5m;
                                             etcd's default is off)
           --unsafe-no-fsync                 never sync the WAL (measuring only: loses data on power failure)
+
+        Client TLS (the gRPC port and the JSON gateway; https:// client URLs need a certificate):
+          --cert-file FILE, --key-file FILE the certificate (PEM, leaf first) and its key (PKCS#8, PKCS#1 or
+                                            EC); both are read again when they change
+          --trusted-ca-file FILE            the CAs client certificates must chain to
+          --client-cert-auth                clients must present a certificate from --trusted-ca-file's CAs
+          --client-crl-file FILE            client certificates revoked (PEM CRLs), read again on change
+          --auto-tls                        no certificate given: make a self-signed one in
+                                            DATA_DIR/fixtures/client (clients then skip verification)
+          --cipher-suites S1,S2             TLS 1.2 cipher suites allowed (IANA names); with it, TLS 1.2 only
         """;
 
     private MemberFlags() {
@@ -90,7 +105,7 @@ final class MemberFlags {
             if (equals >= 0) {
                 value = name.substring(equals + 1);
                 name = name.substring(0, equals);
-            } else if ("unsafe-no-fsync".equals(name)) {
+            } else if (BOOLEAN.contains(name)) {
                 value = "true";
             } else if (i + 1 < args.length) {
                 value = args[++i];
@@ -114,6 +129,7 @@ final class MemberFlags {
         if (!"new".equals(state) && !"existing".equals(state)) {
             throw new IllegalArgumentException("--initial-cluster-state must be new or existing, not " + state);
         }
+        final TlsConfig tls = clientTls(flags, client);
         final String token = flags.getOrDefault("initial-cluster-token", "");
         final Topology parsed = Topology.parse(cluster, clients);
         final Topology ordered = new Topology(parsed.members(), parsed.clusterId() ^ token.hashCode());
@@ -127,14 +143,48 @@ final class MemberFlags {
         }
         return new CairnMember.Config(new NodeConfig(name, ordered,
             Path.of(flags.getOrDefault("data-dir", name + ".cairn")), client, "existing".equals(state),
-            !Boolean.parseBoolean(flags.getOrDefault("unsafe-no-fsync", "false")),
+            !bool(flags, "unsafe-no-fsync"),
             number("snapshot-count", flags.getOrDefault("snapshot-count",
                 Long.toString(NodeConfig.SNAPSHOT_COUNT_DEFAULT))),
             number("disk-reserve-bytes", flags.getOrDefault("disk-reserve-bytes",
                 Long.toString(NodeConfig.DISK_RESERVE_DEFAULT))), null,
             durationMs("experimental-corrupt-check-time", flags.get("experimental-corrupt-check-time"),
                 NodeConfig.CORRUPT_CHECK_DEFAULT_MS)),
-            flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null);
+            flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null, tls);
+    }
+
+    /**
+     * The client side's TLS flags, checked against the client URL's scheme as etcd does: {@code https://} without a
+     * certificate (or {@code --auto-tls}) is an error; {@code http://} with one serves plaintext, with a warning.
+     */
+    private static TlsConfig clientTls(final Map<String, String> flags, final String clientUrl) {
+        final String suites = flags.getOrDefault("cipher-suites", "").trim();
+        final TlsConfig tls = new TlsConfig(path(flags, "cert-file"), path(flags, "key-file"),
+            path(flags, "trusted-ca-file"), bool(flags, "client-cert-auth"), path(flags, "client-crl-file"),
+            bool(flags, "auto-tls"), suites.isEmpty() ? List.of() : List.of(suites.split("\\s*,\\s*")));
+        final boolean https = clientUrl.startsWith("https://");
+        if (https && !tls.canServe()) {
+            throw new IllegalArgumentException("TLS key/cert (--cert-file, --key-file) must be provided for client"
+                + " url " + clientUrl + " with HTTPS scheme");
+        }
+        if (!https && tls.canServe()) {
+            System.getLogger(MemberFlags.class.getName()).log(System.Logger.Level.WARNING, "scheme is HTTP while"
+                + " key and cert files are present; ignoring key and cert files (client url " + clientUrl + ")");
+        }
+        return tls;
+    }
+
+    private static Path path(final Map<String, String> flags, final String flag) {
+        final String value = flags.get(flag);
+        return value == null || value.isBlank() ? null : Path.of(value.trim());
+    }
+
+    private static boolean bool(final Map<String, String> flags, final String flag) {
+        final String value = flags.getOrDefault(flag, "false").trim();
+        if (!"true".equals(value) && !"false".equals(value)) {
+            throw new IllegalArgumentException("--" + flag + ": true or false, not " + value);
+        }
+        return "true".equals(value);
     }
 
     private static long number(final String flag, final String value) {

@@ -5,12 +5,16 @@ import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsParameters;
+import com.sun.net.httpserver.HttpsServer;
 import io.cairn.consensus.RaftCore;
 import io.cairn.consensus.loop.RaftAgent;
 import io.cairn.embedded.cluster.Topology;
 import io.cairn.embedded.DaemonThreads;
 import io.cairn.server.node.Node;
 import io.cairn.embedded.NodeStatus;
+import io.cairn.server.tls.TlsContexts;
 import io.etcd.jetcd.api.AlarmRequest;
 import io.etcd.jetcd.api.ClusterGrpc;
 import io.etcd.jetcd.api.CompactionRequest;
@@ -33,11 +37,9 @@ import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
-import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 
 import java.io.IOException;
@@ -58,9 +60,11 @@ import java.util.function.Supplier;
  * etcd's HTTP JSON gateway paths ({@code POST /v3/kv/put} and the rest), {@code /health}, {@code /version} and
  * Prometheus {@code /metrics}, on a port of their own (the client port speaks only gRPC: one Netty server for both
  * would mean sniffing protocols). Requests are proto3 JSON exactly as etcd's grpc-gateway takes them (original field
- * names, bytes as base64, 64-bit integers as strings) and are answered by calling this member's own gRPC API, so the
- * gateway gives the same answers, errors included ({@code {"error", "message", "code"}} with grpc-gateway's HTTP
- * statuses). {@code /v3/watch} streams one JSON object per line, {@code {"result": WatchResponse}}, as etcd does.
+ * names, bytes as base64, 64-bit integers as strings) and are answered by calling this member's own gRPC services
+ * in process (not through the client port and its TLS), so the gateway gives the same answers, errors included
+ * ({@code {"error", "message", "code"}} with grpc-gateway's HTTP statuses). {@code /v3/watch} streams one JSON object
+ * per line, {@code {"result": WatchResponse}}, as etcd does. With TLS the gateway serves HTTPS with the client
+ * port's certificate and asks for client certificates when the client port does.
  */
 public final class HttpGateway implements AutoCloseable {
     private static final JsonFormat.Printer PRINTER = JsonFormat.printer().preservingProtoFieldNames()
@@ -78,7 +82,7 @@ public final class HttpGateway implements AutoCloseable {
 
     private final NodeStatus status;
     private final HttpServer server;
-    private final ManagedChannel channel;
+    private final Channel channel;
     private final ExecutorService executor;
     private final Map<String, Route<?, ?>> routes = new LinkedHashMap<>();
 
@@ -88,14 +92,15 @@ public final class HttpGateway implements AutoCloseable {
 
     /**
      * @param status     what {@code /health} and {@code /metrics} read.
-     * @param clientPort the member's gRPC client port, which the JSON paths call.
+     * @param channel    the member's own gRPC services (in process), which the JSON paths call.
      * @param address    where to listen.
+     * @param tls        TLS to serve (HTTPS, client certificates as the gRPC port asks for them), or null.
      * @throws IOException if the port is taken.
      */
-    public HttpGateway(final NodeStatus status, final int clientPort, final InetSocketAddress address)
-        throws IOException {
+    public HttpGateway(final NodeStatus status, final Channel channel, final InetSocketAddress address,
+        final TlsContexts tls) throws IOException {
         this.status = status;
-        this.channel = NettyChannelBuilder.forAddress("127.0.0.1", clientPort).usePlaintext().build();
+        this.channel = channel;
         final KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(channel).withInterceptors(DEADLINE);
         final LeaseGrpc.LeaseBlockingStub lease = LeaseGrpc.newBlockingStub(channel).withInterceptors(DEADLINE);
         final MaintenanceGrpc.MaintenanceBlockingStub maintenance =
@@ -115,7 +120,18 @@ public final class HttpGateway implements AutoCloseable {
         route("/v3/maintenance/alarm", AlarmRequest::newBuilder, maintenance::alarm);
         route("/v3/cluster/member/list", MemberListRequest::newBuilder, cluster::memberList);
         this.executor = Executors.newFixedThreadPool(4, DaemonThreads.named("cairn-http"));
-        this.server = HttpServer.create(address, 64);
+        if (tls == null) {
+            this.server = HttpServer.create(address, 64);
+        } else {
+            final HttpsServer https = HttpsServer.create(address, 64);
+            https.setHttpsConfigurator(new HttpsConfigurator(tls.jdk()) {
+                @Override
+                public void configure(final HttpsParameters parameters) {
+                    parameters.setSSLParameters(tls.httpsParameters(tls.jdk().getDefaultSSLParameters()));
+                }
+            });
+            this.server = https;
+        }
         server.setExecutor(executor);
         server.createContext("/v3/", this::onApi);
         server.createContext("/health", this::onHealth);
@@ -377,6 +393,5 @@ public final class HttpGateway implements AutoCloseable {
     public void close() {
         server.stop(0);
         executor.shutdownNow();
-        channel.shutdownNow();
     }
 }

@@ -12,7 +12,9 @@ import io.cairn.engine.mvcc.MvccReader;
 import io.cairn.engine.mvcc.MvccStore;
 import io.etcd.jetcd.api.ResponseHeader;
 import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import io.netty.handler.ssl.SslContext;
 import org.agrona.DirectBuffer;
 
 import java.nio.file.Path;
@@ -32,12 +34,22 @@ public final class GrpcNode implements Node, AutoCloseable {
     private final CairnNode node;
     private final LeaderChannels leaderChannels;
     private final RemovalWatch removal;
+    private final SslContext memberTls;
 
     /**
      * @param node an opened node, not started yet (its listeners are set here).
      */
     public GrpcNode(final CairnNode node) {
+        this(node, null);
+    }
+
+    /**
+     * @param node      an opened node, not started yet (its listeners are set here).
+     * @param memberTls TLS for connections to other members' client ports (they serve TLS), or null (plaintext).
+     */
+    public GrpcNode(final CairnNode node, final SslContext memberTls) {
         this.node = node;
+        this.memberTls = memberTls;
         this.leaderChannels = new LeaderChannels(this);
         this.removal = new RemovalWatch(this, node.config().name());
         node.addListener(new NodeListener() {
@@ -81,6 +93,17 @@ public final class GrpcNode implements Node, AutoCloseable {
      */
     public CompletableFuture<Void> removed() {
         return removal.removed();
+    }
+
+    /**
+     * @param endpoint another member's client {@code host:port}.
+     * @return a channel to it, over TLS where this member's client side has it (the cluster's members all serve
+     *     their clients the same way).
+     */
+    ManagedChannel channelTo(final String endpoint) {
+        final NettyChannelBuilder builder = NettyChannelBuilder.forTarget(endpoint)
+            .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX);
+        return (memberTls == null ? builder.usePlaintext() : builder.sslContext(memberTls)).build();
     }
 
     boolean isClosed() {

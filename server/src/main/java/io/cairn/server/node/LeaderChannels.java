@@ -5,7 +5,6 @@ import com.google.protobuf.Message;
 import io.cairn.embedded.cluster.ClusterView;
 import io.etcd.jetcd.api.ResponseHeader;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 
 import java.util.HashMap;
@@ -54,8 +53,7 @@ final class LeaderChannels implements AutoCloseable {
             if (known != null) {
                 known.shutdown(); // the member published a new client URL
             }
-            final ManagedChannel channel = NettyChannelBuilder.forTarget(endpoint).usePlaintext()
-                .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX).build();
+            final ManagedChannel channel = node.channelTo(endpoint);
             channels.put(leader, channel);
             endpoints.put(leader, endpoint);
             return channel;

@@ -2,7 +2,6 @@ package io.cairn.server.node;
 
 import io.cairn.embedded.cluster.ClusterView;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -85,8 +84,7 @@ final class RemovalWatch {
             if (other.id() == self || other.clientEndpoint() == null) {
                 continue;
             }
-            final ManagedChannel channel = NettyChannelBuilder.forTarget(other.clientEndpoint()).usePlaintext()
-                .build();
+            final ManagedChannel channel = node.channelTo(other.clientEndpoint());
             try {
                 final var status = io.etcd.jetcd.api.MaintenanceGrpc.newBlockingStub(channel)
                     .withDeadlineAfter(1, TimeUnit.SECONDS)

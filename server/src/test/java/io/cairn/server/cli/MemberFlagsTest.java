@@ -1,16 +1,23 @@
 package io.cairn.server.cli;
 
 import io.cairn.embedded.NodeConfig;
+import io.cairn.server.CairnMember;
+import io.cairn.server.tls.TlsConfig;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Goal: {@code --experimental-corrupt-check-time} takes Go's durations as etcd's flag does, from the command line or
- * the environment, and refuses what is not one. Method: parse flags and compare the member's config.
+ * the environment, and refuses what is not one; the TLS flags combine as etcd's do. Method: parse flags and compare
+ * the member's config.
  */
 class MemberFlagsTest {
     private static long corruptCheckMs(final Map<String, String> env, final String... args) {
@@ -30,5 +37,32 @@ class MemberFlagsTest {
             assertThrows(IllegalArgumentException.class,
                 () -> corruptCheckMs(Map.of(), "--experimental-corrupt-check-time", bad), bad);
         }
+    }
+
+    @Test
+    void shouldTakeTlsFlagsAsEtcdDoes() {
+        final CairnMember.Config tls = MemberFlags.parse(new String[] {"--listen-client-urls", "https://127.0.0.1:2379",
+            "--cert-file", "c.pem", "--key-file=k.pem", "--trusted-ca-file", "ca.pem", "--client-cert-auth",
+            "--cipher-suites", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"},
+            Map.of("CAIRN_CLIENT_CRL_FILE", "crl.pem"));
+        assertTrue(tls.clientHttps() && tls.gatewayHttps());
+        assertEquals(new TlsConfig(Path.of("c.pem"), Path.of("k.pem"), Path.of("ca.pem"), true, Path.of("crl.pem"),
+            false, List.of("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256")),
+            tls.clientTls());
+        assertTrue(MemberFlags.parse(new String[] {"--listen-client-urls", "https://127.0.0.1:2379", "--auto-tls=true"},
+            Map.of()).clientTls().autoTls());
+        final IllegalArgumentException noCertificate = assertThrows(IllegalArgumentException.class,
+            () -> MemberFlags.parse(new String[] {"--listen-client-urls", "https://127.0.0.1:2379"}, Map.of()));
+        assertEquals("TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:2379"
+            + " with HTTPS scheme", noCertificate.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> MemberFlags.parse(new String[] {"--cert-file", "c.pem"},
+            Map.of()));
+        assertThrows(IllegalArgumentException.class, () -> MemberFlags.parse(new String[] {"--cert-file", "c.pem",
+            "--key-file", "k.pem", "--client-cert-auth"}, Map.of()));
+        assertThrows(IllegalArgumentException.class, () -> MemberFlags.parse(new String[] {"--auto-tls=yes"},
+            Map.of()));
+        // http:// with a certificate: plaintext, as etcd (which warns).
+        assertFalse(MemberFlags.parse(new String[] {"--cert-file", "c.pem", "--key-file", "k.pem"}, Map.of())
+            .clientHttps());
     }
 }

@@ -1,0 +1,167 @@
+package io.cairn.server.tls;
+
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedTrustManager;
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.CertificateException;
+import java.security.cert.X509CRL;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Trusts the certificates that chain to the CAs of a PEM file ({@code --trusted-ca-file}) and, for client
+ * certificates, are not revoked by the CRLs of another ({@code --client-crl-file}); both files are read again when
+ * they change (checked at most once a second), as etcd reads them per connection. Chains are checked by the JDK's PKIX
+ * trust manager (host names too, where the connection asks for it); the CRL check is etcd's: a certificate of the
+ * presented chain whose serial a CRL of its issuer lists is refused.
+ */
+final class ReloadingTrustManager extends X509ExtendedTrustManager {
+    private static final System.Logger LOG = System.getLogger(ReloadingTrustManager.class.getName());
+    private static final long CHECK_NS = TimeUnit.SECONDS.toNanos(1);
+
+    private final Path caFile;
+    private final Path crlFile;
+    private volatile Loaded loaded;
+
+    private record Loaded(X509ExtendedTrustManager trust, List<X509CRL> crls, FileTime caTime, FileTime crlTime,
+        long checkedNs) {
+        Loaded checked() {
+            return new Loaded(trust, crls, caTime, crlTime, System.nanoTime());
+        }
+    }
+
+    /**
+     * @param caFile  the trusted CAs.
+     * @param crlFile revoked certificates, or null.
+     * @throws IllegalArgumentException if they cannot be read now.
+     */
+    ReloadingTrustManager(final Path caFile, final Path crlFile) {
+        this.caFile = caFile;
+        this.crlFile = crlFile;
+        this.loaded = load();
+    }
+
+    private Loaded load() {
+        try {
+            final FileTime caTime = Files.getLastModifiedTime(caFile);
+            final FileTime crlTime = crlFile == null ? null : Files.getLastModifiedTime(crlFile);
+            final KeyStore anchors = KeyStore.getInstance(KeyStore.getDefaultType());
+            anchors.load(null, null);
+            int i = 0;
+            for (final X509Certificate ca : Certificates.readCertificates(caFile)) {
+                anchors.setCertificateEntry("ca-" + i++, ca);
+            }
+            final TrustManagerFactory factory = TrustManagerFactory.getInstance("PKIX");
+            factory.init(anchors);
+            X509ExtendedTrustManager trust = null;
+            for (final TrustManager manager : factory.getTrustManagers()) {
+                if (manager instanceof X509ExtendedTrustManager extended) {
+                    trust = extended;
+                }
+            }
+            if (trust == null) {
+                throw new IllegalStateException("the JDK's PKIX trust manager is missing");
+            }
+            return new Loaded(trust, crlFile == null ? List.of() : Certificates.readCrls(crlFile), caTime, crlTime,
+                System.nanoTime());
+        } catch (final IOException | GeneralSecurityException ex) {
+            throw new IllegalArgumentException("cannot read " + caFile + (crlFile == null ? "" : " or " + crlFile)
+                + ": " + ex, ex);
+        }
+    }
+
+    private Loaded current() {
+        final Loaded now = loaded;
+        if (System.nanoTime() - now.checkedNs() < CHECK_NS) {
+            return now;
+        }
+        synchronized (this) {
+            if (loaded != now) {
+                return loaded;
+            }
+            try {
+                final boolean changed = !Files.getLastModifiedTime(caFile).equals(now.caTime())
+                    || crlFile != null && !Files.getLastModifiedTime(crlFile).equals(now.crlTime());
+                loaded = changed ? load() : now.checked();
+                if (changed) {
+                    LOG.log(System.Logger.Level.INFO, "TLS: reloaded " + caFile
+                        + (crlFile == null ? "" : " and " + crlFile));
+                }
+            } catch (final IOException | IllegalArgumentException ex) {
+                LOG.log(System.Logger.Level.WARNING, "TLS: keeping the trusted CAs and CRLs in use; "
+                    + ex.getMessage());
+                loaded = now.checked();
+            }
+            return loaded;
+        }
+    }
+
+    private static void checkRevoked(final X509Certificate[] chain, final List<X509CRL> crls)
+        throws CertificateException {
+        for (final X509Certificate certificate : chain) {
+            for (final X509CRL crl : crls) {
+                if (crl.getIssuerX500Principal().equals(certificate.getIssuerX500Principal())
+                    && crl.isRevoked(certificate)) {
+                    throw new CertificateException("certificate " + certificate.getSubjectX500Principal()
+                        + " (serial " + certificate.getSerialNumber().toString(16) + ") was revoked");
+                }
+            }
+        }
+    }
+
+    @Override
+    public void checkClientTrusted(final X509Certificate[] chain, final String authType, final Socket socket)
+        throws CertificateException {
+        final Loaded now = current();
+        now.trust().checkClientTrusted(chain, authType, socket);
+        checkRevoked(chain, now.crls());
+    }
+
+    @Override
+    public void checkClientTrusted(final X509Certificate[] chain, final String authType, final SSLEngine engine)
+        throws CertificateException {
+        final Loaded now = current();
+        now.trust().checkClientTrusted(chain, authType, engine);
+        checkRevoked(chain, now.crls());
+    }
+
+    @Override
+    public void checkClientTrusted(final X509Certificate[] chain, final String authType)
+        throws CertificateException {
+        final Loaded now = current();
+        now.trust().checkClientTrusted(chain, authType);
+        checkRevoked(chain, now.crls());
+    }
+
+    @Override
+    public void checkServerTrusted(final X509Certificate[] chain, final String authType, final Socket socket)
+        throws CertificateException {
+        current().trust().checkServerTrusted(chain, authType, socket);
+    }
+
+    @Override
+    public void checkServerTrusted(final X509Certificate[] chain, final String authType, final SSLEngine engine)
+        throws CertificateException {
+        current().trust().checkServerTrusted(chain, authType, engine);
+    }
+
+    @Override
+    public void checkServerTrusted(final X509Certificate[] chain, final String authType)
+        throws CertificateException {
+        current().trust().checkServerTrusted(chain, authType);
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+        return current().trust().getAcceptedIssuers();
+    }
+}
