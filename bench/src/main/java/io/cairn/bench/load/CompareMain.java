@@ -35,6 +35,8 @@ public final class CompareMain {
         "  --workloads W,...  only these workloads (all: put-1-client, put-512-inflight, range-512-inflight,",
         "                     put-fixed-1000), in this order",
         "  --idle T           then measure each idle cluster's CPU for T, no client connected (20s; 0: skip)",
+        "  --tls              both clusters serve clients over TLS with client certificates (--client-cert-auth;",
+        "                     a CA, server and client certificates made with openssl); peers stay plaintext",
         "");
     /**
      * The workloads of issue 12's bar: one closed-loop client; 512 requests in flight over 16 connections spread
@@ -127,7 +129,12 @@ public final class CompareMain {
         String etcd = null;
         List<String[]> workloads = List.of(WORKLOADS);
         long idleNs = TimeUnit.SECONDS.toNanos(20);
+        boolean tls = false;
         for (int i = 0; i < args.length; i++) {
+            if ("--tls".equals(args[i])) {
+                tls = true;
+                continue;
+            }
             final String value = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
                 case "--out" -> outDir = Path.of(value);
@@ -157,8 +164,9 @@ public final class CompareMain {
         Files.createDirectories(outDir);
         final Path data = BenchDirectories.fresh("compare");
         final List<String[]> rows = new ArrayList<>();
-        try (Cluster etcdCluster = startEtcd(etcd == null ? tool("etcd") : etcd, data, err);
-            Cluster cairnCluster = startCairn(cairnJar, data, err)) {
+        final Pki pki = tls ? Pki.make(data.resolve("pki")) : null;
+        try (Cluster etcdCluster = startEtcd(etcd == null ? tool("etcd") : etcd, data, err, pki);
+            Cluster cairnCluster = startCairn(cairnJar, data, err, pki)) {
             for (int round = 1; round <= rounds; round++) {
                 for (final String[] workload : workloads) {
                     final Cluster[] order = round % 2 == 1
@@ -170,6 +178,9 @@ public final class CompareMain {
                             cluster.pids(), "--duration", duration, "--warmup", warmup, "--label",
                             workload[0] + " " + cluster.system, "--json", outDir.resolve(workload[0] + "-"
                                 + cluster.system + "-r" + round + ".json").toString()));
+                        if (pki != null) {
+                            loadArgs.addAll(pki.clientArgs());
+                        }
                         err.println("compare: " + workload[0] + " against " + cluster.system + " (round " + round
                             + ")");
                         final LoadConfig config = LoadConfig.parse(loadArgs.toArray(String[]::new));
@@ -315,6 +326,61 @@ public final class CompareMain {
     }
 
     static Cluster startEtcd(final String etcd, final Path data, final PrintStream err) throws IOException {
+        return startEtcd(etcd, data, err, null);
+    }
+
+    static Cluster startCairn(final Path jar, final Path data, final PrintStream err) throws IOException {
+        return startCairn(jar, data, err, null);
+    }
+
+    /**
+     * A CA, a server certificate for 127.0.0.1 and a client certificate (CN root) it signed, made with openssl as an
+     * operator would (EC P-256 keys, PKCS#8), for {@code --tls}.
+     */
+    record Pki(Path ca, Path serverCert, Path serverKey, Path clientCert, Path clientKey) {
+        static Pki make(final Path dir) throws IOException, InterruptedException {
+            Files.createDirectories(dir);
+            final Pki pki = new Pki(dir.resolve("ca.pem"), dir.resolve("server.pem"), dir.resolve("server-key.pem"),
+                dir.resolve("client.pem"), dir.resolve("client-key.pem"));
+            openssl(dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2", "-subj", "/CN=bench CA");
+            Files.writeString(dir.resolve("server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                + "extendedKeyUsage=serverAuth,clientAuth\n");
+            Files.writeString(dir.resolve("client.ext"), "extendedKeyUsage=clientAuth\n");
+            for (final String who : new String[] {"server", "client"}) {
+                openssl(dir, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                    who + "-key.pem", "-out", who + ".csr", "-subj", "/CN=" + ("server".equals(who) ? who : "root"));
+                openssl(dir, "x509", "-req", "-in", who + ".csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem",
+                    "-CAcreateserial", "-out", who + ".pem", "-days", "2", "-extfile", who + ".ext");
+            }
+            return pki;
+        }
+
+        private static void openssl(final Path dir, final String... args) throws IOException, InterruptedException {
+            final List<String> command = new ArrayList<>(List.of("openssl"));
+            command.addAll(List.of(args));
+            final Process process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                .start();
+            final String out = new String(process.getInputStream().readAllBytes());
+            if (process.waitFor() != 0) {
+                throw new IOException("openssl " + String.join(" ", args) + " failed: " + out);
+            }
+        }
+
+        /** A server's flags, etcd's names (Cairn's are the same). */
+        List<String> serverFlags() {
+            return List.of("--cert-file", serverCert.toString(), "--key-file", serverKey.toString(),
+                "--trusted-ca-file", ca.toString(), "--client-cert-auth");
+        }
+
+        /** The load generator's. */
+        List<String> clientArgs() {
+            return List.of("--cacert", ca.toString(), "--cert", clientCert.toString(), "--key", clientKey.toString());
+        }
+    }
+
+    static Cluster startEtcd(final String etcd, final Path data, final PrintStream err, final Pki pki)
+        throws IOException {
         final Cluster cluster = new Cluster("etcd");
         final int[] client = new int[3];
         final int[] peer = new int[3];
@@ -325,12 +391,16 @@ public final class CompareMain {
             initial.append(i == 0 ? "" : ",").append("e").append(i + 1).append("=http://127.0.0.1:").append(peer[i]);
         }
         for (int i = 0; i < 3; i++) {
-            final String clientUrl = "http://127.0.0.1:" + client[i];
+            final String clientUrl = (pki == null ? "http" : "https") + "://127.0.0.1:" + client[i];
             final String peerUrl = "http://127.0.0.1:" + peer[i];
-            cluster.start(new ProcessBuilder(etcd, "--name", "e" + (i + 1), "--data-dir",
+            final List<String> command = new ArrayList<>(List.of(etcd, "--name", "e" + (i + 1), "--data-dir",
                 data.resolve("etcd-" + (i + 1)).toString(), "--listen-client-urls", clientUrl,
                 "--advertise-client-urls", clientUrl, "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls",
-                peerUrl, "--initial-cluster", initial.toString(), "--initial-cluster-state", "new")
+                peerUrl, "--initial-cluster", initial.toString(), "--initial-cluster-state", "new"));
+            if (pki != null) {
+                command.addAll(pki.serverFlags());
+            }
+            cluster.start(new ProcessBuilder(command)
                 .redirectErrorStream(true).redirectOutput(data.resolve("etcd-" + (i + 1) + ".log").toFile()));
             cluster.endpoints.add("127.0.0.1:" + client[i]);
         }
@@ -338,8 +408,10 @@ public final class CompareMain {
         return cluster;
     }
 
-    static Cluster startCairn(final Path jar, final Path data, final PrintStream err) throws IOException {
+    static Cluster startCairn(final Path jar, final Path data, final PrintStream err, final Pki pki)
+        throws IOException {
         final Cluster cluster = new Cluster("cairn");
+        final String scheme = pki == null ? "http" : "https";
         final int[] client = new int[3];
         final int[] peer = new int[3];
         final StringBuilder initial = new StringBuilder();
@@ -348,8 +420,8 @@ public final class CompareMain {
             client[i] = freePort();
             peer[i] = freePort();
             initial.append(i == 0 ? "" : ",").append("c").append(i + 1).append("=http://127.0.0.1:").append(peer[i]);
-            clients.append(i == 0 ? "" : ",").append("c").append(i + 1).append("=http://127.0.0.1:")
-                .append(client[i]);
+            clients.append(i == 0 ? "" : ",").append("c").append(i + 1).append("=").append(scheme)
+                .append("://127.0.0.1:").append(client[i]);
         }
         for (int i = 0; i < 3; i++) {
             final List<String> command = new ArrayList<>();
@@ -362,9 +434,12 @@ public final class CompareMain {
             }
             command.addAll(List.of("-jar", jar.toString(), "member", "--name", "c" + (i + 1), "--data-dir",
                 data.resolve("cairn-" + (i + 1)).toString(), "--listen-client-urls",
-                "http://127.0.0.1:" + client[i], "--listen-peer-urls", "http://127.0.0.1:" + peer[i],
-                "--listen-http-urls", "http://127.0.0.1:" + freePort(), "--initial-cluster", initial.toString(),
+                scheme + "://127.0.0.1:" + client[i], "--listen-peer-urls", "http://127.0.0.1:" + peer[i],
+                "--listen-http-urls", scheme + "://127.0.0.1:" + freePort(), "--initial-cluster", initial.toString(),
                 "--initial-cluster-clients", clients.toString()));
+            if (pki != null) {
+                command.addAll(pki.serverFlags());
+            }
             cluster.start(new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(data.resolve("cairn-" + (i + 1) + ".log").toFile()));
             cluster.endpoints.add("127.0.0.1:" + client[i]);

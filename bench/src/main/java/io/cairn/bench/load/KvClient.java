@@ -8,9 +8,13 @@ import io.etcd.jetcd.api.RequestOp;
 import io.etcd.jetcd.api.TxnRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
+import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
 import io.grpc.stub.StreamObserver;
 
+import javax.net.ssl.SSLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -46,19 +50,34 @@ final class KvClient implements AutoCloseable {
     KvClient(final LoadConfig config) {
         this.config = config;
         stubs = new KVGrpc.KVStub[config.connectionCount];
+        final SslContext tls = tls(config);
         for (int i = 0; i < config.connectionCount; i++) {
             final String endpoint = config.endpoints.get(i % config.endpoints.size());
-            final ManagedChannel channel = NettyChannelBuilder.forTarget(endpoint)
-                .usePlaintext()
+            final NettyChannelBuilder builder = NettyChannelBuilder.forTarget(endpoint)
                 .directExecutor()
-                .maxInboundMessageSize(LoadConfig.VALUE_BYTES_MAX + LoadConfig.KEY_BYTES_MAX + 4096)
-                .build();
+                .maxInboundMessageSize(LoadConfig.VALUE_BYTES_MAX + LoadConfig.KEY_BYTES_MAX + 4096);
+            final ManagedChannel channel = (tls == null ? builder.usePlaintext() : builder.sslContext(tls)).build();
             channels.add(channel);
             stubs[i] = KVGrpc.newStub(channel);
         }
         final byte[] valueBytes = new byte[config.valueBytes];
         ThreadLocalRandom.current().nextBytes(valueBytes);
         value = ByteString.copyFrom(valueBytes);
+    }
+
+    private static SslContext tls(final LoadConfig config) {
+        if (config.caCert == null) {
+            return null;
+        }
+        try {
+            final SslContextBuilder builder = GrpcSslContexts.forClient().trustManager(config.caCert.toFile());
+            if (config.clientCert != null) {
+                builder.keyManager(config.clientCert.toFile(), config.clientKey.toFile());
+            }
+            return builder.build();
+        } catch (final SSLException | IllegalArgumentException ex) {
+            throw new IllegalArgumentException("--cacert/--cert/--key: " + ex.getMessage(), ex);
+        }
     }
 
     /**
@@ -121,8 +140,11 @@ final class KvClient implements AutoCloseable {
         }
     }
 
-    /** Ignores the response body: the generator measures time and status, not contents. */
+    /** Ignores the response body: the generator measures time and status, not contents; the first failure is told. */
     private static final class Observer<T> implements StreamObserver<T> {
+        private static final java.util.concurrent.atomic.AtomicBoolean TOLD =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
         private final Completion completion;
 
         Observer(final Completion completion) {
@@ -136,7 +158,12 @@ final class KvClient implements AutoCloseable {
 
         @Override
         public void onError(final Throwable error) {
-            completion.completed(Status.fromThrowable(error).getCode());
+            final Status status = Status.fromThrowable(error);
+            if (!TOLD.getAndSet(true)) {
+                System.err.println("load: the first failed request: " + status.getCode() + " " + status.getDescription()
+                    + (status.getCause() == null ? "" : " (" + status.getCause() + ")"));
+            }
+            completion.completed(status.getCode());
         }
 
         @Override

@@ -48,11 +48,14 @@ public final class LoadConfig {
         "  --pids P[,P...]    report the CPU seconds these processes used while measuring",
         "  --json FILE        also write the results as JSON",
         "  --label TEXT       names the run in the summary and the JSON (the workload)",
+        "  --cacert FILE      TLS: trust the servers' certificates this CA signed (PEM); https:// endpoints need it",
+        "  --cert FILE, --key FILE",
+        "                     TLS: the client certificate and its PKCS#8 key (PEM), for --client-cert-auth servers",
         "");
 
     private static final Set<String> VALUED = Set.of("--endpoints", "--workload", "--read-ratio", "--txn-ops",
         "--key-size", "--value-size", "--keys", "--connections", "--clients", "--rate", "--duration", "--warmup",
-        "--timeout", "--pids", "--json", "--label");
+        "--timeout", "--pids", "--json", "--label", "--cacert", "--cert", "--key");
     private static final Set<String> FLAGS = Set.of("--serializable", "--no-prefill");
     private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)(ns|us|ms|s|m|h)?");
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9a-fA-F:.]+]|[^:\\[\\]/]+):(\\d{1,5})");
@@ -83,12 +86,23 @@ public final class LoadConfig {
     /** Where the JSON goes, or null for none. */
     public final Path jsonPath;
     public final String label;
+    /** TLS: the CA that signed the servers' certificates, or null for plaintext. */
+    public final Path caCert;
+    /** TLS: the client certificate and key, or null. */
+    public final Path clientCert;
+    public final Path clientKey;
 
     private LoadConfig(final Map<String, String> values) {
         if (!values.containsKey("--endpoints")) {
             throw new IllegalArgumentException("--endpoints is required (e.g. --endpoints 127.0.0.1:2379)");
         }
-        endpoints = parseEndpoints(values.get("--endpoints"));
+        caCert = values.containsKey("--cacert") ? Path.of(values.get("--cacert")) : null;
+        clientCert = values.containsKey("--cert") ? Path.of(values.get("--cert")) : null;
+        clientKey = values.containsKey("--key") ? Path.of(values.get("--key")) : null;
+        if ((clientCert == null) != (clientKey == null) || clientCert != null && caCert == null) {
+            throw new IllegalArgumentException("--cert and --key go together, and with --cacert");
+        }
+        endpoints = parseEndpoints(values.get("--endpoints"), caCert != null);
         workload = Workload.parse(values.getOrDefault("--workload", "put"));
         if (values.containsKey("--read-ratio") && workload != Workload.MIXED) {
             throw new IllegalArgumentException("--read-ratio applies only to --workload mixed");
@@ -232,14 +246,20 @@ public final class LoadConfig {
         return value;
     }
 
-    private static List<String> parseEndpoints(final String text) {
+    private static List<String> parseEndpoints(final String text, final boolean tls) {
         final List<String> parsed = new ArrayList<>();
         for (final String raw : text.split(",", -1)) {
             String endpoint = raw.trim();
             if (endpoint.startsWith("https://")) {
-                throw new IllegalArgumentException("--endpoints: TLS is not supported, got '" + endpoint + "'");
-            }
-            if (endpoint.startsWith("http://")) {
+                if (!tls) {
+                    throw new IllegalArgumentException("--endpoints: https:// needs --cacert, got '" + endpoint + "'");
+                }
+                endpoint = endpoint.substring("https://".length());
+            } else if (endpoint.startsWith("http://")) {
+                if (tls) {
+                    throw new IllegalArgumentException("--endpoints: --cacert given, but '" + endpoint
+                        + "' is http://");
+                }
                 endpoint = endpoint.substring("http://".length());
             }
             final Matcher matcher = HOST_PORT.matcher(endpoint);

@@ -118,7 +118,11 @@ class LoadConfigTest {
         assertEquals("--endpoints: expected host:port, got 'localhost'", refusal("--endpoints", "localhost"));
         assertEquals("--endpoints: expected host:port, got 'h:99999'", refusal("--endpoints", "h:99999"));
         assertEquals("--endpoints: expected host:port, got ''", refusal("--endpoints", "h:1,"));
-        assertTrue(refusal("--endpoints", "https://h:1").contains("TLS is not supported"));
+        assertEquals("--endpoints: https:// needs --cacert, got 'https://h:1'", refusal("--endpoints", "https://h:1"));
+        assertEquals("--endpoints: --cacert given, but 'http://h:1' is http://",
+            refusal("--endpoints", "http://h:1", "--cacert", "ca.pem"));
+        assertEquals("--cert and --key go together, and with --cacert",
+            refusal("--endpoints", "https://h:1", "--cacert", "ca.pem", "--cert", "c.pem"));
     }
 
     @Test
