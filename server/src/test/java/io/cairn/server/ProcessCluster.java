@@ -410,6 +410,16 @@ public final class ProcessCluster implements AutoCloseable {
 
     /**
      * @param i a member's position.
+     * @return what it printed, all its starts, so far.
+     * @throws IOException if the log cannot be read.
+     */
+    public String log(final int i) throws IOException {
+        final Path log = logs.resolve(names[i] + ".log");
+        return Files.exists(log) ? Files.readString(log) : "";
+    }
+
+    /**
+     * @param i a member's position.
      * @return its data directory.
      */
     public Path dataDir(final int i) {

@@ -115,6 +115,10 @@ class TlsIT {
             System.out.println("TlsIT: " + (who == null ? "no certificate" : who) + ": " + out);
         }
         assertEquals("", etcdctl(cairn, 0, pki, "client", "get", "tls/refused"));
+        // The member says why, as etcd logs "rejected connection from".
+        final String log = cairn.log(1);
+        assertTrue(log.contains("TLS: rejected connection") && log.contains("CN=revoked")
+            && log.contains("was revoked"), "member log: " + log.lines().filter(line -> line.contains("TLS")).toList());
 
         // The JSON gateway: HTTPS with a client certificate, refused without one.
         final String range = "{\"key\":\"" + base64("tls/1") + "\"}";

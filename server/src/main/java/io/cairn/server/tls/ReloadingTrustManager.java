@@ -31,6 +31,8 @@ final class ReloadingTrustManager extends X509ExtendedTrustManager {
     private final Path caFile;
     private final Path crlFile;
     private volatile Loaded loaded;
+    private long lastRejectionLogNs = System.nanoTime() - CHECK_NS;
+    private long rejectionsUntold;
 
     private record Loaded(X509ExtendedTrustManager trust, List<X509CRL> crls, FileTime caTime, FileTime crlTime,
         long checkedNs) {
@@ -122,24 +124,53 @@ final class ReloadingTrustManager extends X509ExtendedTrustManager {
     public void checkClientTrusted(final X509Certificate[] chain, final String authType, final Socket socket)
         throws CertificateException {
         final Loaded now = current();
-        now.trust().checkClientTrusted(chain, authType, socket);
-        checkRevoked(chain, now.crls());
+        try {
+            now.trust().checkClientTrusted(chain, authType, socket);
+            checkRevoked(chain, now.crls());
+        } catch (final CertificateException ex) {
+            throw rejected(chain, socket == null ? null : socket.getRemoteSocketAddress(), ex);
+        }
     }
 
     @Override
     public void checkClientTrusted(final X509Certificate[] chain, final String authType, final SSLEngine engine)
         throws CertificateException {
         final Loaded now = current();
-        now.trust().checkClientTrusted(chain, authType, engine);
-        checkRevoked(chain, now.crls());
+        try {
+            now.trust().checkClientTrusted(chain, authType, engine);
+            checkRevoked(chain, now.crls());
+        } catch (final CertificateException ex) {
+            throw rejected(chain, engine == null || engine.getPeerHost() == null ? null
+                : engine.getPeerHost() + ":" + engine.getPeerPort(), ex);
+        }
     }
 
     @Override
     public void checkClientTrusted(final X509Certificate[] chain, final String authType)
         throws CertificateException {
-        final Loaded now = current();
-        now.trust().checkClientTrusted(chain, authType);
-        checkRevoked(chain, now.crls());
+        checkClientTrusted(chain, authType, (Socket)null);
+    }
+
+    /**
+     * Tells the operator why a client's certificate was refused, as etcd logs "rejected connection from ...": at most
+     * one line a second (a misconfigured client retries fast), with the number left untold since.
+     */
+    private synchronized CertificateException rejected(final X509Certificate[] chain, final Object from,
+        final CertificateException why) {
+        final long now = System.nanoTime();
+        if (now - lastRejectionLogNs >= CHECK_NS) {
+            final long untold = rejectionsUntold;
+            rejectionsUntold = 0;
+            lastRejectionLogNs = now;
+            // gRPC's server engines do not know the peer's address: then the line has none.
+            LOG.log(System.Logger.Level.WARNING, "TLS: rejected connection" + (from == null ? "" : " from " + from)
+                + " (certificate "
+                + (chain == null || chain.length == 0 ? "none" : chain[0].getSubjectX500Principal()) + ": "
+                + why.getMessage() + ")" + (untold == 0 ? "" : "; " + untold + " more rejected before it, not told"));
+        } else {
+            rejectionsUntold++;
+        }
+        return why;
     }
 
     @Override
