@@ -227,7 +227,7 @@ public final class PeerSeal {
          */
         public void install(final int newEpoch, final byte[] newKey) {
             checkKey(newKey);
-            if (newEpoch == epoch) {
+            if (newEpoch == epoch && java.util.Arrays.equals(key.getEncoded(), newKey)) {
                 return; // the same key told twice (a retried exchange): keep its replay mark
             }
             previousEpoch = epoch;
