@@ -2,16 +2,12 @@ package io.cairn.server.tls;
 
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedKeyManager;
-import java.io.IOException;
 import java.net.Socket;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The one certificate and key a listener (or a member's outgoing connection) presents, read from PEM files and read
@@ -21,24 +17,13 @@ import java.util.concurrent.TimeUnit;
  * generation, so a handshake that chose a pair gets that pair's chain and key even if a reload comes between.
  */
 final class ReloadingKeyManager extends X509ExtendedKeyManager {
-    private static final System.Logger LOG = System.getLogger(ReloadingKeyManager.class.getName());
     private static final String ALIAS = "cairn-";
-    private static final long CHECK_NS = TimeUnit.SECONDS.toNanos(1);
 
-    private final Path certFile;
-    private final Path keyFile;
-    private volatile Loaded loaded;
-    private volatile Loaded previous;
+    private final ReloadingFiles<Pair> files;
+    private ReloadingFiles.Generation<Pair> latest;
+    private ReloadingFiles.Generation<Pair> previous;
 
-    private record Loaded(int generation, X509Certificate[] chain, PrivateKey key, FileTime certTime,
-        FileTime keyTime, long checkedNs) {
-        Loaded checked() {
-            return new Loaded(generation, chain, key, certTime, keyTime, System.nanoTime());
-        }
-
-        String alias() {
-            return ALIAS + generation;
-        }
+    private record Pair(X509Certificate[] chain, PrivateKey key) {
     }
 
     /**
@@ -47,80 +32,53 @@ final class ReloadingKeyManager extends X509ExtendedKeyManager {
      * @throws IllegalArgumentException if they cannot be read now.
      */
     ReloadingKeyManager(final Path certFile, final Path keyFile) {
-        this.certFile = certFile;
-        this.keyFile = keyFile;
-        this.loaded = load(0);
-        this.previous = loaded;
+        this.files = new ReloadingFiles<>("the certificate", List.of(certFile, keyFile), () -> load(certFile, keyFile));
+        this.latest = files.current();
+        this.previous = latest;
     }
 
-    private Loaded load(final int generation) {
-        try {
-            final FileTime certTime = Files.getLastModifiedTime(certFile);
-            final FileTime keyTime = Files.getLastModifiedTime(keyFile);
-            final List<X509Certificate> chain = Certificates.readCertificates(certFile);
-            final PrivateKey key = Certificates.readKey(keyFile);
-            if (!chain.get(0).getPublicKey().getAlgorithm().equals(key.getAlgorithm())) {
-                throw new IllegalArgumentException(keyFile + " holds a " + key.getAlgorithm() + " key but "
-                    + certFile + " a " + chain.get(0).getPublicKey().getAlgorithm() + " certificate");
-            }
-            return new Loaded(generation, chain.toArray(new X509Certificate[0]), key, certTime, keyTime,
-                System.nanoTime());
-        } catch (final IOException ex) {
-            throw new IllegalArgumentException("cannot read " + certFile + " or " + keyFile + ": " + ex, ex);
+    private static Pair load(final Path certFile, final Path keyFile) {
+        final List<X509Certificate> chain = Certificates.readCertificates(certFile);
+        final PrivateKey key = Certificates.readKey(keyFile);
+        if (!chain.get(0).getPublicKey().getAlgorithm().equals(key.getAlgorithm())) {
+            throw new IllegalArgumentException(keyFile + " holds a " + key.getAlgorithm() + " key but " + certFile
+                + " a " + chain.get(0).getPublicKey().getAlgorithm() + " certificate");
         }
+        return new Pair(chain.toArray(new X509Certificate[0]), key);
     }
 
-    private Loaded current() {
-        final Loaded now = loaded;
-        if (System.nanoTime() - now.checkedNs() < CHECK_NS) {
-            return now;
+    /** The pair in use; the one before it stays reachable by its alias for a handshake that chose it. */
+    private synchronized ReloadingFiles.Generation<Pair> current() {
+        final ReloadingFiles.Generation<Pair> now = files.current();
+        if (now != latest) {
+            previous = latest;
+            latest = now;
         }
-        synchronized (this) {
-            if (loaded != now) {
-                return loaded;
-            }
-            try {
-                final boolean changed = !Files.getLastModifiedTime(certFile).equals(now.certTime())
-                    || !Files.getLastModifiedTime(keyFile).equals(now.keyTime());
-                if (changed) {
-                    final Loaded next = load(now.generation() + 1);
-                    previous = now;
-                    loaded = next;
-                    LOG.log(System.Logger.Level.INFO, "TLS: reloaded " + certFile + " (subject "
-                        + loaded.chain()[0].getSubjectX500Principal() + ", serial "
-                        + loaded.chain()[0].getSerialNumber().toString(16) + ")");
-                } else {
-                    loaded = now.checked();
-                }
-            } catch (final IOException | IllegalArgumentException ex) {
-                LOG.log(System.Logger.Level.WARNING, "TLS: keeping the certificate in use; " + ex.getMessage());
-                loaded = now.checked();
-            }
-            return loaded;
-        }
+        return now;
     }
 
     /**
      * @return the certificate in use (the leaf).
      */
     X509Certificate certificate() {
-        return current().chain()[0];
+        return current().value().chain()[0];
     }
 
     private String aliasFor(final String keyType) {
-        final Loaded pair = current();
-        final String algorithm = pair.key().getAlgorithm();
+        final ReloadingFiles.Generation<Pair> pair = current();
+        final String algorithm = pair.value().key().getAlgorithm();
         // The JDK asks for "EC", "RSA", "RSASSA-PSS" (an RSA key signs with PSS in TLS 1.3).
-        return keyType == null || keyType.equals(algorithm) || keyType.startsWith(algorithm) ? pair.alias() : null;
+        return keyType == null || keyType.equals(algorithm) || keyType.startsWith(algorithm)
+            ? ALIAS + pair.generation() : null;
     }
 
-    private Loaded byAlias(final String alias) {
-        final Loaded now = loaded;
-        if (now.alias().equals(alias)) {
-            return now;
+    private synchronized Pair byAlias(final String alias) {
+        for (final ReloadingFiles.Generation<Pair> pair : List.of(latest, previous)) {
+            if ((ALIAS + pair.generation()).equals(alias)) {
+                return pair.value();
+            }
         }
-        final Loaded before = previous;
-        return before.alias().equals(alias) ? before : null;
+        return null;
     }
 
     @Override
@@ -164,13 +122,13 @@ final class ReloadingKeyManager extends X509ExtendedKeyManager {
 
     @Override
     public X509Certificate[] getCertificateChain(final String alias) {
-        final Loaded pair = byAlias(alias);
+        final Pair pair = byAlias(alias);
         return pair == null ? null : pair.chain().clone();
     }
 
     @Override
     public PrivateKey getPrivateKey(final String alias) {
-        final Loaded pair = byAlias(alias);
+        final Pair pair = byAlias(alias);
         return pair == null ? null : pair.key();
     }
 }

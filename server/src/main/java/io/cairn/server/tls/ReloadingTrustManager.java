@@ -6,9 +6,7 @@ import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
 import java.io.IOException;
 import java.net.Socket;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.cert.CertificateException;
@@ -26,19 +24,13 @@ import java.util.concurrent.TimeUnit;
  */
 final class ReloadingTrustManager extends X509ExtendedTrustManager {
     private static final System.Logger LOG = System.getLogger(ReloadingTrustManager.class.getName());
-    private static final long CHECK_NS = TimeUnit.SECONDS.toNanos(1);
+    private static final long REJECTION_LOG_NS = TimeUnit.SECONDS.toNanos(1);
 
-    private final Path caFile;
-    private final Path crlFile;
-    private volatile Loaded loaded;
-    private long lastRejectionLogNs = System.nanoTime() - CHECK_NS;
+    private final ReloadingFiles<Loaded> files;
+    private long lastRejectionLogNs = System.nanoTime() - REJECTION_LOG_NS;
     private long rejectionsUntold;
 
-    private record Loaded(X509ExtendedTrustManager trust, List<X509CRL> crls, FileTime caTime, FileTime crlTime,
-        long checkedNs) {
-        Loaded checked() {
-            return new Loaded(trust, crls, caTime, crlTime, System.nanoTime());
-        }
+    private record Loaded(X509ExtendedTrustManager trust, List<X509CRL> crls) {
     }
 
     /**
@@ -47,15 +39,12 @@ final class ReloadingTrustManager extends X509ExtendedTrustManager {
      * @throws IllegalArgumentException if they cannot be read now.
      */
     ReloadingTrustManager(final Path caFile, final Path crlFile) {
-        this.caFile = caFile;
-        this.crlFile = crlFile;
-        this.loaded = load();
+        this.files = new ReloadingFiles<>("the trusted CAs and CRLs", java.util.Arrays.asList(caFile, crlFile),
+            () -> load(caFile, crlFile));
     }
 
-    private Loaded load() {
+    private static Loaded load(final Path caFile, final Path crlFile) {
         try {
-            final FileTime caTime = Files.getLastModifiedTime(caFile);
-            final FileTime crlTime = crlFile == null ? null : Files.getLastModifiedTime(crlFile);
             final KeyStore anchors = KeyStore.getInstance(KeyStore.getDefaultType());
             anchors.load(null, null);
             int i = 0;
@@ -64,17 +53,12 @@ final class ReloadingTrustManager extends X509ExtendedTrustManager {
             }
             final TrustManagerFactory factory = TrustManagerFactory.getInstance("PKIX");
             factory.init(anchors);
-            X509ExtendedTrustManager trust = null;
             for (final TrustManager manager : factory.getTrustManagers()) {
                 if (manager instanceof X509ExtendedTrustManager extended) {
-                    trust = extended;
+                    return new Loaded(extended, crlFile == null ? List.of() : Certificates.readCrls(crlFile));
                 }
             }
-            if (trust == null) {
-                throw new IllegalStateException("the JDK's PKIX trust manager is missing");
-            }
-            return new Loaded(trust, crlFile == null ? List.of() : Certificates.readCrls(crlFile), caTime, crlTime,
-                System.nanoTime());
+            throw new IllegalStateException("the JDK's PKIX trust manager is missing");
         } catch (final IOException | GeneralSecurityException ex) {
             throw new IllegalArgumentException("cannot read " + caFile + (crlFile == null ? "" : " or " + crlFile)
                 + ": " + ex, ex);
@@ -82,29 +66,7 @@ final class ReloadingTrustManager extends X509ExtendedTrustManager {
     }
 
     private Loaded current() {
-        final Loaded now = loaded;
-        if (System.nanoTime() - now.checkedNs() < CHECK_NS) {
-            return now;
-        }
-        synchronized (this) {
-            if (loaded != now) {
-                return loaded;
-            }
-            try {
-                final boolean changed = !Files.getLastModifiedTime(caFile).equals(now.caTime())
-                    || crlFile != null && !Files.getLastModifiedTime(crlFile).equals(now.crlTime());
-                loaded = changed ? load() : now.checked();
-                if (changed) {
-                    LOG.log(System.Logger.Level.INFO, "TLS: reloaded " + caFile
-                        + (crlFile == null ? "" : " and " + crlFile));
-                }
-            } catch (final IOException | IllegalArgumentException ex) {
-                LOG.log(System.Logger.Level.WARNING, "TLS: keeping the trusted CAs and CRLs in use; "
-                    + ex.getMessage());
-                loaded = now.checked();
-            }
-            return loaded;
-        }
+        return files.current().value();
     }
 
     private static void checkRevoked(final X509Certificate[] chain, final List<X509CRL> crls)
@@ -158,7 +120,7 @@ final class ReloadingTrustManager extends X509ExtendedTrustManager {
     private synchronized CertificateException rejected(final X509Certificate[] chain, final Object from,
         final CertificateException why) {
         final long now = System.nanoTime();
-        if (now - lastRejectionLogNs >= CHECK_NS) {
+        if (now - lastRejectionLogNs >= REJECTION_LOG_NS) {
             final long untold = rejectionsUntold;
             rejectionsUntold = 0;
             lastRejectionLogNs = now;
