@@ -274,8 +274,10 @@ class KeyspaceModelIT {
                 client.join(20_000);
             }
         }
-        final long finalRevision = kv(0).range(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8(PREFIX))
-            .setRangeEnd(PREFIX_END).setCountOnly(true).build()).getHeader().getRevision();
+        final long finalRevision = KVGrpc.newBlockingStub(cairn.channel(0)).withWaitForReady()
+            .withDeadlineAfter(30, TimeUnit.SECONDS).range(RangeRequest.newBuilder()
+                .setKey(ByteString.copyFromUtf8(PREFIX)).setRangeEnd(PREFIX_END).setCountOnly(true).build())
+            .getHeader().getRevision();
         for (final Watcher watcher : watchers) {
             Await.until("watcher " + watcher.id + " reaching revision " + finalRevision, 60,
                 () -> watcher.lastRevision.get() >= finalRevision);

@@ -517,6 +517,13 @@ public final class ProcessCluster implements AutoCloseable {
                 throw new IllegalStateException(names[i] + " exited with " + processes[i].exitValue() + ", see "
                     + logs);
             }
+            synchronized (channels) {
+                if (channels[i] != null) {
+                    // The port is open again: a channel that failed to connect while the member was down would
+                    // otherwise wait out its backoff (seconds) and fail calls fast with the old "connection refused".
+                    channels[i].resetConnectBackoff();
+                }
+            }
         }
     }
 
