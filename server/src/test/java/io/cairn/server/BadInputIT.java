@@ -18,7 +18,7 @@ import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCalls;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -51,18 +51,10 @@ class BadInputIT {
     @TempDir
     Path dir;
 
+    @AutoClose
     private ProcessCluster etcd;
+    @AutoClose
     private ProcessCluster cairn;
-
-    @AfterEach
-    void stop() {
-        if (cairn != null) {
-            cairn.close();
-        }
-        if (etcd != null) {
-            etcd.close();
-        }
-    }
 
     @Test
     void shouldAnswerEveryBadRequestAsEtcdDoes() throws Exception {

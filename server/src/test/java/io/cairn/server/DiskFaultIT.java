@@ -7,7 +7,7 @@ import io.etcd.jetcd.api.PutRequest;
 import io.etcd.jetcd.api.RangeRequest;
 import io.etcd.jetcd.api.StatusRequest;
 import io.etcd.jetcd.api.StatusResponse;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,16 +45,10 @@ class DiskFaultIT {
     @TempDir
     Path dir;
 
+    @AutoClose // closed after each test, before its temporary directory goes
     private ProcessCluster cairn;
     private final List<String> acknowledged = new ArrayList<>();
     private int written;
-
-    @AfterEach
-    void stop() {
-        if (cairn != null) {
-            cairn.close();
-        }
-    }
 
     @Test
     void shouldRefuseDamagedFilesAndComeBackReplaced() throws Exception {

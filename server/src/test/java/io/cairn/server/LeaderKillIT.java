@@ -4,7 +4,7 @@ import com.google.protobuf.ByteString;
 import io.etcd.jetcd.api.KVGrpc;
 import io.etcd.jetcd.api.PutRequest;
 import io.etcd.jetcd.api.RangeRequest;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,14 +39,8 @@ class LeaderKillIT {
     @TempDir
     Path dir;
 
+    @AutoClose // closed after each test, before its temporary directory goes
     private ProcessCluster cairn;
-
-    @AfterEach
-    void stop() {
-        if (cairn != null) {
-            cairn.close();
-        }
-    }
 
     private static void signal(final Process process, final String signal) throws Exception {
         final Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).start();

@@ -1,6 +1,6 @@
 package io.cairn.server;
 
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,14 +34,8 @@ class MembershipIT {
     @TempDir
     Path dir;
 
+    @AutoClose // closed after each test, before its temporary directory goes
     private ProcessCluster cairn;
-
-    @AfterEach
-    void stop() {
-        if (cairn != null) {
-            cairn.close();
-        }
-    }
 
     @Test
     void shouldAddPromoteRemoveMembersWithEtcdctl() throws Exception {

@@ -15,7 +15,7 @@ import io.etcd.jetcd.api.RangeRequest;
 import io.etcd.jetcd.api.StatusRequest;
 import io.etcd.jetcd.api.StatusResponse;
 import io.grpc.ManagedChannel;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -73,6 +73,7 @@ class SustainedLoadIT {
     @TempDir
     Path dir;
 
+    @AutoClose // closed after each test, before its temporary directory goes
     private ProcessCluster cairn;
     private final Set<String> acknowledged = ConcurrentHashMap.newKeySet();
     private final AtomicLong failures = new AtomicLong();
@@ -83,13 +84,6 @@ class SustainedLoadIT {
     private long compactTo;
     private ResidentMemory memoryMax = ResidentMemory.NONE;
     private long allButKeyspaceMaxKib;
-
-    @AfterEach
-    void stop() {
-        if (cairn != null) {
-            cairn.close();
-        }
-    }
 
     @Test
     @Timeout(value = 600 + 2 * 60 * 60, unit = TimeUnit.SECONDS)

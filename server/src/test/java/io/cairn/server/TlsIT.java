@@ -9,7 +9,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
 import io.netty.handler.ssl.SslContext;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,14 +48,8 @@ class TlsIT {
     @TempDir
     Path dir;
 
+    @AutoClose // closed after each test, before its temporary directory goes
     private ProcessCluster cairn;
-
-    @AfterEach
-    void stop() {
-        if (cairn != null) {
-            cairn.close();
-        }
-    }
 
     @Test
     @Timeout(value = 240, unit = TimeUnit.SECONDS)

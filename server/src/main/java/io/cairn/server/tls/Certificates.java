@@ -42,7 +42,6 @@ import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
-import java.security.cert.CertificateException;
 import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
@@ -178,20 +177,8 @@ public final class Certificates {
      * @throws IllegalArgumentException if it cannot be read or holds none.
      */
     public static List<X509Certificate> readCertificates(final Path file) {
-        final List<X509Certificate> certificates = new ArrayList<>();
-        try {
-            for (final Object block : readPem(file)) {
-                if (block instanceof X509CertificateHolder holder) {
-                    certificates.add(new JcaX509CertificateConverter().getCertificate(holder));
-                }
-            }
-        } catch (final CertificateException ex) {
-            throw new IllegalArgumentException(file + ": not a valid certificate: " + ex.getMessage(), ex);
-        }
-        if (certificates.isEmpty()) {
-            throw new IllegalArgumentException(file + ": no certificate (a PEM block CERTIFICATE) in it");
-        }
-        return certificates;
+        return readAll(file, X509CertificateHolder.class, new JcaX509CertificateConverter()::getCertificate,
+            "certificate", "CERTIFICATE");
     }
 
     /**
@@ -200,20 +187,31 @@ public final class Certificates {
      * @throws IllegalArgumentException if it cannot be read or holds none.
      */
     public static List<X509CRL> readCrls(final Path file) {
-        final List<X509CRL> crls = new ArrayList<>();
+        return readAll(file, X509CRLHolder.class, new JcaX509CRLConverter()::getCRL, "CRL", "X509 CRL");
+    }
+
+    /** Turns a PEM block BouncyCastle parsed into the JDK's object. */
+    private interface Converter<H, T> {
+        T convert(H holder) throws GeneralSecurityException;
+    }
+
+    /** Every block of one kind in a PEM file, in order, as the JDK's objects; at least one. */
+    private static <H, T> List<T> readAll(final Path file, final Class<H> kind, final Converter<H, T> converter,
+        final String what, final String pemType) {
+        final List<T> all = new ArrayList<>();
         try {
             for (final Object block : readPem(file)) {
-                if (block instanceof X509CRLHolder holder) {
-                    crls.add(new JcaX509CRLConverter().getCRL(holder));
+                if (kind.isInstance(block)) {
+                    all.add(converter.convert(kind.cast(block)));
                 }
             }
-        } catch (final java.security.cert.CRLException ex) {
-            throw new IllegalArgumentException(file + ": not a valid CRL: " + ex.getMessage(), ex);
+        } catch (final GeneralSecurityException ex) {
+            throw new IllegalArgumentException(file + ": not a valid " + what + ": " + ex.getMessage(), ex);
         }
-        if (crls.isEmpty()) {
-            throw new IllegalArgumentException(file + ": no CRL (a PEM block X509 CRL) in it");
+        if (all.isEmpty()) {
+            throw new IllegalArgumentException(file + ": no " + what + " (a PEM block " + pemType + ") in it");
         }
-        return crls;
+        return all;
     }
 
     /**

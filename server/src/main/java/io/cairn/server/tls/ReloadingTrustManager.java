@@ -85,25 +85,32 @@ final class ReloadingTrustManager extends X509ExtendedTrustManager {
     @Override
     public void checkClientTrusted(final X509Certificate[] chain, final String authType, final Socket socket)
         throws CertificateException {
-        final Loaded now = current();
-        try {
-            now.trust().checkClientTrusted(chain, authType, socket);
-            checkRevoked(chain, now.crls());
-        } catch (final CertificateException ex) {
-            throw rejected(chain, socket == null ? null : socket.getRemoteSocketAddress(), ex);
-        }
+        checkClient(chain, socket == null ? null : socket.getRemoteSocketAddress(),
+            trust -> trust.checkClientTrusted(chain, authType, socket));
     }
 
     @Override
     public void checkClientTrusted(final X509Certificate[] chain, final String authType, final SSLEngine engine)
         throws CertificateException {
+        checkClient(chain, engine == null || engine.getPeerHost() == null ? null
+            : engine.getPeerHost() + ":" + engine.getPeerPort(), trust -> trust.checkClientTrusted(chain, authType,
+                engine));
+    }
+
+    /** One of the JDK's checks of a client's chain, whichever connection type it is for. */
+    private interface ChainCheck {
+        void check(X509ExtendedTrustManager trust) throws CertificateException;
+    }
+
+    /** The JDK's chain check, then the CRLs; a refusal is logged (rate-limited) and thrown on. */
+    private void checkClient(final X509Certificate[] chain, final Object from, final ChainCheck chainCheck)
+        throws CertificateException {
         final Loaded now = current();
         try {
-            now.trust().checkClientTrusted(chain, authType, engine);
+            chainCheck.check(now.trust());
             checkRevoked(chain, now.crls());
         } catch (final CertificateException ex) {
-            throw rejected(chain, engine == null || engine.getPeerHost() == null ? null
-                : engine.getPeerHost() + ":" + engine.getPeerPort(), ex);
+            throw rejected(chain, from, ex);
         }
     }
 
