@@ -11,7 +11,6 @@ import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.queue.RollCycle;
 import net.openhft.chronicle.queue.RollCycles;
 import net.openhft.chronicle.queue.TailerDirection;
-import net.openhft.chronicle.queue.impl.StoreFileListener;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
 import net.openhft.chronicle.queue.rollcycles.TestRollCycles;
@@ -19,7 +18,6 @@ import net.openhft.chronicle.wire.DocumentContext;
 import net.openhft.posix.MAdviseFlag;
 import net.openhft.posix.PosixAPI;
 import org.agrona.DirectBuffer;
-import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.collections.IntArrayList;
 import org.agrona.collections.LongArrayList;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -96,7 +94,11 @@ public final class ChronicleWal implements Wal {
     private final WalRecord record = new WalRecord();
     private final UnsafeBuffer stateRecord = new UnsafeBuffer(ByteBuffer.allocateDirect(STATE_RECORD_BYTES));
     private final UnsafeBuffer payloadView = new UnsafeBuffer(0, 0);
-    private final Int2ObjectHashMap<File> cycleFiles = new Int2ObjectHashMap<>();
+    /**
+     * Chronicle's file names (UTC, the roll cycle's pattern). A cycle's file is found by its name: Chronicle's
+     * store-file listener reports acquired files late, from its background releaser thread.
+     */
+    private final java.time.format.DateTimeFormatter fileNames;
     // Cycles in ascending order with the highest entry index written in each (dead entries included).
     private final IntArrayList cycles = new IntArrayList();
     private final LongArrayList cycleIndexMax = new LongArrayList();
@@ -130,31 +132,19 @@ public final class ChronicleWal implements Wal {
         this.lockChannel = lockChannel;
         this.lock = lock;
         this.rollCycle = rollCycle(config.rollCycle());
-        final StoreFileListener listener = new StoreFileListener() {
-            @Override
-            public void onAcquired(final int cycle, final File file) {
-                cycleFiles.put(cycle, file);
-            }
-
-            @Override
-            public void onReleased(final int cycle, final File file) {
-                // Files stay known until compaction deletes them.
-            }
-        };
+        this.fileNames = java.time.format.DateTimeFormatter.ofPattern(rollCycle.format())
+            .withZone(java.time.ZoneOffset.UTC);
         this.queue = SingleChronicleQueueBuilder.binary(config.directory())
             .rollCycle(rollCycle)
             .syncMode(config.durable() ? SyncMode.SYNC : SyncMode.NONE)
             .blockSize(Math.max(64L << 20, 4L * config.entryBytesMax()))
             .timeProvider(this::clockMs)
-            .storeFileListener(listener)
             .readOnly(readOnly)
             .build();
         this.tailer = queue.createTailer();
     }
 
     private int lastCycleOnDisk() throws IOException {
-        final java.time.format.DateTimeFormatter format = java.time.format.DateTimeFormatter
-            .ofPattern(rollCycle.format()).withZone(java.time.ZoneOffset.UTC);
         int last = Integer.MIN_VALUE;
         try (var files = Files.list(config.directory())) {
             for (final Path file : files.toList()) {
@@ -162,12 +152,18 @@ public final class ChronicleWal implements Wal {
                 if (!name.endsWith(".cq4")) {
                     continue;
                 }
-                final long ms = java.time.LocalDateTime.parse(name.substring(0, name.length() - 4), format)
+                final long ms = java.time.LocalDateTime.parse(name.substring(0, name.length() - 4), fileNames)
                     .toInstant(java.time.ZoneOffset.UTC).toEpochMilli();
                 last = Math.max(last, (int)((ms - rollCycle.defaultEpoch()) / rollCycle.lengthInMillis()));
             }
         }
         return last;
+    }
+
+    /** The file Chronicle writes {@code cycle} to (the inverse of {@link #lastCycleOnDisk}'s parsing). */
+    private File fileOf(final int cycle) {
+        final long ms = rollCycle.defaultEpoch() + (long)cycle * rollCycle.lengthInMillis();
+        return config.directory().resolve(fileNames.format(java.time.Instant.ofEpochMilli(ms)) + ".cq4").toFile();
     }
 
     private long clockMs() {
@@ -588,22 +584,17 @@ public final class ChronicleWal implements Wal {
      * synced records). The dirty pages are the same few plus the index's, so the device does the same work.
      */
     private void syncFile(final int cycle) {
-        final File file = cycleFiles.get(cycle);
-        if (file == null) {
-            appender.sync(); // not known by name (cannot happen once a file was acquired): Chronicle's own msync
-            return;
-        }
         try {
             if (syncChannel == null || syncChannelCycle != cycle) {
                 if (syncChannel != null) {
                     syncChannel.close();
                 }
-                syncChannel = FileChannel.open(file.toPath(), StandardOpenOption.WRITE);
+                syncChannel = FileChannel.open(fileOf(cycle).toPath(), StandardOpenOption.WRITE);
                 syncChannelCycle = cycle;
             }
             syncChannel.force(false);
         } catch (final IOException ex) {
-            throw new UncheckedIOException("fdatasync of WAL file " + file + " failed", ex);
+            throw new UncheckedIOException("fdatasync of WAL file " + fileOf(cycle) + " failed", ex);
         }
     }
 
@@ -757,15 +748,12 @@ public final class ChronicleWal implements Wal {
             if (cycle >= current || cycleIndexMax.getLong(deleted) > newBase) {
                 break;
             }
-            final File file = cycleFiles.get(cycle);
-            if (file != null) {
-                try {
-                    Files.deleteIfExists(file.toPath());
-                } catch (final IOException ex) {
-                    LOG.log(System.Logger.Level.WARNING, "could not delete compacted WAL file " + file + ": " + ex);
-                    break;
-                }
-                cycleFiles.remove(cycle);
+            final File file = fileOf(cycle);
+            try {
+                Files.deleteIfExists(file.toPath());
+            } catch (final IOException ex) {
+                LOG.log(System.Logger.Level.WARNING, "could not delete compacted WAL file " + file + ": " + ex);
+                break;
             }
             deleted++;
         }
