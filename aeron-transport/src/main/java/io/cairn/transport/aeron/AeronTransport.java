@@ -52,6 +52,8 @@ public final class AeronTransport implements Transport, AutoCloseable {
     public static final int TOO_LARGE = 5;
     /** The publication is closed. */
     public static final int CLOSED = 6;
+    /** A sealed frame refused because its sender is not a peer (the other reasons are {@link PeerSeal}'s). */
+    public static final int REJECTED_UNKNOWN_SENDER = PeerSecurity.UNKNOWN_SENDER;
 
     private static final System.Logger LOG = System.getLogger(AeronTransport.class.getName());
     private static final long WARNING_INTERVAL_NS = TimeUnit.SECONDS.toNanos(5);
@@ -96,6 +98,10 @@ public final class AeronTransport implements Transport, AutoCloseable {
     private long notConnected;
     private long partitionDropped;
     private final PartitionRules partition = PartitionRules.fromSystemProperty();
+    /** Sealed frames (null: plaintext {@link PeerFrame}s). */
+    private final PeerSecurity security;
+    /** Where a frame too large to claim is sealed before it is offered. */
+    private UnsafeBuffer sealed = new UnsafeBuffer(ByteBuffer.allocateDirect(0));
     private long lastWarningNs;
     private boolean closed;
 
@@ -127,6 +133,17 @@ public final class AeronTransport implements Transport, AutoCloseable {
         }
         this.idleStrategy = launched == null ? null : socketWait(launched.context());
         this.assembler = new FragmentAssembler(this::onFragment);
+        this.security = config.peerTls() == null ? null : startSecurity(config);
+    }
+
+    private PeerSecurity startSecurity(final AeronTransportConfig config) {
+        try {
+            return new PeerSecurity(config.nodeId(), config.listenEndpoint(), config.peers(), config.peerTls());
+        } catch (final IOException ex) {
+            close();
+            throw new IllegalStateException("node " + config.nodeId() + ": cannot listen for peer keys on TCP "
+                + config.listenEndpoint() + ": " + ex.getMessage(), ex);
+        }
     }
 
     /**
@@ -255,6 +272,9 @@ public final class AeronTransport implements Transport, AutoCloseable {
         AeronTransportConfig.port(endpoint);
         final String channel = AeronTransportConfig.channel(endpoint, config.mtuBytes());
         publications.put(nodeId, aeron.addExclusivePublication(channel, config.streamId()));
+        if (security != null) {
+            security.addPeer(nodeId, endpoint);
+        }
     }
 
     /**
@@ -262,6 +282,9 @@ public final class AeronTransport implements Transport, AutoCloseable {
      */
     public void removePeer(final int nodeId) {
         CloseHelper.quietClose(publications.remove(nodeId));
+        if (security != null) {
+            security.removePeer(nodeId);
+        }
     }
 
     /**
@@ -277,7 +300,12 @@ public final class AeronTransport implements Transport, AutoCloseable {
      * @return the largest message {@link #send} accepts.
      */
     public int maxMessageLength() {
-        return subscriptionMaxMessageLength() - PeerFrame.HEADER_LENGTH;
+        return subscriptionMaxMessageLength() - overhead();
+    }
+
+    /** What framing adds to a message: the plaintext header, or the sealed header and tag. */
+    private int overhead() {
+        return security == null ? PeerFrame.HEADER_LENGTH : PeerSeal.frameLength(0);
     }
 
     private int subscriptionMaxMessageLength() {
@@ -306,18 +334,48 @@ public final class AeronTransport implements Transport, AutoCloseable {
             partitionDropped++;
             return SENT; // a cut network takes the message and loses it
         }
-        final int frameLength = PeerFrame.HEADER_LENGTH + length;
+        final int frameLength = overhead() + length;
         if (frameLength > publication.maxMessageLength()) {
             return TOO_LARGE;
         }
-        long result = offer(publication, frameLength, buffer, offset, length);
+        final PeerSeal.Sender sender = security == null ? null : security.sender(nodeId);
+        if (security != null && sender == null) {
+            notConnected++;
+            return NOT_CONNECTED; // no key agreed with that peer yet (one is being asked for)
+        }
+        long result = sender == null ? offer(publication, frameLength, buffer, offset, length)
+            : offerSealed(publication, sender, frameLength, buffer, offset, length);
         // ADMIN_ACTION (the term rotated under this offer, every term's worth of bytes) means "try again at once":
         // dropping it lost a forwarded proposal or read every few seconds under load, an error to its client.
         for (int retry = 0; retry < ADMIN_RETRIES_MAX && result == Publication.ADMIN_ACTION; retry++) {
             adminRetries++;
-            result = offer(publication, frameLength, buffer, offset, length);
+            result = sender == null ? offer(publication, frameLength, buffer, offset, length)
+                : offerSealed(publication, sender, frameLength, buffer, offset, length);
         }
         return outcome(result);
+    }
+
+    /** A sealed frame: into the claimed term buffer when it fits one, else sealed aside and offered (fragmented). */
+    private long offerSealed(final ExclusivePublication publication, final PeerSeal.Sender sender,
+        final int frameLength, final DirectBuffer buffer, final int offset, final int length) {
+        if (frameLength <= publication.maxPayloadLength()) {
+            final long result = publication.tryClaim(frameLength, claim);
+            if (result > 0) {
+                try {
+                    sender.seal(buffer, offset, length, claim.buffer(), claim.offset());
+                } catch (final RuntimeException ex) {
+                    claim.abort();
+                    throw ex;
+                }
+                claim.commit();
+            }
+            return result;
+        }
+        if (sealed.capacity() < frameLength) {
+            sealed = new UnsafeBuffer(ByteBuffer.allocateDirect(Integer.highestOneBit(frameLength) << 1));
+        }
+        sender.seal(buffer, offset, length, sealed, 0);
+        return publication.offer(sealed, 0, frameLength);
     }
 
     private long offer(final ExclusivePublication publication, final int frameLength, final DirectBuffer buffer,
@@ -369,7 +427,7 @@ public final class AeronTransport implements Transport, AutoCloseable {
             // One driver duty cycle reads at most one datagram per socket: a single invocation per loop cycle held
             // a follower to one append message per WAL sync (4 entries a sync at 512 in flight, the rest queued in
             // Aeron's window). So: invoke and read until the sockets are drained, the limit is met, or ROUNDS_MAX.
-            int work = 0;
+            int work = security == null ? 0 : security.installKeys(System.nanoTime());
             int fragments = 0;
             for (int round = 0; round < ROUNDS_MAX; round++) {
                 final int driven = invoke();
@@ -455,6 +513,10 @@ public final class AeronTransport implements Transport, AutoCloseable {
     }
 
     private void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header frameHeader) {
+        if (security != null) {
+            onSealedFragment(buffer, offset, length);
+            return;
+        }
         final int status = PeerFrame.check(receiveCrc, buffer, offset, length);
         if (status != PeerFrame.VALID) {
             dropped[status]++;
@@ -473,6 +535,29 @@ public final class AeronTransport implements Transport, AutoCloseable {
         framesReceived++;
         handler.onMessage(PeerFrame.senderId(buffer, offset), buffer, offset + PeerFrame.HEADER_LENGTH,
             length - PeerFrame.HEADER_LENGTH);
+    }
+
+    private void onSealedFragment(final DirectBuffer buffer, final int offset, final int length) {
+        final int opened = security.open(buffer, offset, length);
+        if (opened < 0) {
+            final long now = System.nanoTime();
+            if (now - lastWarningNs > WARNING_INTERVAL_NS) {
+                lastWarningNs = now;
+                LOG.log(System.Logger.Level.WARNING, "node {0}: refused a peer frame ({1}, {2} bytes, claiming to be "
+                    + "from {3}); refused so far: {4}", config.nodeId(), PeerSecurity.reason(opened), length,
+                    Integer.toUnsignedString(length >= PeerSeal.HEADER_LENGTH
+                        ? buffer.getInt(offset + PeerSeal.SENDER_OFFSET, PeerSeal.ORDER) : 0),
+                    security.rejectedTotal());
+            }
+            return;
+        }
+        final int senderId = buffer.getInt(offset + PeerSeal.SENDER_OFFSET, PeerSeal.ORDER);
+        if (partition != null && partition.blocks(senderId)) {
+            partitionDropped++;
+            return;
+        }
+        framesReceived++;
+        handler.onMessage(senderId, security.opened(), 0, opened);
     }
 
     private static String reason(final int status) {
@@ -505,14 +590,47 @@ public final class AeronTransport implements Transport, AutoCloseable {
     }
 
     /**
-     * @return malformed frames dropped.
+     * @return malformed frames dropped: plaintext frames that failed their checks, or sealed ones refused (every
+     *     reason of {@link #rejectedFrames(int)}).
      */
     public long droppedFrames() {
-        long total = 0;
+        long total = security == null ? 0 : security.rejectedTotal();
         for (final long count : dropped) {
             total += count;
         }
         return total;
+    }
+
+    /**
+     * @return true when every frame is sealed ({@link AeronTransportConfig#peerTls()}).
+     */
+    public boolean sealed() {
+        return security != null;
+    }
+
+    /**
+     * @param reason a negative result of {@link PeerSeal.Receiver#open} ({@link PeerSeal#BAD_TAG} and the rest), or
+     *               {@link #REJECTED_UNKNOWN_SENDER}.
+     * @return sealed frames refused for that reason (0 in plaintext mode).
+     */
+    public long rejectedFrames(final int reason) {
+        return security == null ? 0 : security.rejected(reason);
+    }
+
+    /**
+     * @param reason as {@link #rejectedFrames(int)}.
+     * @return its name ({@code bad_tag}, {@code replayed}, ...).
+     */
+    public static String rejectionReason(final int reason) {
+        return PeerSecurity.reason(reason);
+    }
+
+    /**
+     * @param nodeId a peer.
+     * @return true once a key to seal frames to it has been agreed (always true in plaintext mode).
+     */
+    public boolean hasKeyFor(final int nodeId) {
+        return security == null || security.canSend(nodeId);
     }
 
     /**
@@ -536,6 +654,21 @@ public final class AeronTransport implements Transport, AutoCloseable {
         return notConnected;
     }
 
+    /** Agrees new keys with a peer now (the hourly rotation, early): for tests. */
+    void renewKeys(final int nodeId) {
+        security.renew(nodeId);
+    }
+
+    /** The epoch of the key frames to a peer are sealed with now (-1: none): for tests. */
+    int sendingEpoch(final int nodeId) {
+        return security.sendingEpoch(nodeId);
+    }
+
+    /** The epoch of the newest key a peer gave this member (-1: none): for tests. */
+    int receivingEpoch(final int nodeId) {
+        return security.receivingEpoch(nodeId);
+    }
+
     Aeron aeron() {
         return aeron;
     }
@@ -553,6 +686,7 @@ public final class AeronTransport implements Transport, AutoCloseable {
             return;
         }
         closed = true;
+        CloseHelper.quietClose(security);
         for (final ExclusivePublication publication : publications.values()) {
             CloseHelper.quietClose(publication);
         }

@@ -2,6 +2,7 @@ package io.cairn.transport.aeron;
 
 import io.cairn.engine.check.Check;
 
+import javax.net.ssl.SSLContext;
 import java.io.File;
 import java.util.HashMap;
 import java.util.Map;
@@ -19,10 +20,13 @@ import java.util.TreeMap;
  * @param streamId           Aeron stream ID of peer traffic.
  * @param termBytes          term buffer length of each publication; Aeron's largest message is an eighth of it.
  * @param mtuBytes           UDP payload per datagram.
+ * @param peerTls            this member's peer certificate and the CAs its peers' must chain to: every frame is sealed
+ *                           ({@link PeerSeal}) under keys agreed over mutual TLS; null: plaintext frames
+ *                           ({@link PeerFrame}), which anyone who can reach the port can send.
  */
 public record AeronTransportConfig(
     int nodeId, String listenEndpoint, Map<Integer, String> peers, String aeronDirectory, boolean externalDriver,
-    int streamId, int termBytes, int mtuBytes) {
+    int streamId, int termBytes, int mtuBytes, SSLContext peerTls) {
     /** Default stream ID. */
     public static final int STREAM_ID_DEFAULT = 0xCA1;
     /** Default term length: 16 MiB, so the largest message (2 MiB) holds an append carrying etcd's largest request. */
@@ -57,7 +61,7 @@ public record AeronTransportConfig(
     public static AeronTransportConfig of(final int nodeId, final String listenEndpoint,
         final Map<Integer, String> peers) {
         return new AeronTransportConfig(nodeId, listenEndpoint, peers, null, false, STREAM_ID_DEFAULT,
-            TERM_BYTES_DEFAULT, MTU_BYTES_DEFAULT);
+            TERM_BYTES_DEFAULT, MTU_BYTES_DEFAULT, null);
     }
 
     /**
@@ -92,7 +96,16 @@ public record AeronTransportConfig(
      */
     public AeronTransportConfig withExternalDriver(final String directory) {
         return new AeronTransportConfig(nodeId, listenEndpoint, peers, directory, true, streamId, termBytes,
-            mtuBytes);
+            mtuBytes, peerTls);
+    }
+
+    /**
+     * @param tls this member's peer certificate and trusted CAs (null: plaintext).
+     * @return a copy that seals every frame under keys agreed over mutual TLS with {@code tls}.
+     */
+    public AeronTransportConfig withPeerTls(final SSLContext tls) {
+        return new AeronTransportConfig(nodeId, listenEndpoint, peers, aeronDirectory, externalDriver, streamId,
+            termBytes, mtuBytes, tls);
     }
 
     static int port(final String endpoint) {

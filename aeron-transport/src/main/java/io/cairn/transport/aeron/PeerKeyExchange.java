@@ -14,6 +14,7 @@ import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -23,7 +24,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * that member's peer URL (the member ID is derived from it, so the certificate binds the ID), and each sends the key
  * it will seal its frames to the other with: 32 fresh random bytes and a new epoch. Keys never touch the disk. The
  * exchange runs on a thread of its own with blocking sockets: at start, when a link is redone, and hourly — never
- * per frame. Not yet wired into {@link AeronTransport}. Identity is the host, as etcd's peer certificates are
+ * per frame ({@link PeerSecurity} decides when). Identity is the host, as etcd's peer certificates are
  * checked against peer URLs: members that share a host (and so a certificate's names) are not told apart.
  *
  * <p>The message, both ways: {@code "CAIRNKEY"}, version (1 byte), sender ID, receiver ID, epoch (4 bytes each, big
@@ -55,7 +56,7 @@ public final class PeerKeyExchange implements AutoCloseable {
     }
 
     private final int selfId;
-    private final Map<Integer, InetSocketAddress> peers;
+    private final Map<Integer, InetSocketAddress> peers = new ConcurrentHashMap<>();
     private final SSLContext tls;
     private final Keys keys;
     private final SecureRandom random = new SecureRandom();
@@ -63,6 +64,9 @@ public final class PeerKeyExchange implements AutoCloseable {
     private final SSLServerSocket server;
     private final Thread acceptor;
     private volatile boolean closed;
+    private static final long REFUSAL_LOG_INTERVAL_NS = java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+    private long refusals; // acceptor thread
+    private long refusalLoggedNs;
 
     /**
      * @param selfId this member.
@@ -75,7 +79,7 @@ public final class PeerKeyExchange implements AutoCloseable {
     public PeerKeyExchange(final int selfId, final InetSocketAddress listen,
         final Map<Integer, InetSocketAddress> peers, final SSLContext tls, final Keys keys) throws IOException {
         this.selfId = selfId;
-        this.peers = Map.copyOf(peers);
+        this.peers.putAll(peers);
         this.tls = tls;
         this.keys = keys;
         this.epochs = new AtomicInteger(random.nextInt() & 0x3FFF_FFFF);
@@ -85,6 +89,31 @@ public final class PeerKeyExchange implements AutoCloseable {
         this.acceptor = new Thread(this::acceptLoop, "cairn-peer-keys-" + selfId);
         acceptor.setDaemon(true);
         acceptor.start();
+    }
+
+    /**
+     * Adds a peer, or moves one to a new address (membership changes); its next exchange uses the address.
+     *
+     * @param peerId  the peer.
+     * @param address its peer {@code host:port}.
+     */
+    public void setPeer(final int peerId, final InetSocketAddress address) {
+        peers.put(peerId, address);
+    }
+
+    /**
+     * @param peerId a member no longer in the cluster: keys from it are refused from now on.
+     */
+    public void removePeer(final int peerId) {
+        peers.remove(peerId);
+    }
+
+    /**
+     * @param peerId a member.
+     * @return true while it is a peer.
+     */
+    public boolean isPeer(final int peerId) {
+        return peers.containsKey(peerId);
     }
 
     /**
@@ -104,7 +133,7 @@ public final class PeerKeyExchange implements AutoCloseable {
     public void exchangeWith(final int peerId) throws IOException {
         final InetSocketAddress address = peers.get(peerId);
         if (address == null) {
-            throw new IllegalArgumentException("no peer " + peerId);
+            throw new IOException("no peer " + peerId);
         }
         try (SSLSocket socket = (SSLSocket)tls.getSocketFactory().createSocket()) {
             socket.connect(address, TIMEOUT_MS);
@@ -134,8 +163,13 @@ public final class PeerKeyExchange implements AutoCloseable {
                 try {
                     serve(socket);
                 } catch (final IOException | RuntimeException ex) {
-                    LOG.log(System.Logger.Level.WARNING, "peer keys: refused " + socket.getRemoteSocketAddress()
-                        + ": " + ex.getMessage());
+                    refusals++;
+                    final long now = System.nanoTime();
+                    if (now - refusalLoggedNs > REFUSAL_LOG_INTERVAL_NS || refusals == 1) {
+                        refusalLoggedNs = now;
+                        LOG.log(System.Logger.Level.WARNING, "peer keys: refused " + socket.getRemoteSocketAddress()
+                            + ": " + ex.getMessage() + " (refused so far: " + refusals + ")");
+                    }
                 }
             } catch (final SocketException ex) {
                 if (!closed) {
@@ -150,7 +184,7 @@ public final class PeerKeyExchange implements AutoCloseable {
     private void serve(final SSLSocket socket) throws IOException {
         socket.startHandshake();
         final Message hello = read(socket);
-        if (hello.receiver() != selfId || !peers.containsKey(hello.sender())) {
+        if (hello.receiver() != selfId || !isPeer(hello.sender())) {
             throw new IOException("a key from " + hello.sender() + " to " + hello.receiver() + ", not from a peer to "
                 + selfId);
         }
@@ -164,7 +198,11 @@ public final class PeerKeyExchange implements AutoCloseable {
 
     /** The other side's certificate must name the host of that member's peer URL (an IP or DNS subject name). */
     private void checkNames(final SSLSocket socket, final int peerId) throws IOException {
-        final String host = peers.get(peerId).getHostString();
+        final InetSocketAddress address = peers.get(peerId);
+        if (address == null) {
+            throw new IOException(peerId + " is no longer a peer");
+        }
+        final String host = address.getHostString();
         final X509Certificate certificate = (X509Certificate)socket.getSession().getPeerCertificates()[0];
         try {
             if (certificate.getSubjectAlternativeNames() != null) {

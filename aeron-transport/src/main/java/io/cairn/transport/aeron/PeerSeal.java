@@ -14,7 +14,7 @@ import java.security.GeneralSecurityException;
  * Sealed peer frames — version 2 of {@link PeerFrame}, for members that authenticate each other (ARCHITECTURE.md,
  * "Security"): the payload is encrypted and the whole frame authenticated with AES-256-GCM under a key the sender
  * chose and gave only to this receiver (over mutual TLS), so a frame nobody holding that key made is dropped before
- * a byte of it is decoded. Not yet wired into {@link AeronTransport}: the key exchange comes next.
+ * a byte of it is decoded. {@link PeerSecurity} holds a member's senders and receivers.
  *
  * <pre>
  *  0                   1                   2                   3
@@ -108,6 +108,30 @@ public final class PeerSeal {
         };
     }
 
+    /**
+     * The checks that need no key: long enough, a Cairn frame, version 2, a length field that agrees.
+     *
+     * @param frame       a received frame.
+     * @param frameOffset where it starts.
+     * @param frameLength its length.
+     * @return 0 when well-formed, or {@link #TRUNCATED}, {@link #FOREIGN}, {@link #NOT_SEALED}, {@link #BAD_LENGTH}.
+     */
+    public static int check(final DirectBuffer frame, final int frameOffset, final int frameLength) {
+        if (frameLength < HEADER_LENGTH + TAG_LENGTH) {
+            return frameLength >= 2 && frame.getShort(frameOffset, ORDER) != PeerFrame.MAGIC ? FOREIGN : TRUNCATED;
+        }
+        if (frame.getShort(frameOffset, ORDER) != PeerFrame.MAGIC) {
+            return FOREIGN;
+        }
+        if (frame.getByte(frameOffset + 2) != VERSION) {
+            return NOT_SEALED;
+        }
+        if (frame.getInt(frameOffset + LENGTH_OFFSET, ORDER) != frameLength - HEADER_LENGTH - TAG_LENGTH) {
+            return BAD_LENGTH;
+        }
+        return 0;
+    }
+
     private static Cipher aesGcm() {
         try {
             return Cipher.getInstance("AES/GCM/NoPadding");
@@ -155,6 +179,13 @@ public final class PeerSeal {
             this.peerId = peerId;
             this.epoch = epoch;
             this.key = new SecretKeySpec(key, "AES");
+        }
+
+        /**
+         * @return the key's number.
+         */
+        public int epoch() {
+            return epoch;
         }
 
         /**
@@ -220,6 +251,13 @@ public final class PeerSeal {
         }
 
         /**
+         * @return the number of the newest key installed (-1: none).
+         */
+        public int epoch() {
+            return epoch;
+        }
+
+        /**
          * Takes a key the peer gave over mutual TLS; the one before it stays usable, older ones go.
          *
          * @param newEpoch its number.
@@ -248,23 +286,15 @@ public final class PeerSeal {
          */
         public int open(final DirectBuffer frame, final int frameOffset, final int frameLength,
             final MutableDirectBuffer payload, final int offset) {
-            if (frameLength < HEADER_LENGTH + TAG_LENGTH) {
-                return frameLength >= 2 && frame.getShort(frameOffset, ORDER) != PeerFrame.MAGIC ? FOREIGN : TRUNCATED;
-            }
-            if (frame.getShort(frameOffset, ORDER) != PeerFrame.MAGIC) {
-                return FOREIGN;
-            }
-            if (frame.getByte(frameOffset + 2) != VERSION) {
-                return NOT_SEALED;
+            final int shape = check(frame, frameOffset, frameLength);
+            if (shape != 0) {
+                return shape;
             }
             if (frame.getInt(frameOffset + SENDER_OFFSET, ORDER) != peerId
                 || frame.getInt(frameOffset + RECEIVER_OFFSET, ORDER) != selfId) {
                 return WRONG_ENDPOINTS;
             }
             final int payloadLength = frame.getInt(frameOffset + LENGTH_OFFSET, ORDER);
-            if (payloadLength != frameLength - HEADER_LENGTH - TAG_LENGTH) {
-                return BAD_LENGTH;
-            }
             final int frameEpoch = frame.getInt(frameOffset + EPOCH_OFFSET, ORDER);
             final boolean current = key != null && frameEpoch == epoch;
             if (!current && (previousKey == null || frameEpoch != previousEpoch)) {

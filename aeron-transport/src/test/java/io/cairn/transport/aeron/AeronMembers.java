@@ -36,19 +36,28 @@ final class AeronMembers implements AutoCloseable {
     }
 
     /**
-     * @return a loopback UDP port free now.
+     * @return a loopback port free now for UDP and for TCP (sealed frames agree their keys over TCP on it).
      * @throws IOException if none can be had.
      */
     static int freePort() throws IOException {
         // The kernel may give the same port to two asks in a row: hand each out once per JVM.
         for (int attempt = 0; attempt < 100; attempt++) {
             try (DatagramSocket socket = new DatagramSocket(0)) {
-                if (HANDED_OUT.add(socket.getLocalPort())) {
+                if (tcpFree(socket.getLocalPort()) && HANDED_OUT.add(socket.getLocalPort())) {
                     return socket.getLocalPort();
                 }
             }
         }
         throw new IOException("no free UDP port not handed out already");
+    }
+
+    private static boolean tcpFree(final int port) {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket()) {
+            socket.bind(new java.net.InetSocketAddress("127.0.0.1", port));
+            return true;
+        } catch (final IOException ex) {
+            return false;
+        }
     }
 
     private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();

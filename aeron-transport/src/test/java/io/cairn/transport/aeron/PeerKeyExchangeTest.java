@@ -3,18 +3,10 @@ package io.cairn.transport.aeron;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -31,8 +23,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * nothing on either side.
  */
 class PeerKeyExchangeTest {
-    private static final char[] PASSWORD = "changeit".toCharArray();
-
     @TempDir
     Path dir;
 
@@ -53,45 +43,11 @@ class PeerKeyExchangeTest {
     }
 
     private Path certificate(final String name, final String san) throws Exception {
-        final Path store = dir.resolve(name + ".p12");
-        keytool("-genkeypair", "-alias", name, "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=" + name,
-            "-ext", "san=" + san, "-validity", "2", "-keystore", store.toString(), "-storetype", "PKCS12",
-            "-storepass", "changeit");
-        return store;
-    }
-
-    private void keytool(final String... args) throws Exception {
-        final List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin",
-            "keytool").toString()));
-        command.addAll(Arrays.asList(args));
-        final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        final String out = new String(process.getInputStream().readAllBytes());
-        assertEquals(0, process.waitFor(), out);
+        return PeerCertificates.make(dir, name, san);
     }
 
     private static SSLContext context(final Path own, final Path... trusted) throws Exception {
-        final KeyStore keys = KeyStore.getInstance("PKCS12");
-        try (InputStream in = Files.newInputStream(own)) {
-            keys.load(in, PASSWORD);
-        }
-        final KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        for (final Path store : trusted) {
-            final KeyStore other = KeyStore.getInstance("PKCS12");
-            try (InputStream in = Files.newInputStream(store)) {
-                other.load(in, PASSWORD);
-            }
-            final String alias = other.aliases().nextElement();
-            trust.setCertificateEntry(alias, other.getCertificate(alias));
-        }
-        final KeyManagerFactory keyManagers = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        keyManagers.init(keys, PASSWORD);
-        final TrustManagerFactory trustManagers =
-            TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        trustManagers.init(trust);
-        final SSLContext context = SSLContext.getInstance("TLS");
-        context.init(keyManagers.getKeyManagers(), trustManagers.getTrustManagers(), null);
-        return context;
+        return PeerCertificates.context(own, trusted);
     }
 
     private static InetSocketAddress loopback(final int port) {
