@@ -130,7 +130,7 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
             }
         }
         final AeronTransportConfig transportConfig = AeronTransportConfig.of(self.id(), self.peerEndpoint(),
-            initialPeers);
+            initialPeers).withPeerTls(config.peerTls());
         this.transport = AeronTransport.launch(config.aeronDir() == null
             ? transportConfig : transportConfig.withExternalDriver(config.aeronDir()));
         final Membership initial = config.joining() ? new Membership() : config.topology().bootstrap();
@@ -893,6 +893,16 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
     @Override
     public long peerFramesDropped() {
         return transport.droppedFrames();
+    }
+
+    @Override
+    public boolean peerFramesSealed() {
+        return transport.sealed();
+    }
+
+    @Override
+    public long peerFramesRejected(final int reason) {
+        return transport.rejectedFrames(reason);
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.cairn.embedded;
 
 import io.cairn.embedded.cluster.Topology;
 
+import javax.net.ssl.SSLContext;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -26,9 +27,12 @@ import java.util.Objects;
  *                         node's own loop thread runs (the default: no extra threads).
  * @param corruptCheckMs   how often a follower compares its keyspace hash with the leader's (etcd's
  *                         {@code --experimental-corrupt-check-time}; 0: never). A mismatch raises CORRUPT.
+ * @param peerTls          the member's peer certificate and the CAs its peers' must chain to: every peer frame is
+ *                         sealed under keys agreed over mutual TLS; null: plaintext peer frames.
  */
 public record NodeConfig(String name, Topology topology, Path dataDir, String clientUrl, boolean joining,
-    boolean durable, long snapshotCount, long diskReserveBytes, String aeronDir, long corruptCheckMs) {
+    boolean durable, long snapshotCount, long diskReserveBytes, String aeronDir, long corruptCheckMs,
+    SSLContext peerTls) {
     /** etcd 3.4's default {@code --snapshot-count}. */
     public static final long SNAPSHOT_COUNT_DEFAULT = 100_000;
     /** Default disk reserve: two WAL blocks. */
@@ -80,7 +84,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public static NodeConfig of(final String name, final Topology topology, final Path dataDir) {
         return new NodeConfig(name, topology, dataDir, null, false, true, SNAPSHOT_COUNT_DEFAULT,
-            DISK_RESERVE_DEFAULT, null, CORRUPT_CHECK_DEFAULT_MS);
+            DISK_RESERVE_DEFAULT, null, CORRUPT_CHECK_DEFAULT_MS, null);
     }
 
     /**
@@ -89,7 +93,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withClientUrl(final String url) {
         return new NodeConfig(name, topology, dataDir, url, joining, durable, snapshotCount, diskReserveBytes,
-            aeronDir, corruptCheckMs);
+            aeronDir, corruptCheckMs, peerTls);
     }
 
     /**
@@ -98,7 +102,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withJoining(final boolean existing) {
         return new NodeConfig(name, topology, dataDir, clientUrl, existing, durable, snapshotCount, diskReserveBytes,
-            aeronDir, corruptCheckMs);
+            aeronDir, corruptCheckMs, peerTls);
     }
 
     /**
@@ -107,7 +111,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withDurable(final boolean sync) {
         return new NodeConfig(name, topology, dataDir, clientUrl, joining, sync, snapshotCount, diskReserveBytes,
-            aeronDir, corruptCheckMs);
+            aeronDir, corruptCheckMs, peerTls);
     }
 
     /**
@@ -116,7 +120,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withSnapshotCount(final long count) {
         return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, count, diskReserveBytes,
-            aeronDir, corruptCheckMs);
+            aeronDir, corruptCheckMs, peerTls);
     }
 
     /**
@@ -125,7 +129,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withDiskReserveBytes(final long bytes) {
         return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, bytes, aeronDir,
-            corruptCheckMs);
+            corruptCheckMs, peerTls);
     }
 
     /**
@@ -134,7 +138,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withAeronDir(final String directory) {
         return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, diskReserveBytes,
-            directory, corruptCheckMs);
+            directory, corruptCheckMs, peerTls);
     }
 
     /**
@@ -143,7 +147,16 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withCorruptCheckMs(final long intervalMs) {
         return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, diskReserveBytes,
-            aeronDir, intervalMs);
+            aeronDir, intervalMs, peerTls);
+    }
+
+    /**
+     * @param tls this member's peer certificate and the CAs its peers' must chain to (null: plaintext peer frames).
+     * @return this config with it: every peer frame sealed under keys agreed over mutual TLS.
+     */
+    public NodeConfig withPeerTls(final SSLContext tls) {
+        return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, diskReserveBytes,
+            aeronDir, corruptCheckMs, tls);
     }
 
     /**

@@ -62,6 +62,17 @@ public interface NodeStatus {
     long peerFramesDropped();
 
     /**
+     * @return true when peer frames are sealed (peer TLS): {@link #peerFramesRejected} counts what was refused.
+     */
+    boolean peerFramesSealed();
+
+    /**
+     * @param reason a reason code of {@code AeronTransport.rejectedFrames} (negative).
+     * @return sealed peer frames refused for it.
+     */
+    long peerFramesRejected(int reason);
+
+    /**
      * @return keyspace hash comparisons with another member (a leader judges its followers' reports; a follower counts
      *     the verdicts it heard).
      */

@@ -49,8 +49,11 @@ public final class CairnMember implements AutoCloseable {
      * @param httpUrl where the JSON gateway, /health and /metrics listen ({@code http://host:port} or
      *                  {@code https://}), or null for the client port minus one, with the client URL's scheme.
      * @param clientTls the client side's TLS flags: used where a client URL is {@code https://}.
+     * @param peerTls   the peer side's TLS flags ({@link TlsConfig#NONE}: plaintext peer frames): every peer frame
+     *                  sealed under keys agreed over mutual TLS, and this member's connections to other members'
+     *                  client ports present its peer certificate.
      */
-    public record Config(NodeConfig node, String httpUrl, TlsConfig clientTls) {
+    public record Config(NodeConfig node, String httpUrl, TlsConfig clientTls, TlsConfig peerTls) {
         /**
          * Checks that a member has a client URL to serve, and a certificate where it is to serve TLS.
          */
@@ -73,7 +76,14 @@ public final class CairnMember implements AutoCloseable {
          * @param httpUrl the JSON gateway's URL, or null.
          */
         public Config(final NodeConfig node, final String httpUrl) {
-            this(node, httpUrl, TlsConfig.NONE);
+            this(node, httpUrl, TlsConfig.NONE, TlsConfig.NONE);
+        }
+
+        /**
+         * @return true when peer frames are sealed.
+         */
+        public boolean peerSecured() {
+            return peerTls.canServe();
         }
 
         /**
@@ -127,6 +137,8 @@ public final class CairnMember implements AutoCloseable {
     private final Server inProcess;
     private final ManagedChannel inProcessChannel;
     private final TlsContexts tls;
+    /** The peer certificate (sealed frames' keys, and connections to other members), or null. */
+    private final TlsContexts peerTls;
     private HttpGateway gateway;
     private volatile boolean closed;
 
@@ -135,8 +147,13 @@ public final class CairnMember implements AutoCloseable {
         this.self = config.node().self();
         this.tls = config.clientHttps() || config.gatewayHttps() ? TlsContexts.open(config.clientTls(),
             config.node().dataDir().resolve("fixtures").resolve("client"), tlsHosts(config)) : null;
-        final CairnNode embedded = CairnNode.open(config.node());
-        this.node = new GrpcNode(embedded, config.clientHttps() ? tls.grpcClient() : null);
+        this.peerTls = config.peerSecured() ? TlsContexts.open(config.peerTls(),
+            config.node().dataDir().resolve("fixtures").resolve("peer"), List.of(self.peerEndpoint()
+                .substring(0, self.peerEndpoint().lastIndexOf(':')))) : null;
+        final CairnNode embedded = CairnNode.open(peerTls == null ? config.node()
+            : config.node().withPeerTls(peerTls.jdk()));
+        this.node = new GrpcNode(embedded, !config.clientHttps() ? null
+            : peerTls == null ? tls.grpcClient() : tls.memberClient(peerTls));
         this.grpcEventLoops = new io.netty.channel.MultiThreadIoEventLoopGroup(GRPC_EVENT_LOOPS,
             DaemonThreads.named("cairn-" + config.name() + "-netty"), io.netty.channel.nio.NioIoHandler.newFactory());
         final NettyServerBuilder builder = NettyServerBuilder.forAddress(address(config.node().clientUrl()))
@@ -149,7 +166,7 @@ public final class CairnMember implements AutoCloseable {
             .permitKeepAliveTime(5, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true);
         if (config.clientHttps()) {
-            builder.sslContext(tls.grpcServer());
+            builder.sslContext(peerTls == null ? tls.grpcServer() : tls.grpcServerAlsoTrusting(peerTls));
         }
         final String inProcessName = "cairn-" + config.name() + "-" + System.identityHashCode(this);
         final InProcessServerBuilder local = InProcessServerBuilder.forName(inProcessName).executor(node.executor())

@@ -40,6 +40,7 @@ public final class ProcessCluster implements AutoCloseable {
     private final int[] httpPorts;
     private final Process[] processes;
     private final String initialCluster;
+    private String peerScheme = "http";
     private final String clients;
     private final int initialSize;
     private final List<String> extraFlags = new ArrayList<>();
@@ -141,7 +142,12 @@ public final class ProcessCluster implements AutoCloseable {
      * @return its peer URL.
      */
     public String peerUrl(final int i) {
-        return "http://" + hosts[i] + ":" + peerPorts[i];
+        return peerScheme + "://" + hosts[i] + ":" + peerPorts[i];
+    }
+
+    /** {@code --initial-cluster} as the members are started: peer URLs with the peer scheme. */
+    private String initialClusterFlag() {
+        return initialCluster.replace("=http://", "=" + peerScheme + "://");
     }
 
     /**
@@ -164,6 +170,18 @@ public final class ProcessCluster implements AutoCloseable {
     public ProcessCluster withClientTls(final io.netty.handler.ssl.SslContext tls, final String... flags) {
         clientScheme = "https";
         clientTls = tls;
+        return withFlags(flags);
+    }
+
+    /**
+     * Secures the peer port from now on: {@code https://} peer URLs and these flags (peer certificates): every Raft
+     * frame sealed under keys the members agree over mutual TLS.
+     *
+     * @param flags the members' peer TLS flags.
+     * @return this.
+     */
+    public ProcessCluster withPeerTls(final String... flags) {
+        peerScheme = "https";
         return withFlags(flags);
     }
 
@@ -397,7 +415,7 @@ public final class ProcessCluster implements AutoCloseable {
      * @return etcd's --initial-cluster for this cluster.
      */
     public String initialCluster() {
-        return initialCluster;
+        return initialClusterFlag();
     }
 
     /**
@@ -476,19 +494,19 @@ public final class ProcessCluster implements AutoCloseable {
             "-Dcairn.transport.partitionFile=" + partitionFile(i), "-Xmx256m"), "io.cairn.server.cli.CairnCommand",
             List.of("member", "--name", names[i], "--data-dir", data.resolve(names[i]).toString(),
                 "--listen-client-urls", clientScheme + "://" + hosts[i] + ":" + clientPorts[i],
-                "--listen-peer-urls", "http://" + hosts[i] + ":" + peerPorts[i],
+                "--listen-peer-urls", peerUrl(i),
                 "--listen-http-urls", clientScheme + "://" + hosts[i] + ":" + httpPorts[i])));
         if (Files.exists(bootIdFile(i))) {
             command.add(1, "-Dcairn.bootIdFile=" + bootIdFile(i));
         }
         command.addAll(extraFlags);
         if (i < initialSize && !replaced[i]) {
-            command.addAll(List.of("--initial-cluster", initialCluster, "--initial-cluster-clients",
+            command.addAll(List.of("--initial-cluster", initialClusterFlag(), "--initial-cluster-clients",
                 clients.replace("=http://", "=" + clientScheme + "://")));
         } else {
             // As etcdctl member add prints it: the members so far and this one; it publishes its client URL.
             command.addAll(List.of("--initial-cluster",
-                i < initialSize ? initialCluster : initialCluster + "," + names[i] + "=" + peerUrl(i),
+                i < initialSize ? initialClusterFlag() : initialClusterFlag() + "," + names[i] + "=" + peerUrl(i),
                 "--initial-cluster-state", "existing"));
         }
         command.addAll(0, prefixes.get(i)); // ip netns exec NS java ...: exec keeps the PID
@@ -615,6 +633,9 @@ public final class ProcessCluster implements AutoCloseable {
                     }
                 } else {
                     new DatagramSocket(address).close();
+                    try (ServerSocket socket = new ServerSocket()) {
+                        socket.bind(address); // free for TCP too: sealed peer frames agree keys over TCP on it
+                    }
                 }
                 return port;
             } catch (final IOException taken) {

@@ -25,9 +25,11 @@ final class MemberFlags {
         "listen-peer-urls", "initial-advertise-peer-urls", "initial-cluster", "initial-cluster-clients",
         "initial-cluster-state", "initial-cluster-token", "unsafe-no-fsync", "listen-http-urls", "snapshot-count",
         "disk-reserve-bytes", "experimental-corrupt-check-time", "cert-file", "key-file", "trusted-ca-file",
-        "client-cert-auth", "client-crl-file", "auto-tls", "cipher-suites");
+        "client-cert-auth", "client-crl-file", "auto-tls", "cipher-suites", "peer-cert-file", "peer-key-file",
+        "peer-trusted-ca-file", "peer-client-cert-auth", "peer-crl-file", "peer-auto-tls");
     /** Flags that may stand alone ({@code --auto-tls}) or take {@code =true|false}, as Go's booleans. */
-    static final Set<String> BOOLEAN = Set.of("unsafe-no-fsync", "client-cert-auth", "auto-tls");
+    static final Set<String> BOOLEAN = Set.of("unsafe-no-fsync", "client-cert-auth", "auto-tls",
+        "peer-client-cert-auth", "peer-auto-tls");
     /** One number and unit of a Go duration. */
     private static final Pattern DURATION_PART = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|s|m|h)");
     static final String USAGE = """
@@ -76,6 +78,17 @@ final class MemberFlags {
           --auto-tls                        no certificate given: make a self-signed one in
                                             DATA_DIR/fixtures/client (clients then skip verification)
           --cipher-suites S1,S2             TLS 1.2 cipher suites allowed (IANA names); with it, TLS 1.2 only
+
+        Peer TLS (https:// peer URLs need a certificate): members agree keys over mutual TLS on the peer
+        host:port (TCP) and seal every Raft frame (AES-256-GCM); a frame nobody with the key made is dropped.
+          --peer-cert-file FILE, --peer-key-file FILE
+                                            this member's peer certificate (it must name the peer URL's host,
+                                            IP or DNS, and serve for both TLS server and client) and its key
+          --peer-trusted-ca-file FILE       the CAs other members' peer certificates must chain to
+          --peer-client-cert-auth           accepted; always in force (keys are agreed over mutual TLS)
+          --peer-crl-file FILE              peer certificates revoked (PEM CRLs), read again on change
+          --peer-auto-tls                   no peer certificate given: make a self-signed one in
+                                            DATA_DIR/fixtures/peer (encrypts, but any certificate is accepted)
         """;
 
     private MemberFlags() {
@@ -130,6 +143,7 @@ final class MemberFlags {
             throw new IllegalArgumentException("--initial-cluster-state must be new or existing, not " + state);
         }
         final TlsConfig tls = clientTls(flags, client);
+        final TlsConfig peerTls = peerTls(flags, peer);
         final String token = flags.getOrDefault("initial-cluster-token", "");
         final Topology parsed = Topology.parse(cluster, clients);
         final Topology ordered = new Topology(parsed.members(), parsed.clusterId() ^ token.hashCode());
@@ -149,8 +163,32 @@ final class MemberFlags {
             number("disk-reserve-bytes", flags.getOrDefault("disk-reserve-bytes",
                 Long.toString(NodeConfig.DISK_RESERVE_DEFAULT))), null,
             durationMs("experimental-corrupt-check-time", flags.get("experimental-corrupt-check-time"),
-                NodeConfig.CORRUPT_CHECK_DEFAULT_MS)),
-            flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null, tls);
+                NodeConfig.CORRUPT_CHECK_DEFAULT_MS), null),
+            flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null, tls,
+            peer.startsWith("https://") ? peerTls : TlsConfig.NONE);
+    }
+
+    /**
+     * The peer side's TLS flags, checked against the peer URL's scheme as etcd does. Peers always present
+     * certificates to each other (the sealed frames' keys are agreed over mutual TLS), with or without
+     * {@code --peer-client-cert-auth}; it is accepted for etcd's command lines.
+     */
+    private static TlsConfig peerTls(final Map<String, String> flags, final String peerUrl) {
+        bool(flags, "peer-client-cert-auth"); // checked for its syntax; in force either way
+        final TlsConfig tls = new TlsConfig(path(flags, "peer-cert-file"), path(flags, "peer-key-file"),
+            path(flags, "peer-trusted-ca-file"), false, path(flags, "peer-crl-file"),
+            bool(flags, "peer-auto-tls"), List.of());
+        final boolean https = peerUrl.startsWith("https://");
+        if (https && !tls.canServe()) {
+            throw new IllegalArgumentException("TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for"
+                + " peer url " + peerUrl + " with HTTPS scheme");
+        }
+        if (!https && tls.canServe()) {
+            System.getLogger(MemberFlags.class.getName()).log(System.Logger.Level.WARNING, "scheme is HTTP while"
+                + " peer key and cert files are present; ignoring peer key and cert files (peer url " + peerUrl
+                + "): peer frames are NOT authenticated");
+        }
+        return tls;
     }
 
     /**

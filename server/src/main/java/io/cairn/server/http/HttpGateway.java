@@ -14,6 +14,7 @@ import io.cairn.embedded.cluster.Topology;
 import io.cairn.embedded.DaemonThreads;
 import io.cairn.server.node.Node;
 import io.cairn.embedded.NodeStatus;
+import io.cairn.transport.aeron.AeronTransport;
 import io.cairn.server.tls.TlsContexts;
 import io.etcd.jetcd.api.AlarmRequest;
 import io.etcd.jetcd.api.ClusterGrpc;
@@ -288,6 +289,14 @@ public final class HttpGateway implements AutoCloseable {
             .append("etcd_disk_wal_fsync_duration_seconds_count ").append(cumulative).append('\n');
         counter(out, "cairn_peer_frames_dropped_total", "Peer frames dropped as malformed, foreign or corrupt.",
             status.peerFramesDropped());
+        if (status.peerFramesSealed()) {
+            out.append("# HELP cairn_peer_frames_rejected_total Sealed peer frames refused (never decoded).\n")
+                .append("# TYPE cairn_peer_frames_rejected_total counter\n");
+            for (int reason = -1; reason >= AeronTransport.REJECTED_UNKNOWN_SENDER; reason--) {
+                out.append("cairn_peer_frames_rejected_total{reason=\"").append(AeronTransport.rejectionReason(reason))
+                    .append("\"} ").append(status.peerFramesRejected(reason)).append('\n');
+            }
+        }
         counter(out, "cairn_corruption_checks_total", "Keyspace hash comparisons between this member and another.",
             status.corruptionChecks());
         counter(out, "cairn_corruption_mismatches_total", "Comparisons that found the keyspaces different (CORRUPT).",

@@ -39,29 +39,50 @@ final class ReloadingTrustManager extends X509ExtendedTrustManager {
      * @throws IllegalArgumentException if they cannot be read now.
      */
     ReloadingTrustManager(final Path caFile, final Path crlFile) {
-        this.files = new ReloadingFiles<>("the trusted CAs and CRLs", java.util.Arrays.asList(caFile, crlFile),
-            () -> load(caFile, crlFile));
+        this(java.util.Collections.singletonList(caFile), java.util.Collections.singletonList(crlFile));
     }
 
-    private static Loaded load(final Path caFile, final Path crlFile) {
+    /**
+     * Trusts the CAs of several files (a member's client port also trusts other members' peer CAs), with the CRLs of
+     * several.
+     *
+     * @param caFiles  the trusted CAs (null entries skipped).
+     * @param crlFiles revoked certificates (null entries skipped).
+     * @throws IllegalArgumentException if they cannot be read now.
+     */
+    ReloadingTrustManager(final List<Path> caFiles, final List<Path> crlFiles) {
+        final List<Path> cas = caFiles.stream().filter(java.util.Objects::nonNull).toList();
+        final List<Path> crls = crlFiles.stream().filter(java.util.Objects::nonNull).toList();
+        final List<Path> all = new java.util.ArrayList<>(cas);
+        all.addAll(crls);
+        this.files = new ReloadingFiles<>("the trusted CAs and CRLs", all, () -> load(cas, crls));
+    }
+
+    private static Loaded load(final List<Path> caFiles, final List<Path> crlFiles) {
         try {
             final KeyStore anchors = KeyStore.getInstance(KeyStore.getDefaultType());
             anchors.load(null, null);
             int i = 0;
-            for (final X509Certificate ca : Certificates.readCertificates(caFile)) {
-                anchors.setCertificateEntry("ca-" + i++, ca);
+            for (final Path caFile : caFiles) {
+                for (final X509Certificate ca : Certificates.readCertificates(caFile)) {
+                    anchors.setCertificateEntry("ca-" + i++, ca);
+                }
+            }
+            final List<X509CRL> crls = new java.util.ArrayList<>();
+            for (final Path crlFile : crlFiles) {
+                crls.addAll(Certificates.readCrls(crlFile));
             }
             final TrustManagerFactory factory = TrustManagerFactory.getInstance("PKIX");
             factory.init(anchors);
             for (final TrustManager manager : factory.getTrustManagers()) {
                 if (manager instanceof X509ExtendedTrustManager extended) {
-                    return new Loaded(extended, crlFile == null ? List.of() : Certificates.readCrls(crlFile));
+                    return new Loaded(extended, List.copyOf(crls));
                 }
             }
             throw new IllegalStateException("the JDK's PKIX trust manager is missing");
         } catch (final IOException | GeneralSecurityException ex) {
-            throw new IllegalArgumentException("cannot read " + caFile + (crlFile == null ? "" : " or " + crlFile)
-                + ": " + ex, ex);
+            throw new IllegalArgumentException("cannot read " + caFiles + (crlFiles.isEmpty() ? "" : " or "
+                + crlFiles) + ": " + ex, ex);
         }
     }
 

@@ -67,7 +67,10 @@ public final class TlsContexts {
             }
             this.grpcClient = restrict(client).build();
             this.jdk = SSLContext.getInstance("TLS");
-            jdk.init(new KeyManager[] {keys}, trust == null ? null : new TrustManager[] {trust}, null);
+            // A self-signed certificate of --auto-tls trusts whatever the other side presents (etcd's
+            // InsecureSkipVerify); otherwise the trusted CAs, or the JDK's own without --trusted-ca-file.
+            jdk.init(new KeyManager[] {keys}, trust != null ? new TrustManager[] {trust}
+                : selfSigned ? InsecureTrustManagerFactory.INSTANCE.getTrustManagers() : null, null);
         } catch (final SSLException | GeneralSecurityException ex) {
             throw new IllegalArgumentException("TLS: " + ex.getMessage(), ex);
         }
@@ -162,7 +165,53 @@ public final class TlsContexts {
     }
 
     /**
-     * @return the JDK's context (the JSON gateway's HTTPS server).
+     * The client port's TLS when members also have peer certificates: client certificates may chain to the client
+     * CAs or to the peer CAs (other members forward to this port with their peer certificates, as etcd's members
+     * talk to each other with theirs).
+     *
+     * @param peer the peer side's contexts.
+     * @return the gRPC server's TLS.
+     */
+    public SslContext grpcServerAlsoTrusting(final TlsContexts peer) {
+        if (!config.clientCertAuth() || peer.config.trustedCaFile() == null) {
+            return grpcServer;
+        }
+        final ReloadingTrustManager both = new ReloadingTrustManager(
+            Arrays.asList(config.trustedCaFile(), peer.config.trustedCaFile()),
+            Arrays.asList(config.crlFile(), peer.config.crlFile()));
+        try {
+            return restrict(GrpcSslContexts.configure(SslContextBuilder.forServer(keys), SslProvider.JDK)
+                .trustManager(both).clientAuth(ClientAuth.REQUIRE)).build();
+        } catch (final SSLException ex) {
+            throw new IllegalArgumentException("TLS: " + ex.getMessage(), ex);
+        }
+    }
+
+    /**
+     * TLS for this member's connections to other members' client ports when it has a peer certificate: it presents
+     * that one, and trusts servers whose certificates chain to the client CAs or the peer CAs.
+     *
+     * @param peer the peer side's contexts.
+     * @return the gRPC client's TLS.
+     */
+    public SslContext memberClient(final TlsContexts peer) {
+        final SslContextBuilder client = GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
+            .keyManager(peer.keys);
+        if (trust != null || peer.trust != null) {
+            client.trustManager(new ReloadingTrustManager(
+                Arrays.asList(config.trustedCaFile(), peer.config.trustedCaFile()), List.of()));
+        } else if (selfSigned || peer.selfSigned) {
+            client.trustManager(InsecureTrustManagerFactory.INSTANCE);
+        }
+        try {
+            return restrict(client).build();
+        } catch (final SSLException ex) {
+            throw new IllegalArgumentException("TLS: " + ex.getMessage(), ex);
+        }
+    }
+
+    /**
+     * @return the JDK's context (the JSON gateway's HTTPS server; a member's peer key exchange).
      */
     public SSLContext jdk() {
         return jdk;
