@@ -39,8 +39,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * follower forwards to the leader over TLS, presenting its certificate) and reads back; {@code etcdctl} without a
  * certificate, with one from another CA and with a revoked one is refused and writes nothing; curl reaches the JSON
  * gateway over HTTPS only with a certificate; a plaintext client is refused; a certificate replaced on disk is served
- * to the next connection without a restart. Then one member with {@code --auto-tls} and {@code --cipher-suites}:
+ * to the next connection without a restart. Then three members with {@code --auto-tls} and {@code --cipher-suites}:
  * {@code etcdctl --insecure-skip-tls-verify} works, a client offering only other suites (or TLS 1.3 only) is refused.
+ * Both clusters also secure their peers: the first with certificates of a separate peer CA (followers forward to the
+ * leader's client port with their peer certificates), the second with {@code --peer-auto-tls}.
  */
 class TlsIT {
     private static final String SUITE = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256";
@@ -70,17 +72,26 @@ class TlsIT {
         revoked.write(pki.resolve("revoked.pem"), pki.resolve("revoked-key.pem"));
         Certificates.writePem(pki.resolve("crl.pem"), List.of(Certificates.revoke(ca, List.of(revoked.certificate()))),
             false);
+        // Peers have a CA of their own, as kubeadm's etcd does: members forward to each other's client ports with
+        // their peer certificates, which the client port accepts besides the client CA's.
+        final Certificates.Issued peerCa = Certificates.issue("peer CA", List.of(), true, null, Duration.ofDays(2));
+        Certificates.writePem(pki.resolve("peer-ca.pem"), List.of(peerCa.certificate()), false);
+        Certificates.issue("member", List.of("127.0.0.1"), false, peerCa, Duration.ofDays(2))
+            .write(pki.resolve("peer.pem"), pki.resolve("peer-key.pem"));
 
         final SslContext tls = GrpcSslContexts.forClient().trustManager(ca.certificate())
             .keyManager(client.key(), client.certificate()).build();
         cairn = ProcessCluster.prepareCairn(dir, "TlsIT", 3).withClientTls(tls,
             "--cert-file", pki.resolve("server.pem").toString(), "--key-file", pki.resolve("server-key.pem").toString(),
             "--trusted-ca-file", pki.resolve("ca.pem").toString(), "--client-cert-auth",
-            "--client-crl-file", pki.resolve("crl.pem").toString());
+            "--client-crl-file", pki.resolve("crl.pem").toString()).withPeerTls("--peer-cert-file",
+            pki.resolve("peer.pem").toString(), "--peer-key-file", pki.resolve("peer-key.pem").toString(),
+            "--peer-trusted-ca-file", pki.resolve("peer-ca.pem").toString());
         cairn.startAll();
         Await.until("a leader", 30, () -> cairn.leader() >= 0);
 
-        // etcdctl with the CA and a client certificate, through every member (followers forward over TLS).
+        // etcdctl with the CA and a client certificate, through every member (followers forward over TLS, presenting
+        // their peer certificates).
         for (int i = 0; i < 3; i++) {
             final String out = etcdctl(cairn, i, pki, "client", "put", "tls/" + i, "v" + i);
             assertEquals("OK", out, "put through " + cairn.name(i));
@@ -147,16 +158,18 @@ class TlsIT {
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void shouldMakeItsOwnCertificateAndKeepToItsCipherSuites() throws Exception {
-        cairn = ProcessCluster.prepareCairn(dir, "TlsIT-auto", 1).withClientTls(
+        cairn = ProcessCluster.prepareCairn(dir, "TlsIT-auto", 3).withClientTls(
             GrpcSslContexts.forClient().trustManager(io.netty.handler.ssl.util.InsecureTrustManagerFactory.INSTANCE)
-                .build(), "--auto-tls", "--cipher-suites", SUITE);
+                .build(), "--auto-tls", "--cipher-suites", SUITE).withPeerTls("--peer-auto-tls");
         cairn.startAll();
         Await.until("a leader", 30, () -> cairn.leader() >= 0);
-        assertEquals("OK", etcdctl(cairn, 0, null, null, "--insecure-transport=false",
+        final int follower = (cairn.leader() + 1) % 3;
+        assertEquals("OK", etcdctl(cairn, follower, null, null, "--insecure-transport=false",
             "--insecure-skip-tls-verify", "put", "auto", "tls"));
         assertEquals("auto\ntls", etcdctl(cairn, 0, null, null, "--insecure-transport=false",
             "--insecure-skip-tls-verify", "get", "auto"));
         assertTrue(java.nio.file.Files.exists(cairn.dataDir(0).resolve("fixtures/client/cert.pem")));
+        assertTrue(java.nio.file.Files.exists(cairn.dataDir(0).resolve("fixtures/peer/cert.pem")));
         assertTrue(servedSerial(cairn.endpoint(0), new String[] {SUITE}) != null);
         assertThrows(javax.net.ssl.SSLException.class, () -> servedSerial(cairn.endpoint(0),
             new String[] {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}));

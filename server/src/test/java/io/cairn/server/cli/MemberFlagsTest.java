@@ -65,4 +65,28 @@ class MemberFlagsTest {
         assertFalse(MemberFlags.parse(new String[] {"--cert-file", "c.pem", "--key-file", "k.pem"}, Map.of())
             .clientHttps());
     }
+
+    @Test
+    void shouldTakePeerTlsFlagsAsEtcdDoes() {
+        final String[] peer = {"--listen-peer-urls", "https://127.0.0.1:2380", "--peer-cert-file", "p.pem",
+            "--peer-key-file=pk.pem", "--peer-trusted-ca-file", "pca.pem", "--peer-client-cert-auth"};
+        final CairnMember.Config secured = MemberFlags.parse(peer, Map.of("CAIRN_PEER_CRL_FILE", "pcrl.pem"));
+        assertTrue(secured.peerSecured());
+        assertEquals(new TlsConfig(Path.of("p.pem"), Path.of("pk.pem"), Path.of("pca.pem"), false,
+            Path.of("pcrl.pem"), false, List.of()), secured.peerTls());
+        assertFalse(secured.clientHttps(), "the client side is separate");
+        assertTrue(MemberFlags.parse(new String[] {"--listen-peer-urls", "https://127.0.0.1:2380", "--peer-auto-tls"},
+            Map.of()).peerTls().autoTls());
+        final IllegalArgumentException noCertificate = assertThrows(IllegalArgumentException.class,
+            () -> MemberFlags.parse(new String[] {"--listen-peer-urls", "https://127.0.0.1:2380"}, Map.of()));
+        assertEquals("TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url"
+            + " https://127.0.0.1:2380 with HTTPS scheme", noCertificate.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> MemberFlags.parse(new String[] {"--listen-peer-urls",
+            "https://127.0.0.1:2380", "--peer-cert-file", "p.pem"}, Map.of()));
+        assertThrows(IllegalArgumentException.class, () -> MemberFlags.parse(new String[] {
+            "--peer-client-cert-auth=maybe"}, Map.of()));
+        // http:// with a certificate: plaintext peer frames, as etcd (which warns).
+        assertFalse(MemberFlags.parse(new String[] {"--peer-cert-file", "p.pem", "--peer-key-file", "pk.pem"},
+            Map.of()).peerSecured());
+    }
 }
