@@ -36,7 +36,9 @@ public final class CompareMain {
         "                     put-fixed-1000), in this order",
         "  --idle T           then measure each idle cluster's CPU for T, no client connected (20s; 0: skip)",
         "  --tls              both clusters serve clients over TLS with client certificates (--client-cert-auth;",
-        "                     a CA, server and client certificates made with openssl); peers stay plaintext",
+        "                     a CA, server and client certificates made with openssl)",
+        "  --peer-tls         both clusters' members talk over TLS (https:// peer URLs, --peer-cert-file,",
+        "                     --peer-client-cert-auth; Cairn seals every Raft frame)",
         "");
     /**
      * The workloads of issue 12's bar: one closed-loop client; 512 requests in flight over 16 connections spread
@@ -130,9 +132,11 @@ public final class CompareMain {
         List<String[]> workloads = List.of(WORKLOADS);
         long idleNs = TimeUnit.SECONDS.toNanos(20);
         boolean tls = false;
+        boolean peerTls = false;
         for (int i = 0; i < args.length; i++) {
-            if ("--tls".equals(args[i])) {
-                tls = true;
+            if ("--tls".equals(args[i]) || "--peer-tls".equals(args[i])) {
+                tls |= "--tls".equals(args[i]);
+                peerTls |= "--peer-tls".equals(args[i]);
                 continue;
             }
             final String value = i + 1 < args.length ? args[i + 1] : null;
@@ -164,9 +168,11 @@ public final class CompareMain {
         Files.createDirectories(outDir);
         final Path data = BenchDirectories.fresh("compare");
         final List<String[]> rows = new ArrayList<>();
-        final Pki pki = tls ? Pki.make(data.resolve("pki")) : null;
-        try (Cluster etcdCluster = startEtcd(etcd == null ? tool("etcd") : etcd, data, err, pki);
-            Cluster cairnCluster = startCairn(cairnJar, data, err, pki)) {
+        final Security security = tls || peerTls
+            ? new Security(Pki.make(data.resolve("pki")), tls, peerTls) : Security.NONE;
+        final Pki pki = tls ? security.pki() : null;
+        try (Cluster etcdCluster = startEtcd(etcd == null ? tool("etcd") : etcd, data, err, security);
+            Cluster cairnCluster = startCairn(cairnJar, data, err, security)) {
             for (int round = 1; round <= rounds; round++) {
                 for (final String[] workload : workloads) {
                     final Cluster[] order = round % 2 == 1
@@ -326,11 +332,11 @@ public final class CompareMain {
     }
 
     static Cluster startEtcd(final String etcd, final Path data, final PrintStream err) throws IOException {
-        return startEtcd(etcd, data, err, null);
+        return startEtcd(etcd, data, err, Security.NONE);
     }
 
     static Cluster startCairn(final Path jar, final Path data, final PrintStream err) throws IOException {
-        return startCairn(jar, data, err, null);
+        return startCairn(jar, data, err, Security.NONE);
     }
 
     /**
@@ -379,7 +385,40 @@ public final class CompareMain {
         }
     }
 
-    static Cluster startEtcd(final String etcd, final Path data, final PrintStream err, final Pki pki)
+    /**
+     * What a cluster secures.
+     *
+     * @param pki     the certificates (null when nothing is secured).
+     * @param clients TLS with client certificates on the client port.
+     * @param peers   TLS between members (https:// peer URLs, the server certificate as the peer certificate).
+     */
+    record Security(Pki pki, boolean clients, boolean peers) {
+        static final Security NONE = new Security(null, false, false);
+
+        String clientScheme() {
+            return clients ? "https" : "http";
+        }
+
+        String peerScheme() {
+            return peers ? "https" : "http";
+        }
+
+        /** The server's flags for what is secured, etcd's names (Cairn's are the same). */
+        List<String> serverFlags() {
+            final List<String> flags = new ArrayList<>();
+            if (clients) {
+                flags.addAll(pki.serverFlags());
+            }
+            if (peers) {
+                flags.addAll(List.of("--peer-cert-file", pki.serverCert().toString(), "--peer-key-file",
+                    pki.serverKey().toString(), "--peer-trusted-ca-file", pki.ca().toString(),
+                    "--peer-client-cert-auth"));
+            }
+            return flags;
+        }
+    }
+
+    static Cluster startEtcd(final String etcd, final Path data, final PrintStream err, final Security security)
         throws IOException {
         final Cluster cluster = new Cluster("etcd");
         final int[] client = new int[3];
@@ -388,18 +427,17 @@ public final class CompareMain {
         for (int i = 0; i < 3; i++) {
             client[i] = freePort();
             peer[i] = freePort();
-            initial.append(i == 0 ? "" : ",").append("e").append(i + 1).append("=http://127.0.0.1:").append(peer[i]);
+            initial.append(i == 0 ? "" : ",").append("e").append(i + 1).append('=').append(security.peerScheme())
+                .append("://127.0.0.1:").append(peer[i]);
         }
         for (int i = 0; i < 3; i++) {
-            final String clientUrl = (pki == null ? "http" : "https") + "://127.0.0.1:" + client[i];
-            final String peerUrl = "http://127.0.0.1:" + peer[i];
+            final String clientUrl = security.clientScheme() + "://127.0.0.1:" + client[i];
+            final String peerUrl = security.peerScheme() + "://127.0.0.1:" + peer[i];
             final List<String> command = new ArrayList<>(List.of(etcd, "--name", "e" + (i + 1), "--data-dir",
                 data.resolve("etcd-" + (i + 1)).toString(), "--listen-client-urls", clientUrl,
                 "--advertise-client-urls", clientUrl, "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls",
                 peerUrl, "--initial-cluster", initial.toString(), "--initial-cluster-state", "new"));
-            if (pki != null) {
-                command.addAll(pki.serverFlags());
-            }
+            command.addAll(security.serverFlags());
             cluster.start(new ProcessBuilder(command)
                 .redirectErrorStream(true).redirectOutput(data.resolve("etcd-" + (i + 1) + ".log").toFile()));
             cluster.endpoints.add("127.0.0.1:" + client[i]);
@@ -408,10 +446,10 @@ public final class CompareMain {
         return cluster;
     }
 
-    static Cluster startCairn(final Path jar, final Path data, final PrintStream err, final Pki pki)
+    static Cluster startCairn(final Path jar, final Path data, final PrintStream err, final Security security)
         throws IOException {
         final Cluster cluster = new Cluster("cairn");
-        final String scheme = pki == null ? "http" : "https";
+        final String scheme = security.clientScheme();
         final int[] client = new int[3];
         final int[] peer = new int[3];
         final StringBuilder initial = new StringBuilder();
@@ -419,7 +457,8 @@ public final class CompareMain {
         for (int i = 0; i < 3; i++) {
             client[i] = freePort();
             peer[i] = freePort();
-            initial.append(i == 0 ? "" : ",").append("c").append(i + 1).append("=http://127.0.0.1:").append(peer[i]);
+            initial.append(i == 0 ? "" : ",").append("c").append(i + 1).append('=').append(security.peerScheme())
+                .append("://127.0.0.1:").append(peer[i]);
             clients.append(i == 0 ? "" : ",").append("c").append(i + 1).append("=").append(scheme)
                 .append("://127.0.0.1:").append(client[i]);
         }
@@ -434,12 +473,11 @@ public final class CompareMain {
             }
             command.addAll(List.of("-jar", jar.toString(), "member", "--name", "c" + (i + 1), "--data-dir",
                 data.resolve("cairn-" + (i + 1)).toString(), "--listen-client-urls",
-                scheme + "://127.0.0.1:" + client[i], "--listen-peer-urls", "http://127.0.0.1:" + peer[i],
+                scheme + "://127.0.0.1:" + client[i], "--listen-peer-urls",
+                security.peerScheme() + "://127.0.0.1:" + peer[i],
                 "--listen-http-urls", scheme + "://127.0.0.1:" + freePort(), "--initial-cluster", initial.toString(),
                 "--initial-cluster-clients", clients.toString()));
-            if (pki != null) {
-                command.addAll(pki.serverFlags());
-            }
+            command.addAll(security.serverFlags());
             cluster.start(new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(data.resolve("cairn-" + (i + 1) + ".log").toFile()));
             cluster.endpoints.add("127.0.0.1:" + client[i]);
