@@ -45,6 +45,8 @@ public enum CairnError {
     LEASE_ID_REQUIRED(MvccError.message(MvccError.LEASE_ID_REQUIRED)),
     /** The CORRUPT alarm is raised: members' keyspaces differ, writes are refused until an operator disarms it. */
     CORRUPT(MvccError.message(MvccError.CORRUPT)),
+    /** The authentication state changed after the request's permissions were checked. */
+    AUTH_OLD_REVISION(MvccError.message(MvccError.AUTH_OLD_REVISION)),
     /** No leader is known, or this member must lead and does not. */
     NO_LEADER("etcdserver: no leader"),
     /** Too many requests waiting for the loop. */

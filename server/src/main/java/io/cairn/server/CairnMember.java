@@ -12,6 +12,10 @@ import io.cairn.server.http.HttpGateway;
 import io.cairn.embedded.DaemonThreads;
 import io.cairn.server.node.Node;
 import io.cairn.server.node.GrpcNode;
+import io.cairn.server.auth.AuthConfig;
+import io.cairn.server.auth.AuthInterceptor;
+import io.cairn.server.auth.AuthStore;
+import io.cairn.server.grpc.AuthService;
 import io.cairn.server.tls.TlsConfig;
 import io.cairn.server.tls.TlsContexts;
 import io.grpc.BindableService;
@@ -52,8 +56,9 @@ public final class CairnMember implements AutoCloseable {
      * @param peerTls   the peer side's TLS flags ({@link TlsConfig#NONE}: plaintext peer frames): every peer frame
      *                  sealed under keys agreed over mutual TLS, and this member's connections to other members'
      *                  client ports present its peer certificate.
+     * @param auth      {@code --auth-token}, {@code --bcrypt-cost}, {@code --auth-token-ttl}.
      */
-    public record Config(NodeConfig node, String httpUrl, TlsConfig clientTls, TlsConfig peerTls) {
+    public record Config(NodeConfig node, String httpUrl, TlsConfig clientTls, TlsConfig peerTls, AuthConfig auth) {
         /**
          * Checks that a member has a client URL to serve, and a certificate where it is to serve TLS.
          */
@@ -76,7 +81,7 @@ public final class CairnMember implements AutoCloseable {
          * @param httpUrl the JSON gateway's URL, or null.
          */
         public Config(final NodeConfig node, final String httpUrl) {
-            this(node, httpUrl, TlsConfig.NONE, TlsConfig.NONE);
+            this(node, httpUrl, TlsConfig.NONE, TlsConfig.NONE, AuthConfig.DEFAULT);
         }
 
         /**
@@ -171,14 +176,17 @@ public final class CairnMember implements AutoCloseable {
         final String inProcessName = "cairn-" + config.name() + "-" + System.identityHashCode(this);
         final InProcessServerBuilder local = InProcessServerBuilder.forName(inProcessName).executor(node.executor())
             .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX);
-        for (final BindableService service : List.of(new KvService(node), new WatchService(node),
-            new ClusterService(node), new MaintenanceService(node))) {
+        final AuthStore auth = new AuthStore(node, config.auth());
+        for (final BindableService service : List.of(new KvService(node, auth), new WatchService(node, auth),
+            new ClusterService(node), new MaintenanceService(node, auth), new AuthService(node, auth))) {
             builder.addService(service);
             local.addService(service);
         }
-        final io.grpc.ServerServiceDefinition lease = new LeaseService(node).definition();
-        this.grpc = builder.addService(lease).build();
-        this.inProcess = local.addService(lease).build();
+        final io.grpc.ServerServiceDefinition lease = new LeaseService(node, auth).definition();
+        // The client port's callers may name themselves by certificate (--client-cert-auth); the gateway's may not.
+        this.grpc = builder.addService(lease).intercept(new AuthInterceptor(config.clientHttps()
+            && config.clientTls().clientCertAuth(), auth)).build();
+        this.inProcess = local.addService(lease).intercept(new AuthInterceptor(false, auth)).build();
         this.inProcessChannel = InProcessChannelBuilder.forName(inProcessName).directExecutor()
             .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX).build();
     }

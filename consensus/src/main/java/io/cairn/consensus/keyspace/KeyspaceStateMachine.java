@@ -126,11 +126,12 @@ public final class KeyspaceStateMachine implements StateMachine {
         final int written = store.apply(buffer, offset, length, responses, at);
         responsePosition += written;
         if (leases != null && length > 0 && MvccResponse.status(responses, at) == MvccError.OK) {
-            final byte command = MvccCommand.type(buffer, offset);
+            final int inner = MvccCommand.unwrapped(buffer, offset); // past an AUTHED envelope
+            final byte command = MvccCommand.type(buffer, inner);
             if (command == MvccCommand.LEASE_GRANT) {
-                leases.onGranted(MvccCommand.longArgument(buffer, offset), MvccCommand.leaseTtl(buffer, offset));
+                leases.onGranted(MvccCommand.longArgument(buffer, inner), MvccCommand.leaseTtl(buffer, inner));
             } else if (command == MvccCommand.LEASE_REVOKE) {
-                leases.onRevoked(MvccCommand.longArgument(buffer, offset));
+                leases.onRevoked(MvccCommand.longArgument(buffer, inner));
             }
         }
         return (long)at << 32 | written;

@@ -28,7 +28,17 @@ import java.nio.ByteOrder;
  * LEASE_REVOKE   0 type=7 | 1 reserved (7) | 8 lease ID
  * ALARM          0 type=8 | 1 action (ACTIVATE 1, DEACTIVATE 2) | 2 alarm (NOSPACE 1, CORRUPT 2) | 3 reserved (5)
  *                8 member ID
+ * AUTH           0 type=9 | 1 flags (KEEP_AUTH_REVISION 1) | 2 reserved (6) | 8 expected auth revision (long;
+ *                AUTH_REVISION_ANY: whatever it is) | 16 op count (int) | 20 ops, each
+ *                  | kind (AUTH_PUT 1, AUTH_DELETE 2) | key length (int) | value length (int) | key | value |
+ *                applied all or none: refused with AUTH_OLD_REVISION when the auth revision is not the expected one
+ * AUTHED         0 type=10 | 1 reserved (7) | 8 the auth revision the permissions were checked at (long)
+ *                16 a PUT, DELETE_RANGE, TXN, COMPACT, LEASE_GRANT or LEASE_REVOKE: applied only while the auth
+ *                revision is still that one (etcd's "revision of auth store is old" otherwise)
  * </pre>
+ *
+ * <p>AUTH keeps etcd's authentication state in a table of its own (users, roles, the enabled flag, as the server
+ * encodes them) beside the keyspace, in the same transactions and snapshots; it never moves the keyspace revision.
  *
  * <p>Range ends follow etcd: absent (length 0) means the key alone, a single zero byte means every key from the key
  * on, anything else is the exclusive end.
@@ -53,6 +63,19 @@ public final class MvccCommand {
     public static final byte LEASE_REVOKE = 7;
     /** Raise or clear an alarm. */
     public static final byte ALARM = 8;
+    /** Change the authentication state (users, roles, enabled): a batch of puts and deletes in its table. */
+    public static final byte AUTH = 9;
+    /** A write whose permissions were checked at an auth revision: applied only while that is still current. */
+    public static final byte AUTHED = 10;
+
+    /** AUTH op: put a key. */
+    public static final int AUTH_PUT = 1;
+    /** AUTH op: delete a key. */
+    public static final int AUTH_DELETE = 2;
+    /** AUTH flag: the auth revision stays (etcd's AuthEnable does not move it). */
+    public static final int FLAG_KEEP_AUTH_REVISION = 1;
+    /** AUTH: apply whatever the auth revision is. */
+    public static final long AUTH_REVISION_ANY = -1;
 
     /** Put/delete: return the previous key-value. */
     public static final int FLAG_PREV_KV = 1;
@@ -152,6 +175,10 @@ public final class MvccCommand {
     static final int ALARM_ACTION_OFFSET = 1;
     static final int ALARM_TYPE_OFFSET = 2;
     static final int ALARM_LENGTH = 16;
+    static final int AUTH_COUNT_OFFSET = 16;
+    static final int AUTH_HEADER = 20;
+    static final int AUTH_OP_HEADER = 9;
+    static final int AUTHED_HEADER = 16;
 
     private MvccCommand() {
     }
@@ -208,6 +235,15 @@ public final class MvccCommand {
      */
     public static long leaseTtl(final DirectBuffer buffer, final int offset) {
         return buffer.getLong(offset + SECOND_LONG_ARGUMENT_OFFSET, ORDER);
+    }
+
+    /**
+     * @param buffer holds a command.
+     * @param offset where it starts.
+     * @return where the command proper starts: past an AUTHED envelope, else {@code offset}.
+     */
+    public static int unwrapped(final DirectBuffer buffer, final int offset) {
+        return type(buffer, offset) == AUTHED ? offset + AUTHED_HEADER : offset;
     }
 
     static int headerLength(final byte type) {

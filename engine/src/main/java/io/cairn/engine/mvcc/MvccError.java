@@ -47,8 +47,13 @@ public final class MvccError {
      * refused until an operator disarms it (gRPC DATA_LOSS).
      */
     public static final int CORRUPT = 17;
+    /**
+     * The authentication state changed since the request's permissions were checked, or since the auth change was
+     * prepared (gRPC INVALID_ARGUMENT, etcd's ErrAuthOldRevision).
+     */
+    public static final int AUTH_OLD_REVISION = 18;
     /** The highest code: codes 1..LAST are refusals (mirrored in order by the embedded API's error type). */
-    public static final int LAST = CORRUPT;
+    public static final int LAST = AUTH_OLD_REVISION;
 
     private static final String[] MESSAGES = {
         "ok",
@@ -69,6 +74,7 @@ public final class MvccError {
         "cairn: malformed keyspace command",
         "etcdserver: lease ID is required",
         "etcdserver: corrupt cluster",
+        "etcdserver: revision of auth store is old",
     };
 
     private MvccError() {

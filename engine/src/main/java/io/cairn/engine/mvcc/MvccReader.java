@@ -386,6 +386,35 @@ public final class MvccReader implements AutoCloseable {
     }
 
     /**
+     * Reads the whole authentication table (AUTH commands' users, roles, flags), in key order. For a cache that the
+     * server keeps per {@link MvccStore#authChanges()}: small, read when it changed, never per request.
+     *
+     * @param visitor gets each key and value, copied.
+     * @return how many entries.
+     */
+    public int authEntries(final java.util.function.BiConsumer<byte[], byte[]> visitor) {
+        enter();
+        try {
+            int count = 0;
+            try (Cursor<DirectBuffer> cursor = tables.auth.openCursor(txn)) {
+                boolean found = cursor.first();
+                while (found) {
+                    final byte[] key = new byte[cursor.key().capacity()];
+                    cursor.key().getBytes(0, key);
+                    final byte[] value = new byte[cursor.val().capacity()];
+                    cursor.val().getBytes(0, value);
+                    visitor.accept(key, value);
+                    count++;
+                    found = cursor.next();
+                }
+            }
+            return count;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * @param visitor gets every lease, in ID order.
      * @return how many leases.
      */

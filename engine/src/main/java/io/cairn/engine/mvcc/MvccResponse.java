@@ -197,4 +197,13 @@ public final class MvccResponse {
     public static int alarms(final DirectBuffer buffer, final int offset) {
         return buffer.getInt(offset + ALARMS_OFFSET, ORDER);
     }
+
+    /**
+     * @param buffer holds an AUTH command's response.
+     * @param offset where it starts.
+     * @return the auth revision after it.
+     */
+    public static long authRevision(final DirectBuffer buffer, final int offset) {
+        return buffer.getLong(offset + HEADER, ORDER);
+    }
 }

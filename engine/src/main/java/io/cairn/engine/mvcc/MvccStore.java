@@ -77,6 +77,17 @@ public final class MvccStore implements AutoCloseable {
     private long appliedTerm;
     private long revision;
     private long compactRevision;
+    /** The auth revision as of the open batch (AUTH and AUTHED commands); {@link #authRevision} once committed. */
+    private long authRevisionPending;
+    private volatile long authRevision;
+    /** AUTH commands committed since open (readers' caches of the auth state compare it). */
+    private volatile long authChanges;
+    private boolean authTouched;
+    private final UnsafeBuffer authRevisionKey = Tables.ascii(Tables.AUTH_REVISION_KEY);
+    private final UnsafeBuffer authRevisionValue = Tables.direct(Long.BYTES);
+    private final UnsafeBuffer authKey = new UnsafeBuffer(0, 0);
+    private final UnsafeBuffer authValue = new UnsafeBuffer(0, 0);
+    private final ExpandableDirectByteBuffer authScratch = new ExpandableDirectByteBuffer(1024);
     private final PhysicalCompaction compaction = new PhysicalCompaction();
     private final int[] alarmCounts = new int[3];
 
@@ -182,6 +193,10 @@ public final class MvccStore implements AutoCloseable {
                     found = cursor.next();
                 }
             }
+            final DirectBuffer auth = tables.auth.get(txn, authRevisionKey);
+            authRevisionPending = auth == null ? 1 : auth.getLong(0, Tables.KEY_ORDER); // etcd starts at 1
+            authRevision = authRevisionPending;
+            authChanges++;
         }
     }
 
@@ -271,13 +286,21 @@ public final class MvccStore implements AutoCloseable {
         pendingMain = revision + 1;
         sub = 0;
         changes = 0;
+        final int inner = MvccCommand.unwrapped(command, offset);
+        final byte innerType = MvccCommand.type(command, inner);
         final int end;
-        if (type != MvccCommand.ALARM && type != MvccCommand.RANGE && alarmed(MvccCommand.ALARM_CORRUPT)) {
+        if (innerType != MvccCommand.ALARM && innerType != MvccCommand.RANGE && innerType != MvccCommand.AUTH
+            && alarmed(MvccCommand.ALARM_CORRUPT)) {
             // etcd 3.4's corrupt applier: no write (a txn's reads included) until an operator disarms it; reads
             // outside a txn are served, as etcd's are.
-            end = refuse(response, at, type, MvccError.CORRUPT);
+            end = refuse(response, at, innerType, MvccError.CORRUPT);
+        } else if (type == MvccCommand.AUTHED
+            && command.getLong(offset + MvccCommand.LONG_ARGUMENT_OFFSET, MvccCommand.ORDER) < authRevisionPending) {
+            end = refuse(response, at, innerType, MvccError.AUTH_OLD_REVISION);
+        } else if (type == MvccCommand.AUTH) {
+            end = applyAuth(command, offset, response, at);
         } else {
-            end = applyCommand(type, command, offset, response, at);
+            end = applyCommand(innerType, command, inner, response, at);
         }
         if (changes > 0) {
             revision = pendingMain;
@@ -337,6 +360,11 @@ public final class MvccStore implements AutoCloseable {
             batch.close();
             batch = null;
         }
+        if (authTouched) {
+            authTouched = false;
+            authRevision = authRevisionPending;
+            authChanges++;
+        }
     }
 
     /**
@@ -350,6 +378,7 @@ public final class MvccStore implements AutoCloseable {
         batch.abort();
         batch.close();
         batch = null;
+        authTouched = false;
         loadState();
     }
 
@@ -750,6 +779,61 @@ public final class MvccStore implements AutoCloseable {
             }
         }
         return bits;
+    }
+
+    // ------------------------------------------------------------------------------------------------- auth
+
+    /**
+     * An AUTH command: its puts and deletes in the auth table, all or none, and the auth revision moved on (unless
+     * told to keep it). The keyspace revision does not move.
+     */
+    private int applyAuth(final DirectBuffer command, final int offset, final MutableDirectBuffer response,
+        final int at) {
+        final long expected = MvccCommand.longArgument(command, offset);
+        if (expected != MvccCommand.AUTH_REVISION_ANY && expected != authRevisionPending) {
+            return refuse(response, at, MvccCommand.AUTH, MvccError.AUTH_OLD_REVISION);
+        }
+        final int count = command.getInt(offset + MvccCommand.AUTH_COUNT_OFFSET, MvccCommand.ORDER);
+        int position = offset + MvccCommand.AUTH_HEADER;
+        for (int i = 0; i < count; i++) {
+            final int kind = command.getByte(position);
+            final int keyLength = command.getInt(position + 1, MvccCommand.ORDER);
+            final int valueLength = command.getInt(position + 5, MvccCommand.ORDER);
+            final int keyAt = position + MvccCommand.AUTH_OP_HEADER;
+            authScratch.putBytes(0, command, keyAt, keyLength + valueLength); // LMDB reads off-heap memory only
+            authKey.wrap(authScratch, 0, keyLength);
+            if (kind == MvccCommand.AUTH_PUT) {
+                authValue.wrap(authScratch, keyLength, valueLength);
+                tables.auth.put(batch, authKey, authValue, NO_FLAGS);
+            } else {
+                tables.auth.delete(batch, authKey);
+            }
+            position = keyAt + keyLength + valueLength;
+        }
+        if ((MvccCommand.flags(command, offset) & MvccCommand.FLAG_KEEP_AUTH_REVISION) == 0) {
+            authRevisionPending++;
+            authRevisionValue.putLong(0, authRevisionPending, Tables.KEY_ORDER);
+            tables.auth.put(batch, authRevisionKey, authRevisionValue, NO_FLAGS);
+        }
+        authTouched = true;
+        final int end = header(response, at, MvccError.OK, MvccCommand.AUTH);
+        response.putLong(end, authRevisionPending, MvccResponse.ORDER);
+        return end + Long.BYTES;
+    }
+
+    /**
+     * @return the auth revision as of the last commit (1 in a store no AUTH command changed).
+     */
+    public long authRevision() {
+        return authRevision;
+    }
+
+    /**
+     * @return a number that changes whenever an AUTH command commits or the store is reloaded: a cache of the auth
+     *     state read at one value is current while it stays.
+     */
+    public long authChanges() {
+        return authChanges;
     }
 
     // ----------------------------------------------------------------------------------- physical compaction

@@ -61,6 +61,18 @@ public final class MvccValidator {
             if (length < 1) {
                 return MvccError.MALFORMED;
             }
+            if (MvccCommand.type(buffer, offset) == MvccCommand.AUTHED) {
+                // An envelope around one write: the write is what is checked (never a RANGE, AUTH or another one).
+                if (length <= MvccCommand.AUTHED_HEADER) {
+                    return MvccError.MALFORMED;
+                }
+                final byte inner = MvccCommand.type(buffer, offset + MvccCommand.AUTHED_HEADER);
+                if (inner == MvccCommand.RANGE || inner == MvccCommand.AUTH || inner == MvccCommand.AUTHED
+                    || inner == MvccCommand.ALARM) {
+                    return MvccError.MALFORMED;
+                }
+                return validate(buffer, offset + MvccCommand.AUTHED_HEADER, length - MvccCommand.AUTHED_HEADER);
+            }
             final byte type = MvccCommand.type(buffer, offset);
             final int status;
             switch (type) {
@@ -80,6 +92,8 @@ public final class MvccValidator {
                     return length == MvccCommand.LEASE_REVOKE_LENGTH ? MvccError.OK : MvccError.MALFORMED;
                 case MvccCommand.ALARM:
                     return checkAlarm(offset, length);
+                case MvccCommand.AUTH:
+                    return checkAuth(offset, length);
                 default:
                     return MvccError.MALFORMED;
             }
@@ -100,6 +114,31 @@ public final class MvccValidator {
             return MvccError.LEASE_ID_REQUIRED;
         }
         return MvccCommand.leaseTtl(command, offset) > LEASE_TTL_MAX ? MvccError.LEASE_TTL_TOO_LARGE : MvccError.OK;
+    }
+
+    /** Ops that fill the command exactly, each with a key of 1 to the key limit and a known kind. */
+    private int checkAuth(final int offset, final int length) {
+        if (length < MvccCommand.AUTH_HEADER) {
+            return MvccError.MALFORMED;
+        }
+        final int count = command.getInt(offset + MvccCommand.AUTH_COUNT_OFFSET, MvccCommand.ORDER);
+        long position = offset + MvccCommand.AUTH_HEADER;
+        final long end = (long)offset + length;
+        for (int i = 0; i < count; i++) {
+            if (position + MvccCommand.AUTH_OP_HEADER > end) {
+                return MvccError.MALFORMED;
+            }
+            final int kind = command.getByte((int)position);
+            final int keyLength = command.getInt((int)position + 1, MvccCommand.ORDER);
+            final int valueLength = command.getInt((int)position + 5, MvccCommand.ORDER);
+            if ((kind != MvccCommand.AUTH_PUT && kind != MvccCommand.AUTH_DELETE) || keyLength < 1
+                || keyLength > keyBytesMax || valueLength < 0
+                || (kind == MvccCommand.AUTH_DELETE && valueLength != 0)) {
+                return MvccError.MALFORMED;
+            }
+            position += MvccCommand.AUTH_OP_HEADER + (long)keyLength + valueLength;
+        }
+        return count >= 0 && position == end ? MvccError.OK : MvccError.MALFORMED;
     }
 
     private int checkAlarm(final int offset, final int length) {

@@ -48,6 +48,8 @@ final class Tables {
     final Dbi<DirectBuffer> leaseKeys;
     final Dbi<DirectBuffer> alarms;
     final Dbi<DirectBuffer> meta;
+    /** etcd's authentication state: users, roles, the enabled flag and {@link #AUTH_REVISION_KEY} (AUTH commands). */
+    final Dbi<DirectBuffer> auth;
     final UnsafeBuffer stateKey;
     final UnsafeBuffer formatKey;
     /** Present once any compaction was applied (one to revision 0 included): etcd's "compacted at -1" start. */
@@ -61,12 +63,15 @@ final class Tables {
         this.leaseKeys = env.openDbi("lease_keys", DbiFlags.MDB_CREATE, DbiFlags.MDB_DUPSORT);
         this.alarms = env.openDbi("alarms", DbiFlags.MDB_CREATE);
         this.meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
+        this.auth = env.openDbi("auth", DbiFlags.MDB_CREATE);
         this.stateKey = ascii(STATE_KEY);
         this.formatKey = ascii(FORMAT_KEY);
         this.compactedKey = ascii("compacted");
     }
 
-    static final int DATABASES = 6;
+    static final int DATABASES = 7;
+    /** The auth table's key for the auth revision (8 bytes, big-endian, as etcd's {@code authRevision}). */
+    static final String AUTH_REVISION_KEY = "authRevision";
 
     static UnsafeBuffer ascii(final String text) {
         final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocateDirect(text.length()));

@@ -3,6 +3,7 @@ package io.cairn.server.cli;
 import io.cairn.server.CairnMember;
 import io.cairn.embedded.NodeConfig;
 import io.cairn.embedded.cluster.Topology;
+import io.cairn.server.auth.AuthConfig;
 import io.cairn.server.tls.TlsConfig;
 
 import java.nio.file.Path;
@@ -26,7 +27,8 @@ final class MemberFlags {
         "initial-cluster-state", "initial-cluster-token", "unsafe-no-fsync", "listen-http-urls", "snapshot-count",
         "disk-reserve-bytes", "experimental-corrupt-check-time", "cert-file", "key-file", "trusted-ca-file",
         "client-cert-auth", "client-crl-file", "auto-tls", "cipher-suites", "peer-cert-file", "peer-key-file",
-        "peer-trusted-ca-file", "peer-client-cert-auth", "peer-crl-file", "peer-auto-tls");
+        "peer-trusted-ca-file", "peer-client-cert-auth", "peer-crl-file", "peer-auto-tls", "auth-token",
+        "bcrypt-cost", "auth-token-ttl");
     /** Flags that may stand alone ({@code --auto-tls}) or take {@code =true|false}, as Go's booleans. */
     static final Set<String> BOOLEAN = Set.of("unsafe-no-fsync", "client-cert-auth", "auto-tls",
         "peer-client-cert-auth", "peer-auto-tls");
@@ -89,6 +91,13 @@ final class MemberFlags {
           --peer-crl-file FILE              peer certificates revoked (PEM CRLs), read again on change
           --peer-auto-tls                   no peer certificate given: make a self-signed one in
                                             DATA_DIR/fixtures/peer (encrypts, but any certificate is accepted)
+
+        Authentication (etcdctl auth enable, user, role; off until enabled):
+          --auth-token simple|jwt,pub-key=FILE,priv-key=FILE,sign-method=ALG[,ttl=5m]
+                                            simple: opaque tokens valid on every member (default); jwt: signed
+                                            tokens (RS*, PS*, ES* with PEM keys; HS* with priv-key's bytes)
+          --bcrypt-cost N                   bcrypt cost of new passwords, 4..31 (default: 10)
+          --auth-token-ttl SECONDS          a simple token lives this long after its last use (default: 300)
         """;
 
     private MemberFlags() {
@@ -165,7 +174,11 @@ final class MemberFlags {
             durationMs("experimental-corrupt-check-time", flags.get("experimental-corrupt-check-time"),
                 NodeConfig.CORRUPT_CHECK_DEFAULT_MS), null),
             flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null, tls,
-            peer.startsWith("https://") ? peerTls : TlsConfig.NONE);
+            peer.startsWith("https://") ? peerTls : TlsConfig.NONE, AuthConfig.parse(
+                flags.getOrDefault("auth-token", "simple"), (int)number("bcrypt-cost",
+                    flags.getOrDefault("bcrypt-cost", "10")), number("auth-token-ttl",
+                    flags.getOrDefault("auth-token-ttl", "300")),
+                ttl -> durationMs("auth-token", ttl, 0)));
     }
 
     /**

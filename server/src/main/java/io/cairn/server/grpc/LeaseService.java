@@ -5,6 +5,7 @@ import io.cairn.consensus.keyspace.LeaseKeeper;
 import io.cairn.engine.mvcc.MvccError;
 import io.cairn.engine.mvcc.MvccResponse;
 import io.cairn.engine.mvcc.MvccValidator;
+import io.cairn.server.auth.AuthStore;
 import io.cairn.server.node.EtcdStatus;
 import io.cairn.server.node.Node;
 import io.etcd.jetcd.api.LeaseGrantRequest;
@@ -44,12 +45,15 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
     private static final ThreadLocal<EtcdCommands> COMMANDS = ThreadLocal.withInitial(EtcdCommands::new);
 
     private final Node node;
+    private final AuthStore auth;
 
     /**
      * @param node the member it serves.
+     * @param auth its authentication state (checks of the caller; none while authentication is disabled).
      */
-    public LeaseService(final Node node) {
+    public LeaseService(final Node node, final AuthStore auth) {
         this.node = node;
+        this.auth = auth;
     }
 
     @Override
@@ -74,6 +78,12 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
     @Override
     public void leaseRevoke(final LeaseRevokeRequest request, final StreamObserver<LeaseRevokeResponse> observer) {
+        try {
+            checkLeaseKeys(request.getID(), true);
+        } catch (final io.grpc.StatusRuntimeException ex) {
+            observer.onError(ex);
+            return;
+        }
         final EtcdCommands commands = COMMANDS.get();
         commands.leaseRevoke(request.getID());
         node.write(commands.buffer(), commands.length(),
@@ -84,6 +94,7 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
     @Override
     public StreamObserver<LeaseKeepAliveRequest> leaseKeepAlive(
         final StreamObserver<LeaseKeepAliveResponse> observer) {
+        final String token = AuthStore.TOKEN.get();
         return new StreamObserver<>() {
             private StreamObserver<LeaseKeepAliveRequest> relay;
 
@@ -107,7 +118,7 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
                         }
                         synchronized (this) {
                             if (relay == null) {
-                                relay = LeaseGrpc.newStub(leader).leaseKeepAlive(new Relay<>(observer));
+                                relay = relayStub(leader, token).leaseKeepAlive(new Relay<>(observer));
                             }
                             relay.onNext(request);
                         }
@@ -190,9 +201,54 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
         return node.read(reader -> reader.revision());
     }
 
+    /**
+     * etcd's checks of a lease's keys: revoking deletes them (write on every one, or root); listing them with
+     * time-to-live shows them (read on every one, or root).
+     */
+    private void checkLeaseKeys(final long leaseId, final boolean write) {
+        final AuthStore.Caller caller = auth.caller();
+        if (caller == null || auth.isAdmin(caller)) {
+            return;
+        }
+        auth.requireUser(caller);
+        final List<byte[]> keys = new ArrayList<>();
+        node.read(reader -> reader.leaseKeys(leaseId, (buffer, offset, length) -> {
+            final byte[] key = new byte[length];
+            buffer.getBytes(offset, key);
+            keys.add(key);
+        }));
+        for (final byte[] key : keys) {
+            if (write) {
+                auth.checkWrite(caller, key, new byte[0]);
+            } else {
+                auth.checkRead(caller, key, new byte[0]);
+            }
+        }
+    }
+
+    /** A stub to the leader that carries the caller's token, so the leader checks the same caller. */
+    private static LeaseGrpc.LeaseStub relayStub(final ManagedChannel leader, final String token) {
+        final LeaseGrpc.LeaseStub stub = LeaseGrpc.newStub(leader);
+        if (token == null) {
+            return stub;
+        }
+        final io.grpc.Metadata headers = new io.grpc.Metadata();
+        headers.put(io.grpc.Metadata.Key.of("token", io.grpc.Metadata.ASCII_STRING_MARSHALLER), token);
+        return stub.withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers));
+    }
+
     @Override
     public void leaseTimeToLive(final LeaseTimeToLiveRequest request,
         final StreamObserver<LeaseTimeToLiveResponse> observer) {
+        if (request.getKeys()) {
+            try {
+                checkLeaseKeys(request.getID(), false);
+            } catch (final io.grpc.StatusRuntimeException ex) {
+                observer.onError(ex);
+                return;
+            }
+        }
+        final String token = AuthStore.TOKEN.get();
         ask(LeaseKeeper.TIME_TO_LIVE, request.getID()).whenCompleteAsync((answer, error) -> {
             if (error != null) {
                 observer.onError(EtcdStatus.of(error));
@@ -203,7 +259,7 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
                 if (leader == null) {
                     observer.onError(EtcdStatus.noLeader());
                 } else {
-                    LeaseGrpc.newStub(leader).leaseTimeToLive(request, observer);
+                    relayStub(leader, token).leaseTimeToLive(request, observer);
                 }
                 return;
             }

@@ -5,6 +5,7 @@ import io.cairn.engine.mvcc.MvccCommand;
 import io.cairn.engine.mvcc.MvccError;
 import io.cairn.engine.snapshot.SnapshotMeta;
 import io.cairn.engine.snapshot.Snapshots;
+import io.cairn.server.auth.AuthStore;
 import io.cairn.server.node.EtcdStatus;
 import io.cairn.server.node.Node;
 import io.etcd.jetcd.api.AlarmMember;
@@ -50,12 +51,15 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
     private static final int SHA256_BYTES = 32;
     private static final ThreadLocal<EtcdCommands> COMMANDS = ThreadLocal.withInitial(EtcdCommands::new);
     private final Node node;
+    private final AuthStore auth;
 
     /**
      * @param node the member it serves.
+     * @param auth its authentication state (checks of the caller; none while authentication is disabled).
      */
-    public MaintenanceService(final Node node) {
+    public MaintenanceService(final Node node, final AuthStore auth) {
         this.node = node;
+        this.auth = auth;
     }
 
     @Override
@@ -110,6 +114,12 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
         if (request.getAction() == AlarmRequest.AlarmAction.GET) {
             observer.onNext(alarms());
             observer.onCompleted();
+            return;
+        }
+        try {
+            auth.checkAdmin(auth.caller()); // raising or disarming an alarm: root only
+        } catch (final StatusRuntimeException ex) {
+            observer.onError(ex);
             return;
         }
         final int action = request.getAction() == AlarmRequest.AlarmAction.ACTIVATE

@@ -1,5 +1,6 @@
 package io.cairn.server.grpc;
 
+import io.cairn.server.auth.AuthStore;
 import com.google.protobuf.UnknownFieldSet;
 
 import io.cairn.embedded.Watch;
@@ -48,12 +49,38 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
     static final int BYTES_PER_RESPONSE_MAX = 3 << 19;
 
     private final Node node;
+    private final AuthStore auth;
 
     /**
      * @param node the member it serves.
+     * @param auth its authentication state (checks of the caller; none while authentication is disabled).
      */
-    public WatchService(final Node node) {
+    public WatchService(final Node node, final AuthStore auth) {
         this.node = node;
+        this.auth = auth;
+    }
+
+    /**
+     * etcd's {@code isWatchPermitted}: read permission on the watched key or range, with etcd's normalisation first
+     * (an empty key is "\0"; a range end of "\0" is dropped, so a from-key watch is checked on its start key).
+     *
+     * @return null when permitted, else the cancel reason.
+     */
+    private String refusal(final WatchCreateRequest create) {
+        try {
+            final AuthStore.Caller caller = auth.caller();
+            if (caller == null) {
+                return null;
+            }
+            final byte[] key = create.getKey().isEmpty() ? new byte[] {0} : create.getKey().toByteArray();
+            final byte[] end = create.getRangeEnd().size() == 1 && create.getRangeEnd().byteAt(0) == 0 ? new byte[0]
+                : create.getRangeEnd().toByteArray();
+            auth.checkRead(caller, key, end);
+            return null;
+        } catch (final io.grpc.StatusRuntimeException ex) {
+            final String reason = ex.getStatus().getDescription();
+            return reason == null ? "etcdserver: permission denied" : reason;
+        }
     }
 
     @Override
@@ -89,6 +116,12 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
             }
 
             private void create(final WatchCreateRequest create) {
+                final String refused = refusal(create);
+                if (refused != null) {
+                    send(stream, WatchResponse.newBuilder().setHeader(node.header(revision())).setWatchId(-1)
+                        .setCreated(true).setCanceled(true).setCancelReason(refused).build());
+                    return;
+                }
                 // etcd 3.4's watch_id (field 7) is newer than the stubs' proto: it arrives as an unknown field.
                 final var chosen = create.getUnknownFields().getField(CREATE_WATCH_ID_FIELD);
                 long id = chosen == null || chosen.getVarintList().isEmpty() ? 0 : chosen.getVarintList().get(0);

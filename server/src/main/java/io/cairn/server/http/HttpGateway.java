@@ -81,6 +81,40 @@ public final class HttpGateway implements AutoCloseable {
         }
     };
 
+    /** The HTTP request's credentials while it is being served (etcd's gateway forwards them as metadata). */
+    private static final io.grpc.Context.Key<String[]> CREDENTIALS = io.grpc.Context.key("gateway-credentials");
+    private static final io.grpc.Metadata.Key<String> TOKEN_HEADER =
+        io.grpc.Metadata.Key.of("token", io.grpc.Metadata.ASCII_STRING_MARSHALLER);
+    private static final io.grpc.Metadata.Key<String> AUTHORIZATION_HEADER =
+        io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER);
+    /**
+     * etcd's grpc-gateway passes an HTTP {@code Authorization} header on as {@code authorization} metadata (the bare
+     * token: no "Bearer "), and {@code Grpc-Metadata-Token} as {@code token}.
+     */
+    private static final ClientInterceptor FORWARD_CREDENTIALS = new ClientInterceptor() {
+        @Override
+        public <Q, R> ClientCall<Q, R> interceptCall(final MethodDescriptor<Q, R> method, final CallOptions options,
+            final Channel next) {
+            final String[] credentials = CREDENTIALS.get();
+            final ClientCall<Q, R> call = next.newCall(method, options);
+            if (credentials == null) {
+                return call;
+            }
+            return new io.grpc.ForwardingClientCall.SimpleForwardingClientCall<>(call) {
+                @Override
+                public void start(final Listener<R> listener, final io.grpc.Metadata headers) {
+                    if (credentials[0] != null) {
+                        headers.put(AUTHORIZATION_HEADER, credentials[0]);
+                    }
+                    if (credentials[1] != null) {
+                        headers.put(TOKEN_HEADER, credentials[1]);
+                    }
+                    super.start(listener, headers);
+                }
+            };
+        }
+    };
+
     private final NodeStatus status;
     private final HttpServer server;
     private final Channel channel;
@@ -102,11 +136,15 @@ public final class HttpGateway implements AutoCloseable {
         final TlsContexts tls) throws IOException {
         this.status = status;
         this.channel = channel;
-        final KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(channel).withInterceptors(DEADLINE);
-        final LeaseGrpc.LeaseBlockingStub lease = LeaseGrpc.newBlockingStub(channel).withInterceptors(DEADLINE);
+        final Channel credited = io.grpc.ClientInterceptors.intercept(channel, FORWARD_CREDENTIALS);
+        final KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(credited).withInterceptors(DEADLINE);
+        final LeaseGrpc.LeaseBlockingStub lease = LeaseGrpc.newBlockingStub(credited).withInterceptors(DEADLINE);
         final MaintenanceGrpc.MaintenanceBlockingStub maintenance =
-            MaintenanceGrpc.newBlockingStub(channel).withInterceptors(DEADLINE);
-        final ClusterGrpc.ClusterBlockingStub cluster = ClusterGrpc.newBlockingStub(channel).withInterceptors(DEADLINE);
+            MaintenanceGrpc.newBlockingStub(credited).withInterceptors(DEADLINE);
+        final ClusterGrpc.ClusterBlockingStub cluster =
+            ClusterGrpc.newBlockingStub(credited).withInterceptors(DEADLINE);
+        final io.etcd.jetcd.api.AuthGrpc.AuthBlockingStub auth = io.etcd.jetcd.api.AuthGrpc.newBlockingStub(credited)
+            .withInterceptors(DEADLINE);
         route("/v3/kv/put", PutRequest::newBuilder, kv::put);
         route("/v3/kv/range", RangeRequest::newBuilder, kv::range);
         route("/v3/kv/deleterange", DeleteRangeRequest::newBuilder, kv::deleteRange);
@@ -120,6 +158,7 @@ public final class HttpGateway implements AutoCloseable {
         route("/v3/maintenance/status", StatusRequest::newBuilder, maintenance::status);
         route("/v3/maintenance/alarm", AlarmRequest::newBuilder, maintenance::alarm);
         route("/v3/cluster/member/list", MemberListRequest::newBuilder, cluster::memberList);
+        authRoutes(auth);
         this.executor = Executors.newFixedThreadPool(4, DaemonThreads.named("cairn-http"));
         if (tls == null) {
             this.server = HttpServer.create(address, 64);
@@ -143,6 +182,28 @@ public final class HttpGateway implements AutoCloseable {
         server.start();
     }
 
+    private void authRoutes(final io.etcd.jetcd.api.AuthGrpc.AuthBlockingStub auth) {
+        route("/v3/auth/enable", io.etcd.jetcd.api.AuthEnableRequest::newBuilder, auth::authEnable);
+        route("/v3/auth/disable", io.etcd.jetcd.api.AuthDisableRequest::newBuilder, auth::authDisable);
+        route("/v3/auth/authenticate", io.etcd.jetcd.api.AuthenticateRequest::newBuilder, auth::authenticate);
+        route("/v3/auth/user/add", io.etcd.jetcd.api.AuthUserAddRequest::newBuilder, auth::userAdd);
+        route("/v3/auth/user/get", io.etcd.jetcd.api.AuthUserGetRequest::newBuilder, auth::userGet);
+        route("/v3/auth/user/list", io.etcd.jetcd.api.AuthUserListRequest::newBuilder, auth::userList);
+        route("/v3/auth/user/delete", io.etcd.jetcd.api.AuthUserDeleteRequest::newBuilder, auth::userDelete);
+        route("/v3/auth/user/changepw", io.etcd.jetcd.api.AuthUserChangePasswordRequest::newBuilder,
+            auth::userChangePassword);
+        route("/v3/auth/user/grant", io.etcd.jetcd.api.AuthUserGrantRoleRequest::newBuilder, auth::userGrantRole);
+        route("/v3/auth/user/revoke", io.etcd.jetcd.api.AuthUserRevokeRoleRequest::newBuilder, auth::userRevokeRole);
+        route("/v3/auth/role/add", io.etcd.jetcd.api.AuthRoleAddRequest::newBuilder, auth::roleAdd);
+        route("/v3/auth/role/get", io.etcd.jetcd.api.AuthRoleGetRequest::newBuilder, auth::roleGet);
+        route("/v3/auth/role/list", io.etcd.jetcd.api.AuthRoleListRequest::newBuilder, auth::roleList);
+        route("/v3/auth/role/delete", io.etcd.jetcd.api.AuthRoleDeleteRequest::newBuilder, auth::roleDelete);
+        route("/v3/auth/role/grant", io.etcd.jetcd.api.AuthRoleGrantPermissionRequest::newBuilder,
+            auth::roleGrantPermission);
+        route("/v3/auth/role/revoke", io.etcd.jetcd.api.AuthRoleRevokePermissionRequest::newBuilder,
+            auth::roleRevokePermission);
+    }
+
     private <Q extends Message, R extends Message> void route(final String path,
         final Supplier<Message.Builder> request, final Function<Q, R> call) {
         routes.put(path, new Route<>(request, call));
@@ -162,6 +223,23 @@ public final class HttpGateway implements AutoCloseable {
     }
 
     private void answer(final HttpExchange exchange) throws IOException {
+        final String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+        final String token = exchange.getRequestHeaders().getFirst("Grpc-Metadata-Token");
+        if (authorization == null && token == null) {
+            serve(exchange);
+            return;
+        }
+        final io.grpc.Context context = io.grpc.Context.current().withValue(CREDENTIALS,
+            new String[] {authorization, token});
+        final io.grpc.Context previous = context.attach();
+        try {
+            serve(exchange);
+        } finally {
+            context.detach(previous);
+        }
+    }
+
+    private void serve(final HttpExchange exchange) throws IOException {
         try {
             final String path = exchange.getRequestURI().getPath();
             if ("/v3/watch".equals(path)) {
@@ -200,7 +278,8 @@ public final class HttpGateway implements AutoCloseable {
         final WatchRequest.Builder request = WatchRequest.newBuilder();
         PARSER.merge(body(exchange), request);
         final LinkedBlockingQueue<Object> responses = new LinkedBlockingQueue<>();
-        final StreamObserver<WatchRequest> requests = WatchGrpc.newStub(channel).watch(new StreamObserver<>() {
+        final Channel credited = io.grpc.ClientInterceptors.intercept(channel, FORWARD_CREDENTIALS);
+        final StreamObserver<WatchRequest> requests = WatchGrpc.newStub(credited).watch(new StreamObserver<>() {
             @Override
             public void onNext(final WatchResponse value) {
                 responses.add(value);

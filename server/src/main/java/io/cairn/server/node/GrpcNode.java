@@ -155,6 +155,16 @@ public final class GrpcNode implements Node, AutoCloseable {
     }
 
     @Override
+    public CompletableFuture<DirectBuffer> propose(final DirectBuffer command, final int length) {
+        return node.write(command, length);
+    }
+
+    @Override
+    public long authChanges() {
+        return node.store().authChanges();
+    }
+
+    @Override
     public <T> T read(final Function<MvccReader, T> work) {
         return node.read(work);
     }

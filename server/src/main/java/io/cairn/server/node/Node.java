@@ -90,6 +90,21 @@ public interface Node {
     CompletableFuture<Long> readBarrier();
 
     /**
+     * Proposes a command (an AUTH change among them) and completes with this member's apply of it.
+     *
+     * @param command the encoded command (copied before this returns).
+     * @param length  its length.
+     * @return the keyspace's response; completes exceptionally with a {@code CairnException} for a refusal.
+     */
+    CompletableFuture<DirectBuffer> propose(DirectBuffer command, int length);
+
+    /**
+     * @return a number that changes whenever the authentication state may have (an AUTH command applied, the
+     *     keyspace replaced by a snapshot): the auth cache reloads when it moves.
+     */
+    long authChanges();
+
+    /**
      * Runs {@code work} with a refreshed reader of the local keyspace.
      *
      * @param work what to read.

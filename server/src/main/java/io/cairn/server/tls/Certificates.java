@@ -241,6 +241,31 @@ public final class Certificates {
         throw new IllegalArgumentException(file + ": no private key (a PEM block PRIVATE KEY) in it");
     }
 
+    /**
+     * @param file a PEM public key ({@code PUBLIC KEY}), a certificate (its key), or a key pair (its public half).
+     * @return the public key.
+     * @throws IllegalArgumentException if it holds none.
+     */
+    public static java.security.PublicKey readPublicKey(final Path file) {
+        final JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
+        try {
+            for (final Object block : readPem(file)) {
+                if (block instanceof org.bouncycastle.asn1.x509.SubjectPublicKeyInfo info) {
+                    return converter.getPublicKey(info);
+                }
+                if (block instanceof PEMKeyPair pair && pair.getPublicKeyInfo() != null) {
+                    return converter.getPublicKey(pair.getPublicKeyInfo());
+                }
+                if (block instanceof X509CertificateHolder holder) {
+                    return converter.getPublicKey(holder.getSubjectPublicKeyInfo());
+                }
+            }
+        } catch (final IOException ex) {
+            throw new IllegalArgumentException(file + ": not a valid public key: " + ex.getMessage(), ex);
+        }
+        throw new IllegalArgumentException(file + ": no public key (a PEM block PUBLIC KEY) in it");
+    }
+
     private static List<Object> readPem(final Path file) {
         final List<Object> blocks = new ArrayList<>();
         try (Reader reader = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
