@@ -18,7 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Goal: the authentication state is kept as etcd keeps it — changed all or nothing, at an auth revision that starts at
- * 1 and moves with every change (not with the keyspace's), surviving a reopen — and a write checked at an older auth
+ * 1 and moves with every change (not with the keyspace's), surviving a reopen and travelling in a snapshot — and a
+ * write checked at an older auth
  * revision is refused ("revision of auth store is old") and changes nothing. Method: a real LMDB store; AUTH and
  * AUTHED commands built with {@link AuthCommands}; malformed AUTH commands are refused by the validator.
  */
@@ -86,6 +87,26 @@ class MvccAuthTest {
         store = MvccTesting.open(dir.resolve("kv"));
         assertEquals(3, store.authRevision(), "the auth revision survives a reopen");
         assertEquals(Map.of("users/root", "r", "authEnabled", "\u0001"), table());
+    }
+
+    @Test
+    void shouldCarryTheAuthStateInASnapshot() throws IOException {
+        assertEquals(MvccError.OK, apply(new AuthCommands().put(bytes("users/root"), bytes("r"))
+            .put(bytes("authEnabled"), new byte[] {1}).encode(1, 0)));
+        final Path copy = store.copyTo(dir.resolve("copy"));
+        try (MvccStore other = MvccTesting.open(dir.resolve("other"))) {
+            final long changes = other.authChanges();
+            other.replaceWith(copy, java.nio.file.Files.size(copy));
+            assertEquals(2, other.authRevision());
+            assertTrue(other.authChanges() != changes, "a cache of the old state sees it is stale");
+            final Map<String, String> entries = new TreeMap<>();
+            try (MvccReader reader = other.newReader()) {
+                reader.authEntries((key, value) -> entries.put(new String(key, StandardCharsets.UTF_8),
+                    new String(value, StandardCharsets.UTF_8)));
+            }
+            entries.remove("authRevision");
+            assertEquals(Map.of("users/root", "r", "authEnabled", "\u0001"), entries);
+        }
     }
 
     @Test
