@@ -37,6 +37,8 @@ public final class CompareMain {
         "  --idle T           then measure each idle cluster's CPU for T, no client connected (20s; 0: skip)",
         "  --tls              both clusters serve clients over TLS with client certificates (--client-cert-auth;",
         "                     a CA, server and client certificates made with openssl)",
+        "  --auth             both clusters with authentication enabled: the load runs as a user whose role may",
+        "                     read and write every key (etcd's permission checks on every request; simple tokens)",
         "  --peer-tls         both clusters' members talk over TLS (https:// peer URLs, --peer-cert-file,",
         "                     --peer-client-cert-auth; Cairn seals every Raft frame)",
         "");
@@ -133,10 +135,12 @@ public final class CompareMain {
         long idleNs = TimeUnit.SECONDS.toNanos(20);
         boolean tls = false;
         boolean peerTls = false;
+        boolean auth = false;
         for (int i = 0; i < args.length; i++) {
-            if ("--tls".equals(args[i]) || "--peer-tls".equals(args[i])) {
+            if ("--tls".equals(args[i]) || "--peer-tls".equals(args[i]) || "--auth".equals(args[i])) {
                 tls |= "--tls".equals(args[i]);
                 peerTls |= "--peer-tls".equals(args[i]);
+                auth |= "--auth".equals(args[i]);
                 continue;
             }
             final String value = i + 1 < args.length ? args[i + 1] : null;
@@ -173,6 +177,10 @@ public final class CompareMain {
         final Pki pki = tls ? security.pki() : null;
         try (Cluster etcdCluster = startEtcd(etcd == null ? tool("etcd") : etcd, data, err, security);
             Cluster cairnCluster = startCairn(cairnJar, data, err, security)) {
+            if (auth) {
+                enableAuth(etcdCluster, pki, err);
+                enableAuth(cairnCluster, pki, err);
+            }
             for (int round = 1; round <= rounds; round++) {
                 for (final String[] workload : workloads) {
                     final Cluster[] order = round % 2 == 1
@@ -186,6 +194,9 @@ public final class CompareMain {
                                 + cluster.system + "-r" + round + ".json").toString()));
                         if (pki != null) {
                             loadArgs.addAll(pki.clientArgs());
+                        }
+                        if (auth) {
+                            loadArgs.addAll(List.of("--user", BENCH_USER + ":" + BENCH_PASSWORD));
                         }
                         err.println("compare: " + workload[0] + " against " + cluster.system + " (round " + round
                             + ")");
@@ -209,6 +220,47 @@ public final class CompareMain {
         Files.writeString(outDir.resolve("compare.md"), table);
         out.print(table);
         return 0;
+    }
+
+    private static final String BENCH_USER = "bench";
+    private static final String BENCH_PASSWORD = "bench-password";
+
+    /**
+     * etcd's way to turn authentication on: a root user with the root role, a user for the load whose role may read
+     * and write every key, then AuthEnable. Through the first member, over TLS when the clients use it.
+     */
+    private static void enableAuth(final Cluster cluster, final Pki pki, final PrintStream err) throws IOException {
+        final io.grpc.netty.NettyChannelBuilder builder =
+            io.grpc.netty.NettyChannelBuilder.forTarget(cluster.endpoints.get(0));
+        final io.grpc.ManagedChannel channel;
+        if (pki == null) {
+            channel = builder.usePlaintext().build();
+        } else {
+            channel = builder.sslContext(io.grpc.netty.GrpcSslContexts.forClient().trustManager(pki.ca().toFile())
+                .keyManager(pki.clientCert().toFile(), pki.clientKey().toFile()).build()).build();
+        }
+        try {
+            final io.etcd.jetcd.api.AuthGrpc.AuthBlockingStub auth = io.etcd.jetcd.api.AuthGrpc
+                .newBlockingStub(channel).withWaitForReady().withDeadlineAfter(60, TimeUnit.SECONDS);
+            final com.google.protobuf.ByteString everything = com.google.protobuf.ByteString.copyFrom(new byte[] {0});
+            auth.userAdd(io.etcd.jetcd.api.AuthUserAddRequest.newBuilder().setName("root").setPassword("root-pw")
+                .build());
+            auth.roleAdd(io.etcd.jetcd.api.AuthRoleAddRequest.newBuilder().setName("root").build());
+            auth.userGrantRole(io.etcd.jetcd.api.AuthUserGrantRoleRequest.newBuilder().setUser("root").setRole("root")
+                .build());
+            auth.userAdd(io.etcd.jetcd.api.AuthUserAddRequest.newBuilder().setName(BENCH_USER)
+                .setPassword(BENCH_PASSWORD).build());
+            auth.roleAdd(io.etcd.jetcd.api.AuthRoleAddRequest.newBuilder().setName(BENCH_USER).build());
+            auth.roleGrantPermission(io.etcd.jetcd.api.AuthRoleGrantPermissionRequest.newBuilder().setName(BENCH_USER)
+                .setPerm(io.etcd.jetcd.api.Permission.newBuilder().setPermType(
+                    io.etcd.jetcd.api.Permission.Type.READWRITE).setKey(everything).setRangeEnd(everything)).build());
+            auth.userGrantRole(io.etcd.jetcd.api.AuthUserGrantRoleRequest.newBuilder().setUser(BENCH_USER)
+                .setRole(BENCH_USER).build());
+            auth.authEnable(io.etcd.jetcd.api.AuthEnableRequest.getDefaultInstance());
+            err.println("compare: authentication enabled on " + cluster.system);
+        } finally {
+            channel.shutdownNow();
+        }
     }
 
     private static List<String[]> selectWorkloads(final String names) {

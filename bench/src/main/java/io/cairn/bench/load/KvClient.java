@@ -60,6 +60,18 @@ final class KvClient implements AutoCloseable {
             channels.add(channel);
             stubs[i] = KVGrpc.newStub(channel);
         }
+        if (config.user != null) {
+            // etcd's clients authenticate once and send the token with every call.
+            final String token = io.etcd.jetcd.api.AuthGrpc.newBlockingStub(channels.get(0))
+                .withDeadlineAfter(config.timeoutNs, TimeUnit.NANOSECONDS).authenticate(
+                    io.etcd.jetcd.api.AuthenticateRequest.newBuilder().setName(config.user[0])
+                        .setPassword(config.user[1]).build()).getToken();
+            final io.grpc.Metadata headers = new io.grpc.Metadata();
+            headers.put(io.grpc.Metadata.Key.of("token", io.grpc.Metadata.ASCII_STRING_MARSHALLER), token);
+            for (int i = 0; i < stubs.length; i++) {
+                stubs[i] = stubs[i].withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers));
+            }
+        }
         final byte[] valueBytes = new byte[config.valueBytes];
         ThreadLocalRandom.current().nextBytes(valueBytes);
         value = ByteString.copyFrom(valueBytes);

@@ -51,11 +51,13 @@ public final class LoadConfig {
         "  --cacert FILE      TLS: trust the servers' certificates this CA signed (PEM); https:// endpoints need it",
         "  --cert FILE, --key FILE",
         "                     TLS: the client certificate and its PKCS#8 key (PEM), for --client-cert-auth servers",
+        "  --user NAME:PASSWORD",
+        "                     authenticate once (etcd's Authenticate) and send the token with every request",
         "");
 
     private static final Set<String> VALUED = Set.of("--endpoints", "--workload", "--read-ratio", "--txn-ops",
         "--key-size", "--value-size", "--keys", "--connections", "--clients", "--rate", "--duration", "--warmup",
-        "--timeout", "--pids", "--json", "--label", "--cacert", "--cert", "--key");
+        "--timeout", "--pids", "--json", "--label", "--cacert", "--cert", "--key", "--user");
     private static final Set<String> FLAGS = Set.of("--serializable", "--no-prefill");
     private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)(ns|us|ms|s|m|h)?");
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9a-fA-F:.]+]|[^:\\[\\]/]+):(\\d{1,5})");
@@ -91,6 +93,8 @@ public final class LoadConfig {
     /** TLS: the client certificate and key, or null. */
     public final Path clientCert;
     public final Path clientKey;
+    /** Authentication: the user name and password, or null. */
+    public final String[] user;
 
     private LoadConfig(final Map<String, String> values) {
         if (!values.containsKey("--endpoints")) {
@@ -99,6 +103,11 @@ public final class LoadConfig {
         caCert = values.containsKey("--cacert") ? Path.of(values.get("--cacert")) : null;
         clientCert = values.containsKey("--cert") ? Path.of(values.get("--cert")) : null;
         clientKey = values.containsKey("--key") ? Path.of(values.get("--key")) : null;
+        final String userFlag = values.get("--user");
+        if (userFlag != null && userFlag.indexOf(':') <= 0) {
+            throw new IllegalArgumentException("--user: NAME:PASSWORD, not '" + userFlag + "'");
+        }
+        user = userFlag == null ? null : userFlag.split(":", 2);
         if ((clientCert == null) != (clientKey == null) || clientCert != null && caCert == null) {
             throw new IllegalArgumentException("--cert and --key go together, and with --cacert");
         }

@@ -34,12 +34,18 @@ final class SimpleTokens {
     private static final int MAC_BYTES = 16;
     private static final int FINGERPRINT_BYTES = 8;
     private static final int USED_MAX = 100_000;
+    /** A token's last use is recorded to this precision (not on every request). */
+    private static final long LAST_USED_GRANULARITY_MS = 100;
 
     private final long ttlMs;
     private final LongSupplier clockMs;
     private final SecureRandom random = new SecureRandom();
-    /** Token → when this member last accepted it (ms). */
-    private final Map<String, Long> lastUsedMs = new ConcurrentHashMap<>();
+    /** Token → when this member last accepted it (ms), and whom for under which state (checked once per state). */
+    private final Map<String, Seen> seen = new ConcurrentHashMap<>();
+
+    /** A token this member accepted: its user, the state it was checked in, when it was last used. */
+    private record Seen(String user, AuthState state, long lastUsedMs) {
+    }
 
     SimpleTokens(final long ttlSeconds, final LongSupplier clockMs) {
         this.ttlMs = TimeUnit.SECONDS.toMillis(ttlSeconds > 0 ? ttlSeconds : TTL_DEFAULT_SECONDS);
@@ -71,6 +77,19 @@ final class SimpleTokens {
      * @return the user it names, or null when it is not valid now.
      */
     String verify(final AuthState state, final String token) {
+        final long now = clockMs.getAsLong();
+        final Seen known = seen.get(token);
+        if (known != null && known.state() == state) {
+            // Checked already in this very state (no user, password or secret changed since): only its age counts.
+            if (now - known.lastUsedMs() >= ttlMs) {
+                seen.remove(token);
+                return null;
+            }
+            if (now - known.lastUsedMs() >= LAST_USED_GRANULARITY_MS) {
+                seen.put(token, new Seen(known.user(), state, now));
+            }
+            return known.user();
+        }
         final byte[] secret = state.tokenSecret();
         final int dot = token.indexOf('.');
         if (secret == null || dot != LETTERS) {
@@ -105,16 +124,15 @@ final class SimpleTokens {
         if (user == null || !MessageDigest.isEqual(fingerprint, fingerprint(user))) {
             return null; // deleted, or its password changed since
         }
-        final long now = clockMs.getAsLong();
-        final long lastUsed = Math.max(issuedMs, lastUsedMs.getOrDefault(token, 0L));
+        final long lastUsed = Math.max(issuedMs, known == null ? 0L : known.lastUsedMs());
         if (now - lastUsed >= ttlMs) {
-            lastUsedMs.remove(token);
+            seen.remove(token);
             return null;
         }
-        if (lastUsedMs.size() >= USED_MAX) {
-            lastUsedMs.entrySet().removeIf(entry -> now - entry.getValue() >= ttlMs);
+        if (seen.size() >= USED_MAX) {
+            seen.entrySet().removeIf(entry -> now - entry.getValue().lastUsedMs() >= ttlMs);
         }
-        lastUsedMs.put(token, now);
+        seen.put(token, new Seen(name, state, now));
         return name;
     }
 
