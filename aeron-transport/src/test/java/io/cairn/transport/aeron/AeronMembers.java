@@ -162,4 +162,18 @@ final class AeronMembers implements AutoCloseable {
             stop(id);
         }
     }
+
+    /**
+     * @param from     the sender every message must come from.
+     * @param received where copies of the messages go, in arrival order.
+     * @return a handler that checks the sender and keeps a copy of each message.
+     */
+    static PeerMessageHandler collector(final int from, final java.util.List<byte[]> received) {
+        return (sender, buffer, offset, length) -> {
+            org.junit.jupiter.api.Assertions.assertEquals(from, sender);
+            final byte[] copy = new byte[length];
+            buffer.getBytes(offset, copy);
+            received.add(copy);
+        };
+    }
 }

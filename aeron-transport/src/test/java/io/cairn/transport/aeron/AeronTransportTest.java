@@ -140,12 +140,7 @@ class AeronTransportTest {
             final List<byte[]> received = new ArrayList<>();
             final AeronTransport node = nodes[receiver];
             await("messages at node " + (receiver + 1), () -> {
-                node.poll((sender, buffer, offset, length) -> {
-                    assertEquals(1, sender);
-                    final byte[] copy = new byte[length];
-                    buffer.getBytes(offset, copy);
-                    received.add(copy);
-                }, 10);
+                node.poll(AeronMembers.collector(1, received), 10);
                 return received.size() == sizes.length;
             });
             for (int i = 0; i < sizes.length; i++) {

@@ -118,12 +118,7 @@ class SealedTransportTest {
         }
         final List<byte[]> received = new ArrayList<>();
         await("sealed messages", () -> {
-            b.poll((sender, buffer, offset, length) -> {
-                assertEquals(1, sender);
-                final byte[] copy = new byte[length];
-                buffer.getBytes(offset, copy);
-                received.add(copy);
-            }, 10);
+            b.poll(AeronMembers.collector(1, received), 10);
             return received.size() == sizes.length;
         });
         for (int i = 0; i < sizes.length; i++) {

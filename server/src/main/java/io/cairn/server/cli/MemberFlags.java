@@ -191,15 +191,25 @@ final class MemberFlags {
         final TlsConfig tls = new TlsConfig(path(flags, "peer-cert-file"), path(flags, "peer-key-file"),
             path(flags, "peer-trusted-ca-file"), false, path(flags, "peer-crl-file"),
             bool(flags, "peer-auto-tls"), List.of());
-        final boolean https = peerUrl.startsWith("https://");
+        return checkScheme(tls, peerUrl, "peer-");
+    }
+
+    /**
+     * etcd's check of a URL against its side's certificate: {@code https://} without one (or auto TLS) is an error;
+     * {@code http://} with one is plaintext, with a warning.
+     */
+    private static TlsConfig checkScheme(final TlsConfig tls, final String url, final String prefix) {
+        final String side = prefix.isEmpty() ? "client" : "peer";
+        final boolean https = url.startsWith("https://");
         if (https && !tls.canServe()) {
-            throw new IllegalArgumentException("TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for"
-                + " peer url " + peerUrl + " with HTTPS scheme");
+            throw new IllegalArgumentException("TLS key/cert (--" + prefix + "cert-file, --" + prefix + "key-file)"
+                + " must be provided for " + side + " url " + url + " with HTTPS scheme");
         }
         if (!https && tls.canServe()) {
-            System.getLogger(MemberFlags.class.getName()).log(System.Logger.Level.WARNING, "scheme is HTTP while"
-                + " peer key and cert files are present; ignoring peer key and cert files (peer url " + peerUrl
-                + "): peer frames are NOT authenticated");
+            System.getLogger(MemberFlags.class.getName()).log(System.Logger.Level.WARNING, "scheme is HTTP while "
+                + (prefix.isEmpty() ? "" : "peer ") + "key and cert files are present; ignoring " + (prefix.isEmpty()
+                ? "" : "peer ") + "key and cert files (" + side + " url " + url + ")" + (prefix.isEmpty() ? ""
+                : ": peer frames are NOT authenticated"));
         }
         return tls;
     }
@@ -213,16 +223,7 @@ final class MemberFlags {
         final TlsConfig tls = new TlsConfig(path(flags, "cert-file"), path(flags, "key-file"),
             path(flags, "trusted-ca-file"), bool(flags, "client-cert-auth"), path(flags, "client-crl-file"),
             bool(flags, "auto-tls"), suites.isEmpty() ? List.of() : List.of(suites.split("\\s*,\\s*")));
-        final boolean https = clientUrl.startsWith("https://");
-        if (https && !tls.canServe()) {
-            throw new IllegalArgumentException("TLS key/cert (--cert-file, --key-file) must be provided for client"
-                + " url " + clientUrl + " with HTTPS scheme");
-        }
-        if (!https && tls.canServe()) {
-            System.getLogger(MemberFlags.class.getName()).log(System.Logger.Level.WARNING, "scheme is HTTP while"
-                + " key and cert files are present; ignoring key and cert files (client url " + clientUrl + ")");
-        }
-        return tls;
+        return checkScheme(tls, clientUrl, "");
     }
 
     private static Path path(final Map<String, String> flags, final String flag) {
