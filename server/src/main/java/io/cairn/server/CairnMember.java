@@ -16,6 +16,9 @@ import io.cairn.server.auth.AuthConfig;
 import io.cairn.server.auth.AuthInterceptor;
 import io.cairn.server.auth.AuthStore;
 import io.cairn.server.grpc.AuthService;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.cairn.server.grpc.ElectionService;
+import io.cairn.server.grpc.LockService;
 import io.cairn.server.tls.TlsConfig;
 import io.cairn.server.tls.TlsContexts;
 import io.grpc.BindableService;
@@ -177,8 +180,22 @@ public final class CairnMember implements AutoCloseable {
         final InProcessServerBuilder local = InProcessServerBuilder.forName(inProcessName).executor(node.executor())
             .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX);
         final AuthStore auth = new AuthStore(node, config.auth());
+        this.inProcessChannel = InProcessChannelBuilder.forName(inProcessName).directExecutor()
+            .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX).build();
+        // Locks and elections are etcd's recipes over the member's own KV and Watch, called in process (with the
+        // caller's token, so its permissions apply); health answers SERVING while the member knows a leader.
+        final HealthStatusManager health = new HealthStatusManager();
+        health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
+        embedded.addListener(new io.cairn.embedded.NodeListener() {
+            @Override
+            public void onLeaderChange(final int role, final long term, final int leaderId) {
+                health.setStatus("", leaderId != 0 ? io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING
+                    : io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
+            }
+        });
         for (final BindableService service : List.of(new KvService(node, auth), new WatchService(node, auth),
-            new ClusterService(node), new MaintenanceService(node, auth), new AuthService(node, auth))) {
+            new ClusterService(node), new MaintenanceService(node, auth), new AuthService(node, auth),
+            new LockService(inProcessChannel), new ElectionService(inProcessChannel), health.getHealthService())) {
             builder.addService(service);
             local.addService(service);
         }
@@ -187,8 +204,6 @@ public final class CairnMember implements AutoCloseable {
         this.grpc = builder.addService(lease).intercept(new AuthInterceptor(config.clientHttps()
             && config.clientTls().clientCertAuth(), auth)).build();
         this.inProcess = local.addService(lease).intercept(new AuthInterceptor(false, auth)).build();
-        this.inProcessChannel = InProcessChannelBuilder.forName(inProcessName).directExecutor()
-            .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX).build();
     }
 
     private static List<String> tlsHosts(final Config config) {
