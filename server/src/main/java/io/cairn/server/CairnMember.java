@@ -187,8 +187,19 @@ public final class CairnMember implements AutoCloseable {
         final HealthStatusManager health = new HealthStatusManager();
         health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
         embedded.addListener(new io.cairn.embedded.NodeListener() {
+            private int known;
+
             @Override
-            public void onLeaderChange(final int role, final long term, final int leaderId) {
+            public synchronized void onLeaderChange(final int role, final long term, final int leaderId) {
+                if (leaderId == known) {
+                    return;
+                }
+                known = leaderId;
+                // etcd's "raft.node: ... elected leader ... at term ..." / "lost leader".
+                LOG.log(System.Logger.Level.INFO, leaderId != 0
+                    ? "raft.node: " + Integer.toHexString(embedded.selfId()) + " elected leader "
+                        + Integer.toHexString(leaderId) + " at term " + term
+                    : "raft.node: " + Integer.toHexString(embedded.selfId()) + " lost leader at term " + term);
                 health.setStatus("", leaderId != 0 ? io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING
                     : io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
             }
@@ -234,6 +245,8 @@ public final class CairnMember implements AutoCloseable {
             server.gateway = new HttpGateway(server.node.status(), server.inProcessChannel,
                 config.httpUrl() == null ? HttpGateway.defaultAddress(config.node().clientUrl())
                     : address(config.httpUrl()), config.gatewayHttps() ? server.tls : null);
+            LOG.log(System.Logger.Level.INFO, "ready to serve client requests (member " + config.name() + ", "
+                + config.node().clientUrl() + ")");
         } catch (final IOException | RuntimeException ex) {
             server.close();
             throw ex;

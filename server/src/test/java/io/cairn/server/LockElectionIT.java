@@ -34,7 +34,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * client waits while the first holds the lock and gets it when the first unlocks; a holder whose lease expires (no
  * keep-alive) loses the lock to the waiter. Election: the first campaigner leads, the second waits; an observer sees
  * the leader, its proclaimed value and, after it resigns, the next leader; a proclaim with a stale leader key is
- * "election: not leader". Health: {@code grpc.health.v1.Health/Check} is SERVING on every member.
+ * "election: not leader". Health: {@code grpc.health.v1.Health/Check} is SERVING on every member. Logs: the members run
+ * with {@code --logger zap}; every log line is a JSON object with zap's fields, etcd's "ready to serve client requests"
+ * and leader lines are there, and SLF4J's "no providers" complaint is not.
  */
 class LockElectionIT {
     @TempDir
@@ -54,8 +56,20 @@ class LockElectionIT {
     @Test
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
     void shouldLockAndElectAsEtcdDoesAndAnswerHealthProbes() throws Exception {
-        cairn = ProcessCluster.startCairn(dir, "LockElectionIT", 3);
+        cairn = ProcessCluster.prepareCairn(dir, "LockElectionIT", 3).withFlags("--logger", "zap");
+        cairn.startAll();
         Await.until("a leader", 30, () -> cairn.leader() >= 0);
+        // --logger zap: every log line a JSON object with zap's fields, SLF4J's complaints gone, etcd's key lines.
+        for (int i = 0; i < 3; i++) {
+            final String log = cairn.log(i);
+            assertFalse(log.contains("SLF4J"), log);
+            for (final String line : log.lines().filter(line -> line.startsWith("{")).toList()) {
+                final com.google.gson.JsonObject json = com.google.gson.JsonParser.parseString(line).getAsJsonObject();
+                assertTrue(json.has("level") && json.has("ts") && json.has("caller") && json.has("msg"), line);
+            }
+            assertTrue(log.contains("\"msg\":\"ready to serve client requests"), log);
+            assertTrue(log.contains("elected leader"), log);
+        }
         for (int i = 0; i < 3; i++) {
             assertEquals(HealthCheckResponse.ServingStatus.SERVING, HealthGrpc.newBlockingStub(cairn.channel(i))
                 .withDeadlineAfter(5, TimeUnit.SECONDS).check(HealthCheckRequest.getDefaultInstance()).getStatus());

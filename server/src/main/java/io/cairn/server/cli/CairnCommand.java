@@ -48,6 +48,12 @@ public final class CairnCommand {
      * @param args the command and its arguments.
      */
     public static void main(final String[] args) {
+        try {
+            Logging.configure(args, System.getenv());
+        } catch (final IllegalArgumentException ex) {
+            System.err.println("cairn: " + ex.getMessage());
+            System.exit(2);
+        }
         quietNettyLeakDetection();
         System.exit(run(args, System.out, System.err));
     }

@@ -28,7 +28,7 @@ final class MemberFlags {
         "disk-reserve-bytes", "experimental-corrupt-check-time", "cert-file", "key-file", "trusted-ca-file",
         "client-cert-auth", "client-crl-file", "auto-tls", "cipher-suites", "peer-cert-file", "peer-key-file",
         "peer-trusted-ca-file", "peer-client-cert-auth", "peer-crl-file", "peer-auto-tls", "auth-token",
-        "bcrypt-cost", "auth-token-ttl");
+        "bcrypt-cost", "auth-token-ttl", "logger", "log-level");
     /** Flags that may stand alone ({@code --auto-tls}) or take {@code =true|false}, as Go's booleans. */
     static final Set<String> BOOLEAN = Set.of("unsafe-no-fsync", "client-cert-auth", "auto-tls",
         "peer-client-cert-auth", "peer-auto-tls");
@@ -70,6 +70,10 @@ final class MemberFlags {
                                             Go's duration syntax: 30s, 5m, 1h30m; 0 turns it off (default: 5m;
                                             etcd's default is off)
           --unsafe-no-fsync                 never sync the WAL (measuring only: loses data on power failure)
+          --logger capnslog|zap             one text line per event (default), or zap's JSON lines (level, ts,
+                                            caller, msg), on stderr; Cairn's, gRPC's, Chronicle's and Netty's
+          --log-level debug|info|warn|error|panic|fatal
+                                            the least severe level written (default: info)
 
         Client TLS (the gRPC port and the JSON gateway; https:// client URLs need a certificate):
           --cert-file FILE, --key-file FILE the certificate (PEM, leaf first) and its key (PKCS#8, PKCS#1 or
