@@ -27,7 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Goal: etcd's HTTP JSON gateway paths answer as etcd's do (proto3 JSON with original field names, base64 bytes,
  * 64-bit integers as strings, etcd's errors), and /health and /metrics work, on every member of a three-process
- * cluster. Method: the JDK's HTTP client, as curl would.
+ * cluster: KV, leases, status and members; locks, elections, hash, defragment, member add and remove; the /v3beta/
+ * alias; an unknown path is 404. Method: the JDK's HTTP client, as curl would.
  */
 @Timeout(180)
 class HttpGatewayIT {
@@ -84,6 +85,39 @@ class HttpGatewayIT {
         assertTrue(status.body().contains("\"version\":\"3.4.23\""), status.body());
         final HttpResponse<String> members = post(0, "/v3/cluster/member/list", "{}");
         assertEquals(3, members.body().split("\"name\"").length - 1, members.body());
+    }
+
+    @Test
+    void shouldServeLocksElectionsMaintenanceAndTheV3betaAliasAsEtcdsGateway() throws Exception {
+        final HttpResponse<String> beta = post(1, "/v3beta/kv/put",
+            "{\"key\":\"" + b64("beta") + "\",\"value\":\"" + b64("b") + "\"}");
+        assertEquals(200, beta.statusCode(), beta.body());
+        assertTrue(post(2, "/v3beta/kv/range", "{\"key\":\"" + b64("beta") + "\"}").body()
+            .contains("\"value\":\"" + b64("b") + "\""));
+        final String lease = post(0, "/v3/lease/grant", "{\"TTL\":\"30\"}").body()
+            .replaceAll(".*\"ID\":\"(\\d+)\".*", "$1");
+        final HttpResponse<String> lock = post(1, "/v3/lock/lock", "{\"name\":\"" + b64("gw-lock") + "\",\"lease\":\""
+            + lease + "\"}");
+        assertEquals(200, lock.statusCode(), lock.body());
+        final String key = lock.body().replaceAll(".*\"key\":\"([^\"]+)\".*", "$1");
+        assertTrue(new String(Base64.getDecoder().decode(key), StandardCharsets.UTF_8).startsWith("gw-lock/"), key);
+        assertEquals(200, post(2, "/v3/lock/unlock", "{\"key\":\"" + key + "\"}").statusCode());
+        final HttpResponse<String> campaign = post(0, "/v3/election/campaign", "{\"name\":\"" + b64("gw-e")
+            + "\",\"lease\":\"" + lease + "\",\"value\":\"" + b64("me") + "\"}");
+        assertTrue(campaign.body().contains("\"leader\":{\"name\":\"" + b64("gw-e") + "\""), campaign.body());
+        final HttpResponse<String> leader = post(1, "/v3/election/leader", "{\"name\":\"" + b64("gw-e") + "\"}");
+        assertTrue(leader.body().contains("\"value\":\"" + b64("me") + "\""), leader.body());
+        final HttpResponse<String> none = post(2, "/v3/election/leader", "{\"name\":\"" + b64("nobody") + "\"}");
+        assertTrue(none.body().contains("election: no leader"), none.body());
+        final HttpResponse<String> hash = post(0, "/v3/maintenance/hash", "{}");
+        assertTrue(hash.body().contains("\"hash\":"), hash.body());
+        assertEquals(200, post(1, "/v3/maintenance/defragment", "{}").statusCode());
+        final HttpResponse<String> learner = post(2, "/v3/cluster/member/add",
+            "{\"peerURLs\":[\"http://127.0.0.1:1\"],\"isLearner\":true}");
+        assertTrue(learner.body().contains("\"isLearner\":true"), learner.body());
+        final String id = learner.body().replaceAll(".*\"member\":\\{\"ID\":\"(\\d+)\".*", "$1");
+        assertEquals(200, post(0, "/v3/cluster/member/remove", "{\"ID\":\"" + id + "\"}").statusCode());
+        assertEquals(404, post(0, "/v3/nothing/here", "{}").statusCode());
     }
 
     @Test

@@ -158,6 +158,26 @@ public final class HttpGateway implements AutoCloseable {
         route("/v3/maintenance/status", StatusRequest::newBuilder, maintenance::status);
         route("/v3/maintenance/alarm", AlarmRequest::newBuilder, maintenance::alarm);
         route("/v3/cluster/member/list", MemberListRequest::newBuilder, cluster::memberList);
+        route("/v3/cluster/member/add", io.etcd.jetcd.api.MemberAddRequest::newBuilder, cluster::memberAdd);
+        route("/v3/cluster/member/remove", io.etcd.jetcd.api.MemberRemoveRequest::newBuilder, cluster::memberRemove);
+        route("/v3/cluster/member/update", io.etcd.jetcd.api.MemberUpdateRequest::newBuilder, cluster::memberUpdate);
+        route("/v3/cluster/member/promote", io.etcd.jetcd.api.MemberPromoteRequest::newBuilder,
+            cluster::memberPromote);
+        route("/v3/maintenance/defragment", io.etcd.jetcd.api.DefragmentRequest::newBuilder, maintenance::defragment);
+        route("/v3/maintenance/hash", io.etcd.jetcd.api.HashRequest::newBuilder, maintenance::hash);
+        route("/v3/maintenance/hashkv", io.etcd.jetcd.api.HashKVRequest::newBuilder, maintenance::hashKV);
+        route("/v3/maintenance/transfer-leadership", io.etcd.jetcd.api.MoveLeaderRequest::newBuilder,
+            maintenance::moveLeader);
+        final io.etcd.jetcd.api.lock.LockGrpc.LockBlockingStub lock = io.etcd.jetcd.api.lock.LockGrpc
+            .newBlockingStub(credited);
+        route("/v3/lock/lock", io.etcd.jetcd.api.lock.LockRequest::newBuilder, lock::lock); // waits: no deadline
+        route("/v3/lock/unlock", io.etcd.jetcd.api.lock.UnlockRequest::newBuilder, lock::unlock);
+        final io.etcd.jetcd.api.ElectionGrpc.ElectionBlockingStub election = io.etcd.jetcd.api.ElectionGrpc
+            .newBlockingStub(credited);
+        route("/v3/election/campaign", io.etcd.jetcd.api.CampaignRequest::newBuilder, election::campaign);
+        route("/v3/election/proclaim", io.etcd.jetcd.api.ProclaimRequest::newBuilder, election::proclaim);
+        route("/v3/election/leader", io.etcd.jetcd.api.LeaderRequest::newBuilder, election::leader);
+        route("/v3/election/resign", io.etcd.jetcd.api.ResignRequest::newBuilder, election::resign);
         authRoutes(auth);
         this.executor = Executors.newFixedThreadPool(4, DaemonThreads.named("cairn-http"));
         if (tls == null) {
@@ -174,6 +194,7 @@ public final class HttpGateway implements AutoCloseable {
         }
         server.setExecutor(executor);
         server.createContext("/v3/", this::onApi);
+        server.createContext("/v3beta/", this::onApi);
         server.createContext("/health", this::onHealth);
         server.createContext("/version", exchange -> reply(exchange, 200, "application/json",
             "{\"etcdserver\":\"" + Node.ETCD_VERSION + "\",\"etcdcluster\":\"3.4.0\"}"));
@@ -242,11 +263,12 @@ public final class HttpGateway implements AutoCloseable {
     private void serve(final HttpExchange exchange) throws IOException {
         try {
             final String path = exchange.getRequestURI().getPath();
-            if ("/v3/watch".equals(path)) {
+            if ("/v3/watch".equals(path) || "/v3beta/watch".equals(path)) {
                 watch(exchange);
                 return;
             }
-            final Route<?, ?> route = routes.get(path);
+            // etcd 3.4 serves its gateway under /v3beta/ too (the 3.3 name), the same calls.
+            final Route<?, ?> route = routes.get(path.startsWith("/v3beta/") ? "/v3/" + path.substring(8) : path);
             if (route == null) {
                 reply(exchange, 404, "application/json", error(Status.UNIMPLEMENTED.withDescription(
                     "Not Found")));
