@@ -204,7 +204,11 @@ public final class CairnMember implements AutoCloseable {
                     : io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
             }
         });
-        for (final BindableService service : List.of(new KvService(node, auth), new WatchService(node, auth),
+        final io.grpc.ServerServiceDefinition watch = io.grpc.ServerInterceptors.intercept(
+            new WatchService(node, auth), WatchService.REQUIRE_LEADER_METADATA);
+        builder.addService(watch);
+        local.addService(watch);
+        for (final BindableService service : List.of(new KvService(node, auth),
             new ClusterService(node), new MaintenanceService(node, auth), new AuthService(node, auth),
             new LockService(inProcessChannel), new ElectionService(inProcessChannel), health.getHealthService())) {
             builder.addService(service);

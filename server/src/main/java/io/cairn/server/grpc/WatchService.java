@@ -7,6 +7,7 @@ import io.cairn.embedded.Watch;
 import io.cairn.embedded.WatchSink;
 import io.cairn.embedded.kv.WatchOptions;
 import io.cairn.engine.mvcc.KeyValueView;
+import io.cairn.server.node.EtcdStatus;
 import io.cairn.server.node.Node;
 import io.etcd.jetcd.api.Event;
 import io.etcd.jetcd.api.WatchCreateRequest;
@@ -48,8 +49,34 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
      */
     static final int BYTES_PER_RESPONSE_MAX = 3 << 19;
 
+    /** Set for a stream whose client asked for a leader (etcd's {@code hasleader: true} metadata). */
+    private static final io.grpc.Context.Key<Boolean> REQUIRE_LEADER = io.grpc.Context.key("cairn-require-leader");
+    private static final io.grpc.Metadata.Key<String> HAS_LEADER =
+        io.grpc.Metadata.Key.of("hasleader", io.grpc.Metadata.ASCII_STRING_MARSHALLER);
+    /** etcd's monitorLeader: streams that require a leader are cancelled after this many seconds without one. */
+    static final int LEADERLESS_SECONDS_MAX = 3;
+
+    /**
+     * Reads etcd's {@code hasleader} metadata (clientv3's {@code WithRequireLeader}) into the call: wrap this service's
+     * definition with it.
+     */
+    public static final io.grpc.ServerInterceptor REQUIRE_LEADER_METADATA = new io.grpc.ServerInterceptor() {
+        @Override
+        public <Q, A> io.grpc.ServerCall.Listener<Q> interceptCall(final io.grpc.ServerCall<Q, A> call,
+            final io.grpc.Metadata headers, final io.grpc.ServerCallHandler<Q, A> next) {
+            if (!"true".equals(headers.get(HAS_LEADER))) {
+                return next.startCall(call, headers);
+            }
+            return io.grpc.Contexts.interceptCall(io.grpc.Context.current().withValue(REQUIRE_LEADER, true), call,
+                headers, next);
+        }
+    };
+
     private final Node node;
     private final AuthStore auth;
+    /** Streams that require a leader: how to end each with "no leader". */
+    private final java.util.Set<Runnable> requiringLeader = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private int leaderlessSeconds; // the watchdog's thread only
 
     /**
      * @param node the member it serves.
@@ -58,6 +85,38 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
     public WatchService(final Node node, final AuthStore auth) {
         this.node = node;
         this.auth = auth;
+        node.everySecond(this::checkLeader);
+    }
+
+    /** A stream that requires a leader on a member without one: ended at once, as etcd's interceptor does. */
+    private static StreamObserver<WatchRequest> refusedForNoLeader(final StreamObserver<WatchResponse> stream) {
+        stream.onError(EtcdStatus.noLeader());
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(final WatchRequest request) {
+            }
+
+            @Override
+            public void onError(final Throwable error) {
+            }
+
+            @Override
+            public void onCompleted() {
+            }
+        };
+    }
+
+    /** etcd's monitorLeader: with no leader for {@link #LEADERLESS_SECONDS_MAX} s, end every require-leader stream. */
+    private void checkLeader() {
+        if (node.leaderId() != 0) {
+            leaderlessSeconds = 0;
+            return;
+        }
+        if (++leaderlessSeconds >= LEADERLESS_SECONDS_MAX && !requiringLeader.isEmpty()) {
+            for (final Runnable end : List.copyOf(requiringLeader)) {
+                end.run();
+            }
+        }
     }
 
     /**
@@ -89,9 +148,26 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
 
     @Override
     public StreamObserver<WatchRequest> watch(final StreamObserver<WatchResponse> stream) {
+        final boolean requireLeader = Boolean.TRUE.equals(REQUIRE_LEADER.get());
+        if (requireLeader && node.leaderId() == 0) {
+            return refusedForNoLeader(stream);
+        }
         return new StreamObserver<>() {
             private final Map<Long, Watch> watches = new HashMap<>();
             private long nextId;
+            private final Runnable endForNoLeader = this::endForNoLeader;
+
+            {
+                if (requireLeader) {
+                    requiringLeader.add(endForNoLeader);
+                }
+            }
+
+            private void endForNoLeader() {
+                requiringLeader.remove(endForNoLeader);
+                cancelAll();
+                fail(stream, EtcdStatus.noLeader());
+            }
 
             @Override
             public synchronized void onNext(final WatchRequest request) {
@@ -164,11 +240,13 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
 
             @Override
             public void onError(final Throwable error) {
+                requiringLeader.remove(endForNoLeader);
                 cancelAll();
             }
 
             @Override
             public void onCompleted() {
+                requiringLeader.remove(endForNoLeader);
                 cancelAll();
                 synchronized (stream) {
                     try {
@@ -179,6 +257,16 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
                 }
             }
         };
+    }
+
+    private static void fail(final StreamObserver<WatchResponse> stream, final io.grpc.StatusRuntimeException error) {
+        synchronized (stream) {
+            try {
+                stream.onError(error);
+            } catch (final IllegalStateException ex) {
+                // Already closed.
+            }
+        }
     }
 
     private long revision() {

@@ -160,6 +160,11 @@ public final class GrpcNode implements Node, AutoCloseable {
     }
 
     @Override
+    public void everySecond(final Runnable duty) {
+        node.everySecond(duty);
+    }
+
+    @Override
     public long authChanges() {
         return node.store().authChanges();
     }

@@ -174,6 +174,11 @@ public interface Node {
     boolean awaitLeader();
 
     /**
+     * @param duty run once a second on the node's watchdog (with the node's other duties: one wake-up for all).
+     */
+    void everySecond(Runnable duty);
+
+    /**
      * @return the leader's client channel when another member leads and its client URL is known, else null.
      */
     ManagedChannel leaderChannel();
