@@ -29,10 +29,12 @@ import java.util.Objects;
  *                         {@code --experimental-corrupt-check-time}; 0: never). A mismatch raises CORRUPT.
  * @param peerTls          the member's peer certificate and the CAs its peers' must chain to: every peer frame is
  *                         sealed under keys agreed over mutual TLS; null: plaintext peer frames.
+ * @param watchProgressNotifyMs how long a watch that asked for progress notifications goes without a response before
+ *                         it gets one (etcd's {@code --experimental-watch-progress-notify-interval}, 10 min).
  */
 public record NodeConfig(String name, Topology topology, Path dataDir, String clientUrl, boolean joining,
     boolean durable, long snapshotCount, long diskReserveBytes, String aeronDir, long corruptCheckMs,
-    SSLContext peerTls) {
+    SSLContext peerTls, long watchProgressNotifyMs) {
     /** etcd 3.4's default {@code --snapshot-count}. */
     public static final long SNAPSHOT_COUNT_DEFAULT = 100_000;
     /** Default disk reserve: two WAL blocks. */
@@ -42,6 +44,8 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      * idle member's check costs a hash of an unchanged keyspace every five minutes).
      */
     public static final long CORRUPT_CHECK_DEFAULT_MS = 300_000;
+    /** etcd's default {@code --experimental-watch-progress-notify-interval}: ten minutes. */
+    public static final long WATCH_PROGRESS_NOTIFY_DEFAULT_MS = 600_000;
 
     /**
      * Checks the settings.
@@ -58,6 +62,9 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
         }
         if (diskReserveBytes < 0) {
             throw new IllegalArgumentException("--disk-reserve-bytes must not be negative");
+        }
+        if (watchProgressNotifyMs <= 0) {
+            throw new IllegalArgumentException("--experimental-watch-progress-notify-interval must be positive");
         }
         if (corruptCheckMs < 0) {
             throw new IllegalArgumentException("--experimental-corrupt-check-time must not be negative");
@@ -84,7 +91,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public static NodeConfig of(final String name, final Topology topology, final Path dataDir) {
         return new NodeConfig(name, topology, dataDir, null, false, true, SNAPSHOT_COUNT_DEFAULT,
-            DISK_RESERVE_DEFAULT, null, CORRUPT_CHECK_DEFAULT_MS, null);
+            DISK_RESERVE_DEFAULT, null, CORRUPT_CHECK_DEFAULT_MS, null, WATCH_PROGRESS_NOTIFY_DEFAULT_MS);
     }
 
     /**
@@ -93,7 +100,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withClientUrl(final String url) {
         return new NodeConfig(name, topology, dataDir, url, joining, durable, snapshotCount, diskReserveBytes,
-            aeronDir, corruptCheckMs, peerTls);
+            aeronDir, corruptCheckMs, peerTls, watchProgressNotifyMs);
     }
 
     /**
@@ -102,7 +109,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withJoining(final boolean existing) {
         return new NodeConfig(name, topology, dataDir, clientUrl, existing, durable, snapshotCount, diskReserveBytes,
-            aeronDir, corruptCheckMs, peerTls);
+            aeronDir, corruptCheckMs, peerTls, watchProgressNotifyMs);
     }
 
     /**
@@ -111,7 +118,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withDurable(final boolean sync) {
         return new NodeConfig(name, topology, dataDir, clientUrl, joining, sync, snapshotCount, diskReserveBytes,
-            aeronDir, corruptCheckMs, peerTls);
+            aeronDir, corruptCheckMs, peerTls, watchProgressNotifyMs);
     }
 
     /**
@@ -120,7 +127,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withSnapshotCount(final long count) {
         return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, count, diskReserveBytes,
-            aeronDir, corruptCheckMs, peerTls);
+            aeronDir, corruptCheckMs, peerTls, watchProgressNotifyMs);
     }
 
     /**
@@ -129,7 +136,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withDiskReserveBytes(final long bytes) {
         return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, bytes, aeronDir,
-            corruptCheckMs, peerTls);
+            corruptCheckMs, peerTls, watchProgressNotifyMs);
     }
 
     /**
@@ -138,7 +145,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withAeronDir(final String directory) {
         return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, diskReserveBytes,
-            directory, corruptCheckMs, peerTls);
+            directory, corruptCheckMs, peerTls, watchProgressNotifyMs);
     }
 
     /**
@@ -147,7 +154,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withCorruptCheckMs(final long intervalMs) {
         return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, diskReserveBytes,
-            aeronDir, intervalMs, peerTls);
+            aeronDir, intervalMs, peerTls, watchProgressNotifyMs);
     }
 
     /**
@@ -156,7 +163,16 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public NodeConfig withPeerTls(final SSLContext tls) {
         return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, diskReserveBytes,
-            aeronDir, corruptCheckMs, tls);
+            aeronDir, corruptCheckMs, tls, watchProgressNotifyMs);
+    }
+
+    /**
+     * @param intervalMs how long a progress-notify watch goes without a response before it gets one.
+     * @return this config with it.
+     */
+    public NodeConfig withWatchProgressNotifyMs(final long intervalMs) {
+        return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, diskReserveBytes,
+            aeronDir, corruptCheckMs, peerTls, intervalMs);
     }
 
     /**

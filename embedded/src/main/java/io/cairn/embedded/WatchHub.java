@@ -21,8 +21,6 @@ import java.util.concurrent.locks.LockSupport;
  * watching, the thread sleeps until a watch is added.
  */
 final class WatchHub implements AutoCloseable {
-    /** etcd's default progress notification interval. */
-    static final long PROGRESS_INTERVAL_NS = TimeUnit.MINUTES.toNanos(10);
     private static final long IDLE_PARK_NS = TimeUnit.MILLISECONDS.toNanos(50);
     /** With nobody watching the thread waits for {@link #add} (or close); the timeout only guards a lost unpark. */
     private static final long UNWATCHED_PARK_NS = TimeUnit.SECONDS.toNanos(1);
@@ -59,6 +57,8 @@ final class WatchHub implements AutoCloseable {
     private final CairnNode node;
     private final Set<Watcher> watchers = ConcurrentHashMap.newKeySet();
     private final Thread thread;
+    /** How long a progress-notify watch goes without a response before it gets one (the node's setting). */
+    private final long progressIntervalNs;
     private int delivered;
     private long lastDelivered;
     private long cutAt;
@@ -68,6 +68,7 @@ final class WatchHub implements AutoCloseable {
      * @param node the node whose keyspace it reads.
      */
     WatchHub(final CairnNode node) {
+        this.progressIntervalNs = TimeUnit.MILLISECONDS.toNanos(node.config().watchProgressNotifyMs());
         this.node = node;
         this.thread = DaemonThreads.named("cairn-" + node.config().name() + "-watch").newThread(this::run);
     }
@@ -177,7 +178,7 @@ final class WatchHub implements AutoCloseable {
     }
 
     private void maybeNotifyProgress(final Watcher watcher, final long revision) {
-        if (watcher.options.progressNotify() && System.nanoTime() - watcher.lastSentNs >= PROGRESS_INTERVAL_NS) {
+        if (watcher.options.progressNotify() && System.nanoTime() - watcher.lastSentNs >= progressIntervalNs) {
             watcher.lastSentNs = System.nanoTime();
             watcher.sink.onProgress(revision);
         }

@@ -28,7 +28,7 @@ final class MemberFlags {
         "disk-reserve-bytes", "experimental-corrupt-check-time", "cert-file", "key-file", "trusted-ca-file",
         "client-cert-auth", "client-crl-file", "auto-tls", "cipher-suites", "peer-cert-file", "peer-key-file",
         "peer-trusted-ca-file", "peer-client-cert-auth", "peer-crl-file", "peer-auto-tls", "auth-token",
-        "bcrypt-cost", "auth-token-ttl", "logger", "log-level");
+        "bcrypt-cost", "auth-token-ttl", "logger", "log-level", "experimental-watch-progress-notify-interval");
     /** Flags that may stand alone ({@code --auto-tls}) or take {@code =true|false}, as Go's booleans. */
     static final Set<String> BOOLEAN = Set.of("unsafe-no-fsync", "client-cert-auth", "auto-tls",
         "peer-client-cert-auth", "peer-auto-tls");
@@ -69,6 +69,9 @@ final class MemberFlags {
                                             (every write refused cluster-wide until `etcdctl alarm disarm`).
                                             Go's duration syntax: 30s, 5m, 1h30m; 0 turns it off (default: 5m;
                                             etcd's default is off)
+          --experimental-watch-progress-notify-interval DURATION
+                                            a watch that asked for progress notifications gets one after this
+                                            long without a response (default: 10m, etcd's)
           --unsafe-no-fsync                 never sync the WAL (measuring only: loses data on power failure)
           --logger capnslog|zap             one text line per event (default), or zap's JSON lines (level, ts,
                                             caller, msg), on stderr; Cairn's, gRPC's, Chronicle's and Netty's
@@ -176,7 +179,9 @@ final class MemberFlags {
             number("disk-reserve-bytes", flags.getOrDefault("disk-reserve-bytes",
                 Long.toString(NodeConfig.DISK_RESERVE_DEFAULT))), null,
             durationMs("experimental-corrupt-check-time", flags.get("experimental-corrupt-check-time"),
-                NodeConfig.CORRUPT_CHECK_DEFAULT_MS), null),
+                NodeConfig.CORRUPT_CHECK_DEFAULT_MS), null,
+            durationMs("experimental-watch-progress-notify-interval",
+                flags.get("experimental-watch-progress-notify-interval"), NodeConfig.WATCH_PROGRESS_NOTIFY_DEFAULT_MS)),
             flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null, tls,
             peer.startsWith("https://") ? peerTls : TlsConfig.NONE, AuthConfig.parse(
                 flags.getOrDefault("auth-token", "simple"), (int)number("bcrypt-cost",

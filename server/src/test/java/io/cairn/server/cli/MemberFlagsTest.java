@@ -37,6 +37,12 @@ class MemberFlagsTest {
             assertThrows(IllegalArgumentException.class,
                 () -> corruptCheckMs(Map.of(), "--experimental-corrupt-check-time", bad), bad);
         }
+        assertEquals(NodeConfig.WATCH_PROGRESS_NOTIFY_DEFAULT_MS,
+            MemberFlags.parse(new String[0], Map.of()).node().watchProgressNotifyMs());
+        assertEquals(2_000, MemberFlags.parse(new String[] {"--experimental-watch-progress-notify-interval", "2s"},
+            Map.of()).node().watchProgressNotifyMs());
+        assertThrows(IllegalArgumentException.class, () -> MemberFlags.parse(new String[] {
+            "--experimental-watch-progress-notify-interval=0"}, Map.of()));
     }
 
     @Test
