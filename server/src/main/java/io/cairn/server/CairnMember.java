@@ -16,6 +16,7 @@ import io.cairn.server.auth.AuthConfig;
 import io.cairn.server.auth.AuthInterceptor;
 import io.cairn.server.auth.AuthStore;
 import io.cairn.server.grpc.AuthService;
+import io.cairn.server.http.MemberMetrics;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.cairn.server.grpc.ElectionService;
 import io.cairn.server.grpc.LockService;
@@ -148,6 +149,8 @@ public final class CairnMember implements AutoCloseable {
     /** The peer certificate (sealed frames' keys, and connections to other members), or null. */
     private final TlsContexts peerTls;
     private HttpGateway gateway;
+    /** {@code /metrics}: etcd's names, gRPC's, the JVM's and Cairn's, with the Prometheus client. */
+    private final MemberMetrics metrics;
     private volatile boolean closed;
 
     private CairnMember(final Config config) throws IOException {
@@ -216,8 +219,9 @@ public final class CairnMember implements AutoCloseable {
         }
         final io.grpc.ServerServiceDefinition lease = new LeaseService(node, auth).definition();
         // The client port's callers may name themselves by certificate (--client-cert-auth); the gateway's may not.
+        this.metrics = new MemberMetrics(node.status());
         this.grpc = builder.addService(lease).intercept(new AuthInterceptor(config.clientHttps()
-            && config.clientTls().clientCertAuth(), auth)).build();
+            && config.clientTls().clientCertAuth(), auth)).intercept(metrics.grpcInterceptor()).build();
         this.inProcess = local.addService(lease).intercept(new AuthInterceptor(false, auth)).build();
     }
 
@@ -246,7 +250,7 @@ public final class CairnMember implements AutoCloseable {
             });
             server.grpc.start();
             server.inProcess.start();
-            server.gateway = new HttpGateway(server.node.status(), server.inProcessChannel,
+            server.gateway = new HttpGateway(server.node.status(), server.metrics, server.inProcessChannel,
                 config.httpUrl() == null ? HttpGateway.defaultAddress(config.node().clientUrl())
                     : address(config.httpUrl()), config.gatewayHttps() ? server.tls : null);
             LOG.log(System.Logger.Level.INFO, "ready to serve client requests (member " + config.name() + ", "

@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -152,9 +153,35 @@ class HttpGatewayIT {
         final HttpResponse<String> health = HTTP.send(HttpRequest.newBuilder(URI.create(cairn.httpUrl(1)
             + "/health")).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals("{\"health\":\"true\"}", health.body());
+        assertTrue(cairn.leader() >= 0); // a gRPC call on each member (Maintenance.Status), for the gRPC counters
         final HttpResponse<String> metrics = HTTP.send(HttpRequest.newBuilder(URI.create(cairn.httpUrl(0)
             + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
-        assertTrue(metrics.body().contains("etcd_server_has_leader 1")
+        assertTrue(metrics.body().matches("(?s).*\netcd_server_has_leader 1(\\.0)?\n.*")
             && metrics.body().contains("etcd_disk_wal_fsync_duration_seconds_count"), metrics.body());
+        // The text format's grammar, line by line: every sample names a family declared by # TYPE before it.
+        final java.util.Set<String> families = new java.util.HashSet<>();
+        final Pattern sample = Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{[a-zA-Z_][a-zA-Z0-9_]*=\"[^\"]*\""
+            + "(,[a-zA-Z_][a-zA-Z0-9_]*=\"[^\"]*\")*\\})? (-?[0-9.eE+-]+|NaN|\\+Inf|-Inf)( -?[0-9]+)?");
+        for (final String line : metrics.body().split("\n")) {
+            if (line.startsWith("# TYPE ")) {
+                families.add(line.split(" ")[2]);
+            } else if (!line.startsWith("#") && !line.isEmpty()) {
+                final java.util.regex.Matcher matched = sample.matcher(line);
+                assertTrue(matched.matches(), "not a sample line: " + line);
+                final String name = matched.group(1);
+                assertTrue(families.stream().anyMatch(name::startsWith), "no # TYPE before " + line);
+            }
+        }
+        for (final String name : new String[] {"grpc_server_started_total", "grpc_server_handled_total",
+            "process_cpu_seconds_total", "process_resident_memory_bytes", "jvm_memory_used_bytes",
+            "etcd_server_proposals_committed_total", "etcd_mvcc_db_total_size_in_bytes",
+            "etcd_network_peer_sent_failures_total"}) {
+            assertTrue(metrics.body().contains("\n" + name), name + " missing:\n" + metrics.body());
+        }
+        // The test's own Maintenance.Status calls (it asks each member whether it leads), counted as etcd counts.
+        assertTrue(metrics.body().lines().anyMatch(line -> line.startsWith("grpc_server_handled_total{")
+            && line.contains("grpc_code=\"OK\"") && line.contains("grpc_method=\"Status\"")
+            && line.contains("grpc_service=\"etcdserverpb.Maintenance\"") && line.contains("grpc_type=\"unary\"")),
+            metrics.body());
     }
 }

@@ -8,13 +8,10 @@ import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
-import io.cairn.consensus.RaftCore;
-import io.cairn.consensus.loop.RaftAgent;
 import io.cairn.embedded.cluster.Topology;
 import io.cairn.embedded.DaemonThreads;
 import io.cairn.server.node.Node;
 import io.cairn.embedded.NodeStatus;
-import io.cairn.transport.aeron.AeronTransport;
 import io.cairn.server.tls.TlsContexts;
 import io.etcd.jetcd.api.AlarmRequest;
 import io.etcd.jetcd.api.ClusterGrpc;
@@ -48,7 +45,6 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -116,6 +112,7 @@ public final class HttpGateway implements AutoCloseable {
     };
 
     private final NodeStatus status;
+    private final MemberMetrics metrics;
     private final HttpServer server;
     private final Channel channel;
     private final ExecutorService executor;
@@ -126,15 +123,17 @@ public final class HttpGateway implements AutoCloseable {
     }
 
     /**
-     * @param status     what {@code /health} and {@code /metrics} read.
+     * @param status     what {@code /health} reads.
+     * @param metrics    what {@code /metrics} writes.
      * @param channel    the member's own gRPC services (in process), which the JSON paths call.
      * @param address    where to listen.
      * @param tls        TLS to serve (HTTPS, client certificates as the gRPC port asks for them), or null.
      * @throws IOException if the port is taken.
      */
-    public HttpGateway(final NodeStatus status, final Channel channel, final InetSocketAddress address,
-        final TlsContexts tls) throws IOException {
+    public HttpGateway(final NodeStatus status, final MemberMetrics metrics, final Channel channel,
+        final InetSocketAddress address, final TlsContexts tls) throws IOException {
         this.status = status;
+        this.metrics = metrics;
         this.channel = channel;
         final Channel credited = io.grpc.ClientInterceptors.intercept(channel, FORWARD_CREDENTIALS);
         final KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(credited).withInterceptors(DEADLINE);
@@ -198,8 +197,8 @@ public final class HttpGateway implements AutoCloseable {
         server.createContext("/health", this::onHealth);
         server.createContext("/version", exchange -> reply(exchange, 200, "application/json",
             "{\"etcdserver\":\"" + Node.ETCD_VERSION + "\",\"etcdcluster\":\"3.4.0\"}"));
-        server.createContext("/metrics", exchange -> reply(exchange, 200, "text/plain; version=0.0.4",
-            metrics()));
+        server.createContext("/metrics", exchange -> reply(exchange, 200, "text/plain; version=0.0.4; charset=utf-8",
+            metrics.scrape()));
         server.start();
     }
 
@@ -352,87 +351,6 @@ public final class HttpGateway implements AutoCloseable {
             reply(exchange, healthy ? 200 : 503, "application/json", "{\"health\":\"" + healthy + "\""
                 + (healthy ? "" : ",\"reason\":\"" + (leader ? "ALARM" : "RAFT NO LEADER") + "\"") + "}");
         }
-    }
-
-    private String metrics() {
-        final StringBuilder out = new StringBuilder(4096);
-        gauge(out, "etcd_server_has_leader", "Whether or not a leader exists. 1 is existence, 0 is not.",
-            status.leaderId() != 0 ? 1 : 0);
-        gauge(out, "etcd_server_is_leader", "Whether or not this member is a leader.",
-            status.leaderId() == status.selfId() ? 1 : 0);
-        counter(out, "etcd_server_leader_changes_seen_total", "The number of leader changes seen.",
-            status.leaderChanges());
-        counter(out, "etcd_server_proposals_committed_total",
-            "The total number of consensus proposals committed (through this member).",
-            status.proposalsCommitted());
-        counter(out, "etcd_server_proposals_applied_total",
-            "The total number of consensus proposals applied (this member's applied index).",
-            status.appliedIndex());
-        gauge(out, "etcd_server_proposals_pending", "The current number of pending proposals to commit.",
-            status.proposalsPending());
-        counter(out, "etcd_server_proposals_failed_total", "The total number of failed proposals seen.",
-            status.proposalsFailed());
-        gauge(out, "etcd_mvcc_db_total_size_in_bytes", "Total size of the underlying database in bytes.",
-            status.storeBytes());
-        final RaftAgent agent = status.loop();
-        out.append("# HELP etcd_disk_wal_fsync_duration_seconds The latency distributions of fsync called by WAL.\n")
-            .append("# TYPE etcd_disk_wal_fsync_duration_seconds histogram\n");
-        long cumulative = 0;
-        for (int bucket = 0; bucket < RaftAgent.SYNC_BUCKETS; bucket++) {
-            cumulative += agent.syncsInBucket(bucket);
-            final String bound = bucket == RaftAgent.SYNC_BUCKETS - 1 ? "+Inf"
-                : String.format(Locale.ROOT, "%.3f", (RaftAgent.SYNC_BUCKET_FIRST_NS << bucket) / 1e9);
-            out.append("etcd_disk_wal_fsync_duration_seconds_bucket{le=\"").append(bound).append("\"} ")
-                .append(cumulative).append('\n');
-        }
-        out.append("etcd_disk_wal_fsync_duration_seconds_sum ")
-            .append(String.format(Locale.ROOT, "%.9f", agent.syncNanosTotal() / 1e9)).append('\n')
-            .append("etcd_disk_wal_fsync_duration_seconds_count ").append(cumulative).append('\n');
-        counter(out, "cairn_peer_frames_dropped_total", "Peer frames dropped as malformed, foreign or corrupt.",
-            status.peerFramesDropped());
-        if (status.peerFramesSealed()) {
-            out.append("# HELP cairn_peer_frames_rejected_total Sealed peer frames refused (never decoded).\n")
-                .append("# TYPE cairn_peer_frames_rejected_total counter\n");
-            for (int reason = -1; reason >= AeronTransport.REJECTED_UNKNOWN_SENDER; reason--) {
-                out.append("cairn_peer_frames_rejected_total{reason=\"").append(AeronTransport.rejectionReason(reason))
-                    .append("\"} ").append(status.peerFramesRejected(reason)).append('\n');
-            }
-        }
-        counter(out, "cairn_corruption_checks_total", "Keyspace hash comparisons between this member and another.",
-            status.corruptionChecks());
-        counter(out, "cairn_corruption_mismatches_total", "Comparisons that found the keyspaces different (CORRUPT).",
-            status.corruptionMismatches());
-        // Batching, so that a user can see why a figure is what it is: divide the pairs.
-        counter(out, "cairn_wal_syncs_total", "WAL syncs (one per loop cycle at most: group commit).", agent.syncs());
-        counter(out, "cairn_wal_entries_synced_total", "Log entries made durable by WAL syncs (per sync: the batch).",
-            agent.entriesSynced());
-        final RaftCore core = agent.core();
-        counter(out, "cairn_raft_append_messages_total", "AppendEntries messages sent by this member as leader.",
-            core == null ? 0 : core.appendMessagesSentCount());
-        counter(out, "cairn_raft_append_entries_total", "Entries carried by them (per message: replication's batch).",
-            core == null ? 0 : core.appendEntriesSentCount());
-        counter(out, "cairn_apply_transactions_total", "Keyspace write transactions (one per applied run).",
-            agent.runsApplied());
-        counter(out, "cairn_apply_entries_total", "Entries applied (per transaction: the apply batch).",
-            agent.entriesApplied());
-        counter(out, "cairn_peer_messages_sent_total", "Raft messages handed to the transport.", agent.messagesSent());
-        counter(out, "cairn_peer_messages_refused_total",
-            "Raft messages the transport refused (back-pressure, peer not connected); Raft resends what matters.",
-            agent.messagesDropped());
-        counter(out, "cairn_forwarded_proposals_duplicate_total",
-            "Forwarded proposals this member, as leader, dropped as copies of ones it had already taken.",
-            core == null ? 0 : core.duplicateForwardCount());
-        return out.toString();
-    }
-
-    private static void gauge(final StringBuilder out, final String name, final String help, final long value) {
-        out.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name)
-            .append(" gauge\n").append(name).append(' ').append(value).append('\n');
-    }
-
-    private static void counter(final StringBuilder out, final String name, final String help, final long value) {
-        out.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name)
-            .append(" counter\n").append(name).append(' ').append(value).append('\n');
     }
 
     private static String body(final HttpExchange exchange) throws IOException {
