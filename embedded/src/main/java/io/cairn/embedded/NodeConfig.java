@@ -99,8 +99,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      * @return this config with it.
      */
     public NodeConfig withClientUrl(final String url) {
-        return new NodeConfig(name, topology, dataDir, url, joining, durable, snapshotCount, diskReserveBytes,
-            aeronDir, corruptCheckMs, peerTls, watchProgressNotifyMs);
+        return edit(next -> next.clientUrl = url);
     }
 
     /**
@@ -108,8 +107,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      * @return this config with it.
      */
     public NodeConfig withJoining(final boolean existing) {
-        return new NodeConfig(name, topology, dataDir, clientUrl, existing, durable, snapshotCount, diskReserveBytes,
-            aeronDir, corruptCheckMs, peerTls, watchProgressNotifyMs);
+        return edit(next -> next.joining = existing);
     }
 
     /**
@@ -117,8 +115,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      * @return this config with it.
      */
     public NodeConfig withDurable(final boolean sync) {
-        return new NodeConfig(name, topology, dataDir, clientUrl, joining, sync, snapshotCount, diskReserveBytes,
-            aeronDir, corruptCheckMs, peerTls, watchProgressNotifyMs);
+        return edit(next -> next.durable = sync);
     }
 
     /**
@@ -126,8 +123,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      * @return this config with it.
      */
     public NodeConfig withSnapshotCount(final long count) {
-        return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, count, diskReserveBytes,
-            aeronDir, corruptCheckMs, peerTls, watchProgressNotifyMs);
+        return edit(next -> next.snapshotCount = count);
     }
 
     /**
@@ -135,8 +131,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      * @return this config with it.
      */
     public NodeConfig withDiskReserveBytes(final long bytes) {
-        return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, bytes, aeronDir,
-            corruptCheckMs, peerTls, watchProgressNotifyMs);
+        return edit(next -> next.diskReserveBytes = bytes);
     }
 
     /**
@@ -144,8 +139,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      * @return this config with it.
      */
     public NodeConfig withAeronDir(final String directory) {
-        return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, diskReserveBytes,
-            directory, corruptCheckMs, peerTls, watchProgressNotifyMs);
+        return edit(next -> next.aeronDir = directory);
     }
 
     /**
@@ -153,8 +147,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      * @return this config with it.
      */
     public NodeConfig withCorruptCheckMs(final long intervalMs) {
-        return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, diskReserveBytes,
-            aeronDir, intervalMs, peerTls, watchProgressNotifyMs);
+        return edit(next -> next.corruptCheckMs = intervalMs);
     }
 
     /**
@@ -162,8 +155,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      * @return this config with it: every peer frame sealed under keys agreed over mutual TLS.
      */
     public NodeConfig withPeerTls(final SSLContext tls) {
-        return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, diskReserveBytes,
-            aeronDir, corruptCheckMs, tls, watchProgressNotifyMs);
+        return edit(next -> next.peerTls = tls);
     }
 
     /**
@@ -171,8 +163,41 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      * @return this config with it.
      */
     public NodeConfig withWatchProgressNotifyMs(final long intervalMs) {
-        return new NodeConfig(name, topology, dataDir, clientUrl, joining, durable, snapshotCount, diskReserveBytes,
-            aeronDir, corruptCheckMs, peerTls, intervalMs);
+        return edit(next -> next.watchProgressNotifyMs = intervalMs);
+    }
+
+    /** A copy of this config with one change: the one place a config is rebuilt from its components. */
+    private NodeConfig edit(final java.util.function.Consumer<Draft> change) {
+        final Draft next = new Draft(this);
+        change.accept(next);
+        return new NodeConfig(name, topology, dataDir, next.clientUrl, next.joining, next.durable,
+            next.snapshotCount, next.diskReserveBytes, next.aeronDir, next.corruptCheckMs, next.peerTls,
+            next.watchProgressNotifyMs);
+    }
+
+    /** The settings a {@code with*} call may change, copied from a config. */
+    private static final class Draft {
+        String clientUrl;
+        boolean joining;
+        boolean durable;
+        long snapshotCount;
+        long diskReserveBytes;
+        String aeronDir;
+        long corruptCheckMs;
+        SSLContext peerTls;
+        long watchProgressNotifyMs;
+
+        Draft(final NodeConfig from) {
+            clientUrl = from.clientUrl;
+            joining = from.joining;
+            durable = from.durable;
+            snapshotCount = from.snapshotCount;
+            diskReserveBytes = from.diskReserveBytes;
+            aeronDir = from.aeronDir;
+            corruptCheckMs = from.corruptCheckMs;
+            peerTls = from.peerTls;
+            watchProgressNotifyMs = from.watchProgressNotifyMs;
+        }
     }
 
     /**

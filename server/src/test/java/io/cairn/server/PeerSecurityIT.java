@@ -12,7 +12,6 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -46,16 +45,8 @@ class PeerSecurityIT {
     @Test
     @Timeout(value = 240, unit = TimeUnit.SECONDS)
     void shouldRefuseEveryFrameAProcessWithoutTheKeysSends() throws Exception {
-        final Path pki = dir.resolve("pki");
-        final Certificates.Issued ca = Certificates.issue("cairn peer CA", List.of(), true, null, Duration.ofDays(2));
-        final Certificates.Issued peer = Certificates.issue("member", List.of("127.0.0.1"), false, ca,
-            Duration.ofDays(2));
-        Certificates.writePem(pki.resolve("peer-ca.pem"), List.of(ca.certificate()), false);
-        peer.write(pki.resolve("peer.pem"), pki.resolve("peer-key.pem"));
-        secured = ProcessCluster.prepareCairn(dir.resolve("secured"), "PeerSecurityIT", 3).withPeerTls(
-            "--peer-cert-file", pki.resolve("peer.pem").toString(), "--peer-key-file",
-            pki.resolve("peer-key.pem").toString(), "--peer-trusted-ca-file", pki.resolve("peer-ca.pem").toString(),
-            "--peer-client-cert-auth");
+        secured = ProcessCluster.prepareCairn(dir.resolve("secured"), "PeerSecurityIT", 3)
+            .withPeerCertificates(dir.resolve("pki"));
         secured.startAll();
         Await.until("a leader over sealed frames", 60, () -> secured.leader() >= 0);
         final int leader = secured.leader();

@@ -174,6 +174,26 @@ public final class ProcessCluster implements AutoCloseable {
     }
 
     /**
+     * Secures the peer port from now on with a peer CA of its own and one member certificate for 127.0.0.1, written
+     * into {@code pki} ({@code peer-ca.pem}, {@code peer.pem}, {@code peer-key.pem}), as an operator would, with
+     * {@code --peer-client-cert-auth}.
+     *
+     * @param pki where the files go.
+     * @return this.
+     * @throws IOException if they cannot be written.
+     */
+    public ProcessCluster withPeerCertificates(final Path pki) throws IOException {
+        final io.cairn.server.tls.Certificates.Issued ca = io.cairn.server.tls.Certificates.issue("cairn peer CA",
+            List.of(), true, null, java.time.Duration.ofDays(2));
+        io.cairn.server.tls.Certificates.writePem(pki.resolve("peer-ca.pem"), List.of(ca.certificate()), false);
+        io.cairn.server.tls.Certificates.issue("member", List.of("127.0.0.1"), false, ca, java.time.Duration.ofDays(2))
+            .write(pki.resolve("peer.pem"), pki.resolve("peer-key.pem"));
+        return withPeerTls("--peer-cert-file", pki.resolve("peer.pem").toString(), "--peer-key-file",
+            pki.resolve("peer-key.pem").toString(), "--peer-trusted-ca-file", pki.resolve("peer-ca.pem").toString(),
+            "--peer-client-cert-auth");
+    }
+
+    /**
      * Secures the peer port from now on: {@code https://} peer URLs and these flags (peer certificates): every Raft
      * frame sealed under keys the members agree over mutual TLS.
      *

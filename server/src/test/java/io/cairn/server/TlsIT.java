@@ -72,21 +72,16 @@ class TlsIT {
         revoked.write(pki.resolve("revoked.pem"), pki.resolve("revoked-key.pem"));
         Certificates.writePem(pki.resolve("crl.pem"), List.of(Certificates.revoke(ca, List.of(revoked.certificate()))),
             false);
-        // Peers have a CA of their own, as kubeadm's etcd does: members forward to each other's client ports with
-        // their peer certificates, which the client port accepts besides the client CA's.
-        final Certificates.Issued peerCa = Certificates.issue("peer CA", List.of(), true, null, Duration.ofDays(2));
-        Certificates.writePem(pki.resolve("peer-ca.pem"), List.of(peerCa.certificate()), false);
-        Certificates.issue("member", List.of("127.0.0.1"), false, peerCa, Duration.ofDays(2))
-            .write(pki.resolve("peer.pem"), pki.resolve("peer-key.pem"));
 
         final SslContext tls = GrpcSslContexts.forClient().trustManager(ca.certificate())
             .keyManager(client.key(), client.certificate()).build();
         cairn = ProcessCluster.prepareCairn(dir, "TlsIT", 3).withClientTls(tls,
             "--cert-file", pki.resolve("server.pem").toString(), "--key-file", pki.resolve("server-key.pem").toString(),
             "--trusted-ca-file", pki.resolve("ca.pem").toString(), "--client-cert-auth",
-            "--client-crl-file", pki.resolve("crl.pem").toString()).withPeerTls("--peer-cert-file",
-            pki.resolve("peer.pem").toString(), "--peer-key-file", pki.resolve("peer-key.pem").toString(),
-            "--peer-trusted-ca-file", pki.resolve("peer-ca.pem").toString());
+            "--client-crl-file", pki.resolve("crl.pem").toString())
+            // Peers have a CA of their own, as kubeadm's etcd does: members forward to each other's client ports
+            // with their peer certificates, which the client port accepts besides the client CA's.
+            .withPeerCertificates(pki);
         cairn.startAll();
         Await.until("a leader", 30, () -> cairn.leader() >= 0);
 

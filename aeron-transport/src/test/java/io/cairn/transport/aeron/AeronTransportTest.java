@@ -4,7 +4,7 @@ import io.aeron.ExclusivePublication;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.UnsafeBuffer;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,12 +15,10 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -39,88 +37,31 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Timeout(60)
 class AeronTransportTest {
-    private final List<AeronTransport> started = new ArrayList<>();
+    @AutoClose
+    private final TransportHarness harness = new TransportHarness();
 
     @TempDir
     Path dir;
-
-    @AfterEach
-    void stop() {
-        for (final AeronTransport transport : started) {
-            transport.close();
-        }
-    }
-
-    private static int freePort() throws IOException {
-        return AeronMembers.freePort();
-    }
-
-    private AeronTransport start(final int id, final Map<Integer, String> endpoints) {
-        final Map<Integer, String> peers = new HashMap<>(endpoints);
-        final String own = peers.remove(id);
-        final AeronTransport transport = AeronTransport.launch(AeronTransportConfig.of(id, own, peers));
-        started.add(transport);
-        return transport;
-    }
 
     /**
      * @return two started transports (ids 1 and 2) with a first message from 1 to 2 sent, so both are connected.
      */
     private AeronTransport[] connectedPair() throws IOException {
-        final Map<Integer, String> endpoints = endpoints(2);
-        final AeronTransport a = start(1, endpoints);
-        final AeronTransport b = start(2, endpoints);
-        sendUntil(a, 2, new UnsafeBuffer(ByteBuffer.allocateDirect(8)), b);
+        final Map<Integer, String> endpoints = TransportHarness.endpoints(2);
+        final AeronTransport a = harness.start(1, endpoints, null);
+        final AeronTransport b = harness.start(2, endpoints, null);
+        harness.sendUntil(a, 2, new UnsafeBuffer(ByteBuffer.allocateDirect(8)), b);
         return new AeronTransport[] {a, b};
-    }
-
-    private Map<Integer, String> endpoints(final int count) throws IOException {
-        final Map<Integer, String> endpoints = new HashMap<>();
-        for (int id = 1; id <= count; id++) {
-            endpoints.put(id, "127.0.0.1:" + freePort());
-        }
-        return endpoints;
-    }
-
-    // The drivers run on the thread that uses the transports (INVOKER): every wait runs all of them.
-    private void runDrivers() {
-        for (final AeronTransport transport : started) {
-            transport.invokeDriver();
-        }
-    }
-
-    private void await(final String what, final BooleanSupplier condition, final AeronTransport... pollers) {
-        final long deadline = System.nanoTime() + 20_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            runDrivers();
-            for (final AeronTransport poller : pollers) {
-                poller.poll((sender, buffer, offset, length) -> { }, 10);
-            }
-            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
-            Thread.onSpinWait();
-        }
-    }
-
-    private int sendUntil(final AeronTransport from, final int to, final UnsafeBuffer message,
-        final AeronTransport... pollers) {
-        final long deadline = System.nanoTime() + 20_000_000_000L;
-        int result;
-        while ((result = from.send(to, message, 0, message.capacity())) != AeronTransport.SENT) {
-            runDrivers();
-            for (final AeronTransport poller : pollers) {
-                poller.poll((sender, buffer, offset, length) -> { }, 10);
-            }
-            assertTrue(System.nanoTime() < deadline, "send kept failing: " + result);
-        }
-        return result;
     }
 
     @Test
     void shouldDeliverFramedMessagesOfEverySizeBetweenThreeNodes() throws IOException {
-        final Map<Integer, String> endpoints = endpoints(3);
-        final AeronTransport[] nodes = {start(1, endpoints), start(2, endpoints), start(3, endpoints)};
-        await("connections", () -> nodes[0].isConnected(2) && nodes[0].isConnected(3) && nodes[1].isConnected(1)
-            && nodes[1].isConnected(3) && nodes[2].isConnected(1) && nodes[2].isConnected(2));
+        final Map<Integer, String> endpoints = TransportHarness.endpoints(3);
+        final AeronTransport[] nodes = {harness.start(1, endpoints, null), harness.start(2, endpoints, null),
+            harness.start(3, endpoints, null)};
+        harness.await("connections", () -> nodes[0].isConnected(2) && nodes[0].isConnected(3)
+            && nodes[1].isConnected(1) && nodes[1].isConnected(3) && nodes[2].isConnected(1)
+            && nodes[2].isConnected(2));
         final Random random = new Random(7);
         final int[] sizes = {1, 100, 1360, 1361, 5000, 100_000, nodes[0].maxMessageLength()};
         final List<byte[]> sent = new ArrayList<>();
@@ -130,8 +71,8 @@ class AeronTransportTest {
             sent.add(payload);
             final UnsafeBuffer message = new UnsafeBuffer(ByteBuffer.allocateDirect(size));
             message.putBytes(0, payload);
-            sendUntil(nodes[0], 2, message);
-            sendUntil(nodes[0], 3, message);
+            harness.sendUntil(nodes[0], 2, message);
+            harness.sendUntil(nodes[0], 3, message);
         }
         final UnsafeBuffer tooLarge = new UnsafeBuffer(ByteBuffer.allocateDirect(nodes[0].maxMessageLength() + 1));
         assertEquals(AeronTransport.TOO_LARGE, nodes[0].send(2, tooLarge, 0, tooLarge.capacity()));
@@ -139,7 +80,7 @@ class AeronTransportTest {
         for (int receiver = 1; receiver <= 2; receiver++) {
             final List<byte[]> received = new ArrayList<>();
             final AeronTransport node = nodes[receiver];
-            await("messages at node " + (receiver + 1), () -> {
+            harness.await("messages at node " + (receiver + 1), () -> {
                 node.poll(AeronMembers.collector(1, received), 10);
                 return received.size() == sizes.length;
             });
@@ -152,13 +93,13 @@ class AeronTransportTest {
 
     @Test
     void shouldDropMalformedFramesAndKeepWorking() throws IOException {
-        final Map<Integer, String> endpoints = endpoints(2);
-        final AeronTransport a = start(1, endpoints);
-        final AeronTransport b = start(2, endpoints);
+        final Map<Integer, String> endpoints = TransportHarness.endpoints(2);
+        final AeronTransport a = harness.start(1, endpoints, null);
+        final AeronTransport b = harness.start(2, endpoints, null);
         final ExclusivePublication rogue = b.aeron().addExclusivePublication(
             AeronTransportConfig.channel(endpoints.get(1), AeronTransportConfig.MTU_BYTES_DEFAULT),
             AeronTransportConfig.STREAM_ID_DEFAULT);
-        await("rogue connection", rogue::isConnected, a);
+        harness.await("rogue connection", rogue::isConnected, a);
         final Random random = new Random(11);
         final UnsafeBuffer frame = new UnsafeBuffer(ByteBuffer.allocateDirect(4096));
         final UnsafeBuffer payload = new UnsafeBuffer(ByteBuffer.allocateDirect(64));
@@ -184,13 +125,13 @@ class AeronTransportTest {
             }
         }
         final int expected = offered;
-        await("malformed frames dropped", () -> a.droppedFrames() == expected, a);
+        harness.await("malformed frames dropped", () -> a.droppedFrames() == expected, a);
         assertEquals(0, a.framesReceived());
         final UnsafeBuffer good = new UnsafeBuffer(ByteBuffer.allocateDirect(32));
         good.putLong(0, 42);
-        sendUntil(b, 1, good);
+        harness.sendUntil(b, 1, good);
         final long[] seen = {0};
-        await("a valid message after the garbage", () -> {
+        harness.await("a valid message after the garbage", () -> {
             a.poll((sender, buffer, offset, length) -> seen[0] = buffer.getLong(offset), 10);
             return seen[0] == 42;
         });
@@ -199,21 +140,21 @@ class AeronTransportTest {
 
     @Test
     void shouldAnswerNotConnectedAndReconnectWhenPeerRestarts() throws IOException {
-        final Map<Integer, String> endpoints = endpoints(2);
-        final AeronTransport a = start(1, endpoints);
-        AeronTransport b = start(2, endpoints);
+        final Map<Integer, String> endpoints = TransportHarness.endpoints(2);
+        final AeronTransport a = harness.start(1, endpoints, null);
+        AeronTransport b = harness.start(2, endpoints, null);
         final UnsafeBuffer message = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
-        sendUntil(a, 2, message, b);
+        harness.sendUntil(a, 2, message, b);
         b.close();
-        started.remove(b);
-        await("the peer to be seen gone", () -> a.send(2, message, 0, 8) == AeronTransport.NOT_CONNECTED);
+        harness.forget(b);
+        harness.await("the peer to be seen gone", () -> a.send(2, message, 0, 8) == AeronTransport.NOT_CONNECTED);
         assertTrue(a.notConnected() > 0);
-        b = start(2, endpoints);
+        b = harness.start(2, endpoints, null);
         message.putLong(0, 7);
-        sendUntil(a, 2, message, b);
+        harness.sendUntil(a, 2, message, b);
         final AeronTransport restarted = b;
         final long[] seen = {0};
-        await("delivery to the restarted peer", () -> {
+        harness.await("delivery to the restarted peer", () -> {
             restarted.poll((sender, buffer, offset, length) -> seen[0] = buffer.getLong(offset), 10);
             return seen[0] == 7;
         });
@@ -225,7 +166,7 @@ class AeronTransportTest {
         final AeronTransport a = pair[0];
         final AeronTransport b = pair[1];
         final AtomicLong received = new AtomicLong();
-        await("the first message", () -> {
+        harness.await("the first message", () -> {
             b.poll((sender, buffer, offset, length) -> received.incrementAndGet(), 10);
             return received.get() == 1;
         });
@@ -267,10 +208,10 @@ class AeronTransportTest {
         final AeronTransport a = pair[0];
         final AeronTransport b = pair[1];
         final UnsafeBuffer message = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
-        await("connections", () -> a.isConnected(2) && b.isConnected(1), b);
+        harness.await("connections", () -> a.isConnected(2) && b.isConnected(1), b);
         final SocketIdleStrategy idle = (SocketIdleStrategy)b.idleStrategy();
         assertTrue(idle != null, "an embedded driver offers its sockets to sleep on");
-        started.remove(b); // from here on only b's own thread touches it
+        harness.forget(b); // from here on only b's own thread touches it
         final AtomicLong received = new AtomicLong();
         final AgentRunner runner = new AgentRunner(idle, Throwable::printStackTrace, null, new Agent() {
             @Override
@@ -294,10 +235,10 @@ class AeronTransportTest {
             assertTrue(idle.registeredSockets() >= 2, "data and control sockets: " + idle.registeredSockets());
             for (int i = 1; i <= 20; i++) {
                 message.putLong(0, i);
-                sendUntil(a, 2, message);
+                harness.sendUntil(a, 2, message);
                 a.flush();
                 final long expected = received0 + i;
-                await("message " + i + " at the sleeping loop", () -> {
+                harness.await("message " + i + " at the sleeping loop", () -> {
                     a.invokeDriver();
                     return received.get() >= expected;
                 });
@@ -323,8 +264,8 @@ class AeronTransportTest {
         assertEquals(1, AeronTransport.cleanStaleDirectories(dir.toFile(), null));
         assertFalse(stale.exists());
         assertTrue(other.exists());
-        final Map<Integer, String> endpoints = endpoints(1);
-        final AeronTransport live = start(1, endpoints);
+        final Map<Integer, String> endpoints = TransportHarness.endpoints(1);
+        final AeronTransport live = harness.start(1, endpoints, null);
         final File liveDirectory = new File(live.aeronDirectory());
         AeronTransport.cleanStaleDirectories(liveDirectory.getParentFile(), null);
         assertTrue(liveDirectory.exists(), "a live driver's directory stays");

@@ -2,20 +2,17 @@ package io.cairn.transport.aeron;
 
 import io.aeron.ExclusivePublication;
 import org.agrona.concurrent.UnsafeBuffer;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import javax.net.ssl.SSLContext;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.function.BooleanSupplier;
 import java.util.zip.CRC32C;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -36,74 +33,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Timeout(90)
 class SealedTransportTest {
-    private final List<AeronTransport> started = new ArrayList<>();
+    @AutoClose
+    private final TransportHarness harness = new TransportHarness();
 
     @TempDir
     Path dir;
-
-    @AfterEach
-    void stop() {
-        for (final AeronTransport transport : started) {
-            transport.close();
-        }
-    }
-
-    private AeronTransport start(final int id, final Map<Integer, String> endpoints, final SSLContext tls) {
-        final Map<Integer, String> peers = new HashMap<>(endpoints);
-        final String own = peers.remove(id);
-        final AeronTransport transport = AeronTransport.launch(AeronTransportConfig.of(id, own, peers)
-            .withPeerTls(tls));
-        started.add(transport);
-        return transport;
-    }
-
-    private static Map<Integer, String> endpoints(final int count) throws Exception {
-        final Map<Integer, String> endpoints = new HashMap<>();
-        for (int id = 1; id <= count; id++) {
-            endpoints.put(id, "127.0.0.1:" + AeronMembers.freePort());
-        }
-        return endpoints;
-    }
-
-    /** Runs every driver (and polls {@code pollers}, dropping what they read) until the condition holds. */
-    private void await(final String what, final BooleanSupplier condition, final AeronTransport... pollers) {
-        final long deadline = System.nanoTime() + 20_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            pump();
-            for (final AeronTransport poller : pollers) {
-                poller.poll((sender, buffer, offset, length) -> { }, 10); // installs agreed keys too
-            }
-            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
-            Thread.onSpinWait();
-        }
-    }
-
-    private void pump() {
-        for (final AeronTransport transport : started) {
-            transport.invokeDriver();
-        }
-    }
-
-    private void send(final AeronTransport from, final int to, final UnsafeBuffer message, final int length) {
-        final long deadline = System.nanoTime() + 20_000_000_000L;
-        int result;
-        while ((result = from.send(to, message, 0, length)) != AeronTransport.SENT) {
-            pump();
-            assertTrue(System.nanoTime() < deadline, "send kept failing: " + result);
-        }
-    }
 
     @Test
     void shouldDeliverSealedMessagesOfEverySizeAndRefuseWhatNobodyWithTheKeySealed() throws Exception {
         final Path one = PeerCertificates.make(dir, "m1", "ip:127.0.0.1");
         final Path two = PeerCertificates.make(dir, "m2", "ip:127.0.0.1");
-        final Map<Integer, String> endpoints = endpoints(2);
+        final Map<Integer, String> endpoints = TransportHarness.endpoints(2);
         final UnsafeBuffer message = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
-        final AeronTransport a = start(1, endpoints, PeerCertificates.context(one, one, two));
+        final AeronTransport a = harness.start(1, endpoints, PeerCertificates.context(one, one, two));
         assertTrue(a.sealed());
         assertEquals(AeronTransport.NOT_CONNECTED, a.send(2, message, 0, 8), "no key yet: nothing is sent");
-        final AeronTransport b = start(2, endpoints, PeerCertificates.context(two, one, two));
-        await("keys both ways", () -> a.hasKeyFor(2) && b.hasKeyFor(1), a, b);
+        final AeronTransport b = harness.start(2, endpoints, PeerCertificates.context(two, one, two));
+        harness.await("keys both ways", () -> a.hasKeyFor(2) && b.hasKeyFor(1), a, b);
 
         final Random random = new Random(5);
         final int[] sizes = {1, 100, 1340, 1341, 5000, 100_000, a.maxMessageLength()};
@@ -114,10 +60,10 @@ class SealedTransportTest {
             sent.add(payload);
             final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocateDirect(size));
             buffer.putBytes(0, payload);
-            send(a, 2, buffer, size);
+            harness.sendUntil(a, 2, buffer);
         }
         final List<byte[]> received = new ArrayList<>();
-        await("sealed messages", () -> {
+        harness.await("sealed messages", () -> {
             b.poll(AeronMembers.collector(1, received), 10);
             return received.size() == sizes.length;
         });
@@ -130,7 +76,7 @@ class SealedTransportTest {
         final ExclusivePublication rogue = a.aeron().addExclusivePublication(
             AeronTransportConfig.channel(endpoints.get(2), AeronTransportConfig.MTU_BYTES_DEFAULT),
             AeronTransportConfig.STREAM_ID_DEFAULT);
-        await("rogue connection", rogue::isConnected);
+        harness.await("rogue connection", rogue::isConnected);
         final UnsafeBuffer frame = new UnsafeBuffer(ByteBuffer.allocateDirect(4096));
         final UnsafeBuffer payload = new UnsafeBuffer(ByteBuffer.allocateDirect(64));
         payload.setMemory(0, 64, (byte)7);
@@ -148,7 +94,7 @@ class SealedTransportTest {
         offer(rogue, frame, 10);
         frame.putShort(0, (short)0x1234, PeerSeal.ORDER);
         offer(rogue, frame, length);
-        await("five refusals", () -> {
+        harness.await("five refusals", () -> {
             b.poll((sender, buffer, offset, l) -> { }, 10);
             return b.droppedFrames() >= 5;
         });
@@ -162,9 +108,9 @@ class SealedTransportTest {
 
         // Still working after the garbage.
         message.putLong(0, 42);
-        send(a, 2, message, 8);
+        harness.sendUntil(a, 2, message);
         final long[] seen = {0};
-        await("a valid message after the forgeries", () -> {
+        harness.await("a valid message after the forgeries", () -> {
             b.poll((sender, buffer, offset, l) -> seen[0] = buffer.getLong(offset), 10);
             return seen[0] == 42;
         });
@@ -183,11 +129,7 @@ class SealedTransportTest {
     }
 
     private void offer(final ExclusivePublication publication, final UnsafeBuffer frame, final int length) {
-        final long deadline = System.nanoTime() + 20_000_000_000L;
-        while (publication.offer(frame, 0, length) < 0) {
-            pump();
-            assertTrue(System.nanoTime() < deadline, "rogue offer kept failing");
-        }
+        harness.await("a rogue offer", () -> publication.offer(frame, 0, length) > 0);
     }
 
     @Test
@@ -195,11 +137,11 @@ class SealedTransportTest {
         final Path one = PeerCertificates.make(dir, "m1", "ip:127.0.0.1");
         final Path two = PeerCertificates.make(dir, "m2", "ip:127.0.0.1");
         final Path stranger = PeerCertificates.make(dir, "stranger", "ip:127.0.0.1");
-        final Map<Integer, String> endpoints = endpoints(3);
-        final AeronTransport a = start(1, endpoints, PeerCertificates.context(one, one, two));
-        final AeronTransport b = start(2, endpoints, PeerCertificates.context(two, one, two));
-        final AeronTransport c = start(3, endpoints, PeerCertificates.context(stranger, one, two, stranger));
-        await("keys between the trusted two", () -> a.hasKeyFor(2) && b.hasKeyFor(1), a, b, c);
+        final Map<Integer, String> endpoints = TransportHarness.endpoints(3);
+        final AeronTransport a = harness.start(1, endpoints, PeerCertificates.context(one, one, two));
+        final AeronTransport b = harness.start(2, endpoints, PeerCertificates.context(two, one, two));
+        final AeronTransport c = harness.start(3, endpoints, PeerCertificates.context(stranger, one, two, stranger));
+        harness.await("keys between the trusted two", () -> a.hasKeyFor(2) && b.hasKeyFor(1), a, b, c);
 
         final UnsafeBuffer message = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
         final List<Long> received = new ArrayList<>();
@@ -214,7 +156,7 @@ class SealedTransportTest {
                 a.renewKeys(2);
             }
             message.putLong(0, next);
-            send(a, 2, message, 8);
+            harness.sendUntil(a, 2, message);
             next++;
             a.poll((sender, buffer, offset, length) -> { }, 10);
             b.poll((sender, buffer, offset, length) -> received.add(buffer.getLong(offset)), 10);
@@ -224,7 +166,7 @@ class SealedTransportTest {
             Thread.sleep(1);
         }
         final long count = next;
-        await("every numbered message", () -> {
+        harness.await("every numbered message", () -> {
             b.poll((sender, buffer, offset, length) -> received.add(buffer.getLong(offset)), 10);
             return received.size() >= count;
         });
