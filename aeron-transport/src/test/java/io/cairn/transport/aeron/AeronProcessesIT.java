@@ -50,6 +50,7 @@ class AeronProcessesIT {
     final class Member {
         final int id;
         final Process process;
+        final Path log;
         volatile int role = -1;
         volatile long applied;
         volatile boolean stopped;
@@ -64,7 +65,7 @@ class AeronProcessesIT {
             // Logs outlive the temporary data directory: target/it-logs, for a failure's post-mortem.
             final Path logs = Path.of("target", "it-logs", "AeronProcessesIT");
             Files.createDirectories(logs);
-            final Path log = logs.resolve("node-" + id + ".stderr");
+            log = logs.resolve("node-" + id + ".stderr");
             process = JavaChild.start(command, log, "member-" + id + "-stdout", this::onLine);
         }
 
@@ -128,12 +129,25 @@ class AeronProcessesIT {
                     if (members[id] != null) {
                         state.append("; member ").append(id)
                             .append(members[id].process.isAlive() ? " alive " : " dead ").append(members[id].last);
+                        if (!members[id].process.isAlive()) {
+                            state.append(" (its last words: ").append(lastLines(members[id].log, 6)).append(')');
+                        }
                     }
                 }
                 throw new AssertionError("timed out waiting for " + what + ", acknowledged " + acknowledged.size()
                     + state);
             }
             Thread.sleep(20);
+        }
+    }
+
+    /** The end of a member's log, for a failure message: CI shows the message, not the files. */
+    private static String lastLines(final Path log, final int count) {
+        try {
+            final List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+            return String.join(" | ", lines.subList(Math.max(0, lines.size() - count), lines.size()));
+        } catch (final IOException ex) {
+            return "unreadable: " + ex;
         }
     }
 

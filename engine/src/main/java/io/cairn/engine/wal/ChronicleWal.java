@@ -768,12 +768,29 @@ public final class ChronicleWal implements Wal {
 
     /**
      * Replays every record from the start of the queue, rebuilding the index and hard state. Stops serving at the
-     * first bad record; a later recovery TRUNCATE record (written by an earlier recovery) resumes it.
+     * first bad record; a later recovery TRUNCATE record (written by an earlier recovery) resumes it. A first pass
+     * finds how far compaction went ({@link BaseScan}): the second may then meet entries whose predecessors were in
+     * files compaction deleted.
      */
     private void recover(final long noted) {
         notedAtOpen = noted;
-        queue.refreshDirectoryListing(); // every file, the newest included, for the walk below
-        final Recovery recovery = new Recovery();
+        queue.refreshDirectoryListing(); // every file, the newest included, for the walks below
+        final BaseScan scan = new BaseScan();
+        walk(scan);
+        final Recovery recovery = new Recovery(scan.compactedThrough);
+        walk(recovery);
+        recovery.finish();
+    }
+
+    /** Something that reads the queue's records in order, each wrapped in {@link #record} when called. */
+    private interface RecordVisitor {
+        void onRecord(long position, long bytePosition);
+
+        /** Chronicle's own framing is broken: nothing past here can be read at all. */
+        void onUnreadable(RuntimeException ex);
+    }
+
+    private void walk(final RecordVisitor visitor) {
         tailer.toStart();
         int lastCycleRead = Integer.MIN_VALUE;
         while (true) {
@@ -794,14 +811,12 @@ public final class ChronicleWal implements Wal {
                 final long start = bytes.readPosition();
                 final int length = (int)bytes.readRemaining();
                 record.wrap(bytes.addressForRead(start, length), length);
-                recovery.onRecord(dc.index(), start);
+                visitor.onRecord(dc.index(), start);
             } catch (final RuntimeException ex) {
-                // Chronicle's own framing is broken: nothing past here can be read at all.
-                recovery.onUnreadable(ex);
+                visitor.onUnreadable(ex);
                 break;
             }
         }
-        recovery.finish();
     }
 
     private int nextCycleAfter(final int cycle) {
@@ -816,15 +831,50 @@ public final class ChronicleWal implements Wal {
         }
     }
 
-    private final class Recovery {
-        private boolean baseSeen;
+    /**
+     * The first pass: the highest index a BASE record moved the base to, among the records recovery will trust (a
+     * bad record fences off what follows it, up to a recovery TRUNCATE, as in {@link Recovery}). A BASE record is
+     * written and synced before compaction deletes a file, and deletes only files whose entries are all at or below
+     * it, so entries missing at or below this index were compacted away, not lost: a durable snapshot covers them.
+     */
+    private final class BaseScan implements RecordVisitor {
+        private long compactedThrough;
+        private boolean fenced;
+
+        @Override
+        public void onRecord(final long position, final long bytePosition) {
+            if (record.validate() != WalRecord.VALID) {
+                fenced = true;
+            } else if (record.kind() == WalRecord.KIND_TRUNCATE && record.type() == TYPE_RECOVERY) {
+                fenced = false;
+            } else if (record.kind() == WalRecord.KIND_BASE && !fenced) {
+                compactedThrough = Math.max(compactedThrough, record.index());
+            }
+        }
+
+        @Override
+        public void onUnreadable(final RuntimeException ex) {
+            fenced = true;
+        }
+    }
+
+    private final class Recovery implements RecordVisitor {
+        /** See {@link BaseScan}. */
+        private final long compactedThrough;
+        /** The base comes from the first entry found, not from a BASE record: the files before were deleted. */
+        private boolean baseGuessed = true;
         private boolean fenced;
         private File badFile;
         private long badPosition;
         private String badReason;
         private long discarded;
 
-        void onRecord(final long position, final long bytePosition) {
+        Recovery(final long compactedThrough) {
+            this.compactedThrough = compactedThrough;
+        }
+
+        @Override
+        public void onRecord(final long position, final long bytePosition) {
             final int validity = record.validate();
             if (validity != WalRecord.VALID) {
                 onBad(bytePosition, reason(validity));
@@ -859,10 +909,12 @@ public final class ChronicleWal implements Wal {
             }
             switch (kind) {
                 case WalRecord.KIND_ENTRY -> {
-                    if (!baseSeen && index.count() == 0 && recordIndex != index.lastIndex() + 1) {
-                        // The files holding the log's start were compacted away (a BASE record comes later and
-                        // settles the base); until then the first entry found starts the log.
+                    if (compactedAway(recordIndex)) {
+                        // The entries before this one were in files compaction deleted (a BASE record later on, at
+                        // or above recordIndex - 1, settles the base); until then this entry starts the log.
+                        index.truncateAfter(index.baseIndex());
                         index.restart(recordIndex - 1, 0);
+                        baseGuessed = true;
                     }
                     if (recordIndex != index.lastIndex() + 1 || recordTerm < index.lastTerm()) {
                         onBad(bytePosition, "entry " + recordIndex + " (term " + recordTerm
@@ -877,7 +929,7 @@ public final class ChronicleWal implements Wal {
                     noteCycle(position, -1);
                 }
                 case WalRecord.KIND_BASE -> {
-                    baseSeen = true;
+                    baseGuessed = false;
                     index.rebase(recordIndex, recordTerm);
                     noteCycle(position, -1);
                 }
@@ -887,6 +939,17 @@ public final class ChronicleWal implements Wal {
                 }
                 default -> throw new IllegalStateException("validated kind " + kind);
             }
+        }
+
+        /**
+         * Whether an entry that does not follow the log may start it again: the entries missing before it are all at
+         * or below what compaction went to, and either some are missing (a gap) or the log is empty at a base guessed
+         * from an earlier entry (a truncation below it, replayed before the BASE record that came after).
+         */
+        private boolean compactedAway(final long recordIndex) {
+            final long next = index.lastIndex() + 1;
+            return recordIndex != next && recordIndex - 1 <= compactedThrough
+                && (recordIndex > next || index.count() == 0 && baseGuessed);
         }
 
         void onBad(final long bytePosition, final String reason) {
@@ -901,7 +964,8 @@ public final class ChronicleWal implements Wal {
             discarded = 0;
         }
 
-        void onUnreadable(final RuntimeException ex) {
+        @Override
+        public void onUnreadable(final RuntimeException ex) {
             if (!fenced) {
                 onBad(-1, "queue framing unreadable: " + ex);
             }
