@@ -8,6 +8,7 @@ import io.cairn.server.grpc.KvService;
 import io.cairn.server.grpc.LeaseService;
 import io.cairn.server.grpc.MaintenanceService;
 import io.cairn.server.grpc.WatchService;
+import io.cairn.server.http.ClientPortProtocols;
 import io.cairn.server.http.HttpGateway;
 import io.cairn.embedded.DaemonThreads;
 import io.cairn.server.node.Node;
@@ -54,15 +55,17 @@ public final class CairnMember implements AutoCloseable {
      * @param node    the node: name, cluster, data directory, the client URL it serves and publishes
      *                ({@code http://host:port}), durability, joining, snapshot count, disk reserve, a media driver
      *                to share ({@link NodeConfig}).
-     * @param httpUrl where the JSON gateway, /health and /metrics listen ({@code http://host:port} or
-     *                  {@code https://}), or null for the client port minus one, with the client URL's scheme.
+     * @param httpUrl a listener of its own for the JSON gateway, /health and /metrics ({@code http://host:port} or
+     *                  {@code https://}), or null: they are served on the client port, beside gRPC, as etcd's.
+     * @param metricsUrl {@code --listen-metrics-urls}: a listener for /metrics and /health alone, or null.
      * @param clientTls the client side's TLS flags: used where a client URL is {@code https://}.
      * @param peerTls   the peer side's TLS flags ({@link TlsConfig#NONE}: plaintext peer frames): every peer frame
      *                  sealed under keys agreed over mutual TLS, and this member's connections to other members'
      *                  client ports present its peer certificate.
      * @param auth      {@code --auth-token}, {@code --bcrypt-cost}, {@code --auth-token-ttl}.
      */
-    public record Config(NodeConfig node, String httpUrl, TlsConfig clientTls, TlsConfig peerTls, AuthConfig auth) {
+    public record Config(NodeConfig node, String httpUrl, String metricsUrl, TlsConfig clientTls, TlsConfig peerTls,
+        AuthConfig auth) {
         /**
          * Checks that a member has a client URL to serve, and a certificate where it is to serve TLS.
          */
@@ -70,7 +73,7 @@ public final class CairnMember implements AutoCloseable {
             if (node.clientUrl() == null) {
                 throw new IllegalArgumentException("member " + node.name() + ": no client URL to serve");
             }
-            for (final String url : new String[] {node.clientUrl(), httpUrl}) {
+            for (final String url : new String[] {node.clientUrl(), httpUrl, metricsUrl}) {
                 if (url != null && isHttps(url) && !clientTls.canServe()) {
                     throw new IllegalArgumentException("TLS key/cert (--cert-file, --key-file) must be provided for"
                         + " client url " + url + " with HTTPS scheme");
@@ -85,7 +88,7 @@ public final class CairnMember implements AutoCloseable {
          * @param httpUrl the JSON gateway's URL, or null.
          */
         public Config(final NodeConfig node, final String httpUrl) {
-            this(node, httpUrl, TlsConfig.NONE, TlsConfig.NONE, AuthConfig.DEFAULT);
+            this(node, httpUrl, null, TlsConfig.NONE, TlsConfig.NONE, AuthConfig.DEFAULT);
         }
 
         /**
@@ -110,7 +113,14 @@ public final class CairnMember implements AutoCloseable {
         }
 
         private static boolean isHttps(final String url) {
-            return url.startsWith("https://");
+            return url != null && url.startsWith("https://");
+        }
+
+        /**
+         * @return true when some listener serves TLS.
+         */
+        public boolean anyHttps() {
+            return clientHttps() || isHttps(httpUrl) || isHttps(metricsUrl);
         }
 
         /**
@@ -148,7 +158,9 @@ public final class CairnMember implements AutoCloseable {
     private final TlsContexts tls;
     /** The peer certificate (sealed frames' keys, and connections to other members), or null. */
     private final TlsContexts peerTls;
-    private HttpGateway gateway;
+    /** etcd's JSON gateway, /health, /version, /metrics: on the client port and any listeners of their own. */
+    private final HttpGateway gateway;
+    private final List<io.netty.channel.Channel> listeners = new ArrayList<>();
     /** {@code /metrics}: etcd's names, gRPC's, the JVM's and Cairn's, with the Prometheus client. */
     private final MemberMetrics metrics;
     private volatile boolean closed;
@@ -156,7 +168,7 @@ public final class CairnMember implements AutoCloseable {
     private CairnMember(final Config config) throws IOException {
         this.config = config;
         this.self = config.node().self();
-        this.tls = config.clientHttps() || config.gatewayHttps() ? TlsContexts.open(config.clientTls(),
+        this.tls = config.anyHttps() ? TlsContexts.open(config.clientTls(),
             config.node().dataDir().resolve("fixtures").resolve("client"), tlsHosts(config)) : null;
         this.peerTls = config.peerSecured() ? TlsContexts.open(config.peerTls(),
             config.node().dataDir().resolve("fixtures").resolve("peer"), List.of(self.peerEndpoint()
@@ -176,9 +188,6 @@ public final class CairnMember implements AutoCloseable {
             .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX)
             .permitKeepAliveTime(5, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true);
-        if (config.clientHttps()) {
-            builder.sslContext(peerTls == null ? tls.grpcServer() : tls.grpcServerAlsoTrusting(peerTls));
-        }
         final String inProcessName = "cairn-" + config.name() + "-" + System.identityHashCode(this);
         final InProcessServerBuilder local = InProcessServerBuilder.forName(inProcessName).executor(node.executor())
             .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX);
@@ -220,6 +229,10 @@ public final class CairnMember implements AutoCloseable {
         final io.grpc.ServerServiceDefinition lease = new LeaseService(node, auth).definition();
         // The client port's callers may name themselves by certificate (--client-cert-auth); the gateway's may not.
         this.metrics = new MemberMetrics(node.status());
+        this.gateway = new HttpGateway(node.status(), metrics, inProcessChannel);
+        // One port, two protocols, as etcd's: HTTP/2 (gRPC) or HTTP/1.1 (the gateway), decided per connection.
+        builder.protocolNegotiator(new ClientPortProtocols(!config.clientHttps() ? null
+            : peerTls == null ? tls.grpcServer() : tls.grpcServerAlsoTrusting(peerTls), gateway::install));
         this.grpc = builder.addService(lease).intercept(new AuthInterceptor(config.clientHttps()
             && config.clientTls().clientCertAuth(), auth)).intercept(metrics.grpcInterceptor()).build();
         this.inProcess = local.addService(lease).intercept(new AuthInterceptor(false, auth)).build();
@@ -250,9 +263,14 @@ public final class CairnMember implements AutoCloseable {
             });
             server.grpc.start();
             server.inProcess.start();
-            server.gateway = new HttpGateway(server.node.status(), server.metrics, server.inProcessChannel,
-                config.httpUrl() == null ? HttpGateway.defaultAddress(config.node().clientUrl())
-                    : address(config.httpUrl()), config.gatewayHttps() ? server.tls : null);
+            if (config.httpUrl() != null) {
+                server.listeners.add(server.gateway.listen(server.grpcEventLoops, address(config.httpUrl()),
+                    config.gatewayHttps() ? server.tls.grpcServer() : null, false));
+            }
+            if (config.metricsUrl() != null) {
+                server.listeners.add(server.gateway.listen(server.grpcEventLoops, address(config.metricsUrl()),
+                    Config.isHttps(config.metricsUrl()) ? server.tls.grpcServer() : null, true));
+            }
             LOG.log(System.Logger.Level.INFO, "ready to serve client requests (member " + config.name() + ", "
                 + config.node().clientUrl() + ")");
         } catch (final IOException | RuntimeException ex) {
@@ -302,10 +320,11 @@ public final class CairnMember implements AutoCloseable {
     }
 
     /**
-     * @return the JSON gateway's port.
+     * @return the JSON gateway's port: its own listener's ({@code --listen-http-urls}), or the client port.
      */
     public int httpPort() {
-        return gateway.port();
+        return config.httpUrl() == null ? clientPort()
+            : ((InetSocketAddress)listeners.get(0).localAddress()).getPort();
     }
 
     /**
@@ -325,9 +344,7 @@ public final class CairnMember implements AutoCloseable {
             return;
         }
         closed = true;
-        if (gateway != null) {
-            gateway.close();
-        }
+        listeners.forEach(listener -> listener.close().awaitUninterruptibly(2_000));
         grpc.shutdown();
         try {
             if (!grpc.awaitTermination(2, TimeUnit.SECONDS)) {

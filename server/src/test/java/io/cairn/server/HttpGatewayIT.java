@@ -39,15 +39,152 @@ class HttpGatewayIT {
     private static ProcessCluster cairn;
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
+    private static ProcessCluster etcd;
+
     @BeforeAll
     static void start() throws IOException {
-        cairn = ProcessCluster.startCairn(dir, "HttpGatewayIT", 3);
+        cairn = ProcessCluster.startCairn(dir.resolve("cairn"), "HttpGatewayIT", 3);
+        etcd = ProcessCluster.startEtcd(dir.resolve("etcd"), "HttpGatewayIT-etcd");
     }
 
     @AfterAll
     static void stop() {
         if (cairn != null) {
             cairn.close();
+        }
+        if (etcd != null) {
+            etcd.close();
+        }
+    }
+
+    /** curl, as a user would type it: the status code on the last line. */
+    private static String curl(final String url, final String body) throws Exception {
+        final java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("curl", "-sS",
+            "--max-time", "20", "-w", "\n%{http_code}", url));
+        if (body != null) {
+            command.addAll(java.util.List.of("-X", "POST", "-d", body));
+        }
+        final Process curl = new ProcessBuilder(command).redirectErrorStream(true).start();
+        final String out = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(curl.waitFor(30, TimeUnit.SECONDS), "curl " + url);
+        return out;
+    }
+
+    /** What differs between two clusters for the same history: IDs, revisions, terms, versions of the header. */
+    private static String normalized(final String answer) {
+        return answer.replaceAll("\"(cluster_id|member_id|ID|raft_term)\":\"\\d+\"", "\"$1\":\"N\"")
+            .replaceAll("\"(revision|create_revision|mod_revision)\":\"\\d+\"", "\"$1\":\"R\"")
+            .replaceAll("\"(TTL)\":\"(29|30)\"", "\"$1\":\"30\"");
+    }
+
+    @Test
+    void shouldAnswerCurlOnTheClientPortAsEtcdDoes() throws Exception {
+        // The same requests, in the same order, to etcd 3.4 and to Cairn, on each one's client port: the same
+        // status codes and bodies, once IDs, revisions and terms are set aside.
+        final String key = b64("curl-" + System.nanoTime());
+        final String[][] requests = {
+            {"/v3/kv/put", "{\"key\":\"" + key + "\",\"value\":\"" + b64("v1") + "\"}"},
+            {"/v3/kv/range", "{\"key\":\"" + key + "\"}"},
+            {"/v3/kv/range", "{\"key\":\"" + b64("absent-key") + "\"}"},
+            {"/v3/kv/txn", "{\"compare\":[{\"key\":\"" + key + "\",\"target\":\"VALUE\",\"value\":\""
+                + b64("v1") + "\"}],\"success\":[{\"request_range\":{\"key\":\"" + key + "\"}}]}"},
+            {"/v3/kv/deleterange", "{\"key\":\"" + key + "\",\"prev_kv\":true}"},
+            {"/v3/kv/put", "{\"value\":\"" + b64("x") + "\"}"},
+            {"/v3/kv/range", "{\"key\":\"" + key + "\",\"revision\":\"100000\"}"},
+            {"/v3/lease/revoke", "{\"ID\":\"99\"}"},
+            {"/v3/kv/range", "{\"key\": not json"},
+            {"/v3/nothing/here", "{}"},
+            {"/v3/kv/range", null},
+            {"/health", null},
+            {"/version", null},
+        };
+        for (final String[] request : requests) {
+            final String fromEtcd = curl(etcd.httpUrl(0) + request[0], request[1]);
+            final String fromCairn = curl(cairn.httpUrl(0) + request[0], request[1]);
+            if (request[1] != null && request[1].contains("not json")) {
+                // The parser's own words differ (Go's encoding/json, protobuf's JsonFormat): code and status agree.
+                assertTrue(fromEtcd.contains("\"code\":3}") && fromEtcd.endsWith("\n400"), fromEtcd);
+                assertTrue(fromCairn.contains("\"code\":3}") && fromCairn.endsWith("\n400"), fromCairn);
+                continue;
+            }
+            assertEquals(normalized(fromEtcd), normalized(fromCairn), request[0] + " " + request[1]);
+        }
+        // gRPC on the same port, the same key space.
+        final Process put = new ProcessBuilder("etcdctl", "--endpoints", cairn.endpoint(0), "put", "both", "ways")
+            .redirectErrorStream(true).start();
+        assertEquals("OK", new String(put.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim());
+        assertTrue(curl(cairn.httpUrl(1) + "/v3/kv/range", "{\"key\":\"" + b64("both") + "\"}")
+            .contains("\"value\":\"" + b64("ways") + "\""));
+        // --listen-metrics-urls: /metrics and /health, nothing else.
+        assertTrue(curl(cairn.metricsUrl(2) + "/metrics", null).contains("\netcd_server_has_leader 1"));
+        assertTrue(curl(cairn.metricsUrl(2) + "/health", null).startsWith("{\"health\":\"true\"}"));
+        assertTrue(curl(cairn.metricsUrl(2) + "/v3/kv/range", "{}").endsWith("\n404"));
+    }
+
+    @Test
+    void shouldStreamKeepAliveObserveAndSnapshotAndListLeases() throws Exception {
+        final String lease = post(0, "/v3/lease/grant", "{\"TTL\":\"30\"}").body()
+            .replaceAll(".*\"ID\":\"(\\d+)\".*", "$1");
+        // A keep-alive: one request in the body, one answer, the stream ends (as etcd's gateway).
+        final String renewed = curl(cairn.httpUrl(1) + "/v3/lease/keepalive", "{\"ID\":\"" + lease + "\"}");
+        assertTrue(renewed.startsWith("{\"result\":{\"header\":") && renewed.contains("\"ID\":\"" + lease + "\"")
+            && renewed.contains("\"TTL\":\"30\"") && renewed.endsWith("\n200"), renewed);
+        final String leases = curl(cairn.httpUrl(2) + "/v3/lease/leases", "{}");
+        assertTrue(leases.contains("{\"ID\":\"" + lease + "\"}") && leases.startsWith("{\"header\":{"), leases);
+        // Observe streams the election's leader, then each proclamation.
+        final String election = b64("observed");
+        final HttpResponse<String> campaign = post(0, "/v3/election/campaign", "{\"name\":\"" + election
+            + "\",\"lease\":\"" + lease + "\",\"value\":\"" + b64("first") + "\"}");
+        final String leaderKey = campaign.body().replaceAll(".*(\"leader\":\\{[^}]*\\}).*", "$1");
+        final HttpResponse<InputStream> observe = HTTP.send(HttpRequest.newBuilder(URI.create(cairn.httpUrl(2)
+            + "/v3/election/observe")).POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"" + election
+            + "\"}")).build(), HttpResponse.BodyHandlers.ofInputStream());
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(observe.body(),
+            StandardCharsets.UTF_8))) {
+            assertTrue(lines.readLine().contains("\"value\":\"" + b64("first") + "\""));
+            assertEquals(200, post(1, "/v3/election/proclaim", "{" + leaderKey + ",\"value\":\"" + b64("second")
+                + "\"}").statusCode());
+            final String next = lines.readLine();
+            assertTrue(next.contains("\"value\":\"" + b64("second") + "\""), next);
+        }
+        // The snapshot streams the keyspace in blobs.
+        final HttpResponse<InputStream> snapshot = HTTP.send(HttpRequest.newBuilder(URI.create(cairn.httpUrl(0)
+            + "/v3/maintenance/snapshot")).POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
+            HttpResponse.BodyHandlers.ofInputStream());
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(snapshot.body(),
+            StandardCharsets.UTF_8))) {
+            final String first = lines.readLine();
+            assertTrue(first.startsWith("{\"result\":{") && first.contains("\"blob\":\""), first);
+        }
+    }
+
+    @Test
+    void shouldKeepAnsweringWithManyWatchesOpen() throws Exception {
+        // The gateway had four threads, and each open watch held one: a fifth client waited. Now no thread waits.
+        final int watchers = 12;
+        final java.util.List<BufferedReader> streams = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < watchers; i++) {
+                final HttpResponse<InputStream> watch = HTTP.send(HttpRequest.newBuilder(URI.create(
+                    cairn.httpUrl(i % 3) + "/v3/watch")).POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"create_request\":{\"key\":\"" + b64("many") + "\"}}")).build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+                final BufferedReader lines = new BufferedReader(new InputStreamReader(watch.body(),
+                    StandardCharsets.UTF_8));
+                streams.add(lines);
+                assertTrue(lines.readLine().contains("\"created\":true"));
+            }
+            final long startNs = System.nanoTime();
+            assertEquals(200, post(1, "/v3/kv/put", "{\"key\":\"" + b64("many") + "\",\"value\":\"" + b64("v")
+                + "\"}").statusCode());
+            assertTrue(System.nanoTime() - startNs < TimeUnit.SECONDS.toNanos(5));
+            for (final BufferedReader lines : streams) {
+                assertTrue(lines.readLine().contains("\"events\":[{\"kv\":{\"key\":\"" + b64("many")));
+            }
+        } finally {
+            for (final BufferedReader lines : streams) {
+                lines.close();
+            }
         }
     }
 

@@ -515,7 +515,7 @@ public final class ProcessCluster implements AutoCloseable {
             List.of("member", "--name", names[i], "--data-dir", data.resolve(names[i]).toString(),
                 "--listen-client-urls", clientScheme + "://" + hosts[i] + ":" + clientPorts[i],
                 "--listen-peer-urls", peerUrl(i),
-                "--listen-http-urls", clientScheme + "://" + hosts[i] + ":" + httpPorts[i])));
+                "--listen-metrics-urls", "http://" + hosts[i] + ":" + httpPorts[i])));
         if (Files.exists(bootIdFile(i))) {
             command.add(1, "-Dcairn.bootIdFile=" + bootIdFile(i));
         }
@@ -575,10 +575,18 @@ public final class ProcessCluster implements AutoCloseable {
 
     /**
      * @param i a member's position.
-     * @return its JSON gateway's base URL.
+     * @return its JSON gateway's base URL: the client port, which serves gRPC and HTTP/1.1 (as etcd's).
      */
     public String httpUrl(final int i) {
-        return clientScheme + "://" + hosts[i] + ":" + httpPorts[i];
+        return clientScheme + "://" + hosts[i] + ":" + clientPorts[i];
+    }
+
+    /**
+     * @param i a member's position.
+     * @return its {@code --listen-metrics-urls} base URL (/metrics and /health alone; plaintext).
+     */
+    public String metricsUrl(final int i) {
+        return "http://" + hosts[i] + ":" + httpPorts[i];
     }
 
     /**
@@ -704,7 +712,7 @@ public final class ProcessCluster implements AutoCloseable {
     public long metric(final int i, final String name) {
         try {
             final HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                java.net.URI.create("http://" + hosts[i] + ":" + httpPorts[i] + "/metrics")).timeout(
+                java.net.URI.create(metricsUrl(i) + "/metrics")).timeout(
                 java.time.Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
             for (final String line : response.body().split("\n")) {
                 if (line.startsWith(name + " ")) {

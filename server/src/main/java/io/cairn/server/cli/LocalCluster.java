@@ -51,7 +51,7 @@ final class LocalCluster {
         out.println("cairn: local cluster of 3 members, data in " + data.toAbsolutePath());
         for (int i = 0; i < NAMES.length; i++) {
             out.println("  " + NAMES[i] + "  clients http://127.0.0.1:" + CLIENT_PORTS[i]
-                + "  json/metrics http://127.0.0.1:" + (CLIENT_PORTS[i] - 1) + "  peers udp 127.0.0.1:"
+                + " (gRPC, JSON, /metrics)  peers udp 127.0.0.1:"
                 + PEER_PORTS[i]);
         }
         out.println("try: ETCDCTL_API=3 etcdctl --endpoints=127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379"

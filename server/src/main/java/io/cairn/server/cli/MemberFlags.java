@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
 final class MemberFlags {
     static final Set<String> KNOWN = Set.of("name", "data-dir", "listen-client-urls", "advertise-client-urls",
         "listen-peer-urls", "initial-advertise-peer-urls", "initial-cluster", "initial-cluster-clients",
-        "initial-cluster-state", "initial-cluster-token", "unsafe-no-fsync", "listen-http-urls", "snapshot-count",
+        "initial-cluster-state", "initial-cluster-token", "unsafe-no-fsync", "listen-http-urls", "listen-metrics-urls",
+        "snapshot-count",
         "disk-reserve-bytes", "experimental-corrupt-check-time", "cert-file", "key-file", "trusted-ca-file",
         "client-cert-auth", "client-crl-file", "auto-tls", "cipher-suites", "peer-cert-file", "peer-key-file",
         "peer-trusted-ca-file", "peer-client-cert-auth", "peer-crl-file", "peer-auto-tls", "auth-token",
@@ -41,7 +42,9 @@ final class MemberFlags {
           --data-dir DIR                    its files: wal/, kv/, snapshots/ (default: NAME.cairn)
           --listen-client-urls URL          etcd v3 gRPC for clients (default: http://127.0.0.1:2379)
           --advertise-client-urls URL       accepted for etcd compatibility (the listen URL is advertised)
-          --listen-http-urls URL            etcd's JSON gateway, /health, /metrics (default: client port - 1)
+          --listen-http-urls URL            etcd's JSON gateway, /health, /metrics on a port of their own too
+                                            (they are always on the client port, beside gRPC, as etcd's)
+          --listen-metrics-urls URL         /metrics and /health alone on another port (etcd's flag)
           --listen-peer-urls URL            Raft over Aeron UDP at this host:port (default: http://127.0.0.1:2380)
           --initial-advertise-peer-urls URL accepted for etcd compatibility
           --initial-cluster N=URL,...       every member's peer URL (a member's ID is a hash of its peer
@@ -182,7 +185,8 @@ final class MemberFlags {
                 NodeConfig.CORRUPT_CHECK_DEFAULT_MS), null,
             durationMs("experimental-watch-progress-notify-interval",
                 flags.get("experimental-watch-progress-notify-interval"), NodeConfig.WATCH_PROGRESS_NOTIFY_DEFAULT_MS)),
-            flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null, tls,
+            flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null,
+            flags.containsKey("listen-metrics-urls") ? first(flags.get("listen-metrics-urls")) : null, tls,
             peer.startsWith("https://") ? peerTls : TlsConfig.NONE, AuthConfig.parse(
                 flags.getOrDefault("auth-token", "simple"), (int)number("bcrypt-cost",
                     flags.getOrDefault("bcrypt-cost", "10")), number("auth-token-ttl",

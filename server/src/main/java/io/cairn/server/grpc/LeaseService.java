@@ -20,15 +20,12 @@ import io.etcd.jetcd.api.LeaseTimeToLiveResponse;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.WireFormat;
 import io.grpc.ManagedChannel;
-import io.grpc.MethodDescriptor;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -97,6 +94,9 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
         final String token = AuthStore.TOKEN.get();
         return new StreamObserver<>() {
             private StreamObserver<LeaseKeepAliveRequest> relay;
+            /** Answers still to come from this member; a half-close ends the stream only after them (as etcd). */
+            private int pending;
+            private boolean halfClosed;
 
             @Override
             public synchronized void onNext(final LeaseKeepAliveRequest request) {
@@ -104,30 +104,60 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
                     relay.onNext(request);
                     return;
                 }
+                pending++;
                 // Async: the answer arrives on the Raft loop's thread, which must never wait on a client.
                 ask(LeaseKeeper.KEEP_ALIVE, request.getID()).whenCompleteAsync((answer, error) -> {
-                    if (error != null) {
-                        send(observer, null, EtcdStatus.of(error));
-                        return;
+                    try {
+                        answer(request, answer, error);
+                    } finally {
+                        answered();
                     }
-                    if (answer[0] == LeaseKeeper.NOT_LEADER) {
-                        final ManagedChannel leader = node.awaitLeader() ? node.leaderChannel() : null;
-                        if (leader == null) {
-                            send(observer, null, EtcdStatus.noLeader());
-                            return;
-                        }
-                        synchronized (this) {
-                            if (relay == null) {
-                                relay = relayStub(leader, token).leaseKeepAlive(new Relay<>(observer));
-                            }
-                            relay.onNext(request);
-                        }
-                        return;
-                    }
-                    final long ttl = answer[0] == LeaseKeeper.OK ? answer[1] : 0;
-                    send(observer, LeaseKeepAliveResponse.newBuilder().setHeader(node.header(revision()))
-                        .setID(request.getID()).setTTL(ttl).build(), null);
                 }, node.executor());
+            }
+
+            private void answer(final LeaseKeepAliveRequest request, final long[] answer, final Throwable error) {
+                if (error != null) {
+                    send(observer, null, EtcdStatus.of(error));
+                    return;
+                }
+                if (answer[0] == LeaseKeeper.NOT_LEADER) {
+                    final ManagedChannel leader = node.awaitLeader() ? node.leaderChannel() : null;
+                    if (leader == null) {
+                        send(observer, null, EtcdStatus.noLeader());
+                        return;
+                    }
+                    synchronized (this) {
+                        if (relay == null) {
+                            relay = relayStub(leader, token).leaseKeepAlive(new Relay<>(observer));
+                        }
+                        relay.onNext(request);
+                    }
+                    return;
+                }
+                final long ttl = answer[0] == LeaseKeeper.OK ? answer[1] : 0;
+                send(observer, LeaseKeepAliveResponse.newBuilder().setHeader(node.header(revision()))
+                    .setID(request.getID()).setTTL(ttl).build(), null);
+            }
+
+            private synchronized void answered() {
+                pending--;
+                if (halfClosed && pending == 0) {
+                    finish();
+                }
+            }
+
+            private void finish() {
+                if (relay != null) {
+                    relay.onCompleted(); // the leader ends it after its answers; Relay passes that on
+                    return;
+                }
+                synchronized (observer) {
+                    try {
+                        observer.onCompleted();
+                    } catch (final IllegalStateException ex) {
+                        // Already closed (an error was sent).
+                    }
+                }
             }
 
             @Override
@@ -139,11 +169,9 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
             @Override
             public synchronized void onCompleted() {
-                if (relay != null) {
-                    relay.onCompleted();
-                }
-                synchronized (observer) {
-                    observer.onCompleted();
+                halfClosed = true;
+                if (pending == 0) {
+                    finish();
                 }
             }
         };
@@ -296,13 +324,9 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
      */
     public ServerServiceDefinition definition() {
         final ServerServiceDefinition base = bindService();
-        final MethodDescriptor<byte[], byte[]> leases = MethodDescriptor.<byte[], byte[]>newBuilder()
-            .setType(MethodDescriptor.MethodType.UNARY)
-            .setFullMethodName(MethodDescriptor.generateFullMethodName(LeaseGrpc.SERVICE_NAME, "LeaseLeases"))
-            .setRequestMarshaller(RawBytes.INSTANCE).setResponseMarshaller(RawBytes.INSTANCE).build();
         final ServerServiceDefinition.Builder builder = ServerServiceDefinition.builder(LeaseGrpc.SERVICE_NAME);
         base.getMethods().forEach(builder::addMethod);
-        builder.addMethod(leases, ServerCalls.asyncUnaryCall((request, observer) -> {
+        builder.addMethod(io.cairn.server.node.LeaseLeases.METHOD, ServerCalls.asyncUnaryCall((request, observer) -> {
             final byte[] response = node.read(reader -> {
                 try {
                     final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -327,24 +351,5 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
             observer.onCompleted();
         }));
         return builder.build();
-    }
-
-    /** Messages as their bytes. */
-    private enum RawBytes implements MethodDescriptor.Marshaller<byte[]> {
-        INSTANCE;
-
-        @Override
-        public InputStream stream(final byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(final InputStream stream) {
-            try {
-                return stream.readAllBytes();
-            } catch (final IOException ex) {
-                throw new UncheckedIOException(ex);
-            }
-        }
     }
 }

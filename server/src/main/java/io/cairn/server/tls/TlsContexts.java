@@ -1,6 +1,8 @@
 package io.cairn.server.tls;
 
 import io.grpc.netty.GrpcSslContexts;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.IdentityCipherSuiteFilter;
 import io.netty.handler.ssl.SslContext;
@@ -54,9 +56,8 @@ public final class TlsContexts {
         this.selfSigned = selfSigned;
         checkCipherSuites(config.cipherSuites());
         try {
-            this.grpcServer = restrict(GrpcSslContexts.configure(SslContextBuilder.forServer(keys), SslProvider.JDK)
-                .trustManager(trust).clientAuth(config.clientCertAuth() ? ClientAuth.REQUIRE : ClientAuth.NONE))
-                .build();
+            this.grpcServer = restrict(clientPort(SslContextBuilder.forServer(keys)).trustManager(trust)
+                .clientAuth(config.clientCertAuth() ? ClientAuth.REQUIRE : ClientAuth.NONE)).build();
             final SslContextBuilder client = GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
                 .keyManager(keys);
             if (trust != null) {
@@ -143,6 +144,19 @@ public final class TlsContexts {
     }
 
     /** {@code --cipher-suites} applies to TLS 1.2 only (as in Go, TLS 1.3's are fixed): with it, only TLS 1.2. */
+    /**
+     * The client port's TLS: gRPC's settings (HTTP/2's cipher suites), and ALPN offering {@code http/1.1} before
+     * {@code h2}, in that order of preference: gRPC clients offer {@code h2} alone and get it, HTTP clients (curl)
+     * offer both and get HTTP/1.1, which the JSON gateway speaks ({@code ClientPortProtocols}).
+     */
+    private static SslContextBuilder clientPort(final SslContextBuilder server) {
+        return GrpcSslContexts.configure(server, SslProvider.JDK).applicationProtocolConfig(
+            new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_1_1,
+                ApplicationProtocolNames.HTTP_2));
+    }
+
     private SslContextBuilder restrict(final SslContextBuilder builder) {
         if (!config.cipherSuites().isEmpty()) {
             builder.ciphers(config.cipherSuites(), IdentityCipherSuiteFilter.INSTANCE).protocols("TLSv1.2");
@@ -151,7 +165,7 @@ public final class TlsContexts {
     }
 
     /**
-     * @return the gRPC server's TLS.
+     * @return the client port's TLS (gRPC and HTTP/1.1, chosen by ALPN).
      */
     public SslContext grpcServer() {
         return grpcServer;
@@ -180,8 +194,8 @@ public final class TlsContexts {
             Arrays.asList(config.trustedCaFile(), peer.config.trustedCaFile()),
             Arrays.asList(config.crlFile(), peer.config.crlFile()));
         try {
-            return restrict(GrpcSslContexts.configure(SslContextBuilder.forServer(keys), SslProvider.JDK)
-                .trustManager(both).clientAuth(ClientAuth.REQUIRE)).build();
+            return restrict(clientPort(SslContextBuilder.forServer(keys)).trustManager(both)
+                .clientAuth(ClientAuth.REQUIRE)).build();
         } catch (final SSLException ex) {
             throw new IllegalArgumentException("TLS: " + ex.getMessage(), ex);
         }
