@@ -881,6 +881,16 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
     }
 
     @Override
+    public long storeInUseBytes() {
+        return member.store().inUseBytes();
+    }
+
+    @Override
+    public long storeQuotaBytes() {
+        return member.store().quotaBytes();
+    }
+
+    @Override
     public int alarmBits() {
         return member.store().alarmBits();
     }

@@ -47,6 +47,16 @@ public interface NodeStatus {
     long storeBytes();
 
     /**
+     * @return the bytes of the keyspace's pages in use (its size less the free pages a defragmentation returns).
+     */
+    long storeInUseBytes();
+
+    /**
+     * @return the keyspace's quota in bytes (past it, NOSPACE).
+     */
+    long storeQuotaBytes();
+
+    /**
      * @return the alarms raised in the keyspace (0: none).
      */
     int alarmBits();

@@ -312,7 +312,8 @@ class HttpGatewayIT {
         for (final String name : new String[] {"grpc_server_started_total", "grpc_server_handled_total",
             "process_cpu_seconds_total", "process_resident_memory_bytes", "jvm_memory_used_bytes",
             "etcd_server_proposals_committed_total", "etcd_mvcc_db_total_size_in_bytes",
-            "etcd_network_peer_sent_failures_total"}) {
+            "etcd_network_peer_sent_failures_total", "grpc_server_handling_seconds_bucket",
+            "etcd_mvcc_db_total_size_in_use_in_bytes", "etcd_server_quota_backend_bytes"}) {
             assertTrue(metrics.body().contains("\n" + name), name + " missing:\n" + metrics.body());
         }
         // The test's own Maintenance.Status calls (it asks each member whether it leads), counted as etcd counts.

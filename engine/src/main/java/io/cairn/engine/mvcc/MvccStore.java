@@ -926,6 +926,37 @@ public final class MvccStore implements AutoCloseable {
     }
 
     /**
+     * @return the quota: past it a write raises NOSPACE ({@link MvccConfig#quotaBytes}).
+     */
+    public long quotaBytes() {
+        return config.quotaBytes();
+    }
+
+    /**
+     * @return bytes of the pages the store's trees use (every table's branch, leaf and overflow pages, the table of
+     *     tables and the two meta pages): {@link #usedBytes} less the free pages a defragmentation would return,
+     *     what etcd reports as {@code dbSizeInUse}. Safe on any thread.
+     */
+    public long inUseBytes() {
+        environmentLock.readLock().lock();
+        try (Txn<DirectBuffer> txn = tables.env.txnRead()) {
+            final org.lmdbjava.Stat main = tables.env.stat();
+            long pages = 2 + treePages(main);
+            for (final org.lmdbjava.Dbi<DirectBuffer> table : java.util.List.of(tables.revs, tables.keys,
+                tables.leases, tables.leaseKeys, tables.alarms, tables.meta, tables.auth)) {
+                pages += treePages(table.stat(txn));
+            }
+            return pages * main.pageSize;
+        } finally {
+            environmentLock.readLock().unlock();
+        }
+    }
+
+    private static long treePages(final org.lmdbjava.Stat stat) {
+        return stat.branchPages + stat.leafPages + stat.overflowPages;
+    }
+
+    /**
      * Writes a consistent copy of the store (LMDB's own copy under one read transaction, compacted of free pages)
      * into an empty directory, while writes go on. May be called from any thread.
      *

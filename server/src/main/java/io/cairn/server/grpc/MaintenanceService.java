@@ -68,7 +68,7 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
             .setHeader(node.header(reader.revision()))
             .setVersion(Node.ETCD_VERSION)
             .setDbSize(node.store().usedBytes())
-            .setDbSizeInUse(node.store().usedBytes())
+            .setDbSizeInUse(node.store().inUseBytes())
             .setLeader(node.leaderId())
             .setRaftIndex(reader.appliedIndex())
             .setRaftTerm(node.term())

@@ -12,9 +12,11 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
+import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -27,6 +29,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -37,11 +40,20 @@ import java.util.function.ToDoubleFunction;
  * the member's counters; only the gRPC counters are counted here, by {@link #grpcInterceptor()}.
  */
 public final class MemberMetrics {
+    private static final System.Logger LOG = System.getLogger(MemberMetrics.class.getName());
+    /** etcd's expected duration of a request: slower ones are logged. */
+    private static final long SLOW_REQUEST_NS = 100_000_000L;
+    private static final long SLOW_LOG_INTERVAL_NS = 1_000_000_000L;
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final Counter started;
     private final Counter handled;
     private final Map<String, CounterDataPoint> startedByMethod = new ConcurrentHashMap<>();
     private final Map<String, CounterDataPoint> handledByMethodAndCode = new ConcurrentHashMap<>();
+    private final Histogram handling;
+    private final Map<String, DistributionDataPoint> handlingByMethod = new ConcurrentHashMap<>();
+    /** etcd's "request took too long" warning: at most one line a second, with the count of those not logged. */
+    private final AtomicLong slowLoggedNs = new AtomicLong(System.nanoTime() - SLOW_LOG_INTERVAL_NS);
+    private final AtomicLong slowUnlogged = new AtomicLong();
 
     /**
      * @param status the member's counters.
@@ -63,6 +75,12 @@ public final class MemberMetrics {
             NodeStatus::proposalsFailed);
         gauge("etcd_mvcc_db_total_size_in_bytes", "Total size of the underlying database physically allocated in"
             + " bytes.", status, NodeStatus::storeBytes);
+        gauge("etcd_mvcc_db_total_size_in_use_in_bytes", "Total size of the underlying database logically in use in"
+            + " bytes.", status, NodeStatus::storeInUseBytes);
+        gauge("etcd_debugging_mvcc_db_total_size_in_bytes", "Total size of the underlying database physically"
+            + " allocated in bytes (etcd 3.4's older name).", status, NodeStatus::storeBytes);
+        gauge("etcd_server_quota_backend_bytes", "Current backend storage quota size in bytes.", status,
+            NodeStatus::storeQuotaBytes);
         registry.register(() -> fsyncHistogram(status.loop()));
         counter("cairn_peer_frames_dropped", "Peer frames dropped as malformed, foreign or corrupt.", status,
             NodeStatus::peerFramesDropped);
@@ -107,6 +125,11 @@ public final class MemberMetrics {
         this.handled = Counter.builder().name("grpc_server_handled")
             .help("Total number of RPCs completed on the server, regardless of success or failure.")
             .labelNames("grpc_type", "grpc_service", "grpc_method", "grpc_code").register(registry);
+        this.handling = Histogram.builder().name("grpc_server_handling_seconds")
+            .help("Histogram of response latency (seconds) of gRPC that had been application-level handled by the"
+                + " server.")
+            .classicOnly().classicUpperBounds(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10)
+            .labelNames("grpc_type", "grpc_service", "grpc_method").register(registry);
         JvmMetrics.builder().register(registry);
     }
 
@@ -166,19 +189,44 @@ public final class MemberMetrics {
                 final ServerCallHandler<Q, A> next) {
                 final MethodDescriptor<Q, A> method = call.getMethodDescriptor();
                 final String name = method.getFullMethodName();
+                final long startNs = System.nanoTime();
                 startedByMethod.computeIfAbsent(name, key -> started.labelValues(type(method.getType()),
                     method.getServiceName(), method.getBareMethodName())).inc();
                 return next.startCall(new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
                     @Override
                     public void close(final Status status, final Metadata trailers) {
+                        final long tookNs = System.nanoTime() - startNs;
                         handledByMethodAndCode.computeIfAbsent(name + '|' + status.getCode(), key -> handled
                             .labelValues(type(method.getType()), method.getServiceName(), method.getBareMethodName(),
                                 codeName(status.getCode()))).inc();
+                        handlingByMethod.computeIfAbsent(name, key -> handling.labelValues(type(method.getType()),
+                            method.getServiceName(), method.getBareMethodName())).observe(tookNs / 1e9);
+                        if (tookNs >= SLOW_REQUEST_NS && method.getType() == MethodDescriptor.MethodType.UNARY) {
+                            slow(method, status, tookNs);
+                        }
                         super.close(status, trailers);
                     }
                 }, headers);
             }
         };
+    }
+
+    /**
+     * etcd's warning for a request slower than its expected 100 ms ("request took too long", with the method, the
+     * time it took and its outcome), at most once a second: under saturation every request may be slow, and a log
+     * line per request would add to the load.
+     */
+    private void slow(final MethodDescriptor<?, ?> method, final Status status, final long tookNs) {
+        final long nowNs = System.nanoTime();
+        final long last = slowLoggedNs.get();
+        if (nowNs - last < SLOW_LOG_INTERVAL_NS || !slowLoggedNs.compareAndSet(last, nowNs)) {
+            slowUnlogged.incrementAndGet();
+            return;
+        }
+        final long unlogged = slowUnlogged.getAndSet(0);
+        LOG.log(System.Logger.Level.WARNING, "request took too long (took: " + tookNs / 1_000_000 + "ms,"
+            + " expected-duration: 100ms, request: " + method.getFullMethodName() + ", response: " + status.getCode()
+            + (unlogged > 0 ? "; " + unlogged + " more slow requests in the last second not logged" : "") + ")");
     }
 
     private static String type(final MethodDescriptor.MethodType type) {
