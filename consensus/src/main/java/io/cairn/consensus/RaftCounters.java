@@ -41,6 +41,8 @@ public final class RaftCounters {
     public final AtomicCounter entriesSynced;
     public final AtomicCounter syncNanosTotal;
     private final AtomicCounter[] syncBuckets = new AtomicCounter[SYNC_BUCKETS];
+    public final AtomicCounter commitNanosTotal;
+    private final AtomicCounter[] commitBuckets = new AtomicCounter[SYNC_BUCKETS];
     private final CountersManager manager = new CountersManager(
         new UnsafeBuffer(ByteBuffer.allocateDirect(CAPACITY * CountersReader.METADATA_LENGTH)),
         new UnsafeBuffer(ByteBuffer.allocateDirect(CAPACITY * CountersReader.COUNTER_LENGTH)));
@@ -72,6 +74,18 @@ public final class RaftCounters {
         for (int i = 0; i < SYNC_BUCKETS; i++) {
             syncBuckets[i] = manager.newCounter("loop: WAL syncs in bucket " + i);
         }
+        commitNanosTotal = manager.newCounter("loop: nanoseconds in keyspace commits");
+        for (int i = 0; i < SYNC_BUCKETS; i++) {
+            commitBuckets[i] = manager.newCounter("loop: keyspace commits in bucket " + i);
+        }
+    }
+
+    /**
+     * @param bucket 0 .. {@link #SYNC_BUCKETS} - 1.
+     * @return the keyspace commits (the end of an apply run) that took at most 1 ms × 2^bucket (the last: the rest).
+     */
+    public AtomicCounter commitBucket(final int bucket) {
+        return commitBuckets[bucket];
     }
 
     /**

@@ -313,7 +313,8 @@ class HttpGatewayIT {
             "process_cpu_seconds_total", "process_resident_memory_bytes", "jvm_memory_used_bytes",
             "etcd_server_proposals_committed_total", "etcd_mvcc_db_total_size_in_bytes",
             "etcd_network_peer_sent_failures_total", "grpc_server_handling_seconds_bucket",
-            "etcd_mvcc_db_total_size_in_use_in_bytes", "etcd_server_quota_backend_bytes"}) {
+            "etcd_mvcc_db_total_size_in_use_in_bytes", "etcd_server_quota_backend_bytes",
+            "etcd_disk_backend_commit_duration_seconds_bucket"}) {
             assertTrue(metrics.body().contains("\n" + name), name + " missing:\n" + metrics.body());
         }
         // The test's own Maintenance.Status calls (it asks each member whether it leads), counted as etcd counts.

@@ -61,6 +61,7 @@ public final class RaftAgent implements Agent {
     private final RaftCounters counters = new RaftCounters();
     private final AtomicCounter[] syncBuckets = new AtomicCounter[SYNC_BUCKETS];
     private final AtomicCounter syncNanosTotal;
+    private final AtomicCounter[] commitBuckets = new AtomicCounter[SYNC_BUCKETS];
     private RaftCore core;
     private Wal wal;
     private final Transport transport;
@@ -137,6 +138,7 @@ public final class RaftAgent implements Agent {
         this.syncNanosTotal = counters.syncNanosTotal;
         for (int i = 0; i < SYNC_BUCKETS; i++) {
             syncBuckets[i] = counters.syncBucket(i);
+            commitBuckets[i] = counters.commitBucket(i);
         }
         this.transport = context.transport();
         this.stateMachine = context.stateMachine();
@@ -454,7 +456,9 @@ public final class RaftAgent implements Agent {
         stateMachine.beginRun(from);
         final int read = wal.readRange(from, to, context.applyEntriesMax(), Long.MAX_VALUE, applier);
         Check.state(read == to - from + 1, "committed entries unreadable from the WAL", from, to);
+        final long commitStartNs = System.nanoTime();
         stateMachine.endRun(to, lastAppliedTerm);
+        record(counters.commitNanosTotal, commitBuckets, System.nanoTime() - commitStartNs);
         core.onApplied(to);
         proposals.endRun();
         runsApplied.incrementRelease();
@@ -535,12 +539,34 @@ public final class RaftAgent implements Agent {
     }
 
     private void recordSync(final long durationNs) {
+        record(syncNanosTotal, syncBuckets, durationNs);
+    }
+
+    private static void record(final AtomicCounter total, final AtomicCounter[] buckets, final long durationNs) {
         int bucket = 0;
         while (bucket < SYNC_BUCKETS - 1 && durationNs > SYNC_BUCKET_FIRST_NS << bucket) {
             bucket++;
         }
-        syncBuckets[bucket].incrementRelease();
-        syncNanosTotal.getAndAddRelease(durationNs);
+        buckets[bucket].incrementRelease();
+        total.getAndAddRelease(durationNs);
+    }
+
+    /**
+     * Keyspace commit durations (the write transaction that ends each apply run) as etcd's
+     * {@code etcd_disk_backend_commit_duration_seconds} buckets, as {@link #syncsInBucket}.
+     *
+     * @param bucket 0 .. {@link #SYNC_BUCKETS} - 1.
+     * @return commits in it.
+     */
+    public long commitsInBucket(final int bucket) {
+        return commitBuckets[bucket].get();
+    }
+
+    /**
+     * @return nanoseconds spent committing apply runs to the keyspace, all together.
+     */
+    public long commitNanosTotal() {
+        return counters.commitNanosTotal.get();
     }
 
     /**
