@@ -174,6 +174,28 @@ public final class RaftMessage {
     static final int LOCAL_SECOND_OFFSET = 40;
     static final int LOCAL_RESPONSE_LENGTH = 48;
 
+    /**
+     * The kind of a message, unchecked (for a glance at traffic, not for decoding: {@link RaftMessageDecoder}).
+     *
+     * @param buffer the message's buffer.
+     * @param offset where it starts (at least {@link #HEADER_LENGTH} bytes).
+     * @return its kind byte.
+     */
+    public static byte kindOf(final org.agrona.DirectBuffer buffer, final int offset) {
+        return buffer.getByte(offset + KIND_OFFSET);
+    }
+
+    /**
+     * The sender of a message, unchecked, as {@link #kindOf}.
+     *
+     * @param buffer the message's buffer.
+     * @param offset where it starts (at least {@link #HEADER_LENGTH} bytes).
+     * @return the sender's member ID.
+     */
+    public static int fromOf(final org.agrona.DirectBuffer buffer, final int offset) {
+        return buffer.getInt(offset + FROM_OFFSET, java.nio.ByteOrder.LITTLE_ENDIAN);
+    }
+
     private RaftMessage() {
     }
 

@@ -115,6 +115,9 @@ class HttpGatewayIT {
         assertEquals("OK", new String(put.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim());
         assertTrue(curl(cairn.httpUrl(1) + "/v3/kv/range", "{\"key\":\"" + b64("both") + "\"}")
             .contains("\"value\":\"" + b64("ways") + "\""));
+        // The leader times its heartbeats' round trips to each follower (etcd's peer RTT histogram, by peer).
+        final String leaderMetrics = curl(cairn.metricsUrl(cairn.leader()) + "/metrics", null);
+        assertTrue(leaderMetrics.contains("etcd_network_peer_round_trip_time_seconds_bucket{To=\""), leaderMetrics);
         // --listen-metrics-urls: /metrics and /health, nothing else.
         assertTrue(curl(cairn.metricsUrl(2) + "/metrics", null).contains("\netcd_server_has_leader 1"));
         assertTrue(curl(cairn.metricsUrl(2) + "/health", null).startsWith("{\"health\":\"true\"}"));

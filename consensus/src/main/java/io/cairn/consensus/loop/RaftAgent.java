@@ -5,6 +5,7 @@ import io.cairn.consensus.Outbox;
 import io.cairn.consensus.RaftContext;
 import io.cairn.consensus.RaftCounters;
 import io.cairn.consensus.RaftCore;
+import io.cairn.consensus.RaftMessage;
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Role;
 import io.cairn.consensus.Ready;
@@ -59,6 +60,9 @@ public final class RaftAgent implements Agent {
     private static final long SNAPSHOT_DEFER_INTERVALS_MAX = 1024;
 
     private final RaftCounters counters = new RaftCounters();
+    private final PeerRoundTrips roundTrips = new PeerRoundTrips();
+    private static final long SLOW_APPLY_NS = 100_000_000L;
+    private long lastSlowApplyLogNs;
     private final AtomicCounter[] syncBuckets = new AtomicCounter[SYNC_BUCKETS];
     private final AtomicCounter syncNanosTotal;
     private final AtomicCounter[] commitBuckets = new AtomicCounter[SYNC_BUCKETS];
@@ -231,6 +235,17 @@ public final class RaftAgent implements Agent {
      * A cycle that took longer than {@link #STALL_NS} is counted and, at most once in ten seconds, logged with where
      * the time went (a stall delays every request behind it: this says which step to look at).
      */
+    /** etcd's "apply request took too long" (its expected duration: 100 ms), at most once a second. */
+    private void reportSlowApply(final long nowNs, final long tookNs, final int entries) {
+        if (lastSlowApplyLogNs != 0 && nowNs - lastSlowApplyLogNs < STALL_LOG_INTERVAL_NS) {
+            return;
+        }
+        lastSlowApplyLogNs = nowNs;
+        System.getLogger(RaftAgent.class.getName()).log(System.Logger.Level.WARNING, "node "
+            + Integer.toHexString(core.nodeId()) + ": apply request took too long (took: " + tookNs / 1_000_000
+            + "ms, expected-duration: 100ms, entries: " + entries + ")");
+    }
+
     private void reportStall(final long startNs, final long polledNs, final long drivingNs, final long endNs) {
         stalls++;
         if (endNs - lastStallLogNs < STALL_LOG_INTERVAL_NS && lastStallLogNs != 0) {
@@ -298,6 +313,10 @@ public final class RaftAgent implements Agent {
     }
 
     private void onPeerMessage(final DirectBuffer buffer, final int offset, final int length) {
+        if (length >= RaftMessage.HEADER_LENGTH
+            && RaftMessage.kindOf(buffer, offset) == RaftMessage.HEARTBEAT_RESPONSE) {
+            roundTrips.heartbeatAnswered(RaftMessage.fromOf(buffer, offset), clock.nanoTime());
+        }
         core.onMessage(buffer, offset, length);
     }
 
@@ -425,7 +444,12 @@ public final class RaftAgent implements Agent {
     private int send(final Ready ready) {
         final Outbox messages = ready.messages();
         final int count = messages.count();
+        long nowNs = 0;
         for (int i = sent; i < count; i++) {
+            if (RaftMessage.kindOf(messages.buffer(), messages.offset(i)) == RaftMessage.HEARTBEAT) {
+                nowNs = nowNs == 0 ? clock.nanoTime() : nowNs;
+                roundTrips.heartbeatSent(messages.destination(i), nowNs);
+            }
             final int verdict = transport.send(messages.destination(i), messages.buffer(), messages.offset(i),
                 messages.length(i));
             if (verdict == Transport.SENT) {
@@ -453,12 +477,17 @@ public final class RaftAgent implements Agent {
             return 0;
         }
         final long to = Math.min(applyIndex, from + context.applyEntriesMax() - 1);
+        final long runStartNs = clock.nanoTime();
         stateMachine.beginRun(from);
         final int read = wal.readRange(from, to, context.applyEntriesMax(), Long.MAX_VALUE, applier);
         Check.state(read == to - from + 1, "committed entries unreadable from the WAL", from, to);
-        final long commitStartNs = System.nanoTime();
+        final long commitStartNs = clock.nanoTime();
         stateMachine.endRun(to, lastAppliedTerm);
-        record(counters.commitNanosTotal, commitBuckets, System.nanoTime() - commitStartNs);
+        final long runEndNs = clock.nanoTime();
+        record(counters.commitNanosTotal, commitBuckets, runEndNs - commitStartNs);
+        if (runEndNs - runStartNs > SLOW_APPLY_NS) {
+            reportSlowApply(runEndNs, runEndNs - runStartNs, read);
+        }
         core.onApplied(to);
         proposals.endRun();
         runsApplied.incrementRelease();
@@ -560,6 +589,13 @@ public final class RaftAgent implements Agent {
      */
     public long commitsInBucket(final int bucket) {
         return commitBuckets[bucket].get();
+    }
+
+    /**
+     * @return heartbeat round trips to each peer, timed while this member leads.
+     */
+    public PeerRoundTrips roundTrips() {
+        return roundTrips;
     }
 
     /**

@@ -84,6 +84,7 @@ public final class MemberMetrics {
         registry.register(() -> histogram("etcd_disk_wal_fsync_duration_seconds",
             "The latency distributions of fsync called by WAL.", status.loop()::syncsInBucket,
             status.loop().syncNanosTotal()));
+        registry.register(() -> roundTrips(status.loop().roundTrips()));
         // LMDB's commit of an apply run; it does not sync (the WAL is the durable record), where bbolt's does.
         registry.register(() -> histogram("etcd_disk_backend_commit_duration_seconds",
             "The latency distributions of commit called by backend.", status.loop()::commitsInBucket,
@@ -153,6 +154,27 @@ public final class MemberMetrics {
         final ToDoubleFunction<NodeStatus> value) {
         CounterWithCallback.builder().name(name).help(help).callback(callback -> callback.call(value.applyAsDouble(
             status))).register(registry);
+    }
+
+    /** etcd's peer round-trip histogram, by peer ({@code To}: its member ID in hex, as etcd writes IDs). */
+    private static HistogramSnapshot roundTrips(final io.cairn.consensus.loop.PeerRoundTrips trips) {
+        final HistogramSnapshot.Builder builder = HistogramSnapshot.builder()
+            .name("etcd_network_peer_round_trip_time_seconds")
+            .help("Round-Trip-Time histogram between peers (a leader's heartbeat and its answer, over Raft's path).");
+        for (final io.cairn.consensus.loop.PeerRoundTrips.Peer peer : trips.peers()) {
+            final double[] bounds = new double[io.cairn.consensus.loop.PeerRoundTrips.BUCKETS];
+            final long[] counts = new long[bounds.length];
+            for (int bucket = 0; bucket < bounds.length; bucket++) {
+                bounds[bucket] = bucket == bounds.length - 1 ? Double.POSITIVE_INFINITY
+                    : (io.cairn.consensus.loop.PeerRoundTrips.FIRST_BOUND_NS << bucket) / 1e9;
+                counts[bucket] = peer.inBucket(bucket);
+            }
+            builder.dataPoint(HistogramSnapshot.HistogramDataPointSnapshot.builder()
+                .labels(io.prometheus.metrics.model.snapshots.Labels.of("To", Integer.toHexString(peer.id())))
+                .classicHistogramBuckets(ClassicHistogramBuckets.of(bounds, counts))
+                .sum(peer.nanosTotal() / 1e9).build());
+        }
+        return builder.build();
     }
 
     /** One of etcd's disk histograms from the loop's own buckets (powers of two from its first bound). */
