@@ -144,9 +144,14 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
         this.peers = new PeerDirectory(transport, self.id(), initialPeers);
         this.diskGuard = config.diskReserveBytes() > 0
             ? new DiskGuard(this, config.name(), config.dataDir(), config.diskReserveBytes()) : null;
-        final KeyspaceMember.Settings keyspace = KeyspaceMember.Settings.of(self.id(), config.dataDir(), initial)
-            .with(config.durable(), TimeUnit.MILLISECONDS.toNanos(100), config.snapshotCount(),
-                Math.max(1, config.snapshotCount() / 2));
+        final NodeConfig.Limits limits = config.limits();
+        final KeyspaceMember.Settings base = KeyspaceMember.Settings.of(self.id(), config.dataDir(), initial);
+        final KeyspaceMember.Settings keyspace = base
+            .with(config.durable(), TimeUnit.MILLISECONDS.toNanos(limits.heartbeatMs()), config.snapshotCount(),
+                Math.max(1, config.snapshotCount() / 2))
+            .withElectionTicks(limits.electionTicks())
+            .withMvcc(base.mvcc().withSizes(Math.max(base.mvcc().mapBytes(), 2 * limits.quotaBytes()),
+                limits.quotaBytes()).withRequestLimits(limits.requestBytesMax(), limits.txnOpsMax()));
         this.relay = new MembershipRelay(executor, requests.membershipRelays, cluster::lead,
             peers::expire); // the loop's clock is System.nanoTime, as the directory's
         this.corruption = new CorruptionCheck(this, requests, config.corruptCheckMs());

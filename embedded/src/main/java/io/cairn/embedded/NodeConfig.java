@@ -31,10 +31,11 @@ import java.util.Objects;
  *                         sealed under keys agreed over mutual TLS; null: plaintext peer frames.
  * @param watchProgressNotifyMs how long a watch that asked for progress notifications goes without a response before
  *                         it gets one (etcd's {@code --experimental-watch-progress-notify-interval}, 10 min).
+ * @param limits           timing and size limits etcd's flags set ({@link Limits}).
  */
 public record NodeConfig(String name, Topology topology, Path dataDir, String clientUrl, boolean joining,
     boolean durable, long snapshotCount, long diskReserveBytes, String aeronDir, long corruptCheckMs,
-    SSLContext peerTls, long watchProgressNotifyMs) {
+    SSLContext peerTls, long watchProgressNotifyMs, Limits limits) {
     /** etcd 3.4's default {@code --snapshot-count}. */
     public static final long SNAPSHOT_COUNT_DEFAULT = 100_000;
     /** Default disk reserve: two WAL blocks. */
@@ -48,11 +49,64 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
     public static final long WATCH_PROGRESS_NOTIFY_DEFAULT_MS = 600_000;
 
     /**
+     * etcd's timing and size flags.
+     *
+     * @param heartbeatMs     {@code --heartbeat-interval}: a Raft tick (the leader's heartbeat), in ms.
+     * @param electionMs      {@code --election-timeout}: a follower's election timeout (randomised up to twice
+     *                        it), in ms; at least five heartbeats, at most 50 s.
+     * @param quotaBytes      {@code --quota-backend-bytes}: past it the keyspace raises NOSPACE.
+     * @param requestBytesMax {@code --max-request-bytes}: the largest request (at most etcd's default, 1.5 MiB).
+     * @param txnOpsMax       {@code --max-txn-ops}: the most operations in a transaction.
+     */
+    public record Limits(long heartbeatMs, long electionMs, long quotaBytes, int requestBytesMax, int txnOpsMax) {
+        /** etcd 3.4's defaults. */
+        public static final Limits DEFAULTS = new Limits(100, 1000, 2L << 30, 1536 * 1024, 128);
+        /** The largest request Cairn takes: its entries, peer frames and gRPC limits are sized for etcd's default. */
+        public static final int REQUEST_BYTES_MAX = 1536 * 1024;
+
+        /**
+         * Checks them as etcd does.
+         */
+        public Limits {
+            if (heartbeatMs < 1) {
+                throw new IllegalArgumentException("--heartbeat-interval must be at least 1 ms, not " + heartbeatMs);
+            }
+            if (electionMs < 5 * heartbeatMs) {
+                throw new IllegalArgumentException("--election-timeout[" + electionMs + "ms] should be at least as 5"
+                    + " times as --heartbeat-interval[" + heartbeatMs + "ms]");
+            }
+            if (electionMs > 50_000) {
+                throw new IllegalArgumentException("--election-timeout[" + electionMs + "ms] is too long, and should"
+                    + " be set less than 50 seconds");
+            }
+            if (quotaBytes < 1) {
+                throw new IllegalArgumentException("--quota-backend-bytes must be positive, not " + quotaBytes);
+            }
+            if (requestBytesMax < 1 || requestBytesMax > REQUEST_BYTES_MAX) {
+                throw new IllegalArgumentException("--max-request-bytes must be between 1 and " + REQUEST_BYTES_MAX
+                    + " (Cairn's entries, peer frames and gRPC limits are sized for etcd's default), not "
+                    + requestBytesMax);
+            }
+            if (txnOpsMax < 1) {
+                throw new IllegalArgumentException("--max-txn-ops must be at least 1, not " + txnOpsMax);
+            }
+        }
+
+        /**
+         * @return election timeout in ticks (heartbeats).
+         */
+        public int electionTicks() {
+            return (int)(electionMs / heartbeatMs);
+        }
+    }
+
+    /**
      * Checks the settings.
      */
     public NodeConfig {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(topology, "topology");
+        Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(dataDir, "dataDir");
         if (topology.byName(name) == null) {
             throw new IllegalArgumentException("--name " + name + " is not in --initial-cluster");
@@ -91,7 +145,8 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      */
     public static NodeConfig of(final String name, final Topology topology, final Path dataDir) {
         return new NodeConfig(name, topology, dataDir, null, false, true, SNAPSHOT_COUNT_DEFAULT,
-            DISK_RESERVE_DEFAULT, null, CORRUPT_CHECK_DEFAULT_MS, null, WATCH_PROGRESS_NOTIFY_DEFAULT_MS);
+            DISK_RESERVE_DEFAULT, null, CORRUPT_CHECK_DEFAULT_MS, null, WATCH_PROGRESS_NOTIFY_DEFAULT_MS,
+            Limits.DEFAULTS);
     }
 
     /**
@@ -166,13 +221,21 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
         return edit(next -> next.watchProgressNotifyMs = intervalMs);
     }
 
+    /**
+     * @param next etcd's timing and size limits.
+     * @return this config with them.
+     */
+    public NodeConfig withLimits(final Limits next) {
+        return edit(draft -> draft.limits = Objects.requireNonNull(next, "limits"));
+    }
+
     /** A copy of this config with one change: the one place a config is rebuilt from its components. */
     private NodeConfig edit(final java.util.function.Consumer<Draft> change) {
         final Draft next = new Draft(this);
         change.accept(next);
         return new NodeConfig(name, topology, dataDir, next.clientUrl, next.joining, next.durable,
             next.snapshotCount, next.diskReserveBytes, next.aeronDir, next.corruptCheckMs, next.peerTls,
-            next.watchProgressNotifyMs);
+            next.watchProgressNotifyMs, next.limits);
     }
 
     /** The settings a {@code with*} call may change, copied from a config. */
@@ -186,6 +249,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
         long corruptCheckMs;
         SSLContext peerTls;
         long watchProgressNotifyMs;
+        Limits limits;
 
         Draft(final NodeConfig from) {
             clientUrl = from.clientUrl;
@@ -197,6 +261,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
             corruptCheckMs = from.corruptCheckMs;
             peerTls = from.peerTls;
             watchProgressNotifyMs = from.watchProgressNotifyMs;
+            limits = from.limits;
         }
     }
 

@@ -17,6 +17,7 @@ import io.cairn.server.auth.AuthConfig;
 import io.cairn.server.auth.AuthInterceptor;
 import io.cairn.server.auth.AuthStore;
 import io.cairn.server.grpc.AuthService;
+import io.cairn.server.grpc.AutoCompactor;
 import io.cairn.server.http.MemberMetrics;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.cairn.server.grpc.ElectionService;
@@ -57,15 +58,17 @@ public final class CairnMember implements AutoCloseable {
      *                to share ({@link NodeConfig}).
      * @param httpUrl a listener of its own for the JSON gateway, /health and /metrics ({@code http://host:port} or
      *                  {@code https://}), or null: they are served on the client port, beside gRPC, as etcd's.
-     * @param metricsUrl {@code --listen-metrics-urls}: a listener for /metrics and /health alone, or null.
+     * @param metricsUrl {@code --listen-metrics-urls}: listeners for /metrics and /health alone (URLs separated by
+     *                   commas), or null.
      * @param clientTls the client side's TLS flags: used where a client URL is {@code https://}.
      * @param peerTls   the peer side's TLS flags ({@link TlsConfig#NONE}: plaintext peer frames): every peer frame
      *                  sealed under keys agreed over mutual TLS, and this member's connections to other members'
      *                  client ports present its peer certificate.
      * @param auth      {@code --auth-token}, {@code --bcrypt-cost}, {@code --auth-token-ttl}.
+     * @param compaction {@code --auto-compaction-mode} and {@code --auto-compaction-retention}.
      */
     public record Config(NodeConfig node, String httpUrl, String metricsUrl, TlsConfig clientTls, TlsConfig peerTls,
-        AuthConfig auth) {
+        AuthConfig auth, AutoCompactor.Settings compaction) {
         /**
          * Checks that a member has a client URL to serve, and a certificate where it is to serve TLS.
          */
@@ -73,7 +76,12 @@ public final class CairnMember implements AutoCloseable {
             if (node.clientUrl() == null) {
                 throw new IllegalArgumentException("member " + node.name() + ": no client URL to serve");
             }
-            for (final String url : new String[] {node.clientUrl(), httpUrl, metricsUrl}) {
+            final List<String> urls = new ArrayList<>(List.of(node.clientUrl()));
+            if (httpUrl != null) {
+                urls.add(httpUrl);
+            }
+            urls.addAll(metricsUrls());
+            for (final String url : urls) {
                 if (url != null && isHttps(url) && !clientTls.canServe()) {
                     throw new IllegalArgumentException("TLS key/cert (--cert-file, --key-file) must be provided for"
                         + " client url " + url + " with HTTPS scheme");
@@ -88,7 +96,7 @@ public final class CairnMember implements AutoCloseable {
          * @param httpUrl the JSON gateway's URL, or null.
          */
         public Config(final NodeConfig node, final String httpUrl) {
-            this(node, httpUrl, null, TlsConfig.NONE, TlsConfig.NONE, AuthConfig.DEFAULT);
+            this(node, httpUrl, null, TlsConfig.NONE, TlsConfig.NONE, AuthConfig.DEFAULT, AutoCompactor.Settings.OFF);
         }
 
         /**
@@ -120,7 +128,22 @@ public final class CairnMember implements AutoCloseable {
          * @return true when some listener serves TLS.
          */
         public boolean anyHttps() {
-            return clientHttps() || isHttps(httpUrl) || isHttps(metricsUrl);
+            return clientHttps() || isHttps(httpUrl) || metricsUrls().stream().anyMatch(Config::isHttps);
+        }
+
+        /**
+         * @return the {@code --listen-metrics-urls}, none when absent.
+         */
+        public List<String> metricsUrls() {
+            final List<String> urls = new ArrayList<>();
+            if (metricsUrl != null) {
+                for (final String url : metricsUrl.split(",")) {
+                    if (!url.isBlank()) {
+                        urls.add(url.trim());
+                    }
+                }
+            }
+            return urls;
         }
 
         /**
@@ -244,6 +267,9 @@ public final class CairnMember implements AutoCloseable {
         if (config.httpUrl() != null) {
             hosts.add(address(config.httpUrl()).getHostString());
         }
+        for (final String url : config.metricsUrls()) {
+            hosts.add(address(url).getHostString());
+        }
         return hosts;
     }
 
@@ -257,6 +283,10 @@ public final class CairnMember implements AutoCloseable {
     public static CairnMember start(final Config config) throws IOException {
         final CairnMember server = new CairnMember(config);
         try {
+            if (config.compaction().enabled()) {
+                server.node.everySecond(new AutoCompactor(server.node, config.compaction(),
+                    System::currentTimeMillis));
+            }
             server.node.node().start(error -> {
                 LOG.log(System.Logger.Level.ERROR, "member " + config.name() + " stopped on an error", error);
                 Runtime.getRuntime().halt(70);
@@ -267,9 +297,9 @@ public final class CairnMember implements AutoCloseable {
                 server.listeners.add(server.gateway.listen(server.grpcEventLoops, address(config.httpUrl()),
                     config.gatewayHttps() ? server.tls.grpcServer() : null, false));
             }
-            if (config.metricsUrl() != null) {
-                server.listeners.add(server.gateway.listen(server.grpcEventLoops, address(config.metricsUrl()),
-                    Config.isHttps(config.metricsUrl()) ? server.tls.grpcServer() : null, true));
+            for (final String url : config.metricsUrls()) {
+                server.listeners.add(server.gateway.listen(server.grpcEventLoops, address(url),
+                    Config.isHttps(url) ? server.tls.grpcServer() : null, true));
             }
             LOG.log(System.Logger.Level.INFO, "ready to serve client requests (member " + config.name() + ", "
                 + config.node().clientUrl() + ")");

@@ -61,6 +61,9 @@ class LockElectionIT {
         Await.until("a leader", 30, () -> cairn.leader() >= 0);
         // --logger zap: every log line a JSON object with zap's fields, SLF4J's complaints gone, etcd's key lines.
         for (int i = 0; i < 3; i++) {
+            final int member = i;
+            // A follower logs its leader once it hears from it, which may be after another member answered "leader".
+            Await.until("member " + i + " to log its leader", 20, () -> cairn.log(member).contains("elected leader"));
             final String log = cairn.log(i);
             assertFalse(log.contains("SLF4J"), log);
             for (final String line : log.lines().filter(line -> line.startsWith("{")).toList()) {

@@ -63,7 +63,9 @@ public final class KeyspaceMember implements AutoCloseable {
      * @param mvcc                      the keyspace's limits (its directory is replaced by {@code data/kv}).
      */
     public record Settings(int nodeId, Path dataDirectory, Membership initial, boolean walDurable, long tickIntervalNs,
-        long snapshotIntervalEntries, long compactionTrailingEntries, MvccConfig mvcc) {
+        long snapshotIntervalEntries, long compactionTrailingEntries, MvccConfig mvcc, int electionTicks) {
+        /** etcd's default election timeout in ticks: 1,000 ms over 100-ms heartbeats. */
+        public static final int ELECTION_TICKS_DEFAULT = 10;
         /** Largest snapshot chunk, and the chunk size snapshots are streamed in. */
         public static final int SNAPSHOT_CHUNK_BYTES = 256 << 10;
         /** Largest entry: etcd's 1.5 MiB request, with room for our command framing (a txn's framing is larger). */
@@ -97,7 +99,7 @@ public final class KeyspaceMember implements AutoCloseable {
          */
         public static Settings of(final int nodeId, final Path dataDirectory, final Membership initial) {
             return new Settings(nodeId, dataDirectory, initial, true, TimeUnit.MILLISECONDS.toNanos(100), 10_000,
-                5_000, MvccConfig.defaults(dataDirectory.resolve("kv")));
+                5_000, MvccConfig.defaults(dataDirectory.resolve("kv")), ELECTION_TICKS_DEFAULT);
         }
 
         /**
@@ -108,7 +110,8 @@ public final class KeyspaceMember implements AutoCloseable {
          * @return a copy with those changed.
          */
         public Settings with(final boolean durable, final long tickNs, final long snapshotEvery, final long trailing) {
-            return new Settings(nodeId, dataDirectory, initial, durable, tickNs, snapshotEvery, trailing, mvcc);
+            return new Settings(nodeId, dataDirectory, initial, durable, tickNs, snapshotEvery, trailing, mvcc,
+                electionTicks);
         }
 
         /**
@@ -117,7 +120,17 @@ public final class KeyspaceMember implements AutoCloseable {
          */
         public Settings withMvcc(final MvccConfig config) {
             return new Settings(nodeId, dataDirectory, initial, walDurable, tickIntervalNs, snapshotIntervalEntries,
-                compactionTrailingEntries, config);
+                compactionTrailingEntries, config, electionTicks);
+        }
+
+        /**
+         * @param ticks a follower's election timeout in ticks (etcd: {@code --election-timeout} over
+         *              {@code --heartbeat-interval}, 10).
+         * @return a copy with it.
+         */
+        public Settings withElectionTicks(final int ticks) {
+            return new Settings(nodeId, dataDirectory, initial, walDurable, tickIntervalNs, snapshotIntervalEntries,
+                compactionTrailingEntries, mvcc, ticks);
         }
     }
 
@@ -210,6 +223,7 @@ public final class KeyspaceMember implements AutoCloseable {
         final SplittableRandom random = new SplittableRandom(System.nanoTime() ^ ((long)settings.nodeId() << 32));
         final RaftContext raft = new RaftContext()
             .config(RaftConfig.builder(settings.nodeId())
+                .electionTimeoutTicks(settings.electionTicks())
                 .snapshotChunkBytesMax(Settings.SNAPSHOT_CHUNK_BYTES)
                 .entryBytesMax(Settings.ENTRY_BYTES_MAX)
                 .build())

@@ -58,4 +58,13 @@ public record MvccConfig(
     public MvccConfig withSizes(final long mapBytes, final long quotaBytes) {
         return new MvccConfig(directory, mapBytes, quotaBytes, requestBytesMax, txnOpsMax, readersMax);
     }
+
+    /**
+     * @param requestBytes etcd's {@code --max-request-bytes}.
+     * @param txnOps       etcd's {@code --max-txn-ops}.
+     * @return a copy with the request limits changed.
+     */
+    public MvccConfig withRequestLimits(final int requestBytes, final int txnOps) {
+        return new MvccConfig(directory, mapBytes, quotaBytes, requestBytes, txnOps, readersMax);
+    }
 }

@@ -11,8 +11,10 @@ import io.netty.util.ResourceLeakDetector;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@code ./cairn COMMAND ...}: what is built so far. Exit status 0 on success, 1 when the command found a problem
@@ -49,7 +51,16 @@ public final class CairnCommand {
      */
     public static void main(final String[] args) {
         try {
-            Logging.configure(args, System.getenv());
+            Map<String, String> flags = Map.of();
+            if (args.length > 0 && "member".equals(args[0])) {
+                try {
+                    flags = EtcdFlags.read(Arrays.copyOfRange(args, 1, args.length), System.getenv(),
+                        new ArrayList<>());
+                } catch (final IllegalArgumentException ex) {
+                    flags = Map.of(); // reported by the member's own parse, with its usage
+                }
+            }
+            Logging.configure(flags);
         } catch (final IllegalArgumentException ex) {
             System.err.println("cairn: " + ex.getMessage());
             System.exit(2);
@@ -113,7 +124,7 @@ public final class CairnCommand {
 
     private static int member(final String[] args, final PrintStream out, final PrintStream err) {
         if (args.length == 1 && ("--help".equals(args[0]) || "-h".equals(args[0]))) {
-            out.print(MemberFlags.USAGE);
+            out.print(EtcdFlags.usage());
             return 0;
         }
         final CairnMember.Config config;
@@ -121,7 +132,7 @@ public final class CairnCommand {
             config = MemberFlags.parse(args, System.getenv());
         } catch (final IllegalArgumentException ex) {
             err.println("cairn member: " + ex.getMessage());
-            err.print(MemberFlags.USAGE);
+            err.print(EtcdFlags.usage());
             return 2;
         }
         final CairnMember member;

@@ -31,25 +31,22 @@ final class Logging {
     }
 
     /**
-     * Applies the flags (or {@code CAIRN_LOGGER}, {@code CAIRN_LOG_LEVEL}) before anything logs.
+     * Applies etcd's logging flags before anything logs.
      *
-     * @param args the command line.
-     * @param env  the environment.
-     * @throws IllegalArgumentException for a logger or level etcd does not know.
+     * @param flags a member's flags ({@link EtcdFlags#read}): {@code logger}, {@code log-level}, {@code debug},
+     *              {@code log-outputs}; empty for the defaults.
+     * @throws IllegalArgumentException for a logger, level or output etcd does not know.
      */
-    static void configure(final String[] args, final Map<String, String> env) {
-        String logger = env.getOrDefault("CAIRN_LOGGER", "capnslog");
-        String level = env.getOrDefault("CAIRN_LOG_LEVEL", "info");
-        for (int i = 0; i < args.length; i++) {
-            final String arg = args[i];
-            final String value = arg.contains("=") ? arg.substring(arg.indexOf('=') + 1)
-                : i + 1 < args.length ? args[i + 1] : "";
-            if (arg.equals("--logger") || arg.startsWith("--logger=")) {
-                logger = value;
-            } else if (arg.equals("--log-level") || arg.startsWith("--log-level=")) {
-                level = value;
-            }
-        }
+    static void configure(final Map<String, String> flags) {
+        final String logger = flags.getOrDefault("logger", "capnslog").trim();
+        final String level = "true".equals(flags.get("debug")) ? "debug" : flags.getOrDefault("log-level", "info");
+        final String outputs = flags.getOrDefault("log-outputs", "default").trim();
+        final String target = switch (outputs) {
+            case "default", "stderr", "" -> "System.err";
+            case "stdout" -> "System.out";
+            default -> throw new IllegalArgumentException("--log-outputs: Cairn writes to stderr or stdout, not "
+                + outputs);
+        };
         SLF4JBridgeHandler.removeHandlersForRootLogger();
         SLF4JBridgeHandler.install();
         if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
@@ -57,11 +54,20 @@ final class Logging {
         }
         final Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         root.setLevel(level(level));
+        if ("System.out".equals(target) && !"zap".equals(logger)) {
+            root.iteratorForAppenders().forEachRemaining(appender -> {
+                if (appender instanceof ConsoleAppender<ILoggingEvent> console) {
+                    console.stop();
+                    console.setTarget(target);
+                    console.start();
+                }
+            });
+        }
         if ("zap".equals(logger)) {
             final ConsoleAppender<ILoggingEvent> appender = new ConsoleAppender<>();
             appender.setContext(context);
             appender.setName("zap");
-            appender.setTarget("System.err");
+            appender.setTarget(target);
             final ZapEncoder encoder = new ZapEncoder();
             encoder.setContext(context);
             encoder.start();

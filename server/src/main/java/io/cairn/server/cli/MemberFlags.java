@@ -1,115 +1,27 @@
 package io.cairn.server.cli;
 
 import io.cairn.server.CairnMember;
+import io.cairn.server.grpc.AutoCompactor;
 import io.cairn.embedded.NodeConfig;
 import io.cairn.embedded.cluster.Topology;
 import io.cairn.server.auth.AuthConfig;
 import io.cairn.server.tls.TlsConfig;
 
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@code cairn member}'s flags, named as etcd's, each also readable from the environment as {@code CAIRN_*} (flag
- * name upper-cased, dashes as underscores: {@code --data-dir} is {@code CAIRN_DATA_DIR}); a flag wins over its
- * variable. Defaults are etcd's: name {@code default}, data in {@code <name>.cairn}, clients on
- * {@code http://127.0.0.1:2379}, peers on {@code http://127.0.0.1:2380}, a one-member cluster of itself.
+ * {@code cairn member}'s flags, etcd's ({@link EtcdFlags}: the command line, {@code ETCD_*} and {@code CAIRN_*}
+ * variables, or {@code --config-file}), turned into a member's configuration. Defaults are etcd's: name
+ * {@code default}, data in {@code <name>.cairn}, clients on {@code http://127.0.0.1:2379}, peers on
+ * {@code http://127.0.0.1:2380}, a one-member cluster of itself.
  */
 final class MemberFlags {
-    static final Set<String> KNOWN = Set.of("name", "data-dir", "listen-client-urls", "advertise-client-urls",
-        "listen-peer-urls", "initial-advertise-peer-urls", "initial-cluster", "initial-cluster-clients",
-        "initial-cluster-state", "initial-cluster-token", "unsafe-no-fsync", "listen-http-urls", "listen-metrics-urls",
-        "snapshot-count",
-        "disk-reserve-bytes", "experimental-corrupt-check-time", "cert-file", "key-file", "trusted-ca-file",
-        "client-cert-auth", "client-crl-file", "auto-tls", "cipher-suites", "peer-cert-file", "peer-key-file",
-        "peer-trusted-ca-file", "peer-client-cert-auth", "peer-crl-file", "peer-auto-tls", "auth-token",
-        "bcrypt-cost", "auth-token-ttl", "logger", "log-level", "experimental-watch-progress-notify-interval");
-    /** Flags that may stand alone ({@code --auto-tls}) or take {@code =true|false}, as Go's booleans. */
-    static final Set<String> BOOLEAN = Set.of("unsafe-no-fsync", "client-cert-auth", "auto-tls",
-        "peer-client-cert-auth", "peer-auto-tls");
     /** One number and unit of a Go duration. */
     private static final Pattern DURATION_PART = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|s|m|h)");
-    static final String USAGE = """
-        usage: ./cairn member [FLAGS]   (each flag also as CAIRN_<FLAG>, e.g. CAIRN_DATA_DIR)
-
-          --name NAME                       this member's name in --initial-cluster (default: default)
-          --data-dir DIR                    its files: wal/, kv/, snapshots/ (default: NAME.cairn)
-          --listen-client-urls URL          etcd v3 gRPC for clients (default: http://127.0.0.1:2379)
-          --advertise-client-urls URL       accepted for etcd compatibility (the listen URL is advertised)
-          --listen-http-urls URL            etcd's JSON gateway, /health, /metrics on a port of their own too
-                                            (they are always on the client port, beside gRPC, as etcd's)
-          --listen-metrics-urls URL         /metrics and /health alone on another port (etcd's flag)
-          --listen-peer-urls URL            Raft over Aeron UDP at this host:port (default: http://127.0.0.1:2380)
-          --initial-advertise-peer-urls URL accepted for etcd compatibility
-          --initial-cluster N=URL,...       every member's peer URL (a member's ID is a hash of its peer
-                                            host:port) (default: NAME=<listen-peer-url>)
-          --initial-cluster-clients N=URL,...
-                                            every member's client URL at the first start, so followers can
-                                            forward writes to the leader at once (Cairn's own flag; members
-                                            also publish their client URLs through Raft, as etcd's do)
-          --initial-cluster-state new|existing
-                                            new: bootstrap a new cluster from --initial-cluster; existing: join
-                                            a running cluster after `etcdctl member add` (with no data yet the
-                                            member waits for the leader to send it the log or a snapshot)
-          With a data directory that holds files, the configuration in it wins over both flags, as in etcd.
-          --initial-cluster-token TOKEN     mixed into the cluster ID
-          --snapshot-count N                applied entries between snapshots; the log keeps N/2 behind the
-                                            latest for followers slightly behind (default: 100000, etcd's).
-                                            A snapshot copies the keyspace: beyond 64 MiB it also waits until
-                                            the log since the last one is as large as the keyspace
-          --disk-reserve-bytes N            below N bytes free on the data directory's disk, raise the NOSPACE
-                                            alarm (writes refused cluster-wide, reads go on) and disarm it at
-                                            2N free; 0 turns the guard off (default: 134217728, 128 MiB)
-          --experimental-corrupt-check-time DURATION
-                                            how often each follower compares its keyspace hash with the
-                                            leader's at the same revision; a mismatch raises the CORRUPT alarm
-                                            (every write refused cluster-wide until `etcdctl alarm disarm`).
-                                            Go's duration syntax: 30s, 5m, 1h30m; 0 turns it off (default: 5m;
-                                            etcd's default is off)
-          --experimental-watch-progress-notify-interval DURATION
-                                            a watch that asked for progress notifications gets one after this
-                                            long without a response (default: 10m, etcd's)
-          --unsafe-no-fsync                 never sync the WAL (measuring only: loses data on power failure)
-          --logger capnslog|zap             one text line per event (default), or zap's JSON lines (level, ts,
-                                            caller, msg), on stderr; Cairn's, gRPC's, Chronicle's and Netty's
-          --log-level debug|info|warn|error|panic|fatal
-                                            the least severe level written (default: info)
-
-        Client TLS (the gRPC port and the JSON gateway; https:// client URLs need a certificate):
-          --cert-file FILE, --key-file FILE the certificate (PEM, leaf first) and its key (PKCS#8, PKCS#1 or
-                                            EC); both are read again when they change
-          --trusted-ca-file FILE            the CAs client certificates must chain to
-          --client-cert-auth                clients must present a certificate from --trusted-ca-file's CAs
-          --client-crl-file FILE            client certificates revoked (PEM CRLs), read again on change
-          --auto-tls                        no certificate given: make a self-signed one in
-                                            DATA_DIR/fixtures/client (clients then skip verification)
-          --cipher-suites S1,S2             TLS 1.2 cipher suites allowed (IANA names); with it, TLS 1.2 only
-
-        Peer TLS (https:// peer URLs need a certificate): members agree keys over mutual TLS on the peer
-        host:port (TCP) and seal every Raft frame (AES-256-GCM); a frame nobody with the key made is dropped.
-          --peer-cert-file FILE, --peer-key-file FILE
-                                            this member's peer certificate (it must name the peer URL's host,
-                                            IP or DNS, and serve for both TLS server and client) and its key
-          --peer-trusted-ca-file FILE       the CAs other members' peer certificates must chain to
-          --peer-client-cert-auth           accepted; always in force (keys are agreed over mutual TLS)
-          --peer-crl-file FILE              peer certificates revoked (PEM CRLs), read again on change
-          --peer-auto-tls                   no peer certificate given: make a self-signed one in
-                                            DATA_DIR/fixtures/peer (encrypts, but any certificate is accepted)
-
-        Authentication (etcdctl auth enable, user, role; off until enabled):
-          --auth-token simple|jwt,pub-key=FILE,priv-key=FILE,sign-method=ALG[,ttl=5m]
-                                            simple: opaque tokens valid on every member (default); jwt: signed
-                                            tokens (RS*, PS*, ES* with PEM keys; HS* with priv-key's bytes)
-          --bcrypt-cost N                   bcrypt cost of new passwords, 4..31 (default: 10)
-          --auth-token-ttl SECONDS          a simple token lives this long after its last use (default: 300)
-        """;
-
     private MemberFlags() {
     }
 
@@ -120,34 +32,10 @@ final class MemberFlags {
      * @throws IllegalArgumentException for an unknown or malformed flag.
      */
     static CairnMember.Config parse(final String[] args, final Map<String, String> env) {
-        final Map<String, String> flags = new HashMap<>();
-        for (final String flag : KNOWN) {
-            final String value = env.get("CAIRN_" + flag.toUpperCase(Locale.ROOT).replace('-', '_'));
-            if (value != null) {
-                flags.put(flag, value);
-            }
-        }
-        for (int i = 0; i < args.length; i++) {
-            if (!args[i].startsWith("--")) {
-                throw new IllegalArgumentException("unexpected argument '" + args[i] + "'");
-            }
-            String name = args[i].substring(2);
-            final String value;
-            final int equals = name.indexOf('=');
-            if (equals >= 0) {
-                value = name.substring(equals + 1);
-                name = name.substring(0, equals);
-            } else if (BOOLEAN.contains(name)) {
-                value = "true";
-            } else if (i + 1 < args.length) {
-                value = args[++i];
-            } else {
-                throw new IllegalArgumentException("--" + name + " needs a value");
-            }
-            if (!KNOWN.contains(name)) {
-                throw new IllegalArgumentException("unknown flag --" + name);
-            }
-            flags.put(name, value);
+        final List<String> warnings = new java.util.ArrayList<>();
+        final Map<String, String> flags = EtcdFlags.read(args, env, warnings);
+        for (final String warning : warnings) {
+            System.getLogger(MemberFlags.class.getName()).log(System.Logger.Level.WARNING, warning);
         }
         final String name = flags.getOrDefault("name", "default");
         final String client = first(flags.getOrDefault("listen-client-urls", "http://127.0.0.1:2379"));
@@ -174,24 +62,71 @@ final class MemberFlags {
             throw new IllegalArgumentException("--initial-cluster gives " + name + " peer URL " + self.peerUrl()
                 + " but --listen-peer-urls is " + peer);
         }
-        return new CairnMember.Config(new NodeConfig(name, ordered,
-            Path.of(flags.getOrDefault("data-dir", name + ".cairn")), client, "existing".equals(state),
-            !bool(flags, "unsafe-no-fsync"),
-            number("snapshot-count", flags.getOrDefault("snapshot-count",
-                Long.toString(NodeConfig.SNAPSHOT_COUNT_DEFAULT))),
-            number("disk-reserve-bytes", flags.getOrDefault("disk-reserve-bytes",
-                Long.toString(NodeConfig.DISK_RESERVE_DEFAULT))), null,
-            durationMs("experimental-corrupt-check-time", flags.get("experimental-corrupt-check-time"),
-                NodeConfig.CORRUPT_CHECK_DEFAULT_MS), null,
-            durationMs("experimental-watch-progress-notify-interval",
-                flags.get("experimental-watch-progress-notify-interval"), NodeConfig.WATCH_PROGRESS_NOTIFY_DEFAULT_MS)),
+        final NodeConfig node = NodeConfig.of(name, ordered, Path.of(flags.getOrDefault("data-dir", name + ".cairn")))
+            .withClientUrl(client)
+            .withJoining("existing".equals(state))
+            .withDurable(!bool(flags, "unsafe-no-fsync"))
+            .withSnapshotCount(number("snapshot-count", flags.getOrDefault("snapshot-count",
+                Long.toString(NodeConfig.SNAPSHOT_COUNT_DEFAULT))))
+            .withDiskReserveBytes(number("disk-reserve-bytes", flags.getOrDefault("disk-reserve-bytes",
+                Long.toString(NodeConfig.DISK_RESERVE_DEFAULT))))
+            .withCorruptCheckMs(durationMs("experimental-corrupt-check-time",
+                flags.get("experimental-corrupt-check-time"), NodeConfig.CORRUPT_CHECK_DEFAULT_MS))
+            .withWatchProgressNotifyMs(durationMs("experimental-watch-progress-notify-interval",
+                flags.get("experimental-watch-progress-notify-interval"), NodeConfig.WATCH_PROGRESS_NOTIFY_DEFAULT_MS))
+            .withLimits(limits(flags));
+        final String metrics = flags.getOrDefault("metrics", "basic");
+        if (!"basic".equals(metrics) && !"extensive".equals(metrics)) {
+            throw new IllegalArgumentException("--metrics must be basic or extensive, not " + metrics);
+        }
+        return new CairnMember.Config(node,
             flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null,
-            flags.containsKey("listen-metrics-urls") ? first(flags.get("listen-metrics-urls")) : null, tls,
+            flags.get("listen-metrics-urls"), tls,
             peer.startsWith("https://") ? peerTls : TlsConfig.NONE, AuthConfig.parse(
                 flags.getOrDefault("auth-token", "simple"), (int)number("bcrypt-cost",
                     flags.getOrDefault("bcrypt-cost", "10")), number("auth-token-ttl",
                     flags.getOrDefault("auth-token-ttl", "300")),
-                ttl -> durationMs("auth-token", ttl, 0)));
+                ttl -> durationMs("auth-token", ttl, 0)), compaction(flags));
+    }
+
+    /**
+     * etcd's auto compaction flags: periodic retention is a duration (a bare number is hours, as etcd), revision
+     * retention a count; 0 is off.
+     */
+    private static AutoCompactor.Settings compaction(final Map<String, String> flags) {
+        final String mode = flags.getOrDefault("auto-compaction-mode", "periodic").trim();
+        final String retention = flags.getOrDefault("auto-compaction-retention", "0").trim();
+        return switch (mode) {
+            case "periodic" -> new AutoCompactor.Settings(AutoCompactor.Mode.PERIODIC,
+                retention.matches("\\d+") ? number("auto-compaction-retention", retention) * 3_600_000L
+                    : durationMs("auto-compaction-retention", retention, 0));
+            case "revision" -> new AutoCompactor.Settings(AutoCompactor.Mode.REVISION,
+                number("auto-compaction-retention", retention));
+            default -> throw new IllegalArgumentException("unknown auto-compaction-mode " + mode
+                + " (periodic or revision)");
+        };
+    }
+
+    /** etcd's timing and size flags, checked as etcd checks them ({@link NodeConfig.Limits}). */
+    private static NodeConfig.Limits limits(final Map<String, String> flags) {
+        final NodeConfig.Limits defaults = NodeConfig.Limits.DEFAULTS;
+        final long quota = number("quota-backend-bytes", flags.getOrDefault("quota-backend-bytes", "0"));
+        if (quota < 0) {
+            throw new IllegalArgumentException("--quota-backend-bytes must not be negative, not " + quota);
+        }
+        if (quota > 8L << 30) {
+            System.getLogger(MemberFlags.class.getName()).log(System.Logger.Level.WARNING, "quota-backend-bytes "
+                + quota + " exceeds maximum recommended quota-backend-bytes " + (8L << 30) + " (as etcd warns)");
+        }
+        return new NodeConfig.Limits(
+            number("heartbeat-interval", flags.getOrDefault("heartbeat-interval",
+                Long.toString(defaults.heartbeatMs()))),
+            number("election-timeout", flags.getOrDefault("election-timeout", Long.toString(defaults.electionMs()))),
+            quota == 0 ? defaults.quotaBytes() : quota,
+            Math.toIntExact(Math.min(Integer.MAX_VALUE, number("max-request-bytes", flags.getOrDefault(
+                "max-request-bytes", Integer.toString(defaults.requestBytesMax()))))),
+            Math.toIntExact(Math.min(Integer.MAX_VALUE, number("max-txn-ops", flags.getOrDefault("max-txn-ops",
+                Integer.toString(defaults.txnOpsMax()))))));
     }
 
     /**

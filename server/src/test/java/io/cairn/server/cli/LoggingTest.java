@@ -40,9 +40,8 @@ class LoggingTest {
 
     @Test
     void shouldRefuseLoggersAndLevelsEtcdDoesNotKnow() {
-        assertThrows(IllegalArgumentException.class, () -> Logging.configure(new String[] {"member", "--log-level",
-            "loud"}, Map.of()));
-        assertThrows(IllegalArgumentException.class, () -> Logging.configure(new String[] {"member", "--logger=log4j"},
-            Map.of()));
+        assertThrows(IllegalArgumentException.class, () -> Logging.configure(Map.of("log-level", "loud")));
+        assertThrows(IllegalArgumentException.class, () -> Logging.configure(Map.of("logger", "log4j")));
+        assertThrows(IllegalArgumentException.class, () -> Logging.configure(Map.of("log-outputs", "journal")));
     }
 }

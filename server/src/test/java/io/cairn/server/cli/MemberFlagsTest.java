@@ -95,4 +95,103 @@ class MemberFlagsTest {
         assertFalse(MemberFlags.parse(new String[] {"--peer-cert-file", "p.pem", "--peer-key-file", "pk.pem"},
             Map.of()).peerSecured());
     }
+
+    @Test
+    void shouldKnowEveryFlagOfEtcdsHelp() throws Exception {
+        // The real etcd 3.4 (./test installs Debian's etcd-server) lists its flags; each must be one of Cairn's.
+        final Process etcd;
+        try {
+            etcd = new ProcessBuilder("etcd", "--help").redirectErrorStream(true).start();
+        } catch (final java.io.IOException ex) {
+            org.junit.jupiter.api.Assumptions.abort("etcd is not installed here: " + ex.getMessage());
+            return;
+        }
+        final String help = new String(etcd.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        etcd.waitFor();
+        final java.util.regex.Matcher flag = java.util.regex.Pattern.compile("(?m)^  --([a-z0-9-]+)").matcher(help);
+        int count = 0;
+        while (flag.find()) {
+            final String name = flag.group(1);
+            assertTrue(EtcdFlags.FLAGS.stream().anyMatch(known -> known.name().equals(name)), "--" + name);
+            count++;
+        }
+        assertTrue(count >= 80, "flags in etcd --help: " + count);
+    }
+
+    @Test
+    void shouldTakeEtcdsVariablesAndLimitsAndWarnOrRefuseAsTheFlagSays() {
+        final CairnMember.Config config = MemberFlags.parse(new String[] {"--heartbeat-interval", "50",
+            "-election-timeout=600", "--snapshot-count", "500"}, Map.of("ETCD_NAME", "m1", "ETCD_QUOTA_BACKEND_BYTES",
+            "1048576", "ETCD_MAX_TXN_OPS", "16", "ETCD_MAX_REQUEST_BYTES", "65536", "ETCD_SNAPSHOT_COUNT", "9",
+            "ETCD_INITIAL_CLUSTER", "m1=http://127.0.0.1:2380"));
+        assertEquals("m1", config.name());
+        assertEquals(500, config.node().snapshotCount(), "a flag shadows its variable");
+        assertEquals(new NodeConfig.Limits(50, 600, 1 << 20, 65536, 16), config.node().limits());
+        assertEquals(12, config.node().limits().electionTicks());
+        assertEquals(NodeConfig.Limits.DEFAULTS, MemberFlags.parse(new String[0], Map.of()).node().limits());
+        final IllegalArgumentException election = assertThrows(IllegalArgumentException.class,
+            () -> MemberFlags.parse(new String[] {"--election-timeout", "300"}, Map.of()));
+        assertEquals("--election-timeout[300ms] should be at least as 5 times as --heartbeat-interval[100ms]",
+            election.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> MemberFlags.parse(new String[] {"--max-request-bytes",
+            "10485760"}, Map.of()));
+        final List<String> warnings = new java.util.ArrayList<>();
+        EtcdFlags.read(new String[] {"--max-wals", "2", "--max-snapshots=5", "--pre-vote"}, Map.of("ETCD_NOPE", "1"),
+            warnings);
+        assertEquals(3, warnings.size(), warnings.toString());
+        assertTrue(warnings.get(0).startsWith("unrecognized environment variable ETCD_NOPE"), warnings.toString());
+        assertTrue(warnings.stream().anyMatch(line -> line.startsWith("--max-wals=2 is accepted and ignored")));
+        assertTrue(warnings.stream().anyMatch(line -> line.startsWith("--pre-vote=true is accepted and ignored")));
+        final IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+            () -> MemberFlags.parse(new String[] {"--force-new-cluster"}, Map.of()));
+        assertTrue(refused.getMessage().startsWith("--force-new-cluster=true is not supported by Cairn"),
+            refused.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> MemberFlags.parse(new String[] {"--no-such-flag", "1"},
+            Map.of()));
+    }
+
+    @Test
+    void shouldReadEtcdsConfigFileAndIgnoreEverythingElse(@org.junit.jupiter.api.io.TempDir final Path dir)
+        throws Exception {
+        final Path file = dir.resolve("etcd.conf.yml");
+        java.nio.file.Files.writeString(file, String.join("\n",
+            "name: 'infra0'",
+            "data-dir: " + dir.resolve("data"),
+            "snapshot-count: 10000",
+            "heartbeat-interval: 200",
+            "election-timeout: 2000",
+            "quota-backend-bytes: 4294967296",
+            "listen-peer-urls: https://127.0.0.1:2380",
+            "listen-client-urls: https://127.0.0.1:2379",
+            "initial-cluster: infra0=https://127.0.0.1:2380",
+            "initial-cluster-state: 'new'",
+            "strict-reconfig-check: true",
+            "enable-v2: false",
+            "log-outputs: [stderr]",
+            "client-transport-security:",
+            "  cert-file: c.pem",
+            "  key-file: k.pem",
+            "  client-cert-auth: true",
+            "  trusted-ca-file: ca.pem",
+            "peer-transport-security:",
+            "  cert-file: p.pem",
+            "  key-file: pk.pem",
+            "  client-cert-auth: true",
+            "  trusted-ca-file: pca.pem",
+            "  crl-file: pcrl.pem",
+            ""));
+        final CairnMember.Config config = MemberFlags.parse(new String[] {"--config-file", file.toString(),
+            "--name", "ignored"}, Map.of("ETCD_NAME", "ignored-too"));
+        assertEquals("infra0", config.name());
+        assertEquals(10_000, config.node().snapshotCount());
+        assertEquals(new NodeConfig.Limits(200, 2000, 4L << 30, NodeConfig.Limits.DEFAULTS.requestBytesMax(),
+            NodeConfig.Limits.DEFAULTS.txnOpsMax()), config.node().limits());
+        assertEquals(new TlsConfig(Path.of("c.pem"), Path.of("k.pem"), Path.of("ca.pem"), true, null, false,
+            List.of()), config.clientTls());
+        assertEquals(new TlsConfig(Path.of("p.pem"), Path.of("pk.pem"), Path.of("pca.pem"), false,
+            Path.of("pcrl.pem"), false, List.of()), config.peerTls());
+        java.nio.file.Files.writeString(file, "name: [unclosed");
+        assertThrows(IllegalArgumentException.class, () -> MemberFlags.parse(new String[] {"--config-file",
+            file.toString()}, Map.of()));
+    }
 }
