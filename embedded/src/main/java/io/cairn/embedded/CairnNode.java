@@ -142,8 +142,7 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
         this.requests = new Requests(watchdog);
         this.watches = new WatchHub(this);
         this.peers = new PeerDirectory(transport, self.id(), initialPeers);
-        this.diskGuard = config.diskReserveBytes() > 0
-            ? new DiskGuard(this, config.name(), config.dataDir(), config.diskReserveBytes()) : null;
+        this.diskGuard = new DiskGuard(this, config.name(), config.dataDir(), config.diskReserveBytes());
         final NodeConfig.Limits limits = config.limits();
         final KeyspaceMember.Settings base = KeyspaceMember.Settings.of(self.id(), config.dataDir(), initial);
         final KeyspaceMember.Settings keyspace = base
@@ -235,7 +234,7 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
         member.start(onError);
         watches.start();
         watchdog.scheduleWithFixedDelay(() -> {
-            if (diskGuard != null) {
+            if (diskGuard != null) { // the quota, and the disk's reserve unless 0
                 diskGuard.check();
             }
             if (config.corruptCheckMs() > 0) {

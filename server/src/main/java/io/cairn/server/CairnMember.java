@@ -56,6 +56,8 @@ public final class CairnMember implements AutoCloseable {
      * @param node    the node: name, cluster, data directory, the client URL it serves and publishes
      *                ({@code http://host:port}), durability, joining, snapshot count, disk reserve, a media driver
      *                to share ({@link NodeConfig}).
+     * @param listenClientUrls {@code --listen-client-urls}: where to serve clients (URLs separated by commas; a host
+     *                  of 0.0.0.0 listens on every address), or null for the client URL the node publishes.
      * @param httpUrl a listener of its own for the JSON gateway, /health and /metrics ({@code http://host:port} or
      *                  {@code https://}), or null: they are served on the client port, beside gRPC, as etcd's.
      * @param metricsUrl {@code --listen-metrics-urls}: listeners for /metrics and /health alone (URLs separated by
@@ -67,8 +69,8 @@ public final class CairnMember implements AutoCloseable {
      * @param auth      {@code --auth-token}, {@code --bcrypt-cost}, {@code --auth-token-ttl}.
      * @param compaction {@code --auto-compaction-mode} and {@code --auto-compaction-retention}.
      */
-    public record Config(NodeConfig node, String httpUrl, String metricsUrl, TlsConfig clientTls, TlsConfig peerTls,
-        AuthConfig auth, AutoCompactor.Settings compaction) {
+    public record Config(NodeConfig node, String listenClientUrls, String httpUrl, String metricsUrl,
+        TlsConfig clientTls, TlsConfig peerTls, AuthConfig auth, AutoCompactor.Settings compaction) {
         /**
          * Checks that a member has a client URL to serve, and a certificate where it is to serve TLS.
          */
@@ -76,11 +78,16 @@ public final class CairnMember implements AutoCloseable {
             if (node.clientUrl() == null) {
                 throw new IllegalArgumentException("member " + node.name() + ": no client URL to serve");
             }
-            final List<String> urls = new ArrayList<>(List.of(node.clientUrl()));
+            // The fields are not set yet in a compact constructor: the components themselves.
+            final List<String> urls = new ArrayList<>(split(listenClientUrls == null ? node.clientUrl()
+                : listenClientUrls));
+            if (urls.stream().map(Config::isHttps).distinct().count() > 1) {
+                throw new IllegalArgumentException("--listen-client-urls mixes http:// and https://: " + urls);
+            }
             if (httpUrl != null) {
                 urls.add(httpUrl);
             }
-            urls.addAll(metricsUrls());
+            urls.addAll(split(metricsUrl));
             for (final String url : urls) {
                 if (url != null && isHttps(url) && !clientTls.canServe()) {
                     throw new IllegalArgumentException("TLS key/cert (--cert-file, --key-file) must be provided for"
@@ -96,7 +103,8 @@ public final class CairnMember implements AutoCloseable {
          * @param httpUrl the JSON gateway's URL, or null.
          */
         public Config(final NodeConfig node, final String httpUrl) {
-            this(node, httpUrl, null, TlsConfig.NONE, TlsConfig.NONE, AuthConfig.DEFAULT, AutoCompactor.Settings.OFF);
+            this(node, null, httpUrl, null, TlsConfig.NONE, TlsConfig.NONE, AuthConfig.DEFAULT,
+                AutoCompactor.Settings.OFF);
         }
 
         /**
@@ -110,7 +118,14 @@ public final class CairnMember implements AutoCloseable {
          * @return true when the gRPC port serves TLS.
          */
         public boolean clientHttps() {
-            return isHttps(node.clientUrl());
+            return isHttps(listenUrls().get(0));
+        }
+
+        /**
+         * @return where the client port listens: {@code --listen-client-urls}, or the published client URL.
+         */
+        public List<String> listenUrls() {
+            return split(listenClientUrls == null ? node.clientUrl() : listenClientUrls);
         }
 
         /**
@@ -135,9 +150,13 @@ public final class CairnMember implements AutoCloseable {
          * @return the {@code --listen-metrics-urls}, none when absent.
          */
         public List<String> metricsUrls() {
+            return split(metricsUrl);
+        }
+
+        private static List<String> split(final String commaSeparated) {
             final List<String> urls = new ArrayList<>();
-            if (metricsUrl != null) {
-                for (final String url : metricsUrl.split(",")) {
+            if (commaSeparated != null) {
+                for (final String url : commaSeparated.split(",")) {
                     if (!url.isBlank()) {
                         urls.add(url.trim());
                     }
@@ -202,7 +221,8 @@ public final class CairnMember implements AutoCloseable {
             : peerTls == null ? tls.grpcClient() : tls.memberClient(peerTls));
         this.grpcEventLoops = new io.netty.channel.MultiThreadIoEventLoopGroup(GRPC_EVENT_LOOPS,
             DaemonThreads.named("cairn-" + config.name() + "-netty"), io.netty.channel.nio.NioIoHandler.newFactory());
-        final NettyServerBuilder builder = NettyServerBuilder.forAddress(address(config.node().clientUrl()))
+        final List<String> listen = config.listenUrls();
+        final NettyServerBuilder builder = NettyServerBuilder.forAddress(address(listen.get(0)))
             .channelType(io.netty.channel.socket.nio.NioServerSocketChannel.class)
             .bossEventLoopGroup(grpcEventLoops)
             .workerEventLoopGroup(grpcEventLoops)
@@ -211,6 +231,9 @@ public final class CairnMember implements AutoCloseable {
             .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX)
             .permitKeepAliveTime(5, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true);
+        for (final String url : listen.subList(1, listen.size())) {
+            builder.addListenAddress(address(url)); // one server, one negotiator: every URL serves both protocols
+        }
         final String inProcessName = "cairn-" + config.name() + "-" + System.identityHashCode(this);
         final InProcessServerBuilder local = InProcessServerBuilder.forName(inProcessName).executor(node.executor())
             .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX);
@@ -264,6 +287,12 @@ public final class CairnMember implements AutoCloseable {
     private static List<String> tlsHosts(final Config config) {
         final List<String> hosts = new ArrayList<>();
         hosts.add(address(config.node().clientUrl()).getHostString());
+        for (final String url : config.listenUrls()) {
+            final String host = address(url).getHostString();
+            if (!address(url).getAddress().isAnyLocalAddress() && !hosts.contains(host)) {
+                hosts.add(host);
+            }
+        }
         if (config.httpUrl() != null) {
             hosts.add(address(config.httpUrl()).getHostString());
         }

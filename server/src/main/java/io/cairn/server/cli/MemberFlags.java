@@ -38,7 +38,14 @@ final class MemberFlags {
             System.getLogger(MemberFlags.class.getName()).log(System.Logger.Level.WARNING, warning);
         }
         final String name = flags.getOrDefault("name", "default");
-        final String client = first(flags.getOrDefault("listen-client-urls", "http://127.0.0.1:2379"));
+        final String listen = flags.getOrDefault("listen-client-urls", "http://127.0.0.1:2379");
+        // The URL published to the cluster and to clients: --advertise-client-urls, else the first listen URL.
+        final String client = first(flags.getOrDefault("advertise-client-urls", listen));
+        final String clientHost = Topology.hostPort(client).substring(0, Topology.hostPort(client).lastIndexOf(':'));
+        if (clientHost.equals("0.0.0.0") || clientHost.equals("[::]") || clientHost.equals("::")) {
+            throw new IllegalArgumentException("--advertise-client-urls is required when --listen-client-urls is "
+                + listen + " (clients and members cannot connect to " + clientHost + ")");
+        }
         final String peer = first(flags.getOrDefault("listen-peer-urls", "http://127.0.0.1:2380"));
         final String cluster = flags.getOrDefault("initial-cluster", name + "=" + peer);
         String clients = flags.get("initial-cluster-clients");
@@ -79,7 +86,7 @@ final class MemberFlags {
         if (!"basic".equals(metrics) && !"extensive".equals(metrics)) {
             throw new IllegalArgumentException("--metrics must be basic or extensive, not " + metrics);
         }
-        return new CairnMember.Config(node,
+        return new CairnMember.Config(node, listen,
             flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null,
             flags.get("listen-metrics-urls"), tls,
             peer.startsWith("https://") ? peerTls : TlsConfig.NONE, AuthConfig.parse(

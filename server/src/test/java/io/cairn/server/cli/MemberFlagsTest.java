@@ -194,4 +194,19 @@ class MemberFlagsTest {
         assertThrows(IllegalArgumentException.class, () -> MemberFlags.parse(new String[] {"--config-file",
             file.toString()}, Map.of()));
     }
+
+    @Test
+    void shouldListenWhereToldAndPublishWhatIsAdvertised() {
+        final CairnMember.Config config = MemberFlags.parse(new String[] {"--listen-client-urls",
+            "http://0.0.0.0:2379,http://127.0.0.1:12379", "--advertise-client-urls", "http://10.0.0.5:2379"},
+            Map.of());
+        assertEquals(List.of("http://0.0.0.0:2379", "http://127.0.0.1:12379"), config.listenUrls());
+        assertEquals("http://10.0.0.5:2379", config.node().clientUrl());
+        final IllegalArgumentException wildcard = assertThrows(IllegalArgumentException.class,
+            () -> MemberFlags.parse(new String[] {"--listen-client-urls", "http://0.0.0.0:2379"}, Map.of()));
+        assertTrue(wildcard.getMessage().startsWith("--advertise-client-urls is required"), wildcard.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> MemberFlags.parse(new String[] {"--listen-client-urls",
+            "http://127.0.0.1:2379,https://127.0.0.1:2378", "--cert-file", "c.pem", "--key-file", "k.pem"},
+            Map.of()));
+    }
 }

@@ -1,0 +1,160 @@
+package io.cairn.server;
+
+import io.cairn.engine.JavaChild;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Goal: an etcd deployment's settings start a Cairn member unchanged, whether they come as a command line (a systemd
+ * unit's), as {@code ETCD_*} variables (what {@code etcdctl member add} prints) or as etcd's YAML
+ * {@code --config-file}, and they do what they say: auto compaction really compacts, the quota really bites, flags
+ * with no meaning for Cairn are accepted with a warning. Method: the same settings three ways, one single-member
+ * {@code cairn member} process each, driven with etcdctl; every process stopped by PID.
+ */
+@Timeout(240)
+class EtcdFlagsIT {
+    @TempDir
+    Path dir;
+
+    private final List<Process> processes = new ArrayList<>();
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        for (final Process process : processes) {
+            process.destroy();
+            if (!process.waitFor(20, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(20, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /** A systemd unit's settings, as flag name to value: tuned timings, compaction, a small quota, etcd's habits. */
+    private Map<String, String> settings(final String name, final int client, final int peer) {
+        final Map<String, String> settings = new LinkedHashMap<>();
+        settings.put("name", name);
+        settings.put("data-dir", dir.resolve(name).toString());
+        // Two listen URLs (both on loopback: 127.0.0.2 is loopback too), one advertised.
+        settings.put("listen-client-urls", "http://127.0.0.1:" + client + ",http://127.0.0.2:" + client);
+        settings.put("advertise-client-urls", "http://127.0.0.1:" + client);
+        settings.put("listen-peer-urls", "http://127.0.0.1:" + peer);
+        settings.put("initial-advertise-peer-urls", "http://127.0.0.1:" + peer);
+        settings.put("initial-cluster", name + "=http://127.0.0.1:" + peer);
+        settings.put("initial-cluster-state", "new");
+        settings.put("initial-cluster-token", "etcd-cluster-1");
+        settings.put("heartbeat-interval", "50");
+        settings.put("election-timeout", "500");
+        settings.put("snapshot-count", "10000");
+        settings.put("auto-compaction-mode", "periodic");
+        settings.put("auto-compaction-retention", "2s");
+        settings.put("quota-backend-bytes", Long.toString(1L << 20));
+        settings.put("max-wals", "3");
+        settings.put("strict-reconfig-check", "true");
+        settings.put("enable-v2", "false");
+        settings.put("metrics", "extensive");
+        settings.put("logger", "zap");
+        settings.put("log-outputs", "stderr");
+        return settings;
+    }
+
+    private Process start(final String name, final List<String> args, final Map<String, String> env)
+        throws IOException {
+        final List<String> command = new ArrayList<>(JavaChild.command(List.of("-Xmx256m"),
+            "io.cairn.server.cli.CairnCommand", List.of("member")));
+        command.addAll(args);
+        final ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+            .redirectOutput(dir.resolve(name + ".log").toFile());
+        builder.environment().putAll(env);
+        final Process process = builder.start();
+        processes.add(process);
+        return process;
+    }
+
+    private static String etcdctl(final int client, final String... args) throws Exception {
+        final List<String> command = new ArrayList<>(List.of(ProcessCluster.tool("etcdctl"), "--endpoints",
+            "127.0.0.1:" + client, "--command-timeout", "10s"));
+        command.addAll(List.of(args));
+        final ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().put("ETCDCTL_API", "3");
+        final Process process = builder.start();
+        final String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(30, TimeUnit.SECONDS), "etcdctl " + String.join(" ", args));
+        return out.trim();
+    }
+
+    /** Compaction within seconds, the quota raising NOSPACE, a warning for the ignored flag. */
+    private void checkBehaviour(final String name, final int client) throws Exception {
+        final Path log = dir.resolve(name + ".log");
+        Await.until(name + " to serve", 60, () -> etcdctl(client, "put", "k", "v0").equals("OK"));
+        for (int i = 1; i <= 40; i++) {
+            assertEquals("OK", etcdctl(client, "put", "k", "v" + i));
+            Thread.sleep(100);
+        }
+        // Periodic retention 2s: the leader compacts at the revision it noted two seconds before.
+        Await.until(name + " to compact on its own", 30, () -> etcdctl(client, "get", "k", "--rev=2")
+            .contains("required revision has been compacted"));
+        assertTrue(Files.readString(log).contains("Finished auto-compaction at revision"), Files.readString(log));
+        assertTrue(Files.readString(log).contains("--max-wals=3 is accepted and ignored"), Files.readString(log));
+        // A 1 MiB quota: 100-KiB values fill it, then NOSPACE refuses writes (reads go on).
+        final String big = "x".repeat(100 << 10);
+        String answer = "";
+        for (int i = 0; i < 40 && !answer.contains("database space exceeded"); i++) {
+            answer = etcdctl(client, "put", "big-" + i, big);
+        }
+        assertTrue(answer.contains("etcdserver: mvcc: database space exceeded"), answer);
+        assertTrue(etcdctl(client, "alarm", "list").contains("alarm:NOSPACE"));
+        assertEquals("k\nv40", etcdctl(client, "get", "k"));
+        final Process second = new ProcessBuilder(ProcessCluster.tool("etcdctl"), "--endpoints", "127.0.0.2:" + client,
+            "get", "k").redirectErrorStream(true).start();
+        assertEquals("k\nv40", new String(second.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim(),
+            "the second listen URL serves too");
+    }
+
+    @Test
+    void shouldRunFromASystemdUnitsFlags() throws Exception {
+        final int client = ProcessCluster.freeTcpPort();
+        final Map<String, String> settings = settings("flags", client, ProcessCluster.freeUdpPort());
+        final List<String> args = new ArrayList<>();
+        settings.forEach((flag, value) -> args.add("--" + flag + "=" + value));
+        start("flags", args, Map.of());
+        checkBehaviour("flags", client);
+    }
+
+    @Test
+    void shouldRunFromEtcdsEnvironmentVariables() throws Exception {
+        final int client = ProcessCluster.freeTcpPort();
+        final Map<String, String> env = new LinkedHashMap<>();
+        settings("env", client, ProcessCluster.freeUdpPort()).forEach((flag, value) ->
+            env.put("ETCD_" + flag.toUpperCase(java.util.Locale.ROOT).replace('-', '_'), value));
+        start("env", List.of(), env);
+        checkBehaviour("env", client);
+    }
+
+    @Test
+    void shouldRunFromEtcdsConfigFile() throws Exception {
+        final int client = ProcessCluster.freeTcpPort();
+        final StringBuilder yaml = new StringBuilder();
+        settings("file", client, ProcessCluster.freeUdpPort()).forEach((flag, value) -> yaml.append(flag)
+            .append(": ").append(flag.endsWith("-urls") || flag.equals("log-outputs") ? "['" + value + "']"
+                : "'" + value + "'").append('\n'));
+        final Path file = dir.resolve("etcd.conf.yml");
+        Files.writeString(file, yaml.toString());
+        start("file", List.of("--config-file", file.toString()), Map.of("ETCD_NAME", "ignored"));
+        checkBehaviour("file", client);
+    }
+}
