@@ -68,9 +68,11 @@ public final class CairnMember implements AutoCloseable {
      *                  client ports present its peer certificate.
      * @param auth      {@code --auth-token}, {@code --bcrypt-cost}, {@code --auth-token-ttl}.
      * @param compaction {@code --auto-compaction-mode} and {@code --auto-compaction-retention}.
+     * @param grpc      the client port's gRPC settings ({@code --max-concurrent-streams}, {@code --grpc-keepalive-*}).
      */
     public record Config(NodeConfig node, String listenClientUrls, String httpUrl, String metricsUrl,
-        TlsConfig clientTls, TlsConfig peerTls, AuthConfig auth, AutoCompactor.Settings compaction) {
+        TlsConfig clientTls, TlsConfig peerTls, AuthConfig auth, AutoCompactor.Settings compaction,
+        GrpcSettings grpc) {
         /**
          * Checks that a member has a client URL to serve, and a certificate where it is to serve TLS.
          */
@@ -104,7 +106,7 @@ public final class CairnMember implements AutoCloseable {
          */
         public Config(final NodeConfig node, final String httpUrl) {
             this(node, null, httpUrl, null, TlsConfig.NONE, TlsConfig.NONE, AuthConfig.DEFAULT,
-                AutoCompactor.Settings.OFF);
+                AutoCompactor.Settings.OFF, GrpcSettings.DEFAULTS);
         }
 
         /**
@@ -174,6 +176,22 @@ public final class CairnMember implements AutoCloseable {
     }
 
     /**
+     * etcd's gRPC flags for the client port.
+     *
+     * @param maxConcurrentStreams {@code --max-concurrent-streams}: streams (calls) one connection may have open.
+     * @param keepaliveMinTimeMs   {@code --grpc-keepalive-min-time}: the shortest ping interval a client may use.
+     * @param keepaliveIntervalMs  {@code --grpc-keepalive-interval}: how often the server pings an idle connection
+     *                             (0: never).
+     * @param keepaliveTimeoutMs   {@code --grpc-keepalive-timeout}: how long it waits for the ping's answer before
+     *                             closing the connection (0: never closes for that).
+     */
+    public record GrpcSettings(long maxConcurrentStreams, long keepaliveMinTimeMs, long keepaliveIntervalMs,
+        long keepaliveTimeoutMs) {
+        /** etcd 3.4's defaults: unlimited streams, 5 s, 2 h, 20 s. */
+        public static final GrpcSettings DEFAULTS = new GrpcSettings(0xFFFF_FFFFL, 5_000, 7_200_000, 20_000);
+    }
+
+    /**
      * Netty event loops of the client port ({@code -Dcairn.grpc.eventLoops}, default 1; gRPC's own default is two per
      * core): each is a thread that wakes for its connections' bytes, and on two shared cores fewer wake-ups beat
      * parallelism. Writes' handlers run on them.
@@ -229,8 +247,15 @@ public final class CairnMember implements AutoCloseable {
             .executor(INLINE)
             .callExecutor(this::callExecutor)
             .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX)
-            .permitKeepAliveTime(5, TimeUnit.SECONDS)
-            .permitKeepAliveWithoutCalls(true);
+            .permitKeepAliveTime(config.grpc().keepaliveMinTimeMs(), TimeUnit.MILLISECONDS)
+            .permitKeepAliveWithoutCalls(true)
+            .maxConcurrentCallsPerConnection((int)Math.min(Integer.MAX_VALUE, config.grpc().maxConcurrentStreams()));
+        if (config.grpc().keepaliveIntervalMs() > 0) {
+            builder.keepAliveTime(config.grpc().keepaliveIntervalMs(), TimeUnit.MILLISECONDS);
+        }
+        if (config.grpc().keepaliveTimeoutMs() > 0) {
+            builder.keepAliveTimeout(config.grpc().keepaliveTimeoutMs(), TimeUnit.MILLISECONDS);
+        }
         for (final String url : listen.subList(1, listen.size())) {
             builder.addListenAddress(address(url)); // one server, one negotiator: every URL serves both protocols
         }

@@ -157,4 +157,57 @@ class EtcdFlagsIT {
         start("file", List.of("--config-file", file.toString()), Map.of("ETCD_NAME", "ignored"));
         checkBehaviour("file", client);
     }
+
+    @Test
+    void shouldRunKubeadmsStaticPodCommandLine() throws Exception {
+        // kubeadm's etcd.yaml command, file names and all (its PKI made here; the node's IP is 127.0.0.1).
+        final Path pki = Files.createDirectories(dir.resolve("pki"));
+        final io.cairn.server.tls.Certificates.Issued ca = io.cairn.server.tls.Certificates.issue("etcd-ca",
+            List.of(), true, null, java.time.Duration.ofDays(2));
+        io.cairn.server.tls.Certificates.writePem(pki.resolve("ca.crt"), List.of(ca.certificate()), false);
+        for (final String name : new String[] {"server", "peer", "healthcheck-client"}) {
+            io.cairn.server.tls.Certificates.issue(name, List.of("127.0.0.1", "localhost"), false, ca,
+                java.time.Duration.ofDays(2)).write(pki.resolve(name + ".crt"), pki.resolve(name + ".key"));
+        }
+        final int client = ProcessCluster.freeTcpPort();
+        final int peer = ProcessCluster.freeUdpPort();
+        final int metrics = ProcessCluster.freeTcpPort();
+        final String ip = "127.0.0.1";
+        start("kubeadm", List.of("--advertise-client-urls=https://" + ip + ":" + client,
+            "--cert-file=" + pki.resolve("server.crt"), "--client-cert-auth=true",
+            "--data-dir=" + dir.resolve("etcd"), "--experimental-initial-corrupt-check=true",
+            "--experimental-watch-progress-notify-interval=5s",
+            "--initial-advertise-peer-urls=https://" + ip + ":" + peer,
+            "--initial-cluster=node1=https://" + ip + ":" + peer, "--key-file=" + pki.resolve("server.key"),
+            "--listen-client-urls=https://" + ip + ":" + client,
+            "--listen-metrics-urls=http://127.0.0.1:" + metrics, "--listen-peer-urls=https://" + ip + ":" + peer,
+            "--name=node1", "--peer-cert-file=" + pki.resolve("peer.crt"), "--peer-client-cert-auth=true",
+            "--peer-key-file=" + pki.resolve("peer.key"), "--peer-trusted-ca-file=" + pki.resolve("ca.crt"),
+            "--snapshot-count=10000", "--trusted-ca-file=" + pki.resolve("ca.crt")), Map.of());
+        // The pod's probes: GET /health (newer kubeadm asks ?exclude=NOSPACE&serializable=true) on the metrics URL.
+        final java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        Await.until("the liveness probe", 60, () -> {
+            try {
+                return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + metrics
+                    + "/health?exclude=NOSPACE&serializable=true")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body().equals("{\"health\":\"true\"}");
+            } catch (final IOException ex) {
+                return false;
+            }
+        });
+        // The API server's client: etcdctl with the healthcheck client's certificate, as kubeadm's own checks.
+        final List<String> tls = List.of("--cacert", pki.resolve("ca.crt").toString(), "--cert",
+            pki.resolve("healthcheck-client.crt").toString(), "--key",
+            pki.resolve("healthcheck-client.key").toString());
+        final List<String> put = new ArrayList<>(List.of(ProcessCluster.tool("etcdctl"), "--endpoints",
+            "https://" + ip + ":" + client));
+        put.addAll(tls);
+        put.addAll(List.of("put", "/registry/namespaces/default", "ns"));
+        final ProcessBuilder builder = new ProcessBuilder(put).redirectErrorStream(true);
+        builder.environment().put("ETCDCTL_API", "3");
+        final Process process = builder.start();
+        assertEquals("OK", new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim());
+        assertTrue(Files.readString(dir.resolve("kubeadm.log")).contains("--experimental-initial-corrupt-check=true"
+            + " is accepted and ignored"));
+    }
 }

@@ -93,7 +93,25 @@ final class MemberFlags {
                 flags.getOrDefault("auth-token", "simple"), (int)number("bcrypt-cost",
                     flags.getOrDefault("bcrypt-cost", "10")), number("auth-token-ttl",
                     flags.getOrDefault("auth-token-ttl", "300")),
-                ttl -> durationMs("auth-token", ttl, 0)), compaction(flags));
+                ttl -> durationMs("auth-token", ttl, 0)), compaction(flags), grpc(flags));
+    }
+
+    /** etcd's gRPC flags ({@code math.MaxUint32}, etcd's help's default, reads as no limit). */
+    private static CairnMember.GrpcSettings grpc(final Map<String, String> flags) {
+        final CairnMember.GrpcSettings defaults = CairnMember.GrpcSettings.DEFAULTS;
+        final String streams = flags.getOrDefault("max-concurrent-streams", "math.MaxUint32").trim();
+        final long maxStreams = "math.MaxUint32".equals(streams) ? defaults.maxConcurrentStreams()
+            : number("max-concurrent-streams", streams);
+        if (maxStreams < 1) {
+            throw new IllegalArgumentException("--max-concurrent-streams must be at least 1, not " + streams);
+        }
+        return new CairnMember.GrpcSettings(maxStreams,
+            durationMs("grpc-keepalive-min-time", flags.get("grpc-keepalive-min-time"),
+                defaults.keepaliveMinTimeMs()),
+            durationMs("grpc-keepalive-interval", flags.get("grpc-keepalive-interval"),
+                defaults.keepaliveIntervalMs()),
+            durationMs("grpc-keepalive-timeout", flags.get("grpc-keepalive-timeout"),
+                defaults.keepaliveTimeoutMs()));
     }
 
     /**

@@ -128,6 +128,10 @@ class MemberFlagsTest {
         assertEquals(500, config.node().snapshotCount(), "a flag shadows its variable");
         assertEquals(new NodeConfig.Limits(50, 600, 1 << 20, 65536, 16), config.node().limits());
         assertEquals(12, config.node().limits().electionTicks());
+        assertEquals(CairnMember.GrpcSettings.DEFAULTS, config.grpc());
+        assertEquals(new CairnMember.GrpcSettings(100, 1_000, 0, 5_000), MemberFlags.parse(new String[] {
+            "--max-concurrent-streams", "100", "--grpc-keepalive-min-time=1s", "--grpc-keepalive-interval=0",
+            "--grpc-keepalive-timeout", "5s"}, Map.of()).grpc());
         assertEquals(NodeConfig.Limits.DEFAULTS, MemberFlags.parse(new String[0], Map.of()).node().limits());
         final IllegalArgumentException election = assertThrows(IllegalArgumentException.class,
             () -> MemberFlags.parse(new String[] {"--election-timeout", "300"}, Map.of()));
