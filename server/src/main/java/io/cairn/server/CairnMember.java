@@ -5,6 +5,7 @@ import io.cairn.embedded.NodeConfig;
 import io.cairn.embedded.cluster.Topology;
 import io.cairn.server.grpc.ClusterService;
 import io.cairn.server.grpc.KvService;
+import io.cairn.server.grpc.LearnerGuard;
 import io.cairn.server.grpc.LeaseService;
 import io.cairn.server.grpc.MaintenanceService;
 import io.cairn.server.grpc.WatchService;
@@ -305,8 +306,10 @@ public final class CairnMember implements AutoCloseable {
         builder.protocolNegotiator(new ClientPortProtocols(!config.clientHttps() ? null
             : peerTls == null ? tls.grpcServer() : tls.grpcServerAlsoTrusting(peerTls), gateway::install));
         this.grpc = builder.addService(lease).intercept(new AuthInterceptor(config.clientHttps()
-            && config.clientTls().clientCertAuth(), auth)).intercept(metrics.grpcInterceptor()).build();
-        this.inProcess = local.addService(lease).intercept(new AuthInterceptor(false, auth)).build();
+            && config.clientTls().clientCertAuth(), auth)).intercept(new LearnerGuard(node))
+            .intercept(metrics.grpcInterceptor()).build();
+        this.inProcess = local.addService(lease).intercept(new AuthInterceptor(false, auth))
+            .intercept(new LearnerGuard(node)).build();
     }
 
     private static List<String> tlsHosts(final Config config) {

@@ -70,6 +70,13 @@ class MembershipIT {
         cairn.awaitPorts();
         Await.output(() -> etcdctl(cairn.endpoints(), null, "member", "list"),
             list -> list.contains(learnerId + ", started, m4, " + cairn.peerUrl(3) + ", http://"), "m4 started");
+        // A learner answers what etcd's learners answer: status and serializable reads; nothing else.
+        assertTrue(etcdctl(cairn.endpoint(3), null, "put", "on-learner", "x")
+            .contains("etcdserver: rpc not supported for learner"));
+        assertTrue(etcdctl(cairn.endpoint(3), null, "get", "k0").contains("etcdserver: rpc not supported for learner"));
+        assertTrue(etcdctl(cairn.endpoint(3), null, "endpoint", "status").contains(cairn.endpoint(3)));
+        Await.output(() -> etcdctl(cairn.endpoint(3), null, "get", "--consistency=s", "--prefix", ""),
+            out -> !out.contains("Error"), "a serializable read on the learner");
         Await.output(() -> etcdctl(cairn.endpoints(), null, "member", "promote", learnerId),
             out -> out.contains(learnerId + " promoted in cluster"), "promotion (once the learner is in sync)");
         put(cairn.endpoint(3), "k1", written); // forwarded by the new member
