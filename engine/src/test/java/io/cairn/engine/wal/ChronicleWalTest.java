@@ -203,20 +203,23 @@ class ChronicleWalTest {
         }
     }
 
+    /** Entries 1..10 in one file and 11..20 in the next (each open appends in a new file). */
+    private void twoFilesOfTenEntries() throws IOException {
+        for (long first = 1; first <= 11; first += 10) {
+            try (ChronicleWal wal = ChronicleWal.open(config())) {
+                appendRange(wal, first, first + 9, 1);
+                wal.sync();
+            }
+        }
+    }
+
     @Test
     void shouldRecoverWhenAnEarlierBaseRecordPrecedesEntriesWhoseFilesALaterCompactionDeleted() throws IOException {
         // Entries 1..10 (file A) and 11..20 (file B, after a reopen); in file C a compaction at 5 writes BASE 5 and
         // deletes nothing, entries 21..30 follow, and a compaction at 25 deletes A and B. Replaying C alone meets
         // BASE 5 and then entry 21: entries 6..20 are missing because their files were compacted away (the BASE 25
         // further on says so), not lost. (PowerLossIT and AeronProcessesIT found members refusing to start over this.)
-        try (ChronicleWal wal = ChronicleWal.open(config())) {
-            appendRange(wal, 1, 10, 1);
-            wal.sync();
-        }
-        try (ChronicleWal wal = ChronicleWal.open(config())) {
-            appendRange(wal, 11, 20, 1);
-            wal.sync();
-        }
+        twoFilesOfTenEntries();
         try (ChronicleWal wal = ChronicleWal.open(config())) {
             wal.compactBefore(6);
             assertEquals(3, queueFiles().size(), queueFiles().toString());
@@ -237,14 +240,7 @@ class ChronicleWalTest {
     void shouldReportAGapThatNoLaterBaseRecordCovers() throws IOException {
         // The same files, but the compaction that deleted A and B stopped at 20: entries 21..30 must all be there, so
         // a missing file in the middle (B deleted by hand) is reported, never skipped.
-        try (ChronicleWal wal = ChronicleWal.open(config())) {
-            appendRange(wal, 1, 10, 1);
-            wal.sync();
-        }
-        try (ChronicleWal wal = ChronicleWal.open(config())) {
-            appendRange(wal, 11, 20, 1);
-            wal.sync();
-        }
+        twoFilesOfTenEntries();
         final List<Path> files = queueFiles();
         try (ChronicleWal wal = ChronicleWal.open(config())) {
             wal.compactBefore(6);
