@@ -65,7 +65,9 @@ class MembershipIT {
         assertTrue(etcdctl(cairn.endpoints(), null, "member", "promote", voterId)
             .contains("Error: etcdserver: can only promote a learner member"));
 
-        // It joins, publishes its name and client URL, and catches up; then it is promoted.
+        // It joins — started with what member add printed, as variables — publishes its name and client URL, and
+        // catches up; then it is promoted.
+        cairn.useEtcdEnvironment(3, added);
         cairn.start(3);
         cairn.awaitPorts();
         Await.output(() -> etcdctl(cairn.endpoints(), null, "member", "list"),

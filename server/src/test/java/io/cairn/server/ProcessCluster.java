@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -38,6 +39,7 @@ public final class ProcessCluster implements AutoCloseable {
     private final int[] clientPorts;
     private final int[] peerPorts;
     private final int[] httpPorts;
+    private final Map<Integer, Map<String, String>> etcdEnvironments = new ConcurrentHashMap<>();
     private final Process[] processes;
     private final String initialCluster;
     private String peerScheme = "http";
@@ -509,18 +511,25 @@ public final class ProcessCluster implements AutoCloseable {
      * @throws IOException if it cannot start.
      */
     public void start(final int i) throws IOException {
+        final Map<String, String> environment = etcdEnvironments.get(i);
+        final List<String> args = new ArrayList<>(List.of("member"));
+        if (environment == null) {
+            args.addAll(List.of("--name", names[i]));
+        }
+        args.addAll(List.of("--data-dir", data.resolve(names[i]).toString(),
+            "--listen-client-urls", clientScheme + "://" + hosts[i] + ":" + clientPorts[i],
+            "--listen-peer-urls", peerUrl(i), "--listen-metrics-urls", "http://" + hosts[i] + ":" + httpPorts[i]));
         final List<String> command = new ArrayList<>(JavaChild.command(List.of(
             "-Dio.netty.leakDetection.level=simple", // members turn it off unless asked: tests ask
             "-Dcairn.transport.partitionFile=" + partitionFile(i), "-Xmx256m"), "io.cairn.server.cli.CairnCommand",
-            List.of("member", "--name", names[i], "--data-dir", data.resolve(names[i]).toString(),
-                "--listen-client-urls", clientScheme + "://" + hosts[i] + ":" + clientPorts[i],
-                "--listen-peer-urls", peerUrl(i),
-                "--listen-metrics-urls", "http://" + hosts[i] + ":" + httpPorts[i])));
+            args));
         if (Files.exists(bootIdFile(i))) {
             command.add(1, "-Dcairn.bootIdFile=" + bootIdFile(i));
         }
         command.addAll(extraFlags);
-        if (i < initialSize && !replaced[i]) {
+        if (environment != null) {
+            // The name and the cluster come from the environment etcdctl member add printed.
+        } else if (i < initialSize && !replaced[i]) {
             command.addAll(List.of("--initial-cluster", initialClusterFlag(), "--initial-cluster-clients",
                 clients.replace("=http://", "=" + clientScheme + "://")));
         } else {
@@ -530,8 +539,30 @@ public final class ProcessCluster implements AutoCloseable {
                 "--initial-cluster-state", "existing"));
         }
         command.addAll(0, prefixes.get(i)); // ip netns exec NS java ...: exec keeps the PID
-        processes[i] = new ProcessBuilder(command).redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(logs.resolve(names[i] + ".log").toFile())).start();
+        final ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(logs.resolve(names[i] + ".log").toFile()));
+        if (environment != null) {
+            builder.environment().putAll(environment);
+        }
+        processes[i] = builder.start();
+    }
+
+    /**
+     * Starts member {@code i} from now on with the variables {@code etcdctl member add} printed
+     * ({@code ETCD_NAME}, {@code ETCD_INITIAL_CLUSTER}, {@code ETCD_INITIAL_ADVERTISE_PEER_URLS},
+     * {@code ETCD_INITIAL_CLUSTER_STATE}) instead of its name and cluster flags, as an operator pastes them.
+     *
+     * @param i     its position.
+     * @param added what {@code etcdctl member add} printed.
+     */
+    public void useEtcdEnvironment(final int i, final String added) {
+        final Map<String, String> environment = new java.util.HashMap<>();
+        final java.util.regex.Matcher variable = java.util.regex.Pattern.compile("(ETCD_[A-Z_]+)=\"([^\"]*)\"")
+            .matcher(added);
+        while (variable.find()) {
+            environment.put(variable.group(1), variable.group(2));
+        }
+        etcdEnvironments.put(i, environment);
     }
 
     /**
