@@ -210,4 +210,39 @@ class EtcdFlagsIT {
         assertTrue(Files.readString(dir.resolve("kubeadm.log")).contains("--experimental-initial-corrupt-check=true"
             + " is accepted and ignored"));
     }
+
+    /** Kills the leader of a started three-member cluster; returns ms until another member leads. */
+    private static long failoverMs(final ProcessCluster cluster) throws Exception {
+        final int[] leader = {-1};
+        Await.until("a leader", 60, () -> (leader[0] = cluster.leader()) >= 0);
+        Thread.sleep(1_000); // settled: every follower has heard the leader's heartbeats
+        final long killedNs = System.nanoTime();
+        cluster.kill(leader[0]);
+        Await.until("a new leader", 60, () -> {
+            final int now = cluster.leader();
+            return now >= 0 && now != leader[0];
+        });
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedNs);
+    }
+
+    @Test
+    void shouldElectFasterWithAShorterElectionTimeout() throws Exception {
+        // etcd's defaults (heartbeat 100 ms, election 1000 ms) against 20 ms and 200 ms: a follower may not
+        // campaign before its election timeout, so the default cluster takes at least a second to replace its leader,
+        // and the tuned one takes a fraction of it.
+        final long defaultMs;
+        try (ProcessCluster defaults = ProcessCluster.startCairn(dir.resolve("defaults"), "EtcdFlagsIT-defaults", 3)) {
+            defaultMs = failoverMs(defaults);
+        }
+        final long tunedMs;
+        try (ProcessCluster tuned = ProcessCluster.prepareCairn(dir.resolve("tuned"), "EtcdFlagsIT-tuned", 3)
+            .withFlags("--heartbeat-interval", "20", "--election-timeout", "200")) {
+            tuned.startAll();
+            tunedMs = failoverMs(tuned);
+        }
+        System.out.println("EtcdFlagsIT: a new leader " + defaultMs + " ms after the leader's death with etcd's"
+            + " timings, " + tunedMs + " ms with --heartbeat-interval 20 --election-timeout 200");
+        assertTrue(defaultMs >= 1_000, "the default election timeout is 1 s: " + defaultMs + " ms");
+        assertTrue(tunedMs < defaultMs, "tuned " + tunedMs + " ms against " + defaultMs + " ms");
+    }
 }
