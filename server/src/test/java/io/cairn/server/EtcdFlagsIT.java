@@ -118,6 +118,16 @@ class EtcdFlagsIT {
         }
         assertTrue(answer.contains("etcdserver: mvcc: database space exceeded"), answer);
         assertTrue(etcdctl(client, "alarm", "list").contains("alarm:NOSPACE"));
+        // etcd 3.4.23's /health under an alarm, and kubeadm's probe that excludes NOSPACE.
+        final java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        final java.net.http.HttpResponse<String> unhealthy = http.send(java.net.http.HttpRequest.newBuilder(
+            java.net.URI.create("http://127.0.0.1:" + client + "/health")).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(503, unhealthy.statusCode());
+        assertEquals("{\"health\":\"false\"}\n", unhealthy.body());
+        assertEquals(200, http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+            + client + "/health?exclude=NOSPACE")).build(), java.net.http.HttpResponse.BodyHandlers.ofString())
+            .statusCode());
         assertEquals("k\nv40", etcdctl(client, "get", "k"));
         final Process second = new ProcessBuilder(ProcessCluster.tool("etcdctl"), "--endpoints", "127.0.0.2:" + client,
             "get", "k").redirectErrorStream(true).start();

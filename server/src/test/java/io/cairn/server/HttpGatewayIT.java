@@ -96,6 +96,7 @@ class HttpGatewayIT {
             {"/v3/nothing/here", "{}"},
             {"/v3/kv/range", null},
             {"/health", null},
+            {"/health", "{}"},
             {"/version", null},
         };
         for (final String[] request : requests) {

@@ -272,7 +272,7 @@ public final class HttpGateway {
             final Exchange exchange = new Exchange(ctx, HttpUtil.isKeepAlive(request));
             final String path = new QueryStringDecoder(request.uri()).path();
             switch (path) {
-                case "/health" -> health(exchange);
+                case "/health" -> health(exchange, request);
                 case "/metrics" -> exchange.reply(HttpResponseStatus.OK, "text/plain; version=0.0.4; charset=utf-8",
                     metrics.scrape());
                 case "/version" -> exchange.reply(metricsOnly ? HttpResponseStatus.NOT_FOUND : HttpResponseStatus.OK,
@@ -439,13 +439,31 @@ public final class HttpGateway {
         }
     }
 
-    private void health(final Exchange exchange) {
-        final boolean leader = status.leaderId() != 0;
-        final boolean alarmed = status.alarmBits() != 0;
-        final boolean healthy = leader && !alarmed;
-        exchange.reply(healthy ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, JSON,
-            "{\"health\":\"" + healthy + "\"" + (healthy ? "" : ",\"reason\":\"" + (leader ? "ALARM"
-                : "RAFT NO LEADER") + "\"") + "}");
+    /**
+     * etcd 3.4.23's {@code /health}: GET only; healthy with a leader and no alarm but those excluded
+     * ({@code ?exclude=NOSPACE}, as kubeadm's probe asks), {@code {"health":"true"}}; otherwise 503 with
+     * {@code {"health":"false"}} as Go's {@code http.Error} writes it (text, a newline). etcd also makes a quorum read
+     * (QGET); Cairn's leader is known from its heartbeats within an election timeout.
+     */
+    private void health(final Exchange exchange, final FullHttpRequest request) {
+        if (!HttpMethod.GET.equals(request.method())) {
+            exchange.reply(HttpResponseStatus.METHOD_NOT_ALLOWED, TEXT, "Method Not Allowed\n");
+            return;
+        }
+        int alarms = status.alarmBits();
+        for (final String excluded : new QueryStringDecoder(request.uri()).parameters().getOrDefault("exclude",
+            java.util.List.of())) {
+            if ("NOSPACE".equals(excluded)) {
+                alarms &= ~(1 << io.cairn.engine.mvcc.MvccCommand.ALARM_NOSPACE);
+            } else if ("CORRUPT".equals(excluded)) {
+                alarms &= ~(1 << io.cairn.engine.mvcc.MvccCommand.ALARM_CORRUPT);
+            }
+        }
+        if (status.leaderId() != 0 && alarms == 0) {
+            exchange.reply(HttpResponseStatus.OK, TEXT, "{\"health\":\"true\"}");
+        } else {
+            exchange.reply(HttpResponseStatus.SERVICE_UNAVAILABLE, TEXT, "{\"health\":\"false\"}\n");
+        }
     }
 
     /**
