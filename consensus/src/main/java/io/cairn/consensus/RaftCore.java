@@ -1828,6 +1828,7 @@ public final class RaftCore {
         return "RaftCore{node=" + nodeId + ", role=" + Role.name(role) + ", term=" + term + ", leader=" + leaderId
             + ", vote=" + votedFor + ", commit=" + commitIndex + ", applied=" + appliedIndex + ", last="
             + log.lastIndex() + ", durable=" + log.durableIndex() + ", base=" + log.baseIndex() + ", config="
-            + membership + "@" + configIndex + '}';
+            + membership + "@" + configIndex + (abstainBelow != 0 ? ", abstaining below " + abstainBelow + "@"
+            + abstainTerm : "") + '}';
     }
 }
