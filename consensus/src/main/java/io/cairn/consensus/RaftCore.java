@@ -688,7 +688,12 @@ public final class RaftCore {
      * @return true while its log is below what it had synced.
      */
     public boolean abstaining() {
-        if (abstainBelow != 0 && log.lastIndex() >= abstainBelow) {
+        // Settled once the log is at least as up to date as the one it lost (§5.4.1's order: the last term first). A
+        // last entry of a later term than the lost tail's came from a later leader, whose log holds every entry
+        // committed before its term (Leader Completeness): a lost entry at or below that index matches it, one above
+        // it was never committed. Index alone kept a member abstaining for good once a newer leader had cut its log
+        // below the lost index (the simulator found a cluster that could then elect no one).
+        if (abstainBelow != 0 && (log.lastIndex() >= abstainBelow || log.lastTerm() > abstainTerm)) {
             abstainBelow = 0;
             abstainTerm = 0;
         }
