@@ -234,11 +234,18 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
         member.start(onError);
         watches.start();
         watchdog.scheduleWithFixedDelay(() -> {
-            if (diskGuard != null) { // the quota, and the disk's reserve unless 0
-                diskGuard.check();
-            }
-            if (config.corruptCheckMs() > 0) {
-                corruption.tick(System.nanoTime());
+            // An exception escaping this task would end it for good (a scheduled executor drops a task that threw):
+            // each duty is caught and logged on its own.
+            try {
+                if (diskGuard != null) { // the quota, and the disk's reserve unless 0
+                    diskGuard.check();
+                }
+                if (config.corruptCheckMs() > 0) {
+                    corruption.tick(System.nanoTime());
+                }
+            } catch (final RuntimeException ex) {
+                LOG.log(System.Logger.Level.WARNING, "node " + config.name() + ": the disk, quota or corruption"
+                    + " check failed", ex);
             }
             for (final Runnable duty : duties) {
                 try {

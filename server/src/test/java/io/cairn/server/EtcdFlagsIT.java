@@ -113,10 +113,15 @@ class EtcdFlagsIT {
         // A 1 MiB quota: 100-KiB values fill it, then NOSPACE refuses writes (reads go on).
         final String big = "x".repeat(100 << 10);
         String answer = "";
-        for (int i = 0; i < 40 && !answer.contains("database space exceeded"); i++) {
+        // 4 MiB written, then more until the once-a-second check has raised the alarm (bounded: 60 puts).
+        for (int i = 0; i < 100 && !answer.contains("database space exceeded"); i++) {
             answer = etcdctl(client, "put", "big-" + i, big);
+            if (i >= 40) {
+                Thread.sleep(250);
+            }
         }
-        assertTrue(answer.contains("etcdserver: mvcc: database space exceeded"), answer);
+        assertTrue(answer.contains("etcdserver: mvcc: database space exceeded"), answer + "; the member's log: "
+            + Files.readString(log));
         assertTrue(etcdctl(client, "alarm", "list").contains("alarm:NOSPACE"));
         // etcd 3.4.23's /health under an alarm, and kubeadm's probe that excludes NOSPACE.
         final java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
