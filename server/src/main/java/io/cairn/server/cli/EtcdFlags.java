@@ -66,6 +66,11 @@ final class EtcdFlags {
     private static final String EXPERIMENTAL = "Experimental";
     private static final String CAIRN = "Cairn's own";
     private static final String NO_BBOLT = "Cairn's keyspace is LMDB, which commits each apply run: ";
+    private static final String V2_PROXY_ONLY = "For the v2 proxy only.";
+    private static final String NO_DISCOVERY = "Discovery is not supported.";
+    private static final String V2_NOT_SERVED = "etcd's v2 API is not served by Cairn.";
+    private static final String CERT_CHECK_MISSING = "Not supported yet: a member would accept %s certificates etcd"
+        + " refuses.";
 
     static final List<Flag> FLAGS = List.of(
         flag("name", "default", MEMBER, Use.CAIRN, "Human-readable name for this member."),
@@ -114,11 +119,11 @@ final class EtcdFlags {
         flag("advertise-client-urls", "http://127.0.0.1:2379", CLUSTERING, Use.CAIRN,
             "This member's client URL to advertise to the public (published through Raft)."),
         flag("discovery", "", CLUSTERING, Use.REFUSED, "Discovery bootstrap is not supported: give --initial-cluster."),
-        flag("discovery-fallback", "proxy", CLUSTERING, Use.IGNORED, "Discovery is not supported."),
-        flag("discovery-proxy", "", CLUSTERING, Use.IGNORED, "Discovery is not supported."),
+        flag("discovery-fallback", "proxy", CLUSTERING, Use.IGNORED, NO_DISCOVERY),
+        flag("discovery-proxy", "", CLUSTERING, Use.IGNORED, NO_DISCOVERY),
         flag("discovery-srv", "", CLUSTERING, Use.REFUSED,
             "DNS SRV bootstrap is not supported: give --initial-cluster."),
-        flag("discovery-srv-name", "", CLUSTERING, Use.IGNORED, "Discovery is not supported."),
+        flag("discovery-srv-name", "", CLUSTERING, Use.IGNORED, NO_DISCOVERY),
         bool("strict-reconfig-check", "true", CLUSTERING, Use.IGNORED,
             "Cairn always refuses a reconfiguration that would lose quorum."),
         bool("pre-vote", "false", CLUSTERING, Use.IGNORED, "Cairn's members always pre-vote."),
@@ -127,13 +132,13 @@ final class EtcdFlags {
         flag("auto-compaction-mode", "periodic", CLUSTERING, Use.CAIRN,
             "Interpret 'auto-compaction-retention' one of: periodic|revision ('periodic': a duration, hours"
                 + " without a unit; 'revision': a count of revisions)."),
-        bool("enable-v2", "false", CLUSTERING, Use.REFUSED, "etcd's v2 API is not served by Cairn."),
+        bool("enable-v2", "false", CLUSTERING, Use.REFUSED, V2_NOT_SERVED),
         flag("cert-file", "", SECURITY, Use.CAIRN, "Path to the client server TLS cert file (read again on change)."),
         flag("key-file", "", SECURITY, Use.CAIRN, "Path to the client server TLS key file (read again on change)."),
         bool("client-cert-auth", "false", SECURITY, Use.CAIRN, "Enable client cert authentication."),
         flag("client-crl-file", "", SECURITY, Use.CAIRN, "Path to the client certificate revocation list file."),
         flag("client-cert-allowed-hostname", "", SECURITY, Use.REFUSED,
-            "Not supported yet: a member would accept client certificates etcd refuses."),
+            CERT_CHECK_MISSING.formatted("client")),
         flag("trusted-ca-file", "", SECURITY, Use.CAIRN, "Path to the client server TLS trusted CA cert file."),
         bool("auto-tls", "false", SECURITY, Use.CAIRN, "Client TLS using generated certificates."),
         flag("peer-cert-file", "", SECURITY, Use.CAIRN, "Path to the peer server TLS cert file."),
@@ -142,9 +147,9 @@ final class EtcdFlags {
             "Enable peer client cert authentication (with peer TLS Cairn always requires it)."),
         flag("peer-trusted-ca-file", "", SECURITY, Use.CAIRN, "Path to the peer server TLS trusted CA file."),
         flag("peer-cert-allowed-cn", "", SECURITY, Use.REFUSED,
-            "Not supported yet: a member would accept peer certificates etcd refuses."),
+            CERT_CHECK_MISSING.formatted("peer")),
         flag("peer-cert-allowed-hostname", "", SECURITY, Use.REFUSED,
-            "Not supported yet: a member would accept peer certificates etcd refuses."),
+            CERT_CHECK_MISSING.formatted("peer")),
         bool("peer-auto-tls", "false", SECURITY, Use.CAIRN,
             "Peer TLS using self-generated certificates if --peer-key-file and --peer-cert-file are not provided."),
         flag("peer-crl-file", "", SECURITY, Use.CAIRN, "Path to the peer certificate revocation list file."),
@@ -170,16 +175,16 @@ final class EtcdFlags {
         bool("debug", "false", LOGGING, Use.CAIRN, "Deprecated by etcd: the same as --log-level debug."),
         flag("log-package-levels", "", LOGGING, Use.IGNORED, "Deprecated by etcd: use --log-level."),
         flag("proxy", "off", V2, Use.REFUSED, "etcd's v2 proxy mode: use 'cairn grpc-proxy' once it exists."),
-        flag("proxy-failure-wait", "5000", V2, Use.IGNORED, "For the v2 proxy only."),
-        flag("proxy-refresh-interval", "30000", V2, Use.IGNORED, "For the v2 proxy only."),
-        flag("proxy-dial-timeout", "1000", V2, Use.IGNORED, "For the v2 proxy only."),
-        flag("proxy-write-timeout", "5000", V2, Use.IGNORED, "For the v2 proxy only."),
-        flag("proxy-read-timeout", "0", V2, Use.IGNORED, "For the v2 proxy only."),
+        flag("proxy-failure-wait", "5000", V2, Use.IGNORED, V2_PROXY_ONLY),
+        flag("proxy-refresh-interval", "30000", V2, Use.IGNORED, V2_PROXY_ONLY),
+        flag("proxy-dial-timeout", "1000", V2, Use.IGNORED, V2_PROXY_ONLY),
+        flag("proxy-write-timeout", "5000", V2, Use.IGNORED, V2_PROXY_ONLY),
+        flag("proxy-read-timeout", "0", V2, Use.IGNORED, V2_PROXY_ONLY),
         bool("experimental-initial-corrupt-check", "false", EXPERIMENTAL, Use.IGNORED,
             "Cairn checks every record of its WAL when it opens, and compares keyspace hashes once it runs."),
         flag("experimental-corrupt-check-time", "5m", EXPERIMENTAL, Use.CAIRN,
             "Duration of time between cluster corruption check passes (0: off; etcd's default is off)."),
-        flag("experimental-enable-v2v3", "", EXPERIMENTAL, Use.REFUSED, "etcd's v2 API is not served by Cairn."),
+        flag("experimental-enable-v2v3", "", EXPERIMENTAL, Use.REFUSED, V2_NOT_SERVED),
         flag("experimental-backend-bbolt-freelist-type", "array", EXPERIMENTAL, Use.IGNORED,
             "Cairn's keyspace is LMDB, not bbolt."),
         bool("experimental-enable-lease-checkpoint", "false", EXPERIMENTAL, Use.IGNORED,
