@@ -5,6 +5,7 @@ import io.cairn.consensus.Membership;
 import io.cairn.consensus.RaftMessage;
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Role;
+import io.cairn.consensus.keyspace.Defragmenter;
 import io.cairn.consensus.keyspace.KeyspaceMember;
 import io.cairn.consensus.keyspace.KeyspaceStateMachine;
 import io.cairn.consensus.keyspace.LeaseKeeper;
@@ -842,6 +843,19 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
      */
     public ExecutorService executor() {
         return executor;
+    }
+
+    /**
+     * Defragments this member's keyspace (etcd's {@code Maintenance.Defragment}, local to the member): the pages
+     * compaction freed are given back to the file system while writes go on; writes wait only for the final swap.
+     *
+     * @return completed with what it did, or exceptionally (a {@link CairnException} if the node is stopped).
+     */
+    public CompletableFuture<Defragmenter.Report> defragment() {
+        if (closed) {
+            return CompletableFuture.failedFuture(new CairnException(CairnError.STOPPED));
+        }
+        return member.defragmenter().request();
     }
 
     /**

@@ -142,6 +142,7 @@ public final class KeyspaceMember implements AutoCloseable {
     private final LeaseKeeper leases;
     private final KeyspaceStateMachine stateMachine;
     private final RaftRequests requests;
+    private final Defragmenter defragmenter;
     private final RaftAgent agent;
     private AgentRunner runner;
 
@@ -218,6 +219,7 @@ public final class KeyspaceMember implements AutoCloseable {
         }
         this.requests = new RaftRequests(
             new UnsafeBuffer(ByteBuffer.allocateDirect(RaftRequests.bufferLength(16 << 20))));
+        this.defragmenter = new Defragmenter(store, requests);
         final Membership initial = snapshots.latest() != null ? snapshots.membership()
             : settings.initial();
         final SplittableRandom random = new SplittableRandom(System.nanoTime() ^ ((long)settings.nodeId() << 32));
@@ -239,7 +241,8 @@ public final class KeyspaceMember implements AutoCloseable {
             .stateMachine(stateMachine)
             .requests(requests)
             .listener(listener)
-            .duty(new SplitDuty(leases, APPLICATION_TYPE_MIN, application))
+            .duty(new SplitDuty(new SplitDuty(leases, Defragmenter.DEFRAGMENT, defragmenter), APPLICATION_TYPE_MIN,
+                application))
             .clock(clock)
             .tickIntervalNs(settings.tickIntervalNs())
             .snapshotPolicy(settings.snapshotIntervalEntries(), settings.compactionTrailingEntries()));
@@ -354,6 +357,13 @@ public final class KeyspaceMember implements AutoCloseable {
     }
 
     /**
+     * @return this member's defragmenter ({@link Defragmenter#request()} is etcd's {@code Maintenance.Defragment}).
+     */
+    public Defragmenter defragmenter() {
+        return defragmenter;
+    }
+
+    /**
      * @return the event loop (drive it by hand in tests; started by {@link #start} otherwise).
      */
     public RaftAgent agent() {
@@ -373,6 +383,7 @@ public final class KeyspaceMember implements AutoCloseable {
             agent.onClose(); // driven by hand: close the WAL the agent opened
         }
         leases.close();
+        defragmenter.close();
         stateMachine.close();
         snapshots.close();
         store.sync();

@@ -67,4 +67,12 @@ public record MvccConfig(
     public MvccConfig withRequestLimits(final int requestBytes, final int txnOps) {
         return new MvccConfig(directory, mapBytes, quotaBytes, requestBytes, txnOps, readersMax);
     }
+
+    /**
+     * @param other another directory (a copy of the store being made).
+     * @return a copy of this configuration for a store there.
+     */
+    public MvccConfig withDirectory(final Path other) {
+        return new MvccConfig(other, mapBytes, quotaBytes, requestBytesMax, txnOpsMax, readersMax);
+    }
 }

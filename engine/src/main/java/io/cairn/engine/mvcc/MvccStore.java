@@ -1,6 +1,7 @@
 package io.cairn.engine.mvcc;
 
 import io.cairn.engine.check.Check;
+import io.cairn.engine.files.DurableFiles;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableDirectByteBuffer;
 import org.agrona.MutableDirectBuffer;
@@ -18,9 +19,11 @@ import org.lmdbjava.Txn;
 import org.lmdbjava.TxnFlags;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.Lock;
@@ -92,6 +95,12 @@ public final class MvccStore implements AutoCloseable {
     private final int[] alarmCounts = new int[3];
 
     private Txn<DirectBuffer> batch;
+    /** A defragmentation renamed a file in the store's directory since the last {@link #sync()}. */
+    private volatile boolean renamed;
+    /** Copies being written ({@link #copyTo}, on other threads). */
+    private final java.util.concurrent.atomic.AtomicInteger copies = new java.util.concurrent.atomic.AtomicInteger();
+    /** Every batch committed while a defragmentation's copy catches up, or null. */
+    private CommandJournal journal;
     private final UnsafeBuffer compactedValue = new UnsafeBuffer(ByteBuffer.allocateDirect(1));
     private long pendingMain;
     private long sub;
@@ -138,6 +147,11 @@ public final class MvccStore implements AutoCloseable {
      */
     public static MvccStore open(final MvccConfig config) throws IOException {
         Files.createDirectories(config.directory());
+        final Path unfinished = config.directory().resolve(Defragmentation.DIRECTORY);
+        if (Files.exists(unfinished)) {
+            LOG.log(System.Logger.Level.WARNING, "deleting {0}: a defragmentation did not finish", unfinished);
+            Defragmentation.deleteTree(unfinished);
+        }
         return new MvccStore(config);
     }
 
@@ -278,6 +292,9 @@ public final class MvccStore implements AutoCloseable {
         final DirectBuffer command, final int offset, final int length, final MutableDirectBuffer response,
         final int at) {
         Check.state(batch != null, "apply outside a batch");
+        if (journal != null) {
+            journal.command(command, offset, length);
+        }
         final byte type = length > 0 ? MvccCommand.type(command, offset) : 0;
         final int status = validator.validate(command, offset, length);
         if (status != MvccError.OK) {
@@ -360,6 +377,9 @@ public final class MvccStore implements AutoCloseable {
             batch.close();
             batch = null;
         }
+        if (journal != null) {
+            journal.commit(index, term);
+        }
         if (authTouched) {
             authTouched = false;
             authRevision = authRevisionPending;
@@ -375,6 +395,9 @@ public final class MvccStore implements AutoCloseable {
             return;
         }
         keyspace.release();
+        if (journal != null) {
+            journal.abort();
+        }
         batch.abort();
         batch.close();
         batch = null;
@@ -913,6 +936,13 @@ public final class MvccStore implements AutoCloseable {
         environmentLock.readLock().lock();
         try {
             tables.env.sync(true);
+            if (renamed) {
+                renamed = false;
+                DurableFiles.syncDirectory(config.directory()); // a defragmentation's rename
+            }
+        } catch (final IOException ex) {
+            renamed = true;
+            throw new UncheckedIOException("syncing the keyspace directory " + config.directory() + " failed", ex);
         } finally {
             environmentLock.readLock().unlock();
         }
@@ -967,11 +997,13 @@ public final class MvccStore implements AutoCloseable {
     public Path copyTo(final Path directory) throws IOException {
         Files.createDirectories(directory);
         environmentLock.readLock().lock();
+        copies.incrementAndGet();
         try {
             tables.env.copy(directory.toFile(), CopyFlags.MDB_CP_COMPACT);
         } catch (final LmdbException ex) {
             throw new IOException("copy of keyspace into " + directory + " failed: " + ex.getMessage(), ex);
         } finally {
+            copies.decrementAndGet();
             environmentLock.readLock().unlock();
         }
         return directory.resolve(StoreFiles.DATA_FILE);
@@ -988,6 +1020,7 @@ public final class MvccStore implements AutoCloseable {
      */
     public void replaceWith(final Path snapshotFile, final long dataBytes) throws IOException {
         Check.state(batch == null, "replace with a batch open");
+        cancelJournal();
         environmentLock.writeLock().lock();
         try {
             detachReaders();
@@ -1001,6 +1034,81 @@ public final class MvccStore implements AutoCloseable {
             snapshotFile, appliedIndex, appliedTerm, revision);
     }
 
+    /**
+     * Starts rewriting the store compactly ({@link Defragmentation}): from now on every committed batch is journalled
+     * until the copy has caught up. Between batches, on the writer's thread; one at a time.
+     *
+     * @param journalBytesMax most bytes of batches to hold for the copy; past it the defragmentation is abandoned.
+     * @return the defragmentation, to drive and to close.
+     */
+    public Defragmentation beginDefragmentation(final long journalBytesMax) {
+        Check.state(batch == null, "defragmentation starts between batches");
+        Check.state(journal == null, "a defragmentation is already under way");
+        journal = new CommandJournal(journalBytesMax);
+        return new Defragmentation(this, journal, config.directory().resolve(Defragmentation.DIRECTORY));
+    }
+
+    void endJournal(final CommandJournal ended) {
+        if (journal == ended) {
+            journal = null;
+        }
+    }
+
+    private void cancelJournal() {
+        if (journal != null) {
+            journal.cancel();
+            journal = null;
+        }
+    }
+
+    /**
+     * @return true while a copy ({@link #copyTo}) is being written: a swap now would wait for it.
+     */
+    public boolean copying() {
+        return copies.get() > 0;
+    }
+
+    /**
+     * Replaces the store with a caught-up copy, open as it is: checks the copy holds exactly the store's state,
+     * renames its file over the store's and takes over its environment; readers wait for this and then see the same
+     * state. Nothing is unmapped or flushed here, so writes wait only for the rename: the old environment comes back
+     * to be closed off the store's thread (its file's blocks are freed then). The new file is as durable as the old
+     * one was (not at all until {@link #sync()}; see the class comment); the next {@link #sync()} also makes the
+     * rename durable. The environment keeps the copy's lock file (open; the copy's directory may be deleted).
+     *
+     * @return the old environment, to close.
+     */
+    Env<DirectBuffer> swapIn(final MvccStore copy, final CommandJournal ended) throws IOException {
+        Check.state(batch == null && copy.batch == null, "swap with a batch open");
+        Check.state(journal == ended, "the journal of this defragmentation is no longer kept");
+        if (copy.appliedIndex != appliedIndex || copy.revision != revision
+            || copy.compactRevision != compactRevision) {
+            throw new IOException("the defragmented copy is at applied index " + copy.appliedIndex + ", revision "
+                + copy.revision + ", compacted " + copy.compactRevision + " where the keyspace is at " + appliedIndex
+                + ", " + revision + ", " + compactRevision + ": not swapped in");
+        }
+        final Tables old = tables;
+        environmentLock.writeLock().lock();
+        try {
+            detachReaders();
+            Files.move(copy.config.directory().resolve(StoreFiles.DATA_FILE),
+                config.directory().resolve(StoreFiles.DATA_FILE), StandardCopyOption.ATOMIC_MOVE,
+                StandardCopyOption.REPLACE_EXISTING);
+            renamed = true;
+            journal = null;
+            tables = copy.tables;
+            keyspace = copy.keyspace;
+            copy.tables = null;
+            copy.keyspace = null;
+            loadState();
+        } finally {
+            environmentLock.writeLock().unlock();
+        }
+        Check.state(appliedIndex == copy.appliedIndex && revision == copy.revision, "the swapped-in store is at"
+            + " another state", appliedIndex, revision);
+        return old.env;
+    }
+
     @Override
     public void close() {
         environmentLock.writeLock().lock();
@@ -1009,6 +1117,7 @@ public final class MvccStore implements AutoCloseable {
                 return;
             }
             abortBatch();
+            cancelJournal();
             detachReaders();
             tables.env.close();
         } finally {

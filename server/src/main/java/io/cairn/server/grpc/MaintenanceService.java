@@ -39,11 +39,12 @@ import java.security.NoSuchAlgorithmException;
 /**
  * etcd's Maintenance service: Status (version, db size, leader, Raft index and term, applied index), Hash and
  * HashKV (Cairn's own keyspace hash, equal across members at the same revision: not bbolt's), Alarm (list, and
- * activate/deactivate through the log: NOSPACE refuses writes until disarmed), Defragment (LMDB reuses freed pages;
- * nothing to do, answered OK), Snapshot (a consistent copy of the keyspace streamed in 64 KiB messages; it is Cairn's
- * snapshot file padded to 512 bytes and followed by its SHA-256, as etcd frames its stream — not a bbolt file, so
- * {@code etcdctl snapshot status} cannot read it). MoveLeader asks the leader's loop to
- * transfer leadership (thesis §3.10) and answers once the target leads.
+ * activate/deactivate through the log: NOSPACE refuses writes until disarmed), Defragment (this member's keyspace
+ * rewritten compactly while writes go on, answered once the compact file is in place: {@code Defragmenter}),
+ * Snapshot (a consistent copy of the keyspace streamed in 64 KiB messages; it is Cairn's snapshot file padded to 512
+ * bytes and followed by its SHA-256, as etcd frames its stream — not a bbolt file, so {@code etcdctl snapshot status}
+ * cannot read it). MoveLeader asks the leader's loop to transfer leadership (thesis §3.10) and answers once the
+ * target leads.
  */
 public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
     private static final int SNAPSHOT_MESSAGE_BYTES = 64 << 10;
@@ -143,9 +144,15 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
 
     @Override
     public void defragment(final DefragmentRequest request, final StreamObserver<DefragmentResponse> observer) {
-        observer.onNext(DefragmentResponse.newBuilder()
-            .setHeader(node.header(node.read(reader -> reader.revision()))).build());
-        observer.onCompleted();
+        node.defragment().whenCompleteAsync((report, error) -> {
+            if (error != null) {
+                observer.onError(EtcdStatus.of(error));
+                return;
+            }
+            observer.onNext(DefragmentResponse.newBuilder()
+                .setHeader(node.header(node.read(reader -> reader.revision()))).build());
+            observer.onCompleted();
+        }, node.executor());
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.cairn.server.node;
 
+import io.cairn.consensus.keyspace.Defragmenter;
 import io.cairn.embedded.CairnNode;
 import io.cairn.embedded.ClusterClient;
 import io.cairn.embedded.NodeListener;
@@ -237,6 +238,11 @@ public final class GrpcNode implements Node, AutoCloseable {
     @Override
     public ExecutorService executor() {
         return node.executor();
+    }
+
+    @Override
+    public CompletableFuture<Defragmenter.Report> defragment() {
+        return node.defragment();
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.cairn.server.node;
 
 import io.cairn.consensus.Role;
+import io.cairn.consensus.keyspace.Defragmenter;
 import io.cairn.consensus.keyspace.LeaseKeeper;
 import io.cairn.engine.mvcc.MvccError;
 import io.cairn.engine.mvcc.MvccReader;
@@ -198,6 +199,11 @@ public interface Node {
      * @return where work that may wait runs (never the loop's or Netty's threads).
      */
     Executor executor();
+
+    /**
+     * @return this member's keyspace defragmented (etcd's Defragment: local to the member), or why not.
+     */
+    CompletableFuture<Defragmenter.Report> defragment();
 
     /**
      * @return the local keyspace (its size, client snapshots).
