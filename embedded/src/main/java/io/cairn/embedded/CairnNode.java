@@ -130,7 +130,7 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
                 initialPeers.put(peer.id(), peer.peerEndpoint());
             }
         }
-        final AeronTransportConfig transportConfig = AeronTransportConfig.of(self.id(), self.peerEndpoint(),
+        final AeronTransportConfig transportConfig = AeronTransportConfig.of(self.id(), config.peerListenEndpoint(),
             initialPeers).withPeerTls(config.peerTls());
         this.transport = AeronTransport.launch(config.aeronDir() == null
             ? transportConfig : transportConfig.withExternalDriver(config.aeronDir()));

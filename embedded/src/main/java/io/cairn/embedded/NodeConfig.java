@@ -32,10 +32,12 @@ import java.util.Objects;
  * @param watchProgressNotifyMs how long a watch that asked for progress notifications goes without a response before
  *                         it gets one (etcd's {@code --experimental-watch-progress-notify-interval}, 10 min).
  * @param limits           timing and size limits etcd's flags set ({@link Limits}).
+ * @param peerListen       the {@code host:port} the peer port binds ({@code 0.0.0.0:2380}: every interface), or null
+ *                         for the host:port of its peer URL in the topology (what the others send to).
  */
 public record NodeConfig(String name, Topology topology, Path dataDir, String clientUrl, boolean joining,
     boolean durable, long snapshotCount, long diskReserveBytes, String aeronDir, long corruptCheckMs,
-    SSLContext peerTls, long watchProgressNotifyMs, Limits limits) {
+    SSLContext peerTls, long watchProgressNotifyMs, Limits limits, String peerListen) {
     /** etcd 3.4's default {@code --snapshot-count}. */
     public static final long SNAPSHOT_COUNT_DEFAULT = 100_000;
     /** Default disk reserve: two WAL blocks. */
@@ -146,7 +148,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
     public static NodeConfig of(final String name, final Topology topology, final Path dataDir) {
         return new NodeConfig(name, topology, dataDir, null, false, true, SNAPSHOT_COUNT_DEFAULT,
             DISK_RESERVE_DEFAULT, null, CORRUPT_CHECK_DEFAULT_MS, null, WATCH_PROGRESS_NOTIFY_DEFAULT_MS,
-            Limits.DEFAULTS);
+            Limits.DEFAULTS, null);
     }
 
     /**
@@ -229,13 +231,29 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
         return edit(draft -> draft.limits = Objects.requireNonNull(next, "limits"));
     }
 
+    /**
+     * @param hostPort where the peer port binds ({@code 0.0.0.0:2380} for every interface), or null for the
+     *                 host:port of this member's peer URL.
+     * @return this config with it.
+     */
+    public NodeConfig withPeerListen(final String hostPort) {
+        return edit(next -> next.peerListen = hostPort);
+    }
+
+    /**
+     * @return the {@code host:port} the peer port binds.
+     */
+    public String peerListenEndpoint() {
+        return peerListen != null ? peerListen : self().peerEndpoint();
+    }
+
     /** A copy of this config with one change: the one place a config is rebuilt from its components. */
     private NodeConfig edit(final java.util.function.Consumer<Draft> change) {
         final Draft next = new Draft(this);
         change.accept(next);
         return new NodeConfig(name, topology, dataDir, next.clientUrl, next.joining, next.durable,
             next.snapshotCount, next.diskReserveBytes, next.aeronDir, next.corruptCheckMs, next.peerTls,
-            next.watchProgressNotifyMs, next.limits);
+            next.watchProgressNotifyMs, next.limits, next.peerListen);
     }
 
     /** The settings a {@code with*} call may change, copied from a config. */
@@ -250,6 +268,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
         SSLContext peerTls;
         long watchProgressNotifyMs;
         Limits limits;
+        String peerListen;
 
         Draft(final NodeConfig from) {
             clientUrl = from.clientUrl;
@@ -262,6 +281,7 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
             peerTls = from.peerTls;
             watchProgressNotifyMs = from.watchProgressNotifyMs;
             limits = from.limits;
+            peerListen = from.peerListen;
         }
     }
 

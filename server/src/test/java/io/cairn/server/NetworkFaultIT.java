@@ -24,8 +24,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * where a real network cuts them.
  *
  * <p>Method: three network namespaces (made here: {@code ip netns}, veth pairs on a bridge, 10.77.N.1–3, the test
- * on 10.77.N.254), one {@code cairn member} in each; faults are nftables rules inside a member's namespace (Debian's
- * {@code nftables}, which {@code ./test} installs). Four clients on 16 registers and unique keys
+ * on 10.77.N.254), one {@code cairn member} in each, listening on 0.0.0.0 and advertising its address as etcd runs
+ * in a pod (listen and advertise URLs apart, client and peer); faults are nftables rules inside a member's namespace
+ * (Debian's {@code nftables}, which {@code ./test} installs). Four clients on 16 registers and unique keys
  * ({@link RegisterWorkload}). Faults, each held a few seconds then healed: the leader isolated from everything
  * (peers and clients); the leader deaf (it drops what its peers send, so they still hear it: an asymmetric
  * partition); a bridge partition (the leader and one follower cut from each other, the third member reaching both);
@@ -76,7 +77,8 @@ class NetworkFaultIT {
             hosts[i] = address(i);
             prefixes.add(List.of("ip", "netns", "exec", namespaces.get(i)));
         }
-        cairn = ProcessCluster.prepareCairnAt(dir, "NetworkFaultIT", hosts, prefixes)
+        // Each member listens on every interface of its namespace and advertises its address (a pod's flags).
+        cairn = ProcessCluster.prepareCairnAt(dir, "NetworkFaultIT", hosts, prefixes).listeningOnEveryInterface()
             .withFlags("--experimental-corrupt-check-time", "1s");
         cairn.startAll();
         Await.until("a leader", 60, () -> cairn.leader() >= 0);

@@ -51,6 +51,7 @@ public final class ProcessCluster implements AutoCloseable {
     private final String[] hosts;
     private final List<List<String>> prefixes = new ArrayList<>();
     private String clientScheme = "http";
+    private boolean everyInterface;
     private io.netty.handler.ssl.SslContext clientTls;
 
     private ProcessCluster(final Path data, final String test, final int size) throws IOException {
@@ -422,6 +423,17 @@ public final class ProcessCluster implements AutoCloseable {
     }
 
     /**
+     * Members started from now on listen on 0.0.0.0 (client and peer ports) and advertise their addresses, as etcd
+     * runs in a pod; only for members in network namespaces the test made, where every interface is the test's.
+     *
+     * @return this.
+     */
+    public ProcessCluster listeningOnEveryInterface() {
+        everyInterface = true;
+        return this;
+    }
+
+    /**
      * Starts every member of a prepared cluster.
      *
      * @throws IOException if a process cannot start.
@@ -517,8 +529,17 @@ public final class ProcessCluster implements AutoCloseable {
             args.addAll(List.of("--name", names[i]));
         }
         args.addAll(List.of("--data-dir", data.resolve(names[i]).toString(),
-            "--listen-client-urls", clientScheme + "://" + hosts[i] + ":" + clientPorts[i],
-            "--listen-peer-urls", peerUrl(i), "--listen-metrics-urls", "http://" + hosts[i] + ":" + httpPorts[i]));
+            "--listen-metrics-urls", "http://" + hosts[i] + ":" + httpPorts[i]));
+        if (everyInterface) {
+            // As in a pod: listen on every interface (of the member's own network namespace), advertise the address.
+            args.addAll(List.of("--listen-client-urls", clientScheme + "://0.0.0.0:" + clientPorts[i],
+                "--advertise-client-urls", clientScheme + "://" + hosts[i] + ":" + clientPorts[i],
+                "--listen-peer-urls", peerScheme + "://0.0.0.0:" + peerPorts[i],
+                "--initial-advertise-peer-urls", peerUrl(i)));
+        } else {
+            args.addAll(List.of("--listen-client-urls", clientScheme + "://" + hosts[i] + ":" + clientPorts[i],
+                "--listen-peer-urls", peerUrl(i)));
+        }
         final List<String> command = new ArrayList<>(JavaChild.command(List.of(
             "-Dio.netty.leakDetection.level=simple", // members turn it off unless asked: tests ask
             "-Dcairn.transport.partitionFile=" + partitionFile(i), "-Xmx256m"), "io.cairn.server.cli.CairnCommand",

@@ -144,7 +144,11 @@ public final class CairnCommand {
         }
         final NodeConfig node = config.node();
         out.println("cairn member " + node.name() + " (id " + Integer.toHexString(member.self().id())
-            + ") serving etcd v3 on " + node.clientUrl() + ", peers on " + member.self().peerUrl() + ", data in "
+            + ") serving etcd v3 on " + node.clientUrl()
+            + (config.listenClientUrls() != null && !config.listenClientUrls().equals(node.clientUrl())
+                ? " (listening on " + config.listenClientUrls() + ")" : "")
+            + ", peers on " + member.self().peerUrl()
+            + (node.peerListen() != null ? " (listening on " + node.peerListen() + ")" : "") + ", data in "
             + node.dataDir().toAbsolutePath() + (node.joining() ? " (joining a running cluster)" : ""));
         out.flush();
         member.removed().thenRun(() -> new Thread(() -> {

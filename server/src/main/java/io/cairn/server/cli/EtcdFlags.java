@@ -86,7 +86,8 @@ final class EtcdFlags {
         bool("initial-election-tick-advance", "true", MEMBER, Use.IGNORED,
             "Cairn's members pre-vote, so a fast first election needs no tick advance."),
         flag("listen-peer-urls", "http://127.0.0.1:2380", MEMBER, Use.CAIRN,
-            "URL to listen on for peer traffic (Raft over Aeron UDP at its host:port; TCP there too with peer TLS)."),
+            "URL to listen on for peer traffic (Raft over Aeron UDP at its host:port, 0.0.0.0 for every interface; TCP"
+                + " there too with peer TLS). Cairn binds the first."),
         flag("listen-client-urls", "http://127.0.0.1:2379", MEMBER, Use.CAIRN,
             "URL to listen on for client traffic: gRPC and the JSON gateway, /health, /metrics."),
         flag("max-snapshots", "5", MEMBER, Use.IGNORED,
@@ -109,7 +110,8 @@ final class EtcdFlags {
         flag("grpc-keepalive-timeout", "20s", MEMBER, Use.CAIRN,
             "Additional duration of wait before closing a non-responsive connection (0 to disable)."),
         flag("initial-advertise-peer-urls", "http://127.0.0.1:2380", CLUSTERING, Use.CAIRN,
-            "This member's peer URL as the rest of the cluster knows it (checked against --initial-cluster)."),
+            "This member's peer URL as the rest of the cluster knows it (checked against --initial-cluster; required"
+                + " when --listen-peer-urls is 0.0.0.0)."),
         flag("initial-cluster", "default=http://127.0.0.1:2380", CLUSTERING, Use.CAIRN,
             "Initial cluster configuration for bootstrapping (NAME=PEER_URL,...)."),
         flag("initial-cluster-state", "new", CLUSTERING, Use.CAIRN, "Initial cluster state ('new' or 'existing')."),

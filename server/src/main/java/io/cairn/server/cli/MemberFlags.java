@@ -41,12 +41,24 @@ final class MemberFlags {
         final String listen = flags.getOrDefault("listen-client-urls", "http://127.0.0.1:2379");
         // The URL published to the cluster and to clients: --advertise-client-urls, else the first listen URL.
         final String client = first(flags.getOrDefault("advertise-client-urls", listen));
-        final String clientHost = Topology.hostPort(client).substring(0, Topology.hostPort(client).lastIndexOf(':'));
-        if (clientHost.equals("0.0.0.0") || clientHost.equals("[::]") || clientHost.equals("::")) {
+        if (wildcard(client)) {
             throw new IllegalArgumentException("--advertise-client-urls is required when --listen-client-urls is "
-                + listen + " (clients and members cannot connect to " + clientHost + ")");
+                + listen + " (clients and members cannot connect to " + host(client) + ")");
         }
-        final String peer = first(flags.getOrDefault("listen-peer-urls", "http://127.0.0.1:2380"));
+        // The peer port binds the first listen peer URL (0.0.0.0: every interface); the cluster knows this member by
+        // its advertised peer URL, else by that listen URL.
+        final String listenPeers = flags.getOrDefault("listen-peer-urls", "http://127.0.0.1:2380");
+        final String listenPeer = first(listenPeers);
+        if (listenPeers.contains(",")) {
+            System.getLogger(MemberFlags.class.getName()).log(System.Logger.Level.WARNING, "--listen-peer-urls "
+                + listenPeers + ": Cairn's peer port binds one address, the first (" + listenPeer + "); give"
+                + " 0.0.0.0 to listen on every interface");
+        }
+        final String peer = first(flags.getOrDefault("initial-advertise-peer-urls", listenPeer));
+        if (wildcard(peer)) {
+            throw new IllegalArgumentException("--initial-advertise-peer-urls is required when --listen-peer-urls is "
+                + listenPeer + " (members cannot connect to " + host(peer) + ")");
+        }
         final String cluster = flags.getOrDefault("initial-cluster", name + "=" + peer);
         String clients = flags.get("initial-cluster-clients");
         if (clients == null && !cluster.contains(",")) {
@@ -57,7 +69,7 @@ final class MemberFlags {
             throw new IllegalArgumentException("--initial-cluster-state must be new or existing, not " + state);
         }
         final TlsConfig tls = clientTls(flags, client);
-        final TlsConfig peerTls = peerTls(flags, peer);
+        final TlsConfig peerTls = peerTls(flags, listenPeer);
         final String token = flags.getOrDefault("initial-cluster-token", "");
         final Topology parsed = Topology.parse(cluster, clients);
         final Topology ordered = new Topology(parsed.members(), parsed.clusterId() ^ token.hashCode());
@@ -67,7 +79,8 @@ final class MemberFlags {
         }
         if (!Topology.hostPort(self.peerUrl()).equals(Topology.hostPort(peer))) {
             throw new IllegalArgumentException("--initial-cluster gives " + name + " peer URL " + self.peerUrl()
-                + " but --listen-peer-urls is " + peer);
+                + " but " + (flags.containsKey("initial-advertise-peer-urls") ? "--initial-advertise-peer-urls"
+                    : "--listen-peer-urls") + " is " + peer);
         }
         final NodeConfig node = NodeConfig.of(name, ordered, Path.of(flags.getOrDefault("data-dir", name + ".cairn")))
             .withClientUrl(client)
@@ -81,7 +94,9 @@ final class MemberFlags {
                 flags.get("experimental-corrupt-check-time"), NodeConfig.CORRUPT_CHECK_DEFAULT_MS))
             .withWatchProgressNotifyMs(durationMs("experimental-watch-progress-notify-interval",
                 flags.get("experimental-watch-progress-notify-interval"), NodeConfig.WATCH_PROGRESS_NOTIFY_DEFAULT_MS))
-            .withLimits(limits(flags));
+            .withLimits(limits(flags))
+            .withPeerListen(Topology.hostPort(listenPeer).equals(Topology.hostPort(peer)) ? null
+                : Topology.hostPort(listenPeer));
         final String metrics = flags.getOrDefault("metrics", "basic");
         if (!"basic".equals(metrics) && !"extensive".equals(metrics)) {
             throw new IllegalArgumentException("--metrics must be basic or extensive, not " + metrics);
@@ -89,7 +104,7 @@ final class MemberFlags {
         return new CairnMember.Config(node, listen,
             flags.containsKey("listen-http-urls") ? first(flags.get("listen-http-urls")) : null,
             flags.get("listen-metrics-urls"), tls,
-            peer.startsWith("https://") ? peerTls : TlsConfig.NONE, AuthConfig.parse(
+            listenPeer.startsWith("https://") ? peerTls : TlsConfig.NONE, AuthConfig.parse(
                 flags.getOrDefault("auth-token", "simple"), (int)number("bcrypt-cost",
                     flags.getOrDefault("bcrypt-cost", "10")), number("auth-token-ttl",
                     flags.getOrDefault("auth-token-ttl", "300")),
@@ -249,6 +264,17 @@ final class MemberFlags {
             throw new IllegalArgumentException("--" + flag + ": not a duration (like 30s, 5m, 1h30m): " + value);
         }
         return Math.round(ms);
+    }
+
+    private static String host(final String url) {
+        final String hostPort = Topology.hostPort(url);
+        return hostPort.substring(0, hostPort.lastIndexOf(':'));
+    }
+
+    /** A URL naming every interface: a place to listen, not one to connect to. */
+    private static boolean wildcard(final String url) {
+        final String host = host(url);
+        return host.equals("0.0.0.0") || host.equals("[::]") || host.equals("::");
     }
 
     private static String first(final String urls) {

@@ -213,4 +213,26 @@ class MemberFlagsTest {
             "http://127.0.0.1:2379,https://127.0.0.1:2378", "--cert-file", "c.pem", "--key-file", "k.pem"},
             Map.of()));
     }
+
+    @Test
+    void shouldListenForPeersWhereToldAndBeKnownByTheAdvertisedUrl() {
+        final CairnMember.Config pod = MemberFlags.parse(new String[] {"--name", "a",
+            "--listen-peer-urls", "http://0.0.0.0:2380", "--initial-advertise-peer-urls", "http://10.0.0.7:2380",
+            "--listen-client-urls", "http://0.0.0.0:2379", "--advertise-client-urls", "http://10.0.0.7:2379",
+            "--initial-cluster", "a=http://10.0.0.7:2380,b=http://10.0.0.8:2380"}, Map.of());
+        assertEquals("0.0.0.0:2380", pod.node().peerListenEndpoint());
+        assertEquals("10.0.0.7:2380", pod.node().self().peerEndpoint());
+        assertEquals("http://10.0.0.7:2379", pod.node().clientUrl());
+        // Without an advertised URL the listen URL is the member's peer URL, and 0.0.0.0 cannot be one.
+        assertEquals("127.0.0.1:2380", MemberFlags.parse(new String[0], Map.of()).node().peerListenEndpoint());
+        final IllegalArgumentException wildcard = assertThrows(IllegalArgumentException.class,
+            () -> MemberFlags.parse(new String[] {"--listen-peer-urls", "http://0.0.0.0:2380"}, Map.of()));
+        assertTrue(wildcard.getMessage().contains("--initial-advertise-peer-urls is required"), wildcard.getMessage());
+        // The advertised URL must be the one --initial-cluster gives this member, as etcd checks.
+        final IllegalArgumentException mismatch = assertThrows(IllegalArgumentException.class,
+            () -> MemberFlags.parse(new String[] {"--name", "a", "--initial-advertise-peer-urls",
+                "http://10.0.0.9:2380", "--initial-cluster", "a=http://10.0.0.7:2380"}, Map.of()));
+        assertTrue(mismatch.getMessage().contains("--initial-advertise-peer-urls is http://10.0.0.9:2380"),
+            mismatch.getMessage());
+    }
 }
