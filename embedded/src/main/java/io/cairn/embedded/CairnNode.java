@@ -793,10 +793,15 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
     }
 
     /**
-     * @return this member's ID (etcd's member ID).
+     * @return this member's Raft ID (clients know it by its etcd member ID: {@link #memberIdOf}).
      */
     public int selfId() {
         return self.id();
+    }
+
+    @Override
+    public long memberIdOf(final int raftId) {
+        return view.etcdIdOf(raftId);
     }
 
     /**

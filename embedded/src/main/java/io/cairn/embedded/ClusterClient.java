@@ -5,6 +5,7 @@ import io.cairn.consensus.MembershipChange;
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Role;
 import io.cairn.embedded.cluster.ClusterView;
+import io.cairn.embedded.cluster.EtcdIds;
 import io.cairn.embedded.cluster.MemberAttributes;
 import io.cairn.embedded.cluster.Topology;
 
@@ -65,8 +66,8 @@ public final class ClusterClient {
         return submit(new MembershipRequest(MembershipRequest.ADD, id, learner, "", peerUrls, List.of()))
             .thenApply(view -> {
                 final ClusterView.Member added = view.byId(id);
-                return added != null ? added : new ClusterView.Member(id, "", List.copyOf(peerUrls), List.of(),
-                    learner, false);
+                return added != null ? added : new ClusterView.Member(id, id, "", List.copyOf(peerUrls),
+                    List.of(), learner, false);
             });
     }
 
@@ -176,7 +177,12 @@ public final class ClusterClient {
                 if (refusal != null) {
                     return failed(refusal);
                 }
-                attributes = new MemberAttributes(view.clusterId(), "", request.peerUrls(), List.of());
+                // etcd's MemberAdd: an ID from the peer URLs and the time (no token), unique in the cluster.
+                final long etcdId = EtcdIds.member(request.peerUrls(), "", System.currentTimeMillis() / 1000);
+                if (view.members().stream().anyMatch(member -> member.etcdId() == etcdId)) {
+                    return failed(CairnError.MEMBER_EXISTS);
+                }
+                attributes = new MemberAttributes(view.clusterId(), etcdId, "", request.peerUrls(), List.of());
                 change = request.learner() ? MembershipChange.ADD_LEARNER : MembershipChange.ADD_VOTER;
             }
             case MembershipRequest.REMOVE -> {
@@ -199,12 +205,12 @@ public final class ClusterClient {
                 if (usedUrl(view, request.peerUrls(), id)) {
                     return failed(CairnError.PEER_URL_EXISTS);
                 }
-                attributes = new MemberAttributes(view.clusterId(), target.name(), request.peerUrls(),
+                attributes = new MemberAttributes(view.clusterId(), target.etcdId(), target.name(), request.peerUrls(),
                     target.clientUrls());
                 change = MembershipChange.UPDATE;
             }
             default -> { // PUBLISH
-                attributes = new MemberAttributes(view.clusterId(), request.name(), target.peerUrls(),
+                attributes = new MemberAttributes(view.clusterId(), target.etcdId(), request.name(), target.peerUrls(),
                     request.clientUrls());
                 change = MembershipChange.UPDATE;
             }

@@ -43,7 +43,7 @@ record MembershipRequest(byte op, long memberId, boolean learner, String name, L
      * @return the encoded request.
      */
     byte[] encode() {
-        final byte[] attributes = new MemberAttributes(0, name, peerUrls, clientUrls).encode();
+        final byte[] attributes = new MemberAttributes(0, 0, name, peerUrls, clientUrls).encode();
         final UnsafeBuffer buffer = new UnsafeBuffer(new byte[HEADER + attributes.length]);
         buffer.putByte(0, op);
         buffer.putByte(1, (byte)(learner ? 1 : 0));

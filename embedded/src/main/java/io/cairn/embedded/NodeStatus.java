@@ -17,6 +17,12 @@ public interface NodeStatus {
     int leaderId();
 
     /**
+     * @param raftId a member's Raft ID.
+     * @return its etcd member ID, as clients know it (a member no longer configured: its Raft ID).
+     */
+    long memberIdOf(int raftId);
+
+    /**
      * @return leader changes seen.
      */
     long leaderChanges();

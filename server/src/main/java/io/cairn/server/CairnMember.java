@@ -281,9 +281,10 @@ public final class CairnMember implements AutoCloseable {
                 known = leaderId;
                 // etcd's "raft.node: ... elected leader ... at term ..." / "lost leader".
                 LOG.log(System.Logger.Level.INFO, leaderId != 0
-                    ? "raft.node: " + Integer.toHexString(embedded.selfId()) + " elected leader "
-                        + Integer.toHexString(leaderId) + " at term " + term
-                    : "raft.node: " + Integer.toHexString(embedded.selfId()) + " lost leader at term " + term);
+                    ? "raft.node: " + Long.toHexString(embedded.memberIdOf(embedded.selfId())) + " elected leader "
+                        + Long.toHexString(embedded.memberIdOf(leaderId)) + " at term " + term
+                    : "raft.node: " + Long.toHexString(embedded.memberIdOf(embedded.selfId())) + " lost leader at term "
+                        + term);
                 health.setStatus("", leaderId != 0 ? io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING
                     : io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
             }

@@ -146,7 +146,7 @@ class DiskFaultIT {
 
     /** etcd's procedure for a member whose data is lost or damaged. */
     private void replace(final int member) throws Exception {
-        final String id = Integer.toHexString(cairn.memberId(member));
+        final String id = Integer.toHexString(cairn.raftId(member));
         final String endpoints = cairn.endpointsExcept(member);
         assertTrue(etcdctl(endpoints, null, "member", "remove", id).contains(id + " removed"));
         final Path data = cairn.dataDir(member);

@@ -260,4 +260,57 @@ class EtcdFlagsIT {
         assertTrue(defaultMs >= 1_000, "the default election timeout is 1 s: " + defaultMs + " ms");
         assertTrue(tunedMs < defaultMs, "tuned " + tunedMs + " ms against " + defaultMs + " ms");
     }
+
+    @Test
+    void shouldNumberMembersAndTheClusterAsEtcdDoes() throws Exception {
+        // The same flags to etcd 3.4 and then to Cairn, on the same ports: the same member and cluster IDs, the same
+        // `member list` line, and `member list -w json` of the same shape.
+        final int client = ProcessCluster.freeTcpPort();
+        final int peer = ProcessCluster.freeTcpPort();
+        final List<String> flags = List.of("--name", "infra0", "--initial-cluster-token", "ids-" + client,
+            "--initial-cluster", "infra0=http://127.0.0.1:" + peer,
+            "--listen-peer-urls", "http://127.0.0.1:" + peer, "--initial-advertise-peer-urls",
+            "http://127.0.0.1:" + peer, "--listen-client-urls", "http://127.0.0.1:" + client,
+            "--advertise-client-urls", "http://127.0.0.1:" + client);
+        final List<String> etcdCommand = new ArrayList<>(List.of(ProcessCluster.tool("etcd"), "--data-dir",
+            dir.resolve("etcd-ids").toString()));
+        etcdCommand.addAll(flags);
+        final Process etcd = new ProcessBuilder(etcdCommand).redirectErrorStream(true)
+            .redirectOutput(dir.resolve("etcd-ids.log").toFile()).start();
+        processes.add(etcd);
+        Await.until("etcd to serve", 60, () -> etcdctl(client, "put", "k", "v").equals("OK"));
+        final String etcdList = etcdctl(client, "member", "list");
+        final String etcdJson = etcdctl(client, "member", "list", "-w", "json");
+        etcd.destroy();
+        assertTrue(etcd.waitFor(30, TimeUnit.SECONDS), "etcd stops");
+
+        final List<String> cairnFlags = new ArrayList<>(flags);
+        cairnFlags.addAll(List.of("--data-dir", dir.resolve("cairn-ids").toString()));
+        start("cairn-ids", cairnFlags, Map.of());
+        Await.until("Cairn to serve", 60, () -> etcdctl(client, "put", "k", "v").equals("OK"));
+        final String cairnList = etcdctl(client, "member", "list");
+        final String cairnJson = etcdctl(client, "member", "list", "-w", "json");
+        System.out.println("EtcdFlagsIT: etcd's member list -w json: " + etcdJson);
+        System.out.println("EtcdFlagsIT: Cairn's member list -w json: " + cairnJson);
+
+        assertEquals(etcdList, cairnList, "etcdctl member list");
+        final java.util.regex.Pattern id = java.util.regex.Pattern.compile("\"(ID|cluster_id|member_id)\":(\\d+)");
+        assertEquals(fields(id, etcdJson), fields(id, cairnJson), "member and cluster IDs");
+        final java.util.regex.Pattern key = java.util.regex.Pattern.compile("\"(\\w+)\":");
+        final java.util.Set<String> etcdKeys = new java.util.TreeSet<>(fields(key, etcdJson).stream()
+            .map(field -> field.substring(0, field.indexOf('='))).toList());
+        final java.util.Set<String> cairnKeys = new java.util.TreeSet<>(fields(key, cairnJson).stream()
+            .map(field -> field.substring(0, field.indexOf('='))).toList());
+        assertEquals(etcdKeys, cairnKeys, "the JSON's fields");
+    }
+
+    /** Each match of {@code pattern} as "group1=group2" (group2 empty when the pattern has one group). */
+    private static List<String> fields(final java.util.regex.Pattern pattern, final String text) {
+        final List<String> found = new ArrayList<>();
+        final java.util.regex.Matcher matcher = pattern.matcher(text);
+        while (matcher.find()) {
+            found.add(matcher.group(1) + "=" + (matcher.groupCount() > 1 ? matcher.group(2) : ""));
+        }
+        return found;
+    }
 }

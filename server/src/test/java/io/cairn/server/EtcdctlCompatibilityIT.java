@@ -211,15 +211,15 @@ class EtcdctlCompatibilityIT {
         final Matcher ids = Pattern.compile("\"member_id\":(\\d+)").matcher(status);
         long target = 0;
         while (target == 0 && ids.find()) {
-            target = ids.group(1).equals(leader.group(1)) ? 0 : Long.parseLong(ids.group(1));
+            target = ids.group(1).equals(leader.group(1)) ? 0 : Long.parseUnsignedLong(ids.group(1));
         }
         assertTrue(target != 0, status);
         final long committedBefore = proposalsCommitted();
         final String moved = etcdctl(cairn.endpoints(), null, "move-leader", Long.toHexString(target));
-        assertTrue(moved.contains("Leadership transferred from " + Long.toHexString(Long.parseLong(leader.group(1)))
-            + " to " + Long.toHexString(target)), moved);
+        assertTrue(moved.contains("Leadership transferred from "
+            + Long.toHexString(Long.parseUnsignedLong(leader.group(1))) + " to " + Long.toHexString(target)), moved);
         assertTrue(etcdctl(cairn.endpoints(), null, "endpoint", "status", "-w", "json")
-            .contains("\"leader\":" + target), "the target leads");
+            .contains("\"leader\":" + Long.toUnsignedString(target)), "the target leads");
         assertEquals(committedBefore, proposalsCommitted(), "a leadership transfer is not a committed proposal");
         final String hashes = etcdctl(cairn.endpoints(), null, "endpoint", "hashkv");
         final String[] lines = hashes.strip().split("\n");

@@ -209,7 +209,7 @@ class HttpGatewayIT {
             "{\"key\":\"" + b64("gw") + "\",\"value\":\"" + b64("one") + "\"}");
         assertEquals(200, put.statusCode(), put.body());
         assertTrue(put.body().matches("\\{\"header\":\\{\"cluster_id\":\"\\d+\",\"member_id\":\""
-            + Integer.toUnsignedString(cairn.memberId(0)) + "\","
+            + Long.toUnsignedString(cairn.memberId(0)) + "\","
             + "\"revision\":\"\\d+\",\"raft_term\":\"\\d+\"}}"), put.body());
         final HttpResponse<String> range = post(1, "/v3/kv/range", "{\"key\":\"" + b64("gw") + "\"}");
         assertTrue(range.body().contains("\"kvs\":[{\"key\":\"" + b64("gw") + "\",\"create_revision\":\"")

@@ -104,7 +104,7 @@ class MembershipIT {
         // Remove the leader through another member: the others elect a new one and go on.
         final Matcher leader = LEADER.matcher(etcdctl(cairn.endpoint(3), null, "endpoint", "status", "-w", "json"));
         assertTrue(leader.find());
-        final String leaderId = Long.toHexString(Long.parseLong(leader.group(1)));
+        final String leaderId = Long.toHexString(Long.parseUnsignedLong(leader.group(1)));
         final int leaderPosition = position(leaderId);
         assertTrue(leaderPosition >= 0, "the leader is one of ours: " + leaderId);
         final int other = leaderPosition == 3 ? 4 : 3;
@@ -122,7 +122,7 @@ class MembershipIT {
         // asking the others once it has had no leader for a while, and stops too.
         final Matcher nowLeader = LEADER.matcher(etcdctl(remaining, null, "endpoint", "status", "-w", "json"));
         assertTrue(nowLeader.find());
-        final String newLeaderId = Long.toHexString(Long.parseLong(nowLeader.group(1)));
+        final String newLeaderId = Long.toHexString(Long.parseUnsignedLong(nowLeader.group(1)));
         int follower = -1;
         for (int i = 0; i < 5 && follower < 0; i++) {
             if (i != leaderPosition && i != position(newLeaderId)) {

@@ -1,5 +1,6 @@
 package io.cairn.server;
 
+import io.cairn.embedded.cluster.EtcdIds;
 import io.cairn.embedded.cluster.Topology;
 import io.cairn.engine.JavaChild;
 import io.etcd.jetcd.api.HashKVRequest;
@@ -292,9 +293,17 @@ public final class ProcessCluster implements AutoCloseable {
 
     /**
      * @param i a member's position.
-     * @return its member ID (a hash of its peer address).
+     * @return its etcd member ID (from its peer URL and etcd's default cluster token, as etcd computes it).
      */
-    public int memberId(final int i) {
+    public long memberId(final int i) {
+        return EtcdIds.member(List.of(peerUrl(i)), EtcdIds.TOKEN_DEFAULT, null);
+    }
+
+    /**
+     * @param i a member's position.
+     * @return its Raft ID (a hash of its peer address), as its log lines and the partition files name it.
+     */
+    public int raftId(final int i) {
         return Topology.idOf(peerUrl(i));
     }
 
@@ -331,10 +340,10 @@ public final class ProcessCluster implements AutoCloseable {
         Files.createDirectories(data);
         final StringBuilder cut = new StringBuilder();
         for (final int other : others) {
-            cut.append(Integer.toHexString(memberId(other))).append(' ');
+            cut.append(Integer.toHexString(raftId(other))).append(' ');
             final Path file = partitionFile(other);
             final String existing = Files.exists(file) ? Files.readString(file) : "";
-            writeAtomically(file, existing + Integer.toHexString(memberId(i)) + " ");
+            writeAtomically(file, existing + Integer.toHexString(raftId(i)) + " ");
         }
         writeAtomically(partitionFile(i), cut.toString());
     }

@@ -18,7 +18,8 @@ public record ClusterView(long clusterId, long configIndex, List<Member> members
     /**
      * One member as MemberList shows it.
      *
-     * @param id         its ID.
+     * @param id         its Raft ID.
+     * @param etcdId     its etcd member ID: what clients know it by ({@link EtcdIds}).
      * @param name       its name (empty until it has started and published it).
      * @param peerUrls   its peer URLs.
      * @param clientUrls its client URLs (empty until published).
@@ -26,8 +27,8 @@ public record ClusterView(long clusterId, long configIndex, List<Member> members
      * @param published  true when the configuration itself holds its name and the client URLs shown (false: the
      *                   client URLs come from this member's flags, or the name is not known yet).
      */
-    public record Member(int id, String name, List<String> peerUrls, List<String> clientUrls, boolean learner,
-        boolean published) {
+    public record Member(int id, long etcdId, String name, List<String> peerUrls, List<String> clientUrls,
+        boolean learner, boolean published) {
         /**
          * @return its Aeron endpoint (the first peer URL's host:port), or null.
          */
@@ -71,13 +72,15 @@ public record ClusterView(long clusterId, long configIndex, List<Member> members
                 final boolean fromFlags = attributes.clientUrls().isEmpty() && flags != null
                     && flags.clientUrl() != null;
                 final List<String> clients = fromFlags ? List.of(flags.clientUrl()) : attributes.clientUrls();
-                members.add(new Member(id, attributes.name(), attributes.peerUrls(), clients, learner,
+                final long etcdId = attributes.memberId() != 0 ? attributes.memberId()
+                    : flags != null ? flags.etcdId() : id;
+                members.add(new Member(id, etcdId, attributes.name(), attributes.peerUrls(), clients, learner,
                     !fromFlags && !attributes.name().isEmpty()));
                 continue;
             }
             final Topology.Member configured = topology.byId(id);
-            members.add(configured == null ? new Member(id, "", List.of(), List.of(), learner, false)
-                : new Member(id, configured.name(), List.of(configured.peerUrl()),
+            members.add(configured == null ? new Member(id, id, "", List.of(), List.of(), learner, false)
+                : new Member(id, configured.etcdId(), configured.name(), List.of(configured.peerUrl()),
                     configured.clientUrl() == null ? List.of() : List.of(configured.clientUrl()), learner, false));
         }
         return new ClusterView(clusterId, index, List.copyOf(members));
@@ -94,6 +97,30 @@ public record ClusterView(long clusterId, long configIndex, List<Member> members
             }
         }
         return null;
+    }
+
+    /**
+     * @param raftId a member's Raft ID.
+     * @return its etcd member ID; a member not in the configuration (one removed, whose alarm remains) is known by
+     *     its Raft ID.
+     */
+    public long etcdIdOf(final int raftId) {
+        final Member member = byId(raftId);
+        return member != null ? member.etcdId() : raftId;
+    }
+
+    /**
+     * @param etcdId an etcd member ID a client gave.
+     * @return the Raft ID of the member it names; a Raft ID given instead (a log line's) names its member too, and
+     *     an ID that names no member comes back as 0, which no member has.
+     */
+    public int raftIdOf(final long etcdId) {
+        for (final Member member : members) {
+            if (member.etcdId() == etcdId) {
+                return member.id();
+            }
+        }
+        return etcdId > 0 && etcdId <= Integer.MAX_VALUE ? (int)etcdId : 0;
     }
 
     /**

@@ -15,17 +15,22 @@ import java.util.List;
  * answers with the cluster's ID rather than one of its own flags' making.
  *
  * <pre>
- *   version int8 (1) | clusterId int64 | name | peer URL count int8 | peer URLs | client URL count int8 | client URLs
- *   each string: int16 length, UTF-8; little-endian
+ *   version int8 (2) | clusterId int64 | memberId int64 | name | peer URL count int8 | peer URLs
+ *     | client URL count int8 | client URLs
+ *   each string: int16 length, UTF-8; little-endian (version 1, without memberId, is read too: memberId 0)
  * </pre>
  *
  * @param clusterId  etcd's cluster ID.
+ * @param memberId   etcd's member ID ({@link EtcdIds}): what clients know the member by; 0 where the configuration was
+ *                   written before it was kept (the Raft ID stands in).
  * @param name       the member's name; empty until a member added by MemberAdd has started and published it.
  * @param peerUrls   where peers reach it (the first one's host:port is its Aeron endpoint).
  * @param clientUrls where clients reach it; empty until published.
  */
-public record MemberAttributes(long clusterId, String name, List<String> peerUrls, List<String> clientUrls) {
-    private static final byte VERSION = 1;
+public record MemberAttributes(long clusterId, long memberId, String name, List<String> peerUrls,
+    List<String> clientUrls) {
+    private static final byte VERSION_1 = 1;
+    private static final byte VERSION = 2;
 
     /**
      * Copies the lists.
@@ -43,14 +48,15 @@ public record MemberAttributes(long clusterId, String name, List<String> peerUrl
         strings.add(name.getBytes(StandardCharsets.UTF_8));
         peerUrls.forEach(url -> strings.add(url.getBytes(StandardCharsets.UTF_8)));
         clientUrls.forEach(url -> strings.add(url.getBytes(StandardCharsets.UTF_8)));
-        int length = 1 + Long.BYTES + 2;
+        int length = 1 + 2 * Long.BYTES + 2;
         for (final byte[] string : strings) {
             length += Short.BYTES + string.length;
         }
         final UnsafeBuffer buffer = new UnsafeBuffer(new byte[length]);
         buffer.putByte(0, VERSION);
         buffer.putLong(1, clusterId, ByteOrder.LITTLE_ENDIAN);
-        int position = 1 + Long.BYTES;
+        buffer.putLong(1 + Long.BYTES, memberId, ByteOrder.LITTLE_ENDIAN);
+        int position = 1 + 2 * Long.BYTES;
         position = putString(buffer, position, strings.get(0));
         buffer.putByte(position++, (byte)peerUrls.size());
         for (int i = 0; i < peerUrls.size(); i++) {
@@ -71,18 +77,21 @@ public record MemberAttributes(long clusterId, String name, List<String> peerUrl
      */
     public static MemberAttributes decode(final DirectBuffer buffer, final int offset, final int length) {
         final int end = offset + length;
-        if (length < 1 + Long.BYTES + 2 || buffer.getByte(offset) != VERSION) {
+        final byte version = length > 0 ? buffer.getByte(offset) : 0;
+        final int fixed = version == VERSION ? 1 + 2 * Long.BYTES : 1 + Long.BYTES;
+        if (length < fixed + 2 || version != VERSION && version != VERSION_1) {
             return null;
         }
         final long clusterId = buffer.getLong(offset + 1, ByteOrder.LITTLE_ENDIAN);
-        final int[] position = {offset + 1 + Long.BYTES};
+        final long memberId = version == VERSION ? buffer.getLong(offset + 1 + Long.BYTES, ByteOrder.LITTLE_ENDIAN) : 0;
+        final int[] position = {offset + fixed};
         final String name = getString(buffer, position, end);
         final List<String> peers = getStrings(buffer, position, end);
         final List<String> clients = getStrings(buffer, position, end);
         if (name == null || peers == null || clients == null || position[0] != end) {
             return null;
         }
-        return new MemberAttributes(clusterId, name, peers, clients);
+        return new MemberAttributes(clusterId, memberId, name, peers, clients);
     }
 
     private static int putString(final UnsafeBuffer buffer, final int position, final byte[] string) {

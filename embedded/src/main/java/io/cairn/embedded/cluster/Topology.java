@@ -20,19 +20,23 @@ import java.util.zip.CRC32C;
  * ({@link MemberAttributes}); this record only seeds it. Peer URLs' host:port are Aeron UDP endpoints; the scheme
  * is accepted and ignored.
  *
+ * <p>Clients know members by etcd's 64-bit IDs, computed as etcd computes them from the peer URLs and the cluster token
+ * ({@link EtcdIds}); the cluster ID is etcd's too.
+ *
  * @param members   the members, in Raft ID order.
- * @param clusterId etcd's cluster ID: a hash of the initial configuration, the same on every member.
+ * @param clusterId etcd's cluster ID: from the initial members' etcd IDs, the same on every member.
  */
 public record Topology(List<Member> members, long clusterId) {
     /**
      * One member.
      *
-     * @param id         its Raft ID ({@link #idOf} its peer URL); also its etcd member ID.
+     * @param id         its Raft ID ({@link #idOf} its peer URL).
+     * @param etcdId     its etcd member ID ({@link EtcdIds#member}: its peer URL and the cluster token).
      * @param name       its name.
      * @param peerUrl    as configured (for MemberList).
      * @param clientUrl  as configured, or null.
      */
-    public record Member(int id, String name, String peerUrl, String clientUrl) {
+    public record Member(int id, long etcdId, String name, String peerUrl, String clientUrl) {
         /**
          * @return the peer URL's host:port (the Aeron endpoint).
          */
@@ -51,10 +55,21 @@ public record Topology(List<Member> members, long clusterId) {
     /**
      * @param initialCluster etcd's {@code name=peerURL,...}.
      * @param clients        {@code name=clientURL,...} (may be empty).
-     * @return the topology.
+     * @return the topology, with etcd's default cluster token.
      * @throws IllegalArgumentException for a malformed list, a duplicate name or a client URL of an unknown name.
      */
     public static Topology parse(final String initialCluster, final String clients) {
+        return parse(initialCluster, clients, EtcdIds.TOKEN_DEFAULT);
+    }
+
+    /**
+     * @param initialCluster etcd's {@code name=peerURL,...}.
+     * @param clients        {@code name=clientURL,...} (may be empty).
+     * @param token          etcd's {@code --initial-cluster-token} (mixed into the member IDs, as etcd does).
+     * @return the topology.
+     * @throws IllegalArgumentException for a malformed list, a duplicate name or a client URL of an unknown name.
+     */
+    public static Topology parse(final String initialCluster, final String clients, final String token) {
         final Map<String, String> peers = pairs(initialCluster, "--initial-cluster");
         final Map<String, String> clientUrls = clients == null || clients.isBlank()
             ? Map.of() : pairs(clients, "--initial-cluster-clients");
@@ -73,13 +88,10 @@ public record Topology(List<Member> members, long clusterId) {
                         + " have the same peer address (or, once in four billion, the same ID)");
                 }
             }
-            members.add(new Member(id, peer.getKey(), peer.getValue(), clientUrls.get(peer.getKey())));
+            members.add(new Member(id, EtcdIds.member(List.of(peer.getValue()), token, null), peer.getKey(),
+                peer.getValue(), clientUrls.get(peer.getKey())));
         }
-        final CRC32C crc = new CRC32C();
-        crc.update(initialCluster.getBytes(StandardCharsets.UTF_8));
-        final long high = crc.getValue();
-        crc.update(new byte[] {1});
-        return new Topology(List.copyOf(members), high << 32 | crc.getValue());
+        return new Topology(List.copyOf(members), EtcdIds.cluster(members.stream().map(Member::etcdId).toList()));
     }
 
     private static Map<String, String> pairs(final String list, final String flag) {
@@ -113,7 +125,8 @@ public record Topology(List<Member> members, long clusterId) {
     public Membership bootstrap() {
         final Membership membership = Membership.ofVoters(ids());
         for (final Member member : members) {
-            final byte[] attributes = new MemberAttributes(clusterId, member.name(), List.of(member.peerUrl()),
+            final byte[] attributes = new MemberAttributes(clusterId, member.etcdId(), member.name(),
+                List.of(member.peerUrl()),
                 member.clientUrl() == null ? List.of() : List.of(member.clientUrl())).encode();
             if (!membership.setAttributes(member.id(), new UnsafeBuffer(attributes), 0, attributes.length)) {
                 throw new IllegalArgumentException("member " + member.name() + ": names and URLs over "

@@ -143,7 +143,7 @@ public final class CairnCommand {
             return 1;
         }
         final NodeConfig node = config.node();
-        out.println("cairn member " + node.name() + " (id " + Integer.toHexString(member.self().id())
+        out.println("cairn member " + node.name() + " (id " + Long.toHexString(member.self().etcdId())
             + ") serving etcd v3 on " + node.clientUrl()
             + (config.listenClientUrls() != null && !config.listenClientUrls().equals(node.clientUrl())
                 ? " (listening on " + config.listenClientUrls() + ")" : "")

@@ -115,9 +115,9 @@ final class EtcdFlags {
         flag("initial-cluster", "default=http://127.0.0.1:2380", CLUSTERING, Use.CAIRN,
             "Initial cluster configuration for bootstrapping (NAME=PEER_URL,...)."),
         flag("initial-cluster-state", "new", CLUSTERING, Use.CAIRN, "Initial cluster state ('new' or 'existing')."),
-        flag("initial-cluster-token", "", CLUSTERING, Use.CAIRN,
-            "Initial cluster token for the cluster during bootstrap (mixed into the cluster ID; etcd's default is"
-                + " 'etcd-cluster')."),
+        flag("initial-cluster-token", "etcd-cluster", CLUSTERING, Use.CAIRN,
+            "Initial cluster token for the cluster during bootstrap (member and cluster IDs are computed from it and"
+                + " the peer URLs, as etcd computes them)."),
         flag("advertise-client-urls", "http://127.0.0.1:2379", CLUSTERING, Use.CAIRN,
             "This member's client URL to advertise to the public (published through Raft)."),
         flag("discovery", "", CLUSTERING, Use.REFUSED, "Discovery bootstrap is not supported: give --initial-cluster."),

@@ -3,6 +3,7 @@ package io.cairn.server.cli;
 import io.cairn.server.CairnMember;
 import io.cairn.server.grpc.AutoCompactor;
 import io.cairn.embedded.NodeConfig;
+import io.cairn.embedded.cluster.EtcdIds;
 import io.cairn.embedded.cluster.Topology;
 import io.cairn.server.auth.AuthConfig;
 import io.cairn.server.tls.TlsConfig;
@@ -70,9 +71,8 @@ final class MemberFlags {
         }
         final TlsConfig tls = clientTls(flags, client);
         final TlsConfig peerTls = peerTls(flags, listenPeer);
-        final String token = flags.getOrDefault("initial-cluster-token", "");
-        final Topology parsed = Topology.parse(cluster, clients);
-        final Topology ordered = new Topology(parsed.members(), parsed.clusterId() ^ token.hashCode());
+        final String token = flags.getOrDefault("initial-cluster-token", EtcdIds.TOKEN_DEFAULT);
+        final Topology ordered = Topology.parse(cluster, clients, token);
         final Topology.Member self = ordered.byName(name);
         if (self == null) {
             throw new IllegalArgumentException("--name " + name + " is not in --initial-cluster " + cluster);

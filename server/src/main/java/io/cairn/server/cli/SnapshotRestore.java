@@ -31,6 +31,8 @@ final class SnapshotRestore {
           --data-dir DIR     the new member's data directory (must not exist or be empty)
           --name NAME        the new member's name in --initial-cluster (default: default)
           --initial-cluster  the new cluster, as `cairn member` will be given it (default: NAME=http://127.0.0.1:2380)
+          --initial-cluster-token TOKEN
+                             as `cairn member` will be given it (member and cluster IDs; default: etcd-cluster)
         """;
 
     private SnapshotRestore() {
@@ -45,6 +47,7 @@ final class SnapshotRestore {
         Path dataDir = null;
         String name = "default";
         String cluster = null;
+        String token = io.cairn.embedded.cluster.EtcdIds.TOKEN_DEFAULT;
         for (int i = 1; i < args.length; i++) {
             final String flag = args[i];
             final String value = i + 1 < args.length ? args[++i] : null;
@@ -56,6 +59,7 @@ final class SnapshotRestore {
                 case "--data-dir" -> dataDir = Path.of(value);
                 case "--name" -> name = value;
                 case "--initial-cluster" -> cluster = value;
+                case "--initial-cluster-token" -> token = value;
                 default -> {
                     err.println("cairn snapshot restore: unknown flag " + flag);
                     err.print(USAGE);
@@ -69,7 +73,7 @@ final class SnapshotRestore {
         }
         try {
             final Topology topology = Topology.parse(cluster == null ? name + "=http://127.0.0.1:2380" : cluster,
-                null);
+                null, token);
             if (topology.byName(name) == null) {
                 err.println("cairn snapshot restore: --name " + name + " is not in --initial-cluster");
                 return 2;

@@ -39,7 +39,7 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
     }
 
     static Member describe(final ClusterView.Member each) {
-        return Member.newBuilder().setID(each.id()).setName(each.name()).addAllPeerURLs(each.peerUrls())
+        return Member.newBuilder().setID(each.etcdId()).setName(each.name()).addAllPeerURLs(each.peerUrls())
             .addAllClientURLs(each.clientUrls()).setIsLearner(each.learner()).build();
     }
 
@@ -58,27 +58,28 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
     public void memberAdd(final MemberAddRequest request, final StreamObserver<MemberAddResponse> observer) {
         answer(node.cluster().add(request.getPeerURLsList(), request.getIsLearner()), observer,
             added -> MemberAddResponse.newBuilder().setHeader(header())
-                .setMember(Member.newBuilder().setID(added.id()).addAllPeerURLs(request.getPeerURLsList())
+                .setMember(Member.newBuilder().setID(added.etcdId()).addAllPeerURLs(request.getPeerURLsList())
                     .setIsLearner(added.learner()))
                 .addAllMembers(members(node.view())).build());
     }
 
     @Override
     public void memberRemove(final MemberRemoveRequest request, final StreamObserver<MemberRemoveResponse> observer) {
-        answer(node.cluster().remove(request.getID()), observer,
+        answer(node.cluster().remove(node.view().raftIdOf(request.getID())), observer,
             view -> MemberRemoveResponse.newBuilder().setHeader(header()).addAllMembers(members(view)).build());
     }
 
     @Override
     public void memberUpdate(final MemberUpdateRequest request, final StreamObserver<MemberUpdateResponse> observer) {
-        answer(node.cluster().update(request.getID(), request.getPeerURLsList()), observer,
+        answer(node.cluster().update(node.view().raftIdOf(request.getID()),
+            request.getPeerURLsList()), observer,
             view -> MemberUpdateResponse.newBuilder().setHeader(header()).addAllMembers(members(view)).build());
     }
 
     @Override
     public void memberPromote(final MemberPromoteRequest request,
         final StreamObserver<MemberPromoteResponse> observer) {
-        answer(node.cluster().promote(request.getID()), observer,
+        answer(node.cluster().promote(node.view().raftIdOf(request.getID())), observer,
             view -> MemberPromoteResponse.newBuilder().setHeader(header()).addAllMembers(members(view)).build());
     }
 
@@ -94,7 +95,8 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
         });
     }
 
+    /** etcd's cluster service header: cluster, member and term, no revision. */
     private io.etcd.jetcd.api.ResponseHeader header() {
-        return node.header(node.read(reader -> reader.revision()));
+        return node.header(0);
     }
 }

@@ -70,7 +70,7 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
             .setVersion(Node.ETCD_VERSION)
             .setDbSize(node.store().usedBytes())
             .setDbSizeInUse(node.store().inUseBytes())
-            .setLeader(node.leaderId())
+            .setLeader(node.memberIdOf(node.leaderId()))
             .setRaftIndex(reader.appliedIndex())
             .setRaftTerm(node.term())
             .setRaftAppliedIndex(reader.appliedIndex())
@@ -128,7 +128,9 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
         final int alarm = request.getAlarmValue() == AlarmType.NOSPACE_VALUE
             ? MvccCommand.ALARM_NOSPACE : MvccCommand.ALARM_CORRUPT;
         final EtcdCommands commands = COMMANDS.get();
-        commands.alarm(action, alarm, request.getMemberID());
+        // Clients name etcd member IDs; alarms are kept under Raft IDs (a removed member's stays under its own).
+        final int raftId = node.view().raftIdOf(request.getMemberID());
+        commands.alarm(action, alarm, raftId != 0 ? raftId : request.getMemberID());
         node.write(commands.buffer(), commands.length(), response -> alarms(), observer);
     }
 
@@ -136,7 +138,8 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
         return node.read(reader -> {
             final AlarmResponse.Builder builder = AlarmResponse.newBuilder()
                 .setHeader(node.header(reader.revision()));
-            reader.alarms((memberId, alarm) -> builder.addAlarms(AlarmMember.newBuilder().setMemberID(memberId)
+            reader.alarms((memberId, alarm) -> builder.addAlarms(AlarmMember.newBuilder()
+                .setMemberID(memberId > 0 && memberId <= Integer.MAX_VALUE ? node.memberIdOf((int)memberId) : memberId)
                 .setAlarmValue(alarm == MvccCommand.ALARM_NOSPACE ? AlarmType.NOSPACE_VALUE : alarm)));
             return builder.build();
         });
@@ -200,7 +203,7 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
 
     @Override
     public void moveLeader(final MoveLeaderRequest request, final StreamObserver<MoveLeaderResponse> observer) {
-        node.cluster().moveLeader(request.getTargetID()).whenComplete((done, error) -> {
+        node.cluster().moveLeader(node.view().raftIdOf(request.getTargetID())).whenComplete((done, error) -> {
             if (error != null) {
                 observer.onError(EtcdStatus.of(error));
             } else {

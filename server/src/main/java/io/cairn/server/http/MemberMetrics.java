@@ -84,7 +84,7 @@ public final class MemberMetrics {
         registry.register(() -> histogram("etcd_disk_wal_fsync_duration_seconds",
             "The latency distributions of fsync called by WAL.", status.loop()::syncsInBucket,
             status.loop().syncNanosTotal()));
-        registry.register(() -> roundTrips(status.loop().roundTrips()));
+        registry.register(() -> roundTrips(status.loop().roundTrips(), status));
         // LMDB's commit of an apply run; it does not sync (the WAL is the durable record), where bbolt's does.
         registry.register(() -> histogram("etcd_disk_backend_commit_duration_seconds",
             "The latency distributions of commit called by backend.", status.loop()::commitsInBucket,
@@ -157,7 +157,8 @@ public final class MemberMetrics {
     }
 
     /** etcd's peer round-trip histogram, by peer ({@code To}: its member ID in hex, as etcd writes IDs). */
-    private static HistogramSnapshot roundTrips(final io.cairn.consensus.loop.PeerRoundTrips trips) {
+    private static HistogramSnapshot roundTrips(final io.cairn.consensus.loop.PeerRoundTrips trips,
+        final NodeStatus status) {
         final HistogramSnapshot.Builder builder = HistogramSnapshot.builder()
             .name("etcd_network_peer_round_trip_time_seconds")
             .help("Round-Trip-Time histogram between peers (a leader's heartbeat and its answer, over Raft's path).");
@@ -170,7 +171,8 @@ public final class MemberMetrics {
                 counts[bucket] = peer.inBucket(bucket);
             }
             builder.dataPoint(HistogramSnapshot.HistogramDataPointSnapshot.builder()
-                .labels(io.prometheus.metrics.model.snapshots.Labels.of("To", Integer.toHexString(peer.id())))
+                .labels(io.prometheus.metrics.model.snapshots.Labels.of("To",
+                    Long.toHexString(status.memberIdOf(peer.id()))))
                 .classicHistogramBuckets(ClassicHistogramBuckets.of(bounds, counts))
                 .sum(peer.nanosTotal() / 1e9).build());
         }

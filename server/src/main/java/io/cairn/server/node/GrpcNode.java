@@ -117,7 +117,7 @@ public final class GrpcNode implements Node, AutoCloseable {
 
     @Override
     public ResponseHeader header(final long revision) {
-        return ResponseHeader.newBuilder().setClusterId(node.view().clusterId()).setMemberId(node.selfId())
+        return ResponseHeader.newBuilder().setClusterId(node.view().clusterId()).setMemberId(memberId())
             .setRevision(revision).setRaftTerm(node.term()).build();
     }
 

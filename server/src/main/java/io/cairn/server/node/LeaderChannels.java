@@ -81,7 +81,7 @@ final class LeaderChannels implements AutoCloseable {
         if (leader == null) {
             return false;
         }
-        forward.send(leader, new AsSelf<>(observer, node.selfId()));
+        forward.send(leader, new AsSelf<>(observer, node.memberId()));
         return true;
     }
 
@@ -99,9 +99,9 @@ final class LeaderChannels implements AutoCloseable {
      */
     private static final class AsSelf<R> implements StreamObserver<R> {
         private final StreamObserver<R> caller;
-        private final int selfId;
+        private final long selfId;
 
-        AsSelf(final StreamObserver<R> caller, final int selfId) {
+        AsSelf(final StreamObserver<R> caller, final long selfId) {
             this.caller = caller;
             this.selfId = selfId;
         }

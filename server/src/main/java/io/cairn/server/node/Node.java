@@ -153,6 +153,21 @@ public interface Node {
     int selfId();
 
     /**
+     * @return this member's etcd member ID: what clients know it by (response headers, member list).
+     */
+    default long memberId() {
+        return view().etcdIdOf(selfId());
+    }
+
+    /**
+     * @param raftId a member's Raft ID (0: none).
+     * @return its etcd member ID (0 for none).
+     */
+    default long memberIdOf(final int raftId) {
+        return raftId == 0 ? 0 : view().etcdIdOf(raftId);
+    }
+
+    /**
      * @return the leader's ID as last known, 0 if none.
      */
     int leaderId();

@@ -71,6 +71,7 @@ final class RemovalWatch {
         }
         final ClusterView current = node.view();
         final int self = node.selfId();
+        final long memberId = current.etcdIdOf(self);
         if (current.byId(self) == null && !current.members().isEmpty()) {
             if (node.appliedIndex() >= current.configIndex()) {
                 removed.complete(null);
@@ -92,7 +93,7 @@ final class RemovalWatch {
                 final var list = io.etcd.jetcd.api.ClusterGrpc.newBlockingStub(channel)
                     .withDeadlineAfter(1, TimeUnit.SECONDS)
                     .memberList(io.etcd.jetcd.api.MemberListRequest.getDefaultInstance());
-                if (status.getLeader() != 0 && list.getMembersList().stream().noneMatch(m -> m.getID() == self)) {
+                if (status.getLeader() != 0 && list.getMembersList().stream().noneMatch(m -> m.getID() == memberId)) {
                     LOG.log(System.Logger.Level.WARNING, "member " + name + ": " + other.name()
                         + " has a leader and lists the members without this one: it was removed");
                     removed.complete(null);
