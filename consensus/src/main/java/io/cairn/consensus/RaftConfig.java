@@ -179,6 +179,15 @@ public final class RaftConfig {
         return (int)Math.min(Integer.MAX_VALUE, Math.max(append, chunk));
     }
 
+    /**
+     * @param entryBytesMax the largest entry.
+     * @return {@link #messageBytesMax()} of the default configuration with that entry limit (a transport sized for it
+     *     carries every message the core encodes).
+     */
+    public static int messageBytesMaxFor(final int entryBytesMax) {
+        return builder(1).entryBytesMax(entryBytesMax).outboxBytes(Integer.MAX_VALUE).build().messageBytesMax();
+    }
+
     @Override
     public String toString() {
         return "RaftConfig{nodeId=" + nodeId + ", electionTimeoutTicks=" + electionTimeoutTicks
@@ -301,6 +310,15 @@ public final class RaftConfig {
          */
         public Builder snapshotChunkBytesMax(final int bytes) {
             snapshotChunkBytesMax = bytes;
+            return this;
+        }
+
+        /**
+         * @param bytes see {@link RaftConfig#outboxBytes()}: at least twice {@link RaftConfig#messageBytesMax()}.
+         * @return this.
+         */
+        public Builder outboxBytes(final int bytes) {
+            outboxBytes = bytes;
             return this;
         }
 

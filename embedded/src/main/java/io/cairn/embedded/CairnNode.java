@@ -2,6 +2,7 @@ package io.cairn.embedded;
 
 import io.cairn.consensus.EntryType;
 import io.cairn.consensus.Membership;
+import io.cairn.consensus.RaftConfig;
 import io.cairn.consensus.RaftMessage;
 import io.cairn.consensus.RaftResult;
 import io.cairn.consensus.Role;
@@ -131,7 +132,9 @@ public final class CairnNode implements NodeStatus, AutoCloseable {
             }
         }
         final AeronTransportConfig transportConfig = AeronTransportConfig.of(self.id(), config.peerListenEndpoint(),
-            initialPeers).withPeerTls(config.peerTls());
+            initialPeers).withPeerTls(config.peerTls())
+            .withLargestMessage(RaftConfig.messageBytesMaxFor(
+                KeyspaceMember.Settings.entryBytesMax(config.limits().requestBytesMax())));
         this.transport = AeronTransport.launch(config.aeronDir() == null
             ? transportConfig : transportConfig.withExternalDriver(config.aeronDir()));
         final Membership initial = config.joining() ? new Membership() : config.topology().bootstrap();

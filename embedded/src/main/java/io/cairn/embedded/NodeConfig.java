@@ -57,14 +57,15 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
      * @param electionMs      {@code --election-timeout}: a follower's election timeout (randomised up to twice
      *                        it), in ms; at least five heartbeats, at most 50 s.
      * @param quotaBytes      {@code --quota-backend-bytes}: past it the keyspace raises NOSPACE.
-     * @param requestBytesMax {@code --max-request-bytes}: the largest request (at most etcd's default, 1.5 MiB).
+     * @param requestBytesMax {@code --max-request-bytes}: the largest request (at most 10 MiB, etcd's advice); entries,
+     *                        peer messages, the WAL and gRPC are sized from it ({@link #grpcMessageBytesMax()}).
      * @param txnOpsMax       {@code --max-txn-ops}: the most operations in a transaction.
      */
     public record Limits(long heartbeatMs, long electionMs, long quotaBytes, int requestBytesMax, int txnOpsMax) {
         /** etcd 3.4's defaults. */
         public static final Limits DEFAULTS = new Limits(100, 1000, 2L << 30, 1536 * 1024, 128);
-        /** The largest request Cairn takes: its entries, peer frames and gRPC limits are sized for etcd's default. */
-        public static final int REQUEST_BYTES_MAX = 1536 * 1024;
+        /** The largest {@code --max-request-bytes}: 10 MiB (etcd warns above it; peer messages grow with it). */
+        public static final int REQUEST_BYTES_MAX = 10 << 20;
 
         /**
          * Checks them as etcd does.
@@ -86,12 +87,19 @@ public record NodeConfig(String name, Topology topology, Path dataDir, String cl
             }
             if (requestBytesMax < 1 || requestBytesMax > REQUEST_BYTES_MAX) {
                 throw new IllegalArgumentException("--max-request-bytes must be between 1 and " + REQUEST_BYTES_MAX
-                    + " (Cairn's entries, peer frames and gRPC limits are sized for etcd's default), not "
-                    + requestBytesMax);
+                    + " (10 MiB, the most etcd advises), not " + requestBytesMax);
             }
             if (txnOpsMax < 1) {
                 throw new IllegalArgumentException("--max-txn-ops must be at least 1, not " + txnOpsMax);
             }
+        }
+
+        /**
+         * @return the largest gRPC message a member takes, from clients and from other members: the largest request
+         *     plus etcd's 512 KiB allowance for the rest of the message.
+         */
+        public int grpcMessageBytesMax() {
+            return requestBytesMax + (512 << 10);
         }
 
         /**

@@ -12,7 +12,6 @@ import io.cairn.server.grpc.WatchService;
 import io.cairn.server.http.ClientPortProtocols;
 import io.cairn.server.http.HttpGateway;
 import io.cairn.embedded.DaemonThreads;
-import io.cairn.server.node.Node;
 import io.cairn.server.node.GrpcNode;
 import io.cairn.server.auth.AuthConfig;
 import io.cairn.server.auth.AuthInterceptor;
@@ -247,7 +246,7 @@ public final class CairnMember implements AutoCloseable {
             .workerEventLoopGroup(grpcEventLoops)
             .executor(INLINE)
             .callExecutor(this::callExecutor)
-            .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX)
+            .maxInboundMessageSize(config.node().limits().grpcMessageBytesMax())
             .permitKeepAliveTime(config.grpc().keepaliveMinTimeMs(), TimeUnit.MILLISECONDS)
             .permitKeepAliveWithoutCalls(true)
             .maxConcurrentCallsPerConnection((int)Math.min(Integer.MAX_VALUE, config.grpc().maxConcurrentStreams()));
@@ -262,10 +261,10 @@ public final class CairnMember implements AutoCloseable {
         }
         final String inProcessName = "cairn-" + config.name() + "-" + System.identityHashCode(this);
         final InProcessServerBuilder local = InProcessServerBuilder.forName(inProcessName).executor(node.executor())
-            .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX);
+            .maxInboundMessageSize(config.node().limits().grpcMessageBytesMax());
         final AuthStore auth = new AuthStore(node, config.auth());
         this.inProcessChannel = InProcessChannelBuilder.forName(inProcessName).directExecutor()
-            .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX).build();
+            .maxInboundMessageSize(config.node().limits().grpcMessageBytesMax()).build();
         // Locks and elections are etcd's recipes over the member's own KV and Watch, called in process (with the
         // caller's token, so its permissions apply); health answers SERVING while the member knows a leader.
         final HealthStatusManager health = new HealthStatusManager();
@@ -302,7 +301,8 @@ public final class CairnMember implements AutoCloseable {
         final io.grpc.ServerServiceDefinition lease = new LeaseService(node, auth).definition();
         // The client port's callers may name themselves by certificate (--client-cert-auth); the gateway's may not.
         this.metrics = new MemberMetrics(node.status());
-        this.gateway = new HttpGateway(node.status(), metrics, inProcessChannel);
+        this.gateway = new HttpGateway(node.status(), metrics, inProcessChannel,
+            2 * config.node().limits().grpcMessageBytesMax());
         // One port, two protocols, as etcd's: HTTP/2 (gRPC) or HTTP/1.1 (the gateway), decided per connection.
         builder.protocolNegotiator(new ClientPortProtocols(!config.clientHttps() ? null
             : peerTls == null ? tls.grpcServer() : tls.grpcServerAlsoTrusting(peerTls), gateway::install));

@@ -304,6 +304,60 @@ class EtcdFlagsIT {
         assertEquals(etcdKeys, cairnKeys, "the JSON's fields");
     }
 
+    @Test
+    void shouldCarryRequestsUpToMaxRequestBytesBetweenMembers() throws Exception {
+        // --max-request-bytes above etcd's default: a 2.5 MiB value is refused by default and taken at 3 MiB, reaches
+        // every member (a follower's serializable read), survives a follower's restart (its WAL replays the entry),
+        // and a request over the limit gets etcd's error.
+        final int size = (5 << 20) / 2;
+        final com.google.protobuf.ByteString big = com.google.protobuf.ByteString.copyFrom(new byte[size]);
+        try (ProcessCluster defaults = ProcessCluster.startCairn(dir.resolve("small"), "EtcdFlagsIT-small", 1)) {
+            final io.grpc.StatusRuntimeException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                io.grpc.StatusRuntimeException.class, () -> kv(defaults, 0).put(
+                    io.etcd.jetcd.api.PutRequest.newBuilder().setKey(utf8("big")).setValue(big).build()));
+            assertTrue(refused.getMessage().contains("etcdserver: request is too large")
+                || refused.getStatus().getCode() == io.grpc.Status.Code.RESOURCE_EXHAUSTED, refused.getMessage());
+        }
+        try (ProcessCluster cluster = ProcessCluster.prepareCairn(dir.resolve("large"), "EtcdFlagsIT-large", 3)
+            .withFlags("--max-request-bytes", Integer.toString(3 << 20))) {
+            cluster.startAll();
+            Await.until("a leader", 60, () -> cluster.leader() >= 0);
+            kv(cluster, cluster.leader()).put(io.etcd.jetcd.api.PutRequest.newBuilder().setKey(utf8("big"))
+                .setValue(big).build());
+            for (int i = 0; i < 3; i++) {
+                final int member = i;
+                Await.until("member " + i + " to hold the 2.5 MiB value", 30, () -> kv(cluster, member)
+                    .range(io.etcd.jetcd.api.RangeRequest.newBuilder().setKey(utf8("big")).setSerializable(true)
+                        .build()).getKvsList().stream().anyMatch(kv -> kv.getValue().size() == size));
+            }
+            final int follower = (cluster.leader() + 1) % 3;
+            cluster.kill(follower);
+            kv(cluster, cluster.leader()).put(io.etcd.jetcd.api.PutRequest.newBuilder().setKey(utf8("big2"))
+                .setValue(big).build());
+            cluster.start(follower);
+            cluster.awaitPorts();
+            Await.until("the restarted follower to hold both values", 60, () -> kv(cluster, follower)
+                .range(io.etcd.jetcd.api.RangeRequest.newBuilder().setKey(utf8("big")).setRangeEnd(utf8("big3"))
+                    .setSerializable(true).build()).getKvsList().stream()
+                .filter(kv -> kv.getValue().size() == size).count() == 2);
+            final io.grpc.StatusRuntimeException tooLarge = org.junit.jupiter.api.Assertions.assertThrows(
+                io.grpc.StatusRuntimeException.class, () -> kv(cluster, 0).put(io.etcd.jetcd.api.PutRequest
+                    .newBuilder().setKey(utf8("huge")).setValue(com.google.protobuf.ByteString.copyFrom(
+                        new byte[(3 << 20) + 1])).build()));
+            assertTrue(tooLarge.getMessage().contains("etcdserver: request is too large")
+                || tooLarge.getStatus().getCode() == io.grpc.Status.Code.RESOURCE_EXHAUSTED, tooLarge.getMessage());
+        }
+    }
+
+    private static io.etcd.jetcd.api.KVGrpc.KVBlockingStub kv(final ProcessCluster cluster, final int member) {
+        return io.etcd.jetcd.api.KVGrpc.newBlockingStub(cluster.channel(member)).withDeadlineAfter(20,
+            TimeUnit.SECONDS);
+    }
+
+    private static com.google.protobuf.ByteString utf8(final String text) {
+        return com.google.protobuf.ByteString.copyFromUtf8(text);
+    }
+
     /** Each match of {@code pattern} as "group1=group2" (group2 empty when the pattern has one group). */
     private static List<String> fields(final java.util.regex.Pattern pattern, final String text) {
         final List<String> found = new ArrayList<>();

@@ -100,6 +100,17 @@ public record AeronTransportConfig(
     }
 
     /**
+     * @param messageBytes the largest message to send.
+     * @return a copy whose terms are long enough for it (Aeron's largest message is an eighth of a term), at least
+     *     the default.
+     */
+    public AeronTransportConfig withLargestMessage(final int messageBytes) {
+        final int needed = Integer.highestOneBit(Math.max(1, messageBytes - 1)) << 4; // 8 x, rounded up to 2^n
+        return new AeronTransportConfig(nodeId, listenEndpoint, peers, aeronDirectory, externalDriver, streamId,
+            Math.max(termBytes, needed), mtuBytes, peerTls);
+    }
+
+    /**
      * @param tls this member's peer certificate and trusted CAs (null: plaintext).
      * @return a copy that seals every frame under keys agreed over mutual TLS with {@code tls}.
      */

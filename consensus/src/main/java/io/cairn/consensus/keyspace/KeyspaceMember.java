@@ -68,8 +68,25 @@ public final class KeyspaceMember implements AutoCloseable {
         public static final int ELECTION_TICKS_DEFAULT = 10;
         /** Largest snapshot chunk, and the chunk size snapshots are streamed in. */
         public static final int SNAPSHOT_CHUNK_BYTES = 256 << 10;
-        /** Largest entry: etcd's 1.5 MiB request, with room for our command framing (a txn's framing is larger). */
+        /** Largest entry at etcd's default 1.5 MiB request: {@link #entryBytesMax(int)}. */
         public static final int ENTRY_BYTES_MAX = 1600 << 10;
+        /** Room beside a request's bytes for the command's own framing (a txn's is the largest). */
+        static final int ENTRY_FRAMING_BYTES = 64 << 10;
+
+        /**
+         * @param requestBytesMax etcd's {@code --max-request-bytes}.
+         * @return the largest entry: the request with room for our command framing.
+         */
+        public static int entryBytesMax(final int requestBytesMax) {
+            return requestBytesMax + ENTRY_FRAMING_BYTES;
+        }
+
+        /**
+         * @return the largest entry this member's requests make ({@link #entryBytesMax(int)}).
+         */
+        public int entryBytesMax() {
+            return entryBytesMax(mvcc.requestBytesMax());
+        }
 
         /**
          * Checks the settings.
@@ -218,7 +235,8 @@ public final class KeyspaceMember implements AutoCloseable {
             throw ex;
         }
         this.requests = new RaftRequests(
-            new UnsafeBuffer(ByteBuffer.allocateDirect(RaftRequests.bufferLength(16 << 20))));
+            new UnsafeBuffer(ByteBuffer.allocateDirect(RaftRequests.bufferLength(Math.max(16 << 20,
+                Integer.highestOneBit(8 * (settings.entryBytesMax() + Settings.ENTRY_FRAMING_BYTES)) << 1)))));
         this.defragmenter = new Defragmenter(store, requests);
         final Membership initial = snapshots.latest() != null ? snapshots.membership()
             : settings.initial();
@@ -227,13 +245,15 @@ public final class KeyspaceMember implements AutoCloseable {
             .config(RaftConfig.builder(settings.nodeId())
                 .electionTimeoutTicks(settings.electionTicks())
                 .snapshotChunkBytesMax(Settings.SNAPSHOT_CHUNK_BYTES)
-                .entryBytesMax(Settings.ENTRY_BYTES_MAX)
+                .entryBytesMax(settings.entryBytesMax())
+                .outboxBytes(Math.max(32 << 20, 2 * RaftConfig.messageBytesMaxFor(settings.entryBytesMax())))
                 .build())
             .random(random::nextInt)
             .snapshotSource(snapshots)
             .snapshotSink(snapshots)
             .snapshot(snapshots.index(), snapshots.term(), initial);
-        final WalConfig wal = WalConfig.durable(data.resolve("wal")).withDurable(settings.walDurable());
+        final WalConfig wal = WalConfig.durable(data.resolve("wal")).withDurable(settings.walDurable())
+            .withEntryBytesMax(Math.max(WalConfig.ENTRY_BYTES_MAX_DEFAULT, settings.entryBytesMax()));
         this.agent = new RaftAgent(new RaftAgentContext()
             .raftContext(raft)
             .walOpener(() -> openWal(wal))

@@ -50,6 +50,14 @@ public record WalConfig(Path directory, boolean durable, String rollCycle, int e
     }
 
     /**
+     * @param bytes the largest entry payload to accept.
+     * @return a copy with {@code entryBytesMax} changed.
+     */
+    public WalConfig withEntryBytesMax(final int bytes) {
+        return new WalConfig(directory, durable, rollCycle, bytes, clockMs);
+    }
+
+    /**
      * @param rollCycle a Chronicle roll cycle name.
      * @param clockMs   the clock that picks the cycle.
      * @return a copy with the roll cycle and clock changed.

@@ -100,7 +100,8 @@ final class EtcdFlags {
         flag("backend-batch-limit", "0", MEMBER, Use.IGNORED, NO_BBOLT + "there is no batch to bound."),
         flag("max-txn-ops", "128", MEMBER, Use.CAIRN, "Maximum number of operations permitted in a transaction."),
         flag("max-request-bytes", "1572864", MEMBER, Use.CAIRN,
-            "Maximum client request size in bytes the server will accept (Cairn: at most the default)."),
+            "Maximum client request size in bytes the server will accept (at most 10 MiB; entries, peer messages and"
+                + " gRPC are sized from it)."),
         flag("max-concurrent-streams", "math.MaxUint32", MEMBER, Use.CAIRN,
             "Maximum concurrent streams that each client can open at a time."),
         flag("grpc-keepalive-min-time", "5s", MEMBER, Use.CAIRN,

@@ -89,7 +89,6 @@ public final class HttpGateway {
     private static final JsonFormat.Parser PARSER = JsonFormat.parser().ignoringUnknownFields();
     private static final long CALL_TIMEOUT_S = 15;
     /** Base64 makes a message a third larger, JSON adds its names. */
-    private static final int REQUEST_BYTES_MAX = Node.GRPC_MESSAGE_BYTES_MAX * 2;
     private static final Metadata.Key<String> TOKEN_HEADER = Metadata.Key.of("token", Metadata.ASCII_STRING_MARSHALLER);
     private static final Metadata.Key<String> AUTHORIZATION_HEADER =
         Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
@@ -97,6 +96,7 @@ public final class HttpGateway {
     private static final String TEXT = "text/plain; charset=utf-8";
 
     private final NodeStatus status;
+    private final int requestBytesMax;
     private final MemberMetrics metrics;
     private final Channel channel;
     private final Map<String, Call> calls = new HashMap<>();
@@ -118,8 +118,11 @@ public final class HttpGateway {
      * @param status  what {@code /health} reads.
      * @param metrics what {@code /metrics} writes.
      * @param channel the member's own gRPC services (in process), which the JSON paths call.
+     * @param requestBytesMax the largest HTTP request body (JSON's base64 makes a request's bytes a third longer).
      */
-    public HttpGateway(final NodeStatus status, final MemberMetrics metrics, final Channel channel) {
+    public HttpGateway(final NodeStatus status, final MemberMetrics metrics, final Channel channel,
+        final int requestBytesMax) {
+        this.requestBytesMax = requestBytesMax;
         this.status = status;
         this.metrics = metrics;
         this.channel = channel;
@@ -221,7 +224,7 @@ public final class HttpGateway {
     public void install(final ChannelHandlerContext ctx) {
         final ChannelPipeline pipeline = ctx.pipeline();
         pipeline.addAfter(ctx.name(), "cairn-http-codec", new HttpServerCodec());
-        pipeline.addAfter("cairn-http-codec", "cairn-http-aggregator", new HttpObjectAggregator(REQUEST_BYTES_MAX));
+        pipeline.addAfter("cairn-http-codec", "cairn-http-aggregator", new HttpObjectAggregator(requestBytesMax));
         pipeline.addAfter("cairn-http-aggregator", "cairn-http", new Connection(false));
     }
 
@@ -246,7 +249,7 @@ public final class HttpGateway {
                         connection.pipeline().addLast(tls.newHandler(connection.alloc()));
                     }
                     connection.pipeline().addLast(new HttpServerCodec(),
-                        new HttpObjectAggregator(REQUEST_BYTES_MAX), new Connection(metricsOnly));
+                        new HttpObjectAggregator(requestBytesMax), new Connection(metricsOnly));
                 }
             }).bind(address).awaitUninterruptibly();
         if (!bound.isSuccess()) {

@@ -103,7 +103,7 @@ public final class GrpcNode implements Node, AutoCloseable {
      */
     ManagedChannel channelTo(final String endpoint) {
         final NettyChannelBuilder builder = NettyChannelBuilder.forTarget(endpoint)
-            .maxInboundMessageSize(Node.GRPC_MESSAGE_BYTES_MAX);
+            .maxInboundMessageSize(node.config().limits().grpcMessageBytesMax());
         return (memberTls == null ? builder.usePlaintext() : builder.sslContext(memberTls)).build();
     }
 

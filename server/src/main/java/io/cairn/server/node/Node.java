@@ -36,11 +36,6 @@ public interface Node {
     String ETCD_VERSION = "3.4.23";
     /** etcd's minimum lease TTL with a 100 ms heartbeat and 1 s election timeout: ceil(1.5 × election). */
     long LEASE_TTL_MIN = LeaseClient.TTL_MIN_SECONDS;
-    /**
-     * Largest gRPC message, on the client port and between members: etcd's 1.5 MiB request limit plus its 512 KiB
-     * gRPC allowance.
-     */
-    int GRPC_MESSAGE_BYTES_MAX = (3 << 19) + (512 << 10);
     /** Deadline of a call one member makes to the leader's client port for what only the leader serves. */
     long LEADER_CALL_DEADLINE_MS = 10_000;
 

@@ -137,8 +137,12 @@ class MemberFlagsTest {
             () -> MemberFlags.parse(new String[] {"--election-timeout", "300"}, Map.of()));
         assertEquals("--election-timeout[300ms] should be at least as 5 times as --heartbeat-interval[100ms]",
             election.getMessage());
+        assertEquals(10 << 20, MemberFlags.parse(new String[] {"--max-request-bytes", "10485760"}, Map.of()).node()
+            .limits().requestBytesMax());
+        assertEquals((10 << 20) + (512 << 10), MemberFlags.parse(new String[] {"--max-request-bytes", "10485760"},
+            Map.of()).node().limits().grpcMessageBytesMax());
         assertThrows(IllegalArgumentException.class, () -> MemberFlags.parse(new String[] {"--max-request-bytes",
-            "10485760"}, Map.of()));
+            "10485761"}, Map.of()));
         final List<String> warnings = new java.util.ArrayList<>();
         EtcdFlags.read(new String[] {"--max-wals", "2", "--max-snapshots=5", "--pre-vote"}, Map.of("ETCD_NOPE", "1"),
             warnings);
