@@ -301,6 +301,7 @@ public final class CairnMember implements AutoCloseable {
         final io.grpc.ServerServiceDefinition lease = new LeaseService(node, auth).definition();
         // The client port's callers may name themselves by certificate (--client-cert-auth); the gateway's may not.
         this.metrics = new MemberMetrics(node.status());
+        node.onDefragmented(metrics::defragmented);
         this.gateway = new HttpGateway(node.status(), metrics, inProcessChannel,
             2 * config.node().limits().grpcMessageBytesMax());
         // One port, two protocols, as etcd's: HTTP/2 (gRPC) or HTTP/1.1 (the gateway), decided per connection.

@@ -66,6 +66,12 @@ class DefragmentIT {
             for (int i = 0; i < cluster.size(); i++) {
                 assertEquals(cairn.acknowledged(), loadKeys(cluster.channel(i)), "member " + i + "'s load keys");
             }
+            // etcd's defrag histogram (and Cairn's pause histogram) counted it.
+            final String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(cluster.metricsUrl(leader) + "/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(metrics.contains("\netcd_disk_backend_defrag_duration_seconds_count 1"), metrics);
+            assertTrue(metrics.contains("\ncairn_disk_backend_defrag_write_pause_seconds_count 1"), metrics);
             final long hash = cluster.hashKv(leader, cairn.revision());
             for (int i = 0; i < cluster.size(); i++) {
                 assertEquals(hash, cluster.hashKv(i, cairn.revision()), "member " + i + "'s hash");

@@ -13,6 +13,7 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
+import io.cairn.consensus.keyspace.Defragmenter;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
@@ -50,6 +51,8 @@ public final class MemberMetrics {
     private final Map<String, CounterDataPoint> startedByMethod = new ConcurrentHashMap<>();
     private final Map<String, CounterDataPoint> handledByMethodAndCode = new ConcurrentHashMap<>();
     private final Histogram handling;
+    private final Histogram defragDuration;
+    private final Histogram defragPause;
     private final Map<String, DistributionDataPoint> handlingByMethod = new ConcurrentHashMap<>();
     /** etcd's "request took too long" warning: at most one line a second, with the count of those not logged. */
     private final AtomicLong slowLoggedNs = new AtomicLong(System.nanoTime() - SLOW_LOG_INTERVAL_NS);
@@ -137,7 +140,21 @@ public final class MemberMetrics {
                 + " server.")
             .classicOnly().classicUpperBounds(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10)
             .labelNames("grpc_type", "grpc_service", "grpc_method").register(registry);
+        this.defragDuration = Histogram.builder().name("etcd_disk_backend_defrag_duration_seconds")
+            .help("The latency distribution of backend defragmentation.").classicOnly()
+            .classicExponentialUpperBounds(.1, 2, 13).register(registry);
+        this.defragPause = Histogram.builder().name("cairn_disk_backend_defrag_write_pause_seconds")
+            .help("How long writes waited for a defragmentation (its swap; etcd's wait for all of it).").classicOnly()
+            .classicExponentialUpperBounds(.0001, 4, 10).register(registry);
         JvmMetrics.builder().register(registry);
+    }
+
+    /**
+     * @param report a finished defragmentation of this member's keyspace.
+     */
+    public void defragmented(final Defragmenter.Report report) {
+        defragDuration.observe(report.tookNs() / 1e9);
+        defragPause.observe(report.pauseNs() / 1e9);
     }
 
     private static RaftCore core(final NodeStatus status) {

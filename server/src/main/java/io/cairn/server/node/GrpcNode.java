@@ -36,6 +36,7 @@ public final class GrpcNode implements Node, AutoCloseable {
     private final LeaderChannels leaderChannels;
     private final RemovalWatch removal;
     private final SslContext memberTls;
+    private volatile java.util.function.Consumer<Defragmenter.Report> defragmented = report -> { };
 
     /**
      * @param node an opened node, not started yet (its listeners are set here).
@@ -242,7 +243,18 @@ public final class GrpcNode implements Node, AutoCloseable {
 
     @Override
     public CompletableFuture<Defragmenter.Report> defragment() {
-        return node.defragment();
+        return node.defragment().whenComplete((report, error) -> {
+            if (report != null) {
+                defragmented.accept(report);
+            }
+        });
+    }
+
+    /**
+     * @param listener told of each finished defragmentation (the metrics).
+     */
+    public void onDefragmented(final java.util.function.Consumer<Defragmenter.Report> listener) {
+        defragmented = listener;
     }
 
     @Override
