@@ -15,10 +15,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -61,7 +58,7 @@ public final class Defragmenter implements LoopDuty {
     private final List<CompletableFuture<Report>> waiting = new ArrayList<>();
     private final AtomicLong ids = new AtomicLong();
     private final AtomicLong done = new AtomicLong();
-    private ExecutorService worker;
+    private final LazyWorker worker = new LazyWorker("cairn-defragment");
     private Phase phase = Phase.IDLE;
     private Defragmentation defragmentation;
     private Future<?> step;
@@ -125,7 +122,7 @@ public final class Defragmenter implements LoopDuty {
             defragmentation = store.beginDefragmentation(JOURNAL_BYTES_MAX);
             final Defragmentation started = defragmentation;
             phase = Phase.COPYING;
-            step = worker().submit(() -> {
+            step = worker.executor().submit(() -> {
                 started.copy();
                 wake();
                 return null;
@@ -177,7 +174,7 @@ public final class Defragmenter implements LoopDuty {
         defragmentation.finish();
         final long now = System.nanoTime();
         final Defragmentation finished = defragmentation;
-        worker().execute(() -> {
+        worker.executor().execute(() -> {
             try {
                 finished.deleteLeftovers();
             } catch (final IOException ex) {
@@ -210,36 +207,18 @@ public final class Defragmenter implements LoopDuty {
     private void complete(final java.util.function.Consumer<CompletableFuture<Report>> how) {
         final List<CompletableFuture<Report>> results = new ArrayList<>(waiting);
         waiting.clear();
-        worker().execute(() -> results.forEach(how)); // callers' continuations never run on the loop
+        worker.executor().execute(() -> results.forEach(how)); // callers' continuations never run on the loop
     }
 
     private void wake() {
         requests.offerLocal(0, STEP, EMPTY, 0, 0);
     }
 
-    private ExecutorService worker() {
-        if (worker == null) {
-            worker = Executors.newSingleThreadExecutor(runnable -> {
-                final Thread thread = new Thread(runnable, "cairn-defragment");
-                thread.setDaemon(true);
-                return thread;
-            });
-        }
-        return worker;
-    }
-
     /**
      * Abandons a defragmentation under way (the loop has stopped) and stops the worker.
      */
     public void close() {
-        if (worker != null) {
-            worker.shutdown();
-            try {
-                worker.awaitTermination(1, TimeUnit.MINUTES);
-            } catch (final InterruptedException ex) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        worker.close();
         if (defragmentation != null) {
             defragmentation.close();
             defragmentation = null;

@@ -15,10 +15,7 @@ import org.agrona.ExpandableDirectByteBuffer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The keyspace as Raft's replicated state machine. A run of committed entries is one LMDB write transaction (its last
@@ -52,7 +49,7 @@ public final class KeyspaceStateMachine implements StateMachine {
     private final RevisionListener revisions;
     private final ExpandableDirectByteBuffer responses = new ExpandableDirectByteBuffer(64 * 1024);
     private final Membership copyMembership = new Membership();
-    private ExecutorService copier;
+    private final LazyWorker copier = new LazyWorker("cairn-snapshot");
     private Future<SnapshotMeta> copying;
     private int responsePosition;
     private long runStartRevision;
@@ -175,7 +172,7 @@ public final class KeyspaceStateMachine implements StateMachine {
     public long snapshotInBackground(final long index, final long term, final Membership membership) {
         if (copying == null) {
             copyMembership.copyFrom(membership);
-            copying = copier().submit(() -> snapshots.copy(store));
+            copying = copier.executor().submit(() -> snapshots.copy(store));
             return 0;
         }
         if (!copying.isDone()) {
@@ -192,7 +189,7 @@ public final class KeyspaceStateMachine implements StateMachine {
             }
             snapshots.seal(meta, copyMembership);
             final long kept = meta.appliedIndex();
-            copier().submit(() -> {
+            copier.executor().submit(() -> {
                 try {
                     snapshots.deleteSuperseded(kept);
                 } catch (final IOException ex) {
@@ -211,30 +208,11 @@ public final class KeyspaceStateMachine implements StateMachine {
         }
     }
 
-    private ExecutorService copier() {
-        if (copier == null) {
-            copier = Executors.newSingleThreadExecutor(runnable -> {
-                final Thread thread = new Thread(runnable, "cairn-snapshot");
-                thread.setDaemon(true);
-                return thread;
-            });
-        }
-        return copier;
-    }
-
     /**
      * Waits for a copy in progress and stops the copying thread (the member is closing).
      */
     public void close() {
-        if (copier != null) {
-            copier.shutdown();
-            try {
-                copier.awaitTermination(1, TimeUnit.MINUTES);
-            } catch (final InterruptedException ex) {
-                Thread.currentThread().interrupt();
-            }
-            copier = null;
-        }
+        copier.close();
         copying = null;
     }
 
