@@ -396,6 +396,19 @@ final class Keyspace {
      * @param record a record from {@code revs} (LMDB memory).
      * @param main   its revision.
      */
+    /**
+     * @return true if {@code record} (of revision {@code main}) is its key's value as of {@code atRevision}: the key's
+     *     latest revision by then, and not a deletion.
+     */
+    boolean visibleAt(final DirectBuffer record, final long main, final long atRevision) {
+        if ((record.getByte(KeyValueView.FLAGS_OFFSET) & KeyValueView.FLAG_TOMBSTONE) != 0) {
+            return false;
+        }
+        final int keyLength = record.getInt(KeyValueView.KEY_LENGTH_OFFSET, KeyValueView.ORDER);
+        heldKey.wrap(record, KeyValueView.HEADER, keyLength);
+        return latest(heldKey, 0, keyLength, atRevision) == main;
+    }
+
     boolean keptByCompaction(final DirectBuffer record, final long main, final long compactRevision) {
         final int keyLength = record.getInt(KeyValueView.KEY_LENGTH_OFFSET, KeyValueView.ORDER);
         final boolean tombstone = (record.getByte(KeyValueView.FLAGS_OFFSET) & KeyValueView.FLAG_TOMBSTONE) != 0;

@@ -4,7 +4,6 @@ import io.cairn.engine.check.Check;
 import io.cairn.engine.lease.LeaseVisitor;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
-import org.agrona.checksum.Crc32c;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.lmdbjava.Cursor;
 import org.lmdbjava.GetOp;
@@ -26,6 +25,9 @@ public final class MvccReader implements AutoCloseable {
     private Txn<DirectBuffer> txn;
     private Keyspace keyspace;
     private final KeyValueView change = new KeyValueView();
+    /** etcd's bucket name, where its HashKV starts. */
+    private static final byte[] BUCKET_NAME = {'k', 'e', 'y'};
+    private final org.agrona.ExpandableArrayBuffer hashScratch = new org.agrona.ExpandableArrayBuffer(1024);
     private final UnsafeBuffer revisionKey = Tables.direct(Tables.REVISION_KEY_BYTES);
     private final UnsafeBuffer leaseKey = Tables.direct(Long.BYTES);
     private final RangeEncoder encoder = new RangeEncoder();
@@ -461,17 +463,27 @@ public final class MvccReader implements AutoCloseable {
     }
 
     /**
-     * A hash of the keyspace's history up to a revision, the same on every member that applied the same log
-     * whatever its physical compaction progress (etcd's HashKV serves the same purpose: detecting divergence).
+     * etcd 3.4's HashKV, byte for byte, so that {@code etcdctl endpoint hashkv} gives the same number on etcd and on
+     * Cairn for the same history: the CRC-32C (Castagnoli) of "key" followed by each record of etcd's {@code key}
+     * bucket up to the revision, in revision order, as bbolt holds it — the 17-byte revision key (main and sub
+     * big-endian around '_', and 't' after a deletion's) and the marshalled {@code mvccpb.KeyValue} (a deletion's
+     * holds the key alone). Records above the compacted revision all count; those at or below it count as etcd 3.4.23
+     * counts them: the value each live key has at the hashed revision ({@code kvindex.Keep(rev)}), or, when no key is
+     * live then, the records etcd's compaction kept (each key's value at the compacted revision). So the hash depends
+     * on the history alone, not on how far physical compaction has got, on every member.
      *
      * @param atRevision last revision included (0 = this view's revision).
-     * @return the hash.
+     * @return the hash (an unsigned 32-bit value).
      */
     public long hashKv(final long atRevision) {
         enter();
         try {
             final long last = atRevision <= 0 ? revision : Math.min(atRevision, revision);
-            long hash = 0x6a09e667f3bcc908L ^ compactRevision;
+            final java.util.zip.CRC32C keep = new java.util.zip.CRC32C();
+            final java.util.zip.CRC32C kept = new java.util.zip.CRC32C();
+            keep.update(BUCKET_NAME);
+            kept.update(BUCKET_NAME);
+            boolean anyLive = false;
             final Cursor<DirectBuffer> cursor = revsCursor();
             boolean found = cursor.first();
             while (found) {
@@ -481,17 +493,79 @@ public final class MvccReader implements AutoCloseable {
                     break;
                 }
                 final DirectBuffer record = cursor.val();
-                if (main > compactRevision || keyspace.keptByCompaction(record, main, compactRevision)) {
-                    final int crc = Crc32c.INSTANCE.compute(record.addressOffset(), 0, record.capacity());
-                    hash = (hash ^ revisionBytes.getLong(8, Tables.KEY_ORDER) ^ main) * 0x9E3779B97F4A7C15L;
-                    hash = (hash ^ (crc & 0xFFFFFFFFL)) * 0xBF58476D1CE4E5B9L;
+                final boolean above = main > compactRevision;
+                // One lookup per record at most while no live key is known, then only for compacted revisions.
+                final boolean live = (!above || !anyLive) && keyspace.visibleAt(record, main, last);
+                anyLive |= live;
+                final boolean keptAtCompaction = !above && keyspace.visibleAt(record, main, compactRevision);
+                if (above || live || keptAtCompaction) {
+                    final int length = etcdRecord(revisionBytes.getLong(8, Tables.KEY_ORDER), main, record);
+                    if (above || live) {
+                        keep.update(hashScratch.byteArray(), 0, length);
+                    }
+                    if (above || keptAtCompaction) {
+                        kept.update(hashScratch.byteArray(), 0, length);
+                    }
                 }
                 found = cursor.next();
             }
-            return hash;
+            return anyLive ? keep.getValue() : kept.getValue();
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Writes etcd's bbolt key and value of a record into {@link #hashScratch}; returns their length. */
+    private int etcdRecord(final long sub, final long main, final DirectBuffer record) {
+        final org.agrona.ExpandableArrayBuffer out = hashScratch;
+        final boolean tombstone = (record.getByte(KeyValueView.FLAGS_OFFSET) & KeyValueView.FLAG_TOMBSTONE) != 0;
+        out.putLong(0, main, java.nio.ByteOrder.BIG_ENDIAN);
+        out.putByte(8, (byte)'_');
+        out.putLong(9, sub, java.nio.ByteOrder.BIG_ENDIAN);
+        int at = 17;
+        if (tombstone) {
+            out.putByte(at++, (byte)'t');
+        }
+        final int keyLength = record.getInt(KeyValueView.KEY_LENGTH_OFFSET, KeyValueView.ORDER);
+        at = bytesField(out, at, 1, record, KeyValueView.HEADER, keyLength);
+        if (!tombstone) {
+            at = varintField(out, at, 2, record.getLong(KeyValueView.CREATE_OFFSET, KeyValueView.ORDER));
+            at = varintField(out, at, 3, main);
+            at = varintField(out, at, 4, record.getLong(KeyValueView.VERSION_OFFSET, KeyValueView.ORDER));
+            at = bytesField(out, at, 5, record, KeyValueView.HEADER + keyLength,
+                record.capacity() - KeyValueView.HEADER - keyLength);
+            at = varintField(out, at, 6, record.getLong(KeyValueView.LEASE_OFFSET, KeyValueView.ORDER));
+        }
+        return at;
+    }
+
+    /** A protobuf length-delimited field (omitted when empty, as proto3 marshals). */
+    private static int bytesField(final org.agrona.ExpandableArrayBuffer out, final int at, final int field,
+        final DirectBuffer source, final int offset, final int length) {
+        if (length == 0) {
+            return at;
+        }
+        int position = varint(out, at, field << 3 | 2);
+        position = varint(out, position, length);
+        out.putBytes(position, source, offset, length);
+        return position + length;
+    }
+
+    /** A protobuf varint field (omitted when zero, as proto3 marshals). */
+    private static int varintField(final org.agrona.ExpandableArrayBuffer out, final int at, final int field,
+        final long value) {
+        return value == 0 ? at : varint(out, varint(out, at, field << 3), value);
+    }
+
+    private static int varint(final org.agrona.ExpandableArrayBuffer out, final int at, final long value) {
+        int position = at;
+        long rest = value;
+        while ((rest & ~0x7FL) != 0) {
+            out.putByte(position++, (byte)(rest & 0x7F | 0x80));
+            rest >>>= 7;
+        }
+        out.putByte(position++, (byte)rest);
+        return position;
     }
 
     @Override

@@ -38,7 +38,8 @@ import java.security.NoSuchAlgorithmException;
 
 /**
  * etcd's Maintenance service: Status (version, db size, leader, Raft index and term, applied index), Hash and
- * HashKV (Cairn's own keyspace hash, equal across members at the same revision: not bbolt's), Alarm (list, and
+ * HashKV (etcd 3.4's HashKV, byte for byte: {@code MvccReader.hashKv}; Hash, etcd's hash of its whole bbolt file, is
+ * the same here), Alarm (list, and
  * activate/deactivate through the log: NOSPACE refuses writes until disarmed), Defragment (this member's keyspace
  * rewritten compactly while writes go on, answered once the compact file is in place: {@code Defragmenter}),
  * Snapshot (a consistent copy of the keyspace streamed in 64 KiB messages; it is Cairn's snapshot file padded to 512
