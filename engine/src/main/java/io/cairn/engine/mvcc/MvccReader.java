@@ -515,6 +515,62 @@ public final class MvccReader implements AutoCloseable {
         }
     }
 
+    /**
+     * Hands the whole keyspace to an export from this one view, so that everything exported is the same state
+     * (etcd's snapshot of it: see {@link KeyspaceExport}). Holds the view's read transaction for the whole export.
+     *
+     * @param export gets the keyspace.
+     * @throws IOException if the export stops with one.
+     */
+    public void exportTo(final KeyspaceExport export) throws java.io.IOException {
+        enter();
+        try {
+            export.state(appliedIndex, revision, compactRevision);
+            try (Cursor<DirectBuffer> cursor = tables.alarms.openCursor(txn)) {
+                boolean found = cursor.first();
+                while (found) {
+                    export.alarm(cursor.key().getLong(1, Tables.KEY_ORDER), cursor.key().getByte(0));
+                    found = cursor.next();
+                }
+            }
+            try (Cursor<DirectBuffer> cursor = tables.auth.openCursor(txn)) {
+                boolean found = cursor.first();
+                while (found) {
+                    final byte[] key = new byte[cursor.key().capacity()];
+                    cursor.key().getBytes(0, key);
+                    final byte[] value = new byte[cursor.val().capacity()];
+                    cursor.val().getBytes(0, value);
+                    export.auth(key, value);
+                    found = cursor.next();
+                }
+            }
+            final Cursor<DirectBuffer> records = revsCursor();
+            boolean found = records.first();
+            while (found) {
+                final DirectBuffer revisionBytes = records.key();
+                final long main = revisionBytes.getLong(0, Tables.KEY_ORDER);
+                final DirectBuffer record = records.val();
+                if (main > compactRevision || keyspace.visibleAt(record, main, compactRevision)) {
+                    final int length = etcdRecord(revisionBytes.getLong(8, Tables.KEY_ORDER), main, record);
+                    final boolean tombstone =
+                        (record.getByte(KeyValueView.FLAGS_OFFSET) & KeyValueView.FLAG_TOMBSTONE) != 0;
+                    export.record(hashScratch.byteArray(), tombstone ? 18 : 17, length);
+                }
+                found = records.next();
+            }
+            try (Cursor<DirectBuffer> cursor = tables.leases.openCursor(txn)) {
+                boolean more = cursor.first();
+                while (more) {
+                    export.lease(cursor.key().getLong(0, Tables.KEY_ORDER),
+                        cursor.val().getLong(0, KeyValueView.ORDER));
+                    more = cursor.next();
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Writes etcd's bbolt key and value of a record into {@link #hashScratch}; returns their length. */
     private int etcdRecord(final long sub, final long main, final DirectBuffer record) {
         final org.agrona.ExpandableArrayBuffer out = hashScratch;

@@ -859,6 +859,111 @@ public final class MvccStore implements AutoCloseable {
         return authChanges;
     }
 
+    // ------------------------------------------------------------------------------------------------- import
+
+    /**
+     * Loads one record of another store's history — etcd's {@code key} bucket, read from its snapshot — into this
+     * new store, inside the open batch. Records come in revision order; the store must be new (nothing applied).
+     * The keys attached to leases are worked out at {@link #finishImport}.
+     *
+     * @param main           the record's revision.
+     * @param sub            its sub-revision.
+     * @param tombstone      a deletion.
+     * @param key            the key.
+     * @param value          the value (empty for a deletion).
+     * @param createRevision the key's create revision (0 for a deletion).
+     * @param version        its version (0 for a deletion).
+     * @param lease          its lease (0: none).
+     * @throws IllegalArgumentException if the record cannot be stored (out of order, a key Cairn cannot hold).
+     */
+    public void importRecord(final long main, final long sub, final boolean tombstone, final byte[] key,
+        final byte[] value, final long createRevision, final long version, final long lease) {
+        Check.state(batch != null && appliedIndex == 0, "import into a new store, inside a batch");
+        if (main < pendingMain || main == pendingMain && sub < this.sub || main <= FIRST_REVISION) {
+            throw new IllegalArgumentException("revision " + main + "." + sub + " out of order");
+        }
+        if (key.length == 0 || key.length > KEY_BYTES_MAX) {
+            throw new IllegalArgumentException("a key of " + key.length + " bytes at revision " + main
+                + ": Cairn's keys are 1 to " + KEY_BYTES_MAX + " bytes");
+        }
+        pendingMain = main;
+        this.sub = sub;
+        final UnsafeBuffer keyBuffer = new UnsafeBuffer(key);
+        writeRecord(keyBuffer, 0, key.length, new UnsafeBuffer(value), 0, value.length, createRevision, version,
+            lease, tombstone);
+    }
+
+    /**
+     * Loads a lease into the new store, inside the open batch.
+     *
+     * @param lease its ID.
+     * @param ttl   its granted TTL in seconds.
+     */
+    public void importLease(final long lease, final long ttl) {
+        Check.state(batch != null && appliedIndex == 0, "import into a new store, inside a batch");
+        leaseKey.putLong(0, lease, Tables.KEY_ORDER);
+        leaseValue.putLong(0, ttl, KeyValueView.ORDER);
+        tables.leases.put(batch, leaseKey, leaseValue, NO_FLAGS);
+    }
+
+    /**
+     * Loads an entry of the authentication table into the new store, inside the open batch.
+     *
+     * @param key   the auth table's key.
+     * @param value its value.
+     */
+    public void importAuth(final byte[] key, final byte[] value) {
+        Check.state(batch != null && appliedIndex == 0, "import into a new store, inside a batch");
+        final UnsafeBuffer keyBuffer = Tables.direct(key.length);
+        keyBuffer.putBytes(0, key);
+        final UnsafeBuffer valueBuffer = Tables.direct(Math.max(1, value.length));
+        valueBuffer.putBytes(0, value);
+        tables.auth.put(batch, keyBuffer, new UnsafeBuffer(valueBuffer, 0, value.length), NO_FLAGS);
+    }
+
+    /**
+     * Ends an import: attaches each live key to its lease (when the lease was imported), sets the revision and the
+     * compacted revision (physical compaction then removes whatever the source had not yet), and commits the batch
+     * as the given Raft entry.
+     *
+     * @param lastRevision    the source's revision (at least the last imported record's).
+     * @param compactRevision the source's compacted revision (0: none).
+     * @param index           the Raft index the store stands for.
+     * @param term            its term.
+     * @return how many keys were attached to leases.
+     */
+    public int finishImport(final long lastRevision, final long compactRevision, final long index, final long term) {
+        Check.state(batch != null && appliedIndex == 0, "import into a new store, inside a batch");
+        int attached = 0;
+        try (Cursor<DirectBuffer> cursor = tables.keys.openCursor(batch)) {
+            boolean found = cursor.first();
+            while (found) {
+                final DirectBuffer newest = cursor.val();
+                Tables.revisionKey(revisionKey, Tables.keyRevisionMain(newest), Tables.keyRevisionSub(newest));
+                final DirectBuffer record = tables.revs.get(batch, revisionKey);
+                Check.state(record != null, "keys table names a revision that revs lacks");
+                final boolean tombstone =
+                    (record.getByte(KeyValueView.FLAGS_OFFSET) & KeyValueView.FLAG_TOMBSTONE) != 0;
+                final long lease = record.getLong(KeyValueView.LEASE_OFFSET, KeyValueView.ORDER);
+                if (!tombstone && lease != 0 && leaseExists(lease)) {
+                    tables.leaseKeys.put(batch, leaseKey, cursor.key(), NO_FLAGS);
+                    attached++;
+                }
+                found = cursor.seek(SeekOp.MDB_NEXT_NODUP);
+            }
+        }
+        revision = Math.max(Math.max(lastRevision, pendingMain), Math.max(compactRevision, FIRST_REVISION));
+        changes = 0;
+        if (compactRevision > 0) {
+            this.compactRevision = compactRevision;
+            compactedValue.putByte(0, (byte)1);
+            tables.meta.put(batch, tables.compactedKey, compactedValue, NO_FLAGS);
+            compaction.restart();
+        }
+        commit(index, term);
+        return attached;
+    }
+
     // ----------------------------------------------------------------------------------- physical compaction
 
     /**
