@@ -496,18 +496,41 @@ public final class ProcessCluster implements AutoCloseable {
      * @throws IOException if etcd cannot start.
      */
     public static ProcessCluster startEtcd(final Path data, final String test) throws IOException {
-        final ProcessCluster cluster = new ProcessCluster(data, test, 1);
-        final String client = "http://127.0.0.1:" + cluster.clientPorts[0];
-        final String peer = "http://127.0.0.1:" + cluster.peerPorts[0];
+        final ProcessCluster cluster = prepareEtcd(data, test);
+        cluster.startEtcd();
+        return cluster;
+    }
+
+    /**
+     * One etcd 3.4 member with its ports chosen, not started: its data directory ({@code data/etcd1}) can be made
+     * first (by {@code etcdctl snapshot restore --name etcd1 --initial-cluster etcd1=PEER
+     * --initial-advertise-peer-urls PEER}); then {@link #startEtcd()}.
+     *
+     * @param data where its data directory goes.
+     * @param test the test's name (logs).
+     * @return the "cluster".
+     * @throws IOException if the log directory cannot be made.
+     */
+    public static ProcessCluster prepareEtcd(final Path data, final String test) throws IOException {
+        return new ProcessCluster(data, test, 1);
+    }
+
+    /**
+     * Starts the member {@link #prepareEtcd} prepared, named etcd1, with its data directory at {@code data/etcd1}.
+     *
+     * @throws IOException if etcd cannot start.
+     */
+    public void startEtcd() throws IOException {
+        final String client = "http://127.0.0.1:" + clientPorts[0];
+        final String peer = peerUrl(0);
         final ProcessBuilder builder = new ProcessBuilder(tool("etcd"), "--name", "etcd1", "--data-dir",
             data.resolve("etcd1").toString(), "--listen-client-urls", client, "--advertise-client-urls", client,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster",
             "etcd1=" + peer);
-        builder.redirectErrorStream(true).redirectOutput(cluster.logs.resolve("etcd1.log").toFile());
-        cluster.processes[0] = builder.start();
-        cluster.httpPorts[0] = 0; // etcd serves its gateway on the client port
-        cluster.awaitPorts();
-        return cluster;
+        builder.redirectErrorStream(true).redirectOutput(logs.resolve("etcd1.log").toFile());
+        processes[0] = builder.start();
+        httpPorts[0] = 0; // etcd serves its gateway on the client port
+        awaitPorts();
     }
 
     /**

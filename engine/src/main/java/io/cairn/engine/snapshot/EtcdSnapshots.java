@@ -115,7 +115,7 @@ public final class EtcdSnapshots {
             in.read(ByteBuffer.wrap(expected), bytes - SHA256_BYTES);
         }
         if (!MessageDigest.isEqual(sha.digest(), expected)) {
-            throw new CorruptSnapshotException(file, "expected sha256 does not match the contents");
+            throw new CorruptSnapshotException(file, "SHA-256 at the end does not match the contents");
         }
         return bytes - SHA256_BYTES;
     }

@@ -1,10 +1,12 @@
 package io.cairn.server.grpc;
 
+import com.google.gson.stream.JsonWriter;
 import com.google.protobuf.ByteString;
 import io.cairn.engine.mvcc.MvccCommand;
 import io.cairn.engine.mvcc.MvccError;
-import io.cairn.engine.snapshot.SnapshotMeta;
-import io.cairn.engine.snapshot.Snapshots;
+import io.cairn.embedded.cluster.ClusterView;
+import io.cairn.engine.mvcc.MvccReader;
+import io.cairn.engine.snapshot.EtcdSnapshots;
 import io.cairn.server.auth.AuthStore;
 import io.cairn.server.node.EtcdStatus;
 import io.cairn.server.node.Node;
@@ -31,10 +33,14 @@ import io.grpc.stub.StreamObserver;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.SortedMap;
+import java.util.TreeMap;
 
 /**
  * etcd's Maintenance service: Status (version, db size, leader, Raft index and term, applied index), Hash and
@@ -42,9 +48,11 @@ import java.security.NoSuchAlgorithmException;
  * the same here), Alarm (list, and
  * activate/deactivate through the log: NOSPACE refuses writes until disarmed), Defragment (this member's keyspace
  * rewritten compactly while writes go on, answered once the compact file is in place: {@code Defragmenter}),
- * Snapshot (a consistent copy of the keyspace streamed in 64 KiB messages; it is Cairn's snapshot file padded to 512
- * bytes and followed by its SHA-256, as etcd frames its stream — not a bbolt file, so {@code etcdctl snapshot status}
- * cannot read it). MoveLeader asks the leader's loop to transfer leadership (thesis §3.10) and answers once the
+ * Snapshot (one consistent view of the keyspace written as etcd 3.4's backend database — a bbolt file with etcd's
+ * buckets, {@code EtcdSnapshots} — and streamed in 64 KiB messages followed by its SHA-256, as etcd streams its own:
+ * {@code etcdctl snapshot status} reads it, {@code etcdctl snapshot restore} starts etcd from it, and
+ * {@code cairn snapshot restore} starts Cairn from it). MoveLeader asks the leader's loop to transfer leadership
+ * (thesis §3.10) and answers once the
  * target leads.
  */
 public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
@@ -159,16 +167,54 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
         }, node.executor());
     }
 
+    /** The members as etcd's backend keeps them (its membership JSON under the hex member ID), and their etcd IDs. */
+    private EtcdSnapshots.Cluster cluster() throws IOException {
+        final ClusterView view = node.view();
+        final SortedMap<String, byte[]> members = new TreeMap<>();
+        for (final ClusterView.Member member : view.members()) {
+            final StringWriter text = new StringWriter();
+            try (JsonWriter json = new JsonWriter(text)) {
+                json.beginObject().name("id").jsonValue(Long.toUnsignedString(member.etcdId()));
+                json.name("peerURLs").beginArray();
+                for (final String url : member.peerUrls()) {
+                    json.value(url);
+                }
+                json.endArray();
+                if (member.learner()) {
+                    json.name("isLearner").value(true);
+                }
+                if (!member.name().isEmpty()) {
+                    json.name("name").value(member.name());
+                }
+                if (!member.clientUrls().isEmpty()) {
+                    json.name("clientURLs").beginArray();
+                    for (final String url : member.clientUrls()) {
+                        json.value(url);
+                    }
+                    json.endArray();
+                }
+                json.endObject();
+            }
+            members.put(Long.toHexString(member.etcdId()), text.toString().getBytes(StandardCharsets.UTF_8));
+        }
+        return new EtcdSnapshots.Cluster(raftId -> raftId == 0 ? 0 : view.etcdIdOf((int)raftId), members);
+    }
+
     @Override
     public void snapshot(final SnapshotRequest request, final StreamObserver<SnapshotResponse> observer) {
         Path file = null;
         try {
             file = Files.createTempFile(node.dataDir(), "client-snapshot-", ".snap");
             Files.delete(file);
-            final SnapshotMeta meta = Snapshots.take(node.store(), file);
+            final long bytes;
+            final long revision;
+            try (MvccReader reader = node.store().newReader()) {
+                revision = reader.revision();
+                bytes = EtcdSnapshots.write(reader, cluster(), file);
+            }
             // etcd's stream: the database, a multiple of 512 bytes, then the SHA-256 of it (etcdctl checks both).
-            final long padding = (SNAPSHOT_BLOCK - meta.fileBytes() % SNAPSHOT_BLOCK) % SNAPSHOT_BLOCK;
-            long remaining = meta.fileBytes() + padding + SHA256_BYTES;
+            final long padding = (SNAPSHOT_BLOCK - bytes % SNAPSHOT_BLOCK) % SNAPSHOT_BLOCK;
+            long remaining = bytes + padding + SHA256_BYTES;
             final MessageDigest sha = MessageDigest.getInstance("SHA-256");
             try (InputStream in = Files.newInputStream(file)) {
                 final byte[] chunk = new byte[SNAPSHOT_MESSAGE_BYTES];
@@ -176,14 +222,14 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
                 while ((read = in.readNBytes(chunk, 0, chunk.length)) > 0) {
                     remaining -= read;
                     sha.update(chunk, 0, read);
-                    observer.onNext(SnapshotResponse.newBuilder().setHeader(node.header(meta.revision()))
+                    observer.onNext(SnapshotResponse.newBuilder().setHeader(node.header(revision))
                         .setRemainingBytes(remaining).setBlob(ByteString.copyFrom(chunk, 0, read)).build());
                 }
             }
             final byte[] zeros = new byte[(int)padding];
             sha.update(zeros);
             final byte[] digest = sha.digest();
-            observer.onNext(SnapshotResponse.newBuilder().setHeader(node.header(meta.revision()))
+            observer.onNext(SnapshotResponse.newBuilder().setHeader(node.header(revision))
                 .setRemainingBytes(0).setBlob(ByteString.copyFrom(zeros).concat(ByteString.copyFrom(digest)))
                 .build());
             observer.onCompleted();
