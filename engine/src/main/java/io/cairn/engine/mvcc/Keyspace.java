@@ -29,6 +29,12 @@ final class Keyspace {
     private final KeyValueView kv = new KeyValueView();
     private final KeyValueView other = new KeyValueView();
     private final UnsafeBuffer keyView = new UnsafeBuffer(0, 0);
+    private final IndexKeys indexKeys = new IndexKeys();
+    private final LongArrayList groupAddress = new LongArrayList();
+    private final IntArrayList groupLength = new IntArrayList();
+    private final LongArrayList groupMod = new LongArrayList();
+    private final UnsafeBuffer groupPrefix = Tables.direct(IndexKeys.GROUP_PREFIX);
+    private int[] groupOrder = new int[16];
     private final UnsafeBuffer keyScratch = Tables.direct(KEY_SCRATCH_BYTES);
     private final UnsafeBuffer resumeKey = Tables.direct(KEY_SCRATCH_BYTES);
     private final UnsafeBuffer resumeView = new UnsafeBuffer(0, 0);
@@ -100,7 +106,30 @@ final class Keyspace {
     }
 
     DirectBuffer lmdbKey(final DirectBuffer buffer, final int offset, final int length) {
-        return Tables.offHeap(buffer, offset, length, keyView, keyScratch);
+        return indexKeys.of(tables, buffer, offset, length);
+    }
+
+    /**
+     * @param indexKey an index key ({@link IndexKeys}: from {@code lease_keys} or the keys table).
+     * @return {@link #view()} over its key's newest record (which says the key), or null when it has none.
+     */
+    KeyValueView newestOfIndex(final DirectBuffer indexKey) {
+        final DirectBuffer newest = tables.keys.get(txn, Tables.offHeap(indexKey, 0, indexKey.capacity(), keyView,
+            keyScratch));
+        if (newest == null) {
+            return null;
+        }
+        record(Tables.keyRevisionMain(newest), Tables.keyRevisionSub(newest));
+        return kv;
+    }
+
+    /** Where the index key may be a digest, the record found must be the key's own (a digest collision is not). */
+    private long checked(final long main, final DirectBuffer key, final int offset, final int length) {
+        if (main != NULL_REVISION && IndexKeys.checkRecord(length)) {
+            Check.state(Tables.compare(kv.buffer(), kv.keyOffset(), kv.keyLength(), key, offset, length) == 0,
+                "two keys share an index key", length);
+        }
+        return main;
     }
 
     /**
@@ -117,7 +146,7 @@ final class Keyspace {
         }
         final long main = Tables.keyRevisionMain(newest);
         if (main <= atRevision) {
-            return record(main, Tables.keyRevisionSub(newest));
+            return checked(record(main, Tables.keyRevisionSub(newest)), key, offset, length);
         }
         final Cursor<DirectBuffer> cursor = keysCursor();
         Tables.keyRevision(probe, atRevision, 0);
@@ -125,7 +154,7 @@ final class Keyspace {
             return NULL_REVISION;
         }
         final DirectBuffer dup = cursor.val();
-        return record(Tables.keyRevisionMain(dup), Tables.keyRevisionSub(dup));
+        return checked(record(Tables.keyRevisionMain(dup), Tables.keyRevisionSub(dup)), key, offset, length);
     }
 
     /**
@@ -141,7 +170,7 @@ final class Keyspace {
             return NULL_REVISION;
         }
         final DirectBuffer newest = cursor.val();
-        return record(Tables.keyRevisionMain(newest), Tables.keyRevisionSub(newest));
+        return checked(record(Tables.keyRevisionMain(newest), Tables.keyRevisionSub(newest)), key, offset, length);
     }
 
     /**
@@ -183,9 +212,24 @@ final class Keyspace {
             return;
         }
         final Cursor<DirectBuffer> cursor = keysCursor();
-        boolean found = cursor.get(lmdbKey(key, keyOffset, keyLength), GetOp.MDB_SET_RANGE);
+        // A start key that may fall inside a group starts at its group's beginning: digests say nothing of order.
+        boolean found = cursor.get(lmdbKey(key, keyOffset, Math.min(keyLength, IndexKeys.GROUP_PREFIX)),
+            GetOp.MDB_SET_RANGE);
         while (found) {
             final DirectBuffer current = cursor.key();
+            if (IndexKeys.grouped(current.capacity())) {
+                if (!unbounded
+                    && Tables.compare(current, 0, IndexKeys.GROUP_PREFIX, end, endOffset, endLength) >= 0) {
+                    return;
+                }
+                final int next = scanGroup(cursor, key, keyOffset, keyLength, end, endOffset, endLength, unbounded,
+                    atRevision, visitor);
+                if (next < 0) {
+                    return;
+                }
+                found = next > 0;
+                continue;
+            }
             if (!unbounded && Tables.compare(current, 0, current.capacity(), end, endOffset, endLength) >= 0) {
                 return;
             }
@@ -205,6 +249,78 @@ final class Keyspace {
             }
             found = cursor.seek(SeekOp.MDB_NEXT_NODUP);
         }
+    }
+
+    /**
+     * A group of index keys ({@link IndexKeys}) in a scan: every key of it live at the revision, taken from its
+     * record and visited in the keys' own order, those in the range only. The cursor starts on the group's first
+     * index key and ends past its last.
+     *
+     * @return -1 when the visitor stopped, 1 when the cursor is on the next index key, 0 at the table's end.
+     */
+    private int scanGroup(final Cursor<DirectBuffer> cursor,
+        final DirectBuffer key, final int keyOffset, final int keyLength,
+        final DirectBuffer end, final int endOffset, final int endLength, final boolean unbounded,
+        final long atRevision, final RangeVisitor visitor) {
+        groupPrefix.putBytes(0, cursor.key(), 0, IndexKeys.GROUP_PREFIX);
+        groupAddress.clear();
+        groupLength.clear();
+        groupMod.clear();
+        boolean found = true;
+        while (found) {
+            final DirectBuffer current = cursor.key();
+            if (!IndexKeys.grouped(current.capacity())
+                || Tables.compare(current, 0, IndexKeys.GROUP_PREFIX, groupPrefix, 0, IndexKeys.GROUP_PREFIX) != 0) {
+                break;
+            }
+            final DirectBuffer newest = cursor.val();
+            long main = Tables.keyRevisionMain(newest);
+            long sub = Tables.keyRevisionSub(newest);
+            if (main > atRevision) {
+                heldKey.wrap(current.addressOffset(), current.capacity());
+                main = olderRevision(cursor, atRevision);
+                sub = main == NULL_REVISION ? 0 : Tables.keyRevisionSub(cursor.val());
+            }
+            if (main != NULL_REVISION) {
+                record(main, sub);
+                if (!kv.isTombstone()
+                    && Tables.compare(kv.buffer(), kv.keyOffset(), kv.keyLength(), key, keyOffset, keyLength) >= 0
+                    && (unbounded || Tables.compare(kv.buffer(), kv.keyOffset(), kv.keyLength(),
+                    end, endOffset, endLength) < 0)) {
+                    groupAddress.addLong(kv.buffer().addressOffset());
+                    groupLength.addInt(kv.recordLength());
+                    groupMod.addLong(main);
+                }
+            }
+            found = cursor.seek(SeekOp.MDB_NEXT_NODUP);
+        }
+        final int n = groupAddress.size();
+        if (groupOrder.length < n) {
+            groupOrder = new int[Math.max(n, groupOrder.length * 2)];
+        }
+        for (int i = 0; i < n; i++) { // insertion sort by key: groups are small
+            int j = i;
+            while (j > 0 && compareGroup(groupOrder[j - 1], i) > 0) {
+                groupOrder[j] = groupOrder[j - 1];
+                j--;
+            }
+            groupOrder[j] = i;
+        }
+        for (int i = 0; i < n; i++) {
+            final int at = groupOrder[i];
+            kv.wrapAddress(groupAddress.getLong(at), groupLength.getInt(at), groupMod.getLong(at));
+            if (!visitor.onKeyValue(kv)) {
+                return -1;
+            }
+        }
+        return found ? 1 : 0;
+    }
+
+    private int compareGroup(final int a, final int b) {
+        kv.wrapAddress(groupAddress.getLong(a), groupLength.getInt(a), groupMod.getLong(a));
+        other.wrapAddress(groupAddress.getLong(b), groupLength.getInt(b), groupMod.getLong(b));
+        return Tables.compare(kv.buffer(), kv.keyOffset(), kv.keyLength(),
+            other.buffer(), other.keyOffset(), other.keyLength());
     }
 
     /**

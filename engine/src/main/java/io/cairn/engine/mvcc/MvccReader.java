@@ -375,8 +375,9 @@ public final class MvccReader implements AutoCloseable {
             try (Cursor<DirectBuffer> cursor = tables.leaseKeys.openCursor(txn)) {
                 boolean found = cursor.get(leaseKey, GetOp.MDB_SET_KEY);
                 while (found) {
-                    final DirectBuffer key = cursor.val();
-                    visitor.onKey(key, 0, key.capacity());
+                    final KeyValueView kv = keyspace.newestOfIndex(cursor.val()); // the key, not its index key
+                    Check.state(kv != null, "lease_keys names a key the keys table lacks", leaseId);
+                    visitor.onKey(kv.buffer(), kv.keyOffset(), kv.keyLength());
                     count++;
                     found = cursor.seek(SeekOp.MDB_NEXT_DUP);
                 }

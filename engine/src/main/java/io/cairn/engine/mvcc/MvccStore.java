@@ -57,7 +57,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  */
 public final class MvccStore implements AutoCloseable {
     private static final TxnFlags[] NO_TXN_FLAGS = {};
-    /** LMDB's key limit, and so Cairn's longest key. */
+    /** LMDB's key limit: keys up to it are indexed as they are, longer ones by prefix and digest (IndexKeys). */
     public static final int KEY_BYTES_MAX = 511;
     /** The revision of an empty keyspace (etcd starts at 1; the first write is revision 2). */
     public static final long FIRST_REVISION = 1;
@@ -114,8 +114,7 @@ public final class MvccStore implements AutoCloseable {
     private final UnsafeBuffer alarmValue = Tables.direct(1);
     private final UnsafeBuffer stateValue = Tables.direct(Tables.STATE_BYTES);
     private final UnsafeBuffer formatValue = Tables.direct(Integer.BYTES);
-    private final UnsafeBuffer writeKey = new UnsafeBuffer(0, 0);
-    private final UnsafeBuffer writeKeyScratch = Tables.direct(KEY_BYTES_MAX + 1);
+    private final IndexKeys writeKeys = new IndexKeys();
     private final UnsafeBuffer recordWriter = new UnsafeBuffer(0, 0);
     private final ExpandableDirectByteBuffer valueScratch = new ExpandableDirectByteBuffer(1024);
     private final ExpandableDirectByteBuffer collectedKeys = new ExpandableDirectByteBuffer(4096);
@@ -161,6 +160,7 @@ public final class MvccStore implements AutoCloseable {
             tables = new Tables(env);
             keyspace = new Keyspace(tables);
             initialiseIfNew();
+            tables.ensureIndexSalt();
             loadState();
         } catch (final RuntimeException ex) {
             env.close();
@@ -422,7 +422,7 @@ public final class MvccStore implements AutoCloseable {
     }
 
     private DirectBuffer lmdbWriteKey(final DirectBuffer buffer, final int offset, final int length) {
-        return Tables.offHeap(buffer, offset, length, writeKey, writeKeyScratch);
+        return writeKeys.of(tables, buffer, offset, length);
     }
 
     private boolean leaseExists(final long lease) {
@@ -749,8 +749,11 @@ public final class MvccStore implements AutoCloseable {
         try (Cursor<DirectBuffer> cursor = tables.leaseKeys.openCursor(batch)) {
             boolean found = cursor.get(leaseKey, GetOp.MDB_SET_KEY);
             while (found) {
-                final DirectBuffer key = cursor.val();
-                collect(key, 0, key.capacity(), 0);
+                // lease_keys holds index keys: the key itself comes from its newest record.
+                final KeyValueView kv = keyspace.newestOfIndex(cursor.val());
+                Check.state(kv != null && !kv.isTombstone() && kv.lease() == lease,
+                    "lease_keys names a key not attached to its lease", lease);
+                collect(kv.buffer(), kv.keyOffset(), kv.keyLength(), 0);
                 found = cursor.seek(SeekOp.MDB_NEXT_DUP);
             }
         }
@@ -758,9 +761,6 @@ public final class MvccStore implements AutoCloseable {
         for (int i = 0; i < count; i++) {
             final int keyAt = collectedKeyAt.getInt(2 * i);
             final int keyLength = collectedKeyAt.getInt(2 * i + 1);
-            final long found = keyspace.latest(collectedKeys, keyAt, keyLength, currentRevision());
-            Check.state(found != Keyspace.NULL_REVISION && !keyspace.view().isTombstone()
-                && keyspace.view().lease() == lease, "lease_keys names a key not attached to its lease", lease);
             writeRecord(collectedKeys, keyAt, keyLength, null, 0, 0, 0, 0, 0, true);
         }
         leaseKey.putLong(0, lease, Tables.KEY_ORDER);
@@ -882,9 +882,8 @@ public final class MvccStore implements AutoCloseable {
         if (main < pendingMain || main == pendingMain && sub < this.sub || main <= FIRST_REVISION) {
             throw new IllegalArgumentException("revision " + main + "." + sub + " out of order");
         }
-        if (key.length == 0 || key.length > KEY_BYTES_MAX) {
-            throw new IllegalArgumentException("a key of " + key.length + " bytes at revision " + main
-                + ": Cairn's keys are 1 to " + KEY_BYTES_MAX + " bytes");
+        if (key.length == 0) {
+            throw new IllegalArgumentException("an empty key at revision " + main);
         }
         pendingMain = main;
         this.sub = sub;

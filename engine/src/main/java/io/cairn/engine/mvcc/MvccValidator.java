@@ -46,7 +46,8 @@ public final class MvccValidator {
      * @return a validator for them (LMDB's 511-byte key limit).
      */
     public static MvccValidator of(final MvccConfig config) {
-        return new MvccValidator(config.requestBytesMax(), config.txnOpsMax(), MvccStore.KEY_BYTES_MAX);
+        // Keys of any length up to the request size (long ones are indexed by prefix and digest: IndexKeys).
+        return new MvccValidator(config.requestBytesMax(), config.txnOpsMax(), Integer.MAX_VALUE);
     }
 
     /**

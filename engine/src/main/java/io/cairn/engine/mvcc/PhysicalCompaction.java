@@ -22,8 +22,7 @@ final class PhysicalCompaction {
 
     private final UnsafeBuffer revisionKey = Tables.direct(Tables.REVISION_KEY_BYTES);
     private final UnsafeBuffer keyRevision = Tables.direct(Tables.REVISION_KEY_BYTES);
-    private final UnsafeBuffer writeKey = new UnsafeBuffer(0, 0);
-    private final UnsafeBuffer writeKeyScratch = Tables.direct(MvccStore.KEY_BYTES_MAX + 1);
+    private final IndexKeys indexKeys = new IndexKeys();
     private final ExpandableDirectByteBuffer key = new ExpandableDirectByteBuffer(MvccStore.KEY_BYTES_MAX + 1);
     private long nextMain = MvccStore.FIRST_REVISION;
     private long nextSub;
@@ -90,7 +89,7 @@ final class PhysicalCompaction {
                     key.putBytes(0, record, KeyValueView.HEADER, keyLength);
                     cursor.delete(NO_FLAGS);
                     Tables.keyRevision(keyRevision, main, sub);
-                    tables.keys.delete(txn, Tables.offHeap(key, 0, keyLength, writeKey, writeKeyScratch), keyRevision);
+                    tables.keys.delete(txn, indexKeys.of(tables, key, 0, keyLength), keyRevision);
                     deleted++;
                 }
                 nextMain = main;

@@ -24,6 +24,7 @@ import java.nio.ByteOrder;
  * meta        "state"                           → applied index, applied term, revision, compacted revision,
  *                                                  physical compaction position (main, sub): 6 longs, little-endian
  *             "format"                          → the store's format (int)
+ *             "indexSalt"                       → 32 random bytes: the key of long keys' digests ({@link IndexKeys})
  * </pre>
  */
 final class Tables {
@@ -55,6 +56,11 @@ final class Tables {
     /** Present once any compaction was applied (one to revision 0 included): etcd's "compacted at -1" start. */
     final UnsafeBuffer compactedKey;
 
+    /** The meta table's key for {@link #indexSalt()}. */
+    static final String INDEX_SALT_KEY = "indexSalt";
+    static final int INDEX_SALT_BYTES = 32;
+    private volatile byte[] indexSalt;
+
     Tables(final Env<DirectBuffer> env) {
         this.env = env;
         this.revs = env.openDbi("revs", DbiFlags.MDB_CREATE);
@@ -67,6 +73,40 @@ final class Tables {
         this.stateKey = ascii(STATE_KEY);
         this.formatKey = ascii(FORMAT_KEY);
         this.compactedKey = ascii("compacted");
+        try (org.lmdbjava.Txn<DirectBuffer> txn = env.txnRead()) {
+            final DirectBuffer salt = meta.get(txn, ascii(INDEX_SALT_KEY));
+            if (salt != null) {
+                final byte[] bytes = new byte[salt.capacity()];
+                salt.getBytes(0, bytes);
+                indexSalt = bytes;
+            }
+        }
+    }
+
+    /**
+     * @return the salt of long keys' index digests (null until {@link #ensureIndexSalt} on a store that had none).
+     */
+    byte[] indexSalt() {
+        return indexSalt;
+    }
+
+    /**
+     * Gives a store its salt if it has none yet (a new store, or one written before long keys existed: it holds no
+     * key that needs one). Copies of the file carry it.
+     */
+    void ensureIndexSalt() {
+        if (indexSalt != null) {
+            return;
+        }
+        final byte[] bytes = new byte[INDEX_SALT_BYTES];
+        new java.security.SecureRandom().nextBytes(bytes);
+        final UnsafeBuffer value = direct(INDEX_SALT_BYTES);
+        value.putBytes(0, bytes);
+        try (org.lmdbjava.Txn<DirectBuffer> txn = env.txnWrite()) {
+            meta.put(txn, ascii(INDEX_SALT_KEY), value);
+            txn.commit();
+        }
+        indexSalt = bytes;
     }
 
     static final int DATABASES = 7;

@@ -151,10 +151,6 @@ public final class EtcdSnapshots {
                 if (record.main < last[0] || record.main == last[0] && record.sub <= last[1] && counts[0] > 0) {
                     throw new CorruptSnapshotException(file, "key bucket out of revision order");
                 }
-                if (record.key.length > MvccStore.KEY_BYTES_MAX) {
-                    throw new CorruptSnapshotException(file, "a key of " + record.key.length + " bytes at revision "
-                        + record.main + ": Cairn's keys stop at " + MvccStore.KEY_BYTES_MAX + " bytes for now");
-                }
                 last[0] = record.main;
                 last[1] = record.sub;
                 counts[0]++;

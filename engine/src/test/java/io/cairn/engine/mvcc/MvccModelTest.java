@@ -35,7 +35,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * through readers every so often.
  */
 class MvccModelTest {
-    private static final String[] KEYS = {"a", "a/1", "a/2", "a/3", "b", "b/x", "c", "d\0", "d\u00ff", "e", "f"};
+    private static final String[] SHORT_KEYS = {"a", "a/1", "a/2", "a/3", "b", "b/x", "c", "d\0", "d\u00ff", "e", "f"};
+    /** LMDB stops at 511 bytes: keys at and past it, and a group sharing their first 495 bytes (IndexKeys). */
+    private static final String[] LONG_KEYS = longKeys();
+    private String[] keys = SHORT_KEYS;
     private static final int OPS = Integer.getInteger("cairn.mvcc.ops", 700);
 
     @TempDir
@@ -53,6 +56,26 @@ class MvccModelTest {
                     + "-Dtest=MvccModelTest -Dcairn.mvcc.seed=" + seed + " — " + ex.getMessage(), ex);
             }
         }
+    }
+
+    @Test
+    void shouldAnswerAsReferenceModelWithKeysPastLmdbsLimit() throws IOException {
+        keys = LONG_KEYS;
+        final int seeds = Integer.getInteger("cairn.mvcc.longKeySeeds", 12);
+        for (long seed = 1; seed <= seeds; seed++) {
+            try {
+                runSeed(seed);
+            } catch (final AssertionError | RuntimeException ex) {
+                throw new AssertionError("long keys, seed " + seed + " failed — " + ex.getMessage(), ex);
+            }
+        }
+    }
+
+    private static String[] longKeys() {
+        final String group = "g".repeat(IndexKeys.GROUP_PREFIX);
+        return new String[] {"a", "g".repeat(494), group, group + "a", group + "b".repeat(16), group + "b".repeat(17),
+            group + "a".repeat(700), group + "c".repeat(3000), group + "\0", "g".repeat(494) + "h", "g".repeat(511),
+            "g".repeat(600), "z".repeat(2000), "z"};
     }
 
     private void runSeed(final long seed) throws IOException {
@@ -113,7 +136,7 @@ class MvccModelTest {
         b.close();
     }
 
-    private static void compareWhole(final MvccStore store, final MvccModel model, final Random random) {
+    private void compareWhole(final MvccStore store, final MvccModel model, final Random random) {
         final CommandEncoder encoder = new CommandEncoder();
         final ExpandableDirectByteBuffer response = new ExpandableDirectByteBuffer(4096);
         try (MvccReader reader = store.newReader()) {
@@ -129,7 +152,7 @@ class MvccModelTest {
         }
     }
 
-    private static Op randomOp(final Random random, final MvccModel model) {
+    private Op randomOp(final Random random, final MvccModel model) {
         final int pick = random.nextInt(100);
         if (pick < 36) {
             return randomPut(random, key(random));
@@ -168,7 +191,7 @@ class MvccModelTest {
         return new Put(key, value, lease, flags);
     }
 
-    private static Range randomRange(final Random random, final MvccModel model) {
+    private Range randomRange(final Random random, final MvccModel model) {
         long at = 0;
         if (random.nextInt(3) == 0) {
             at = model.compact - 1 + (long)(random.nextDouble() * (model.revision - model.compact + 3));
@@ -184,8 +207,8 @@ class MvccModelTest {
     }
 
     /** Writes in one txn touch distinct keys, so etcd's duplicate-key rule never fires (the model lacks it). */
-    private static Txn randomTxn(final Random random, final MvccModel model) {
-        final List<String> fresh = new ArrayList<>(Arrays.asList(KEYS));
+    private Txn randomTxn(final Random random, final MvccModel model) {
+        final List<String> fresh = new ArrayList<>(Arrays.asList(keys));
         Collections.shuffle(fresh, random);
         final List<Compare> compares = new ArrayList<>();
         for (int i = random.nextInt(3); i > 0; i--) {
@@ -198,7 +221,7 @@ class MvccModelTest {
         return new Txn(compares, txnOps(random, fresh, true), txnOps(random, fresh, true));
     }
 
-    private static List<Op> txnOps(final Random random, final List<String> fresh, final boolean nest) {
+    private List<Op> txnOps(final Random random, final List<String> fresh, final boolean nest) {
         final List<Op> ops = new ArrayList<>();
         for (int i = random.nextInt(4); i > 0 && fresh.size() > 2; i--) {
             final int kind = random.nextInt(nest ? 5 : 4);
@@ -214,13 +237,13 @@ class MvccModelTest {
         return ops;
     }
 
-    private static String key(final Random random) {
-        return KEYS[random.nextInt(KEYS.length)];
+    private String key(final Random random) {
+        return keys[random.nextInt(keys.length)];
     }
 
-    private static String end(final Random random) {
+    private String end(final Random random) {
         final int pick = random.nextInt(4);
-        return pick == 0 ? "" : pick == 1 ? "\0" : KEYS[random.nextInt(KEYS.length)];
+        return pick == 0 ? "" : pick == 1 ? "\0" : keys[random.nextInt(keys.length)];
     }
 
     static void encode(final CommandEncoder e, final Op op) {
