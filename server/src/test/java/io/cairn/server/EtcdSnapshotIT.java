@@ -63,6 +63,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(300)
 class EtcdSnapshotIT {
     private static final long LEASE = 0x1234_5678_9abcL;
+    private static final String GROUP = "g".repeat(495);
 
     @TempDir
     Path dir;
@@ -194,6 +195,13 @@ class EtcdSnapshotIT {
             put(kv, "k/" + random.nextInt(50), "v" + i + "x".repeat(size), i % 5 == 0 ? LEASE : 0);
         }
         put(kv, "empty", "", 77);
+        // Keys past LMDB's 511 bytes, and a group of them sharing their first 495 bytes (Cairn's IndexKeys).
+        for (final String tail : List.of("b".repeat(100), "a", "", "c".repeat(5_000), "b", "a".repeat(16))) {
+            put(kv, GROUP + tail, "g-" + tail.length(), tail.length() % 2 == 0 ? 77 : 0);
+        }
+        put(kv, "long/" + "x".repeat(600), "long", LEASE);
+        put(kv, GROUP + "b", "again", 0);
+        kv.deleteRange(DeleteRangeRequest.newBuilder().setKey(utf8(GROUP + "a")).build());
         kv.deleteRange(DeleteRangeRequest.newBuilder().setKey(utf8("k/1")).setRangeEnd(utf8("k/2")).build());
         kv.txn(TxnRequest.newBuilder().addCompare(Compare.newBuilder().setKey(utf8("empty"))
                 .setTarget(Compare.CompareTarget.VERSION).setResult(Compare.CompareResult.EQUAL).setVersion(1))
@@ -239,6 +247,10 @@ class EtcdSnapshotIT {
                     + " value " + value.getValue().size() + " " + value.getValue().hashCode());
             }
         }
+        final RangeResponse inGroup = kv.range(RangeRequest.newBuilder().setKey(utf8(GROUP + "a".repeat(3)))
+            .setRangeEnd(utf8(GROUP + "c")).setLimit(3).build());
+        lines.add("in the group: " + inGroup.getCount() + " more " + inGroup.getMore() + " " + inGroup.getKvsList()
+            .stream().map(value -> value.getKey().size() + "/" + value.getModRevision()).toList());
         try {
             kv.range(RangeRequest.newBuilder().setKey(utf8("k/5")).setRevision(revision - 60).build());
             lines.add("below the compaction: answered");
