@@ -233,13 +233,18 @@ public final class PeerSeal {
         private final Cipher cipher = aesGcm();
         private final byte[] nonce = new byte[NONCE_LENGTH];
         private byte[] scratch = new byte[4096];
-        // The current key and the one before it (frames sealed under it may still be in flight at a rotation).
-        private int epoch = -1;
-        private SecretKeySpec key;
-        private long highest;
-        private int previousEpoch = -1;
-        private SecretKeySpec previousKey;
-        private long previousHighest;
+        /**
+         * Keys in the order they were installed, oldest first, with each one's replay mark. A key goes only once the
+         * peer has sealed a frame under a key two installs newer (a sender never goes back; the one between stays
+         * for frames still in flight), or when more than {@link #KEYS_MAX} are held. Not "the current key and the
+         * one before it": exchanges can overlap (both sides start one at start, and a renewal follows), so a sender
+         * may still seal under a key two installs old while its newer one waits out its activation delay.
+         */
+        private static final int KEYS_MAX = 4;
+        private final int[] epochs = new int[KEYS_MAX];
+        private final SecretKeySpec[] keys = new SecretKeySpec[KEYS_MAX];
+        private final long[] highest = new long[KEYS_MAX];
+        private int held;
 
         /**
          * @param selfId this member.
@@ -254,26 +259,62 @@ public final class PeerSeal {
          * @return the number of the newest key installed (-1: none).
          */
         public int epoch() {
-            return epoch;
+            return held == 0 ? -1 : epochs[held - 1];
         }
 
         /**
-         * Takes a key the peer gave over mutual TLS; the one before it stays usable, older ones go.
+         * Takes a key the peer gave over mutual TLS; the keys before it stay usable until the peer seals under this
+         * one (or a newer one).
          *
          * @param newEpoch its number.
          * @param newKey   32 bytes.
          */
         public void install(final int newEpoch, final byte[] newKey) {
             checkKey(newKey);
-            if (newEpoch == epoch && java.util.Arrays.equals(key.getEncoded(), newKey)) {
-                return; // the same key told twice (a retried exchange): keep its replay mark
+            final int same = slot(newEpoch);
+            if (same >= 0) {
+                if (java.util.Arrays.equals(keys[same].getEncoded(), newKey)) {
+                    return; // the same key told twice (a retried exchange): keep its replay mark
+                }
+                drop(same); // a restarted peer reusing a number: the newer key wins
             }
-            previousEpoch = epoch;
-            previousKey = key;
-            previousHighest = highest;
-            epoch = newEpoch;
-            key = new SecretKeySpec(newKey, "AES");
-            highest = 0;
+            if (held == KEYS_MAX) {
+                drop(0);
+            }
+            epochs[held] = newEpoch;
+            keys[held] = new SecretKeySpec(newKey, "AES");
+            highest[held] = 0;
+            held++;
+        }
+
+        private int slot(final int frameEpoch) {
+            for (int i = held - 1; i >= 0; i--) {
+                if (epochs[i] == frameEpoch) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        /** Forgets the keys installed before slot {@code first}. */
+        private void dropBefore(final int first) {
+            if (first <= 0) {
+                return;
+            }
+            System.arraycopy(epochs, first, epochs, 0, held - first);
+            System.arraycopy(keys, first, keys, 0, held - first);
+            System.arraycopy(highest, first, highest, 0, held - first);
+            for (int i = held - first; i < held; i++) {
+                keys[i] = null;
+            }
+            held -= first;
+        }
+
+        private void drop(final int slot) {
+            System.arraycopy(epochs, slot + 1, epochs, slot, held - slot - 1);
+            System.arraycopy(keys, slot + 1, keys, slot, held - slot - 1);
+            System.arraycopy(highest, slot + 1, highest, slot, held - slot - 1);
+            keys[--held] = null;
         }
 
         /**
@@ -296,12 +337,12 @@ public final class PeerSeal {
             }
             final int payloadLength = frame.getInt(frameOffset + LENGTH_OFFSET, ORDER);
             final int frameEpoch = frame.getInt(frameOffset + EPOCH_OFFSET, ORDER);
-            final boolean current = key != null && frameEpoch == epoch;
-            if (!current && (previousKey == null || frameEpoch != previousEpoch)) {
+            final int slot = slot(frameEpoch);
+            if (slot < 0) {
                 return UNKNOWN_KEY;
             }
             final long counter = frame.getLong(frameOffset + COUNTER_OFFSET, ORDER);
-            if (counter <= (current ? highest : previousHighest)) {
+            if (counter <= highest[slot]) {
                 return REPLAYED;
             }
             if (scratch.length < frameLength) {
@@ -309,17 +350,15 @@ public final class PeerSeal {
             }
             frame.getBytes(frameOffset, scratch, 0, frameLength);
             try {
-                cipher.init(Cipher.DECRYPT_MODE, current ? key : previousKey,
+                cipher.init(Cipher.DECRYPT_MODE, keys[slot],
                     new GCMParameterSpec(TAG_LENGTH * 8, nonce(nonce, frameEpoch, counter)));
                 cipher.updateAAD(scratch, 0, HEADER_LENGTH);
                 final int opened = cipher.doFinal(scratch, HEADER_LENGTH, payloadLength + TAG_LENGTH, scratch,
                     HEADER_LENGTH);
                 payload.putBytes(offset, scratch, HEADER_LENGTH, opened);
-                if (current) {
-                    highest = counter;
-                } else {
-                    previousHighest = counter;
-                }
+                highest[slot] = counter;
+                dropBefore(slot - 1); // only an authentic frame moves the window; one older key stays for
+                // frames still in flight on another stream
                 return opened;
             } catch (final AEADBadTagException ex) {
                 return BAD_TAG;

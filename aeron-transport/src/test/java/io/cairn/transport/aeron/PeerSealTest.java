@@ -120,7 +120,7 @@ class PeerSealTest {
     }
 
     @Test
-    void shouldOpenFramesOfThePreviousKeyAfterARotationAndNoOlder() {
+    void shouldOpenFramesOfOlderKeysUntilThePeerSealsUnderOneTwoInstallsNewer() {
         final byte[] inFlight = new byte[PeerSeal.frameLength(5)];
         seal(sender, new byte[5]);
         frame.getBytes(0, inFlight);
@@ -132,8 +132,25 @@ class PeerSealTest {
         assertEquals(5, open(inFlight.length), "sealed under epoch 7 before the rotation");
         final byte[] third = key();
         receiver.install(9, third);
-        frame.putBytes(0, inFlight);
-        assertEquals(PeerSeal.UNKNOWN_KEY, open(inFlight.length), "epoch 7 is two keys old");
+        // Two exchanges overlapped: the sender may still seal under 7 while 9 waits to be used.
+        final byte[] stillSeven = new byte[PeerSeal.frameLength(5)];
+        seal(sender, new byte[5]);
+        frame.getBytes(0, stillSeven);
+        assertEquals(5, open(stillSeven.length), "epoch 7 is kept while the peer has not used 9");
+        assertEquals(5, open(seal(new PeerSeal.Sender(1, 2, 9, third), new byte[5])));
+        seal(sender, new byte[5]);
+        assertEquals(PeerSeal.UNKNOWN_KEY, open(inFlight.length), "epoch 7 goes once the peer sealed under 9");
+        assertEquals(5, open(seal(rotated, new byte[5])), "epoch 8 stays, for frames still in flight");
+        assertEquals(9, receiver.epoch());
         assertThrows(IllegalArgumentException.class, () -> receiver.install(10, new byte[16]));
+    }
+
+    @Test
+    void shouldHoldAtMostFourKeysUnused() {
+        for (int epoch = 8; epoch <= 11; epoch++) {
+            receiver.install(epoch, key());
+        }
+        assertEquals(PeerSeal.UNKNOWN_KEY, open(seal(sender, new byte[5])), "the oldest of five went");
+        assertEquals(11, receiver.epoch());
     }
 }
