@@ -288,8 +288,9 @@ public final class CairnMember implements AutoCloseable {
                     : io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
             }
         });
-        final io.grpc.ServerServiceDefinition watch = io.grpc.ServerInterceptors.intercept(
-            new WatchService(node, auth), WatchService.REQUIRE_LEADER_METADATA);
+        final WatchService watchService = new WatchService(node, auth);
+        final io.grpc.ServerServiceDefinition watch = io.grpc.ServerInterceptors.intercept(watchService,
+            WatchService.REQUIRE_LEADER_METADATA);
         builder.addService(watch);
         local.addService(watch);
         for (final BindableService service : List.of(new KvService(node, auth),
@@ -302,6 +303,7 @@ public final class CairnMember implements AutoCloseable {
         // The client port's callers may name themselves by certificate (--client-cert-auth); the gateway's may not.
         this.metrics = new MemberMetrics(node.status());
         node.onDefragmented(metrics::defragmented);
+        metrics.watches(watchService::watchers, watchService::streams);
         this.gateway = new HttpGateway(node.status(), metrics, inProcessChannel,
             2 * config.node().limits().grpcMessageBytesMax());
         // One port, two protocols, as etcd's: HTTP/2 (gRPC) or HTTP/1.1 (the gateway), decided per connection.

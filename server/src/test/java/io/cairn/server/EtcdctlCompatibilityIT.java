@@ -122,75 +122,106 @@ class EtcdctlCompatibilityIT {
         return masked;
     }
 
-    private final List<String> differences = new ArrayList<>();
-    private String etcdLease = "";
-    private String cairnLease = "";
+    /**
+     * The script: the same etcdctl commands against etcd and against Cairn (each through whatever endpoint the
+     * suppliers give: members, or proxies in front of them), their outputs compared once masked.
+     */
+    static final class Script {
+        private final java.util.function.Supplier<String> etcdEndpoint;
+        private final java.util.function.Supplier<String> cairnEndpoint;
+        private final List<String> differences = new ArrayList<>();
+        private String etcdLease = "";
+        private String cairnLease = "";
+
+        Script(final java.util.function.Supplier<String> etcdEndpoint,
+            final java.util.function.Supplier<String> cairnEndpoint) {
+            this.etcdEndpoint = etcdEndpoint;
+            this.cairnEndpoint = cairnEndpoint;
+        }
+
+        private void step(final String stdin, final String... args) throws Exception {
+            final String[] etcdArgs = args.clone();
+            final String[] cairnArgs = args.clone();
+            for (int i = 0; i < args.length; i++) {
+                etcdArgs[i] = args[i].replace("$LEASE", etcdLease);
+                cairnArgs[i] = args[i].replace("$LEASE", cairnLease);
+            }
+            final String expected = etcdctl(etcdEndpoint.get(), stdin, etcdArgs);
+            final String actual = etcdctl(cairnEndpoint.get(), stdin, cairnArgs);
+            final Matcher etcdGrant = LEASE.matcher(expected);
+            final Matcher cairnGrant = LEASE.matcher(actual);
+            if (etcdGrant.find() && cairnGrant.find()) {
+                etcdLease = etcdGrant.group(1);
+                cairnLease = cairnGrant.group(1);
+            }
+            if (!mask(expected).equals(mask(actual))) {
+                differences.add("etcdctl " + String.join(" ", args) + "\n--- etcd printed:\n" + expected
+                    + "--- cairn printed:\n" + actual);
+            }
+        }
+
+        /**
+         * @return the commands that printed differently, with both outputs (none when all agree).
+         * @throws Exception if etcdctl cannot run.
+         */
+        List<String> run() throws Exception {
+            step(null, "put", "foo", "bar");
+            step(null, "get", "foo");
+            step(null, "put", "foo", "baz", "--prev-kv");
+            step(null, "get", "foo", "-w", "json");
+            step(null, "put", "k1", "v1");
+            step(null, "put", "k2", "v2");
+            step(null, "put", "k3", "v3");
+            step(null, "get", "k", "--prefix");
+            step(null, "get", "k", "--prefix", "--keys-only");
+            step(null, "get", "k", "--prefix", "--limit=2", "-w", "json");
+            step(null, "get", "k", "--prefix", "--sort-by=MODIFY", "--order=DESCEND");
+            step(null, "get", "k", "--from-key", "--print-value-only");
+            step(null, "get", "foo", "--rev=2");
+            step(null, "get", "k1", "-w", "fields");
+            step(null, "get", "k", "--prefix", "--count-only", "-w", "json");
+            step(null, "del", "k1", "--prev-kv");
+            step(null, "del", "k", "--prefix");
+            step(null, "del", "nothing");
+            step("value(\"foo\") = \"baz\"\n\nput foo qux\n\nput foo nope\n\n", "txn");
+            step("value(\"foo\") = \"baz\"\n\nput foo qux\n\nget foo\n\n", "txn", "-w", "json");
+            step("mod(\"foo\") > \"0\"\ncreate(\"absent\") = \"0\"\n\nput a 1\nput b 2\n\n\n", "txn");
+            step(null, "lease", "grant", "60");
+            step(null, "put", "lk", "lv", "--lease=$LEASE");
+            step(null, "lease", "timetolive", "$LEASE", "--keys");
+            step(null, "lease", "keep-alive", "--once", "$LEASE");
+            step(null, "lease", "list");
+            step(null, "lease", "revoke", "$LEASE");
+            step(null, "get", "lk");
+            step(null, "lease", "timetolive", "$LEASE");
+            step(null, "compaction", "5");
+            step(null, "get", "foo", "--rev=3");
+            step(null, "get", "foo", "--rev=1000");
+            step(null, "put", "", "x");
+            step(null, "put", "x", "y", "--lease=1234");
+            step(null, "lease", "revoke", "1234");
+            step(null, "lease", "grant", "9000000001");
+            step(null, "alarm", "list");
+            step(null, "alarm", "disarm");
+            step(null, "endpoint", "health");
+            step(null, "defrag");
+            step(null, "get", "", "--prefix", "--keys-only");
+            return differences;
+        }
+    }
+
+    /** The members, in turn, against etcd: the script, and the steps of the tests below. */
+    private final Script members = new Script(() -> etcd.endpoint(0), () -> cairn.endpoint(turn++ % cairn.size()));
+    private final List<String> differences = members.differences;
 
     private void step(final String stdin, final String... args) throws Exception {
-        final String[] etcdArgs = args.clone();
-        final String[] cairnArgs = args.clone();
-        for (int i = 0; i < args.length; i++) {
-            etcdArgs[i] = args[i].replace("$LEASE", etcdLease);
-            cairnArgs[i] = args[i].replace("$LEASE", cairnLease);
-        }
-        final String expected = etcdctl(etcd.endpoint(0), stdin, etcdArgs);
-        final String actual = etcdctl(cairn.endpoint(turn++ % cairn.size()), stdin, cairnArgs);
-        final Matcher etcdGrant = LEASE.matcher(expected);
-        final Matcher cairnGrant = LEASE.matcher(actual);
-        if (etcdGrant.find() && cairnGrant.find()) {
-            etcdLease = etcdGrant.group(1);
-            cairnLease = cairnGrant.group(1);
-        }
-        if (!mask(expected).equals(mask(actual))) {
-            differences.add("etcdctl " + String.join(" ", args) + "\n--- etcd printed:\n" + expected
-                + "--- cairn printed:\n" + actual);
-        }
+        members.step(stdin, args);
     }
 
     @Test
     @Order(1)
     void shouldPrintWhatEtcdPrints() throws Exception {
-        step(null, "put", "foo", "bar");
-        step(null, "get", "foo");
-        step(null, "put", "foo", "baz", "--prev-kv");
-        step(null, "get", "foo", "-w", "json");
-        step(null, "put", "k1", "v1");
-        step(null, "put", "k2", "v2");
-        step(null, "put", "k3", "v3");
-        step(null, "get", "k", "--prefix");
-        step(null, "get", "k", "--prefix", "--keys-only");
-        step(null, "get", "k", "--prefix", "--limit=2", "-w", "json");
-        step(null, "get", "k", "--prefix", "--sort-by=MODIFY", "--order=DESCEND");
-        step(null, "get", "k", "--from-key", "--print-value-only");
-        step(null, "get", "foo", "--rev=2");
-        step(null, "get", "k1", "-w", "fields");
-        step(null, "get", "k", "--prefix", "--count-only", "-w", "json");
-        step(null, "del", "k1", "--prev-kv");
-        step(null, "del", "k", "--prefix");
-        step(null, "del", "nothing");
-        step("value(\"foo\") = \"baz\"\n\nput foo qux\n\nput foo nope\n\n", "txn");
-        step("value(\"foo\") = \"baz\"\n\nput foo qux\n\nget foo\n\n", "txn", "-w", "json");
-        step("mod(\"foo\") > \"0\"\ncreate(\"absent\") = \"0\"\n\nput a 1\nput b 2\n\n\n", "txn");
-        step(null, "lease", "grant", "60");
-        step(null, "put", "lk", "lv", "--lease=$LEASE");
-        step(null, "lease", "timetolive", "$LEASE", "--keys");
-        step(null, "lease", "keep-alive", "--once", "$LEASE");
-        step(null, "lease", "list");
-        step(null, "lease", "revoke", "$LEASE");
-        step(null, "get", "lk");
-        step(null, "lease", "timetolive", "$LEASE");
-        step(null, "compaction", "5");
-        step(null, "get", "foo", "--rev=3");
-        step(null, "get", "foo", "--rev=1000");
-        step(null, "put", "", "x");
-        step(null, "put", "x", "y", "--lease=1234");
-        step(null, "lease", "revoke", "1234");
-        step(null, "lease", "grant", "9000000001");
-        step(null, "alarm", "list");
-        step(null, "alarm", "disarm");
-        step(null, "endpoint", "health");
-        step(null, "defrag");
-        step(null, "get", "", "--prefix", "--keys-only");
+        members.run();
         assertTrue(differences.isEmpty(), differences.size() + " commands printed differently:\n\n"
             + String.join("\n", differences));
     }

@@ -688,6 +688,13 @@ public final class ProcessCluster implements AutoCloseable {
     }
 
     /**
+     * @return the folder its processes' logs go to ({@code target/it-logs/TEST}).
+     */
+    public Path logs() {
+        return logs;
+    }
+
+    /**
      * @param i a member's position.
      * @return its process.
      */

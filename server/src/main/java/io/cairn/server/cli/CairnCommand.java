@@ -33,6 +33,11 @@ public final class CairnCommand {
           snapshot restore FILE --data-dir DIR --name NAME --initial-cluster N=URL,...
                               a new member's data directory from `etcdctl snapshot save`'s file (see
                               ./cairn snapshot restore for the flags); restore every new member from one file
+          grpc-proxy start --endpoints A,B,... [--listen-addr HOST:PORT] [--namespace P] [FLAGS]
+                              a stateless gRPC proxy in front of the cluster, as etcd's (coalesced watches and
+                              keep-alives, a range cache; ./cairn grpc-proxy start --help lists the flags)
+          gateway start --endpoints A,B,... [--listen-addr HOST:PORT] [--retry-delay D]
+                              a TCP proxy to the members' client ports, as etcd's gateway
           wal check DIR       validate every record of the WAL in DIR (read-only; safe beside a running member)
                               and print its range, hard state and any torn or corrupt record with file and position
           simulate --seed S --count N [--keyspace] [--verbose]
@@ -111,6 +116,12 @@ public final class CairnCommand {
         }
         if ("member".equals(args[0])) {
             return member(Arrays.copyOfRange(args, 1, args.length), out, err);
+        }
+        if ("grpc-proxy".equals(args[0]) && args.length >= 2 && "start".equals(args[1])) {
+            return ProxyCommands.grpcProxy(Arrays.copyOfRange(args, 2, args.length), out, err);
+        }
+        if ("gateway".equals(args[0]) && args.length >= 2 && "start".equals(args[1])) {
+            return ProxyCommands.gateway(Arrays.copyOfRange(args, 2, args.length), out, err);
         }
         if ("simulate".equals(args[0])) {
             return SimulatorMain.run(Arrays.copyOfRange(args, 1, args.length), out);

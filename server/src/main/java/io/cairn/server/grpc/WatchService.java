@@ -77,6 +77,9 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
     /** Streams that require a leader: how to end each with "no leader". */
     private final java.util.Set<Runnable> requiringLeader = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private int leaderlessSeconds; // the watchdog's thread only
+    /** Open watch streams and their watchers (etcd's etcd_debugging_mvcc_watch_stream_total, _watcher_total). */
+    private final java.util.concurrent.atomic.AtomicLong streams = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong watchers = new java.util.concurrent.atomic.AtomicLong();
 
     /**
      * @param node the member it serves.
@@ -146,6 +149,20 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
         }
     }
 
+    /**
+     * @return watch streams open now.
+     */
+    public long streams() {
+        return streams.get();
+    }
+
+    /**
+     * @return watchers on them now.
+     */
+    public long watchers() {
+        return watchers.get();
+    }
+
     @Override
     public StreamObserver<WatchRequest> watch(final StreamObserver<WatchResponse> stream) {
         final boolean requireLeader = Boolean.TRUE.equals(REQUIRE_LEADER.get());
@@ -156,8 +173,10 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
             private final Map<Long, Watch> watches = new HashMap<>();
             private long nextId;
             private final Runnable endForNoLeader = this::endForNoLeader;
+            private boolean ended;
 
             {
+                streams.incrementAndGet();
                 if (requireLeader) {
                     requiringLeader.add(endForNoLeader);
                 }
@@ -177,21 +196,14 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
                     final long id = request.getCancelRequest().getWatchId();
                     final Watch watch = watches.remove(id);
                     if (watch != null) {
+                        watchers.decrementAndGet();
                         watch.cancel();
                         send(stream, WatchResponse.newBuilder().setHeader(node.header(revision()))
                             .setWatchId(id).setCanceled(true).build());
                     }
                 } else if (request.hasProgressRequest()
                     || request.getUnknownFields().hasField(PROGRESS_REQUEST_FIELD)) {
-                    // etcd's progress_request (field 3: known to these stubs; older stubs saw an unknown field).
-                    // The answer is a bookmark: no event at or below its revision is still to come on this
-                    // stream, so it is the lowest revision every watch here has delivered through.
-                    long bookmark = revision();
-                    for (final Watch watch : watches.values()) {
-                        bookmark = Math.min(bookmark, watch.nextRevision() - 1);
-                    }
-                    send(stream, WatchResponse.newBuilder().setHeader(node.header(bookmark)).setWatchId(-1)
-                        .build());
+                    send(stream, progress(watches.values()));
                 }
             }
 
@@ -228,14 +240,14 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
                 final var fragment = create.getUnknownFields().getField(CREATE_FRAGMENT_FIELD);
                 final boolean fragments = fragment != null && !fragment.getVarintList().isEmpty()
                     && fragment.getVarintList().get(0) != 0;
+                watchers.incrementAndGet();
                 watches.put(id, node.watch(new WatchOptions(create.getKey().toByteArray(),
                     create.getRangeEnd().toByteArray(), create.getStartRevision(), create.getPrevKv(), noPut,
                     noDelete, create.getProgressNotify()), new StreamSink(stream, id, fragments)));
             }
 
             private synchronized void cancelAll() {
-                watches.values().forEach(Watch::cancel);
-                watches.clear();
+                ended = ended(watches, ended);
             }
 
             @Override
@@ -257,6 +269,30 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
                 }
             }
         };
+    }
+
+    /**
+     * etcd's progress_request (field 3: known to these stubs; older stubs saw an unknown field). The answer is a
+     * bookmark: no event at or below its revision is still to come on this stream, so it is the lowest revision
+     * every watch here has delivered through.
+     */
+    private WatchResponse progress(final java.util.Collection<Watch> watches) {
+        long bookmark = revision();
+        for (final Watch watch : watches) {
+            bookmark = Math.min(bookmark, watch.nextRevision() - 1);
+        }
+        return WatchResponse.newBuilder().setHeader(node.header(bookmark)).setWatchId(-1).build();
+    }
+
+    /** Cancels a stream's watchers; counts the stream ended if it was not yet (returns true). */
+    private boolean ended(final Map<Long, Watch> watches, final boolean already) {
+        watchers.addAndGet(-watches.size());
+        watches.values().forEach(Watch::cancel);
+        watches.clear();
+        if (!already) {
+            streams.decrementAndGet();
+        }
+        return true;
     }
 
     private static void fail(final StreamObserver<WatchResponse> stream, final io.grpc.StatusRuntimeException error) {

@@ -150,6 +150,20 @@ public final class MemberMetrics {
     }
 
     /**
+     * etcd's watch gauges, read from the Watch service.
+     *
+     * @param watchers its watchers now ({@code etcd_debugging_mvcc_watcher_total}).
+     * @param streams  its streams now ({@code etcd_debugging_mvcc_watch_stream_total}).
+     */
+    public void watches(final java.util.function.LongSupplier watchers, final java.util.function.LongSupplier streams) {
+        GaugeWithCallback.builder().name("etcd_debugging_mvcc_watcher_total").help("Total number of watchers.")
+            .callback(callback -> callback.call(watchers.getAsLong())).register(registry);
+        GaugeWithCallback.builder().name("etcd_debugging_mvcc_watch_stream_total")
+            .help("Total number of watch streams.").callback(callback -> callback.call(streams.getAsLong()))
+            .register(registry);
+    }
+
+    /**
      * @param report a finished defragmentation of this member's keyspace.
      */
     public void defragmented(final Defragmenter.Report report) {

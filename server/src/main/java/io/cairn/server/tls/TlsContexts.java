@@ -225,6 +225,36 @@ public final class TlsContexts {
     }
 
     /**
+     * TLS from a proxy toward the cluster's client ports ({@code cairn grpc-proxy}'s {@code --cert}, {@code --key},
+     * {@code --cacert}, {@code --insecure-skip-tls-verify}); files are read again when they change.
+     *
+     * @param cert     the proxy's client certificate, or null.
+     * @param key      its key, or null.
+     * @param ca       the CAs the members' certificates must chain to, or null (the JDK's).
+     * @param insecure trust any certificate the members present (testing only, as etcd says).
+     * @return the gRPC client's TLS.
+     */
+    public static SslContext clusterClient(final Path cert, final Path key, final Path ca, final boolean insecure) {
+        if ((cert == null) != (key == null)) {
+            throw new IllegalArgumentException("--cert and --key go together: both or neither");
+        }
+        final SslContextBuilder client = GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK);
+        if (cert != null) {
+            client.keyManager(new ReloadingKeyManager(cert, key));
+        }
+        if (insecure) {
+            client.trustManager(InsecureTrustManagerFactory.INSTANCE);
+        } else if (ca != null) {
+            client.trustManager(new ReloadingTrustManager(ca, null));
+        }
+        try {
+            return client.build();
+        } catch (final SSLException ex) {
+            throw new IllegalArgumentException("TLS: " + ex.getMessage(), ex);
+        }
+    }
+
+    /**
      * @return the JDK's context (the JSON gateway's HTTPS server; a member's peer key exchange).
      */
     public SSLContext jdk() {
