@@ -4,6 +4,7 @@ import io.cairn.bench.limits.SyncProbe;
 import io.cairn.bench.load.CompareMain;
 import io.cairn.bench.load.FailoverMain;
 import io.cairn.bench.load.LoadMain;
+import io.cairn.bench.load.ProxyMain;
 import io.cairn.bench.report.ReportMain;
 
 import java.nio.file.Path;
@@ -25,7 +26,8 @@ public final class BenchMain {
     }
 
     /**
-     * @param args a command ({@code probe}, {@code profile}, {@code load}, {@code compare}, {@code report}) or JMH's
+     * @param args a command ({@code probe}, {@code profile}, {@code load}, {@code compare}, {@code failover},
+     *             {@code proxy}, {@code report}) or JMH's
      *             own arguments.
      * @throws Exception if the run fails.
      */
@@ -47,6 +49,10 @@ public final class BenchMain {
         if (args.length > 0 && "failover".equals(args[0])) {
             System.setProperty("slf4j.internal.verbosity", System.getProperty("slf4j.internal.verbosity", "ERROR"));
             System.exit(FailoverMain.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
+        }
+        if (args.length > 0 && "proxy".equals(args[0])) {
+            System.setProperty("slf4j.internal.verbosity", System.getProperty("slf4j.internal.verbosity", "ERROR"));
+            System.exit(ProxyMain.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
         }
         if (args.length > 0 && "report".equals(args[0])) {
             // Reads JSON and draws charts: none of the flags Chronicle, Agrona and LMDB need, so no relaunch.
