@@ -100,6 +100,9 @@ public final class GrpcProxy implements AutoCloseable {
         final NettyServerBuilder builder = NettyServerBuilder.forAddress(listen)
             .channelType(io.netty.channel.socket.nio.NioServerSocketChannel.class)
             .bossEventLoopGroup(loops).workerEventLoopGroup(loops)
+            // Nothing here blocks (every upstream call is asynchronous, locks are held for moments): calls run on
+            // the event loop that read them, with no hand-off to a pool and back.
+            .directExecutor()
             .maxInboundMessageSize(config.maxRecvBytes())
             .maxConcurrentCallsPerConnection((int)Math.min(Integer.MAX_VALUE, config.maxConcurrentStreams()))
             .permitKeepAliveTime(5, TimeUnit.SECONDS).permitKeepAliveWithoutCalls(true)

@@ -82,6 +82,7 @@ final class Upstream implements AutoCloseable {
         final NettyChannelBuilder builder = NettyChannelBuilder.forTarget("cairn-cluster:///members")
             .nameResolverFactory(new Factory())
             .defaultLoadBalancingPolicy("round_robin")
+            .directExecutor() // answers are relayed on the event loop that read them (nothing here blocks)
             .defaultServiceConfig(retryReads())
             .enableRetry()
             .maxInboundMessageSize(maxInbound)
