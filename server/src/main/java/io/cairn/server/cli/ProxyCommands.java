@@ -138,14 +138,14 @@ final class ProxyCommands {
         final ProxyFlags flags = new ProxyFlags();
         final GrpcProxy.Config config;
         try {
-            final CommandLine.ParseResult parsed = new CommandLine(flags).parseArgs(args);
+            new CommandLine(flags).parseArgs(args);
             if (flags.help) {
                 out.print(PROXY_USAGE);
                 return 0;
             }
             if (flags.unsupported != null || flags.unsupportedSwitch) {
-                throw new IllegalArgumentException(String.join(", ", parsed.matchedOptions().stream()
-                    .map(option -> option.longestName()).filter(name -> name.contains("discovery")
+                throw new IllegalArgumentException(String.join(", ", java.util.Arrays.stream(args)
+                    .map(arg -> arg.split("=", 2)[0]).filter(name -> name.contains("discovery")
                         || name.contains("experimental") || name.contains("pprof")).toList())
                     + ": not supported by Cairn's grpc-proxy (DNS discovery, the experimental leasing and ordering"
                     + " layers and pprof are etcd's alone); give --endpoints");
