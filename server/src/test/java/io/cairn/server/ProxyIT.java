@@ -380,4 +380,73 @@ class ProxyIT {
             }
         }
     }
+
+    @Test
+    @Order(8)
+    void shouldFollowTheMembersFromOneEndpoint() throws Exception {
+        // Given only member 1, the proxy reads the member list and uses all three: member 1 may then die.
+        try (ProxyProcess follower = ProxyProcess.cairn("grpc-proxy", cairn.logs(), "proxy-following",
+            "--endpoints", cairn.endpoint(0), "--member-sync-interval", "1s")) {
+            assertEquals("OK", etcdctl(follower.endpoint(), "put", "followed", "1").strip());
+            Await.until("the proxy knows every member", 20, () -> follower.log().contains("members are now"));
+            cairn.kill(0);
+            try {
+                Await.until("a leader among the other two", 30, () -> cairn.leader() > 0);
+                assertEquals("OK", etcdctl(follower.endpoint(), "put", "followed", "2").strip());
+                assertEquals("followed\n2", etcdctl(follower.endpoint(), "get", "followed").strip());
+            } finally {
+                cairn.start(0);
+                cairn.awaitPorts();
+            }
+        }
+    }
+
+    @Test
+    @Order(9)
+    void shouldSpeakTlsToClientsAndToTheCluster() throws Exception {
+        final Path pki = dir.resolve("pki");
+        final io.cairn.server.tls.Certificates.Issued ca = io.cairn.server.tls.Certificates.issue("proxy test CA",
+            List.of(), true, null, java.time.Duration.ofDays(2));
+        final io.cairn.server.tls.Certificates.Issued server = io.cairn.server.tls.Certificates.issue("server",
+            List.of("127.0.0.1", "localhost"), false, ca, java.time.Duration.ofDays(2));
+        final io.cairn.server.tls.Certificates.Issued client = io.cairn.server.tls.Certificates.issue("root",
+            List.of(), false, ca, java.time.Duration.ofDays(2));
+        io.cairn.server.tls.Certificates.writePem(pki.resolve("ca.pem"), List.of(ca.certificate()), false);
+        server.write(pki.resolve("server.pem"), pki.resolve("server-key.pem"));
+        client.write(pki.resolve("client.pem"), pki.resolve("client-key.pem"));
+        final io.netty.handler.ssl.SslContext tls = io.grpc.netty.GrpcSslContexts.forClient()
+            .trustManager(ca.certificate()).keyManager(client.key(), client.certificate()).build();
+        try (ProcessCluster secured = ProcessCluster.prepareCairn(dir.resolve("tls"), "ProxyIT-tls", 3)
+            .withClientTls(tls, "--cert-file", pki.resolve("server.pem").toString(), "--key-file",
+                pki.resolve("server-key.pem").toString(), "--trusted-ca-file", pki.resolve("ca.pem").toString(),
+                "--client-cert-auth")) {
+            secured.startAll();
+            final StringBuilder endpoints = new StringBuilder();
+            for (int i = 0; i < secured.size(); i++) {
+                endpoints.append(i == 0 ? "" : ",").append("https://").append(secured.endpoint(i));
+            }
+            // The proxy presents the server certificate to clients and to the members (it is a client there).
+            try (ProxyProcess proxied = ProxyProcess.cairn("grpc-proxy", secured.logs(), "proxy-tls", "--endpoints",
+                endpoints.toString(), "--cacert", pki.resolve("ca.pem").toString(), "--cert",
+                pki.resolve("server.pem").toString(), "--key", pki.resolve("server-key.pem").toString(),
+                "--cert-file", pki.resolve("server.pem").toString(), "--key-file",
+                pki.resolve("server-key.pem").toString(), "--trusted-ca-file", pki.resolve("ca.pem").toString())) {
+                final String[] withCertificate = {"--cacert=" + pki.resolve("ca.pem"), "--cert="
+                    + pki.resolve("client.pem"), "--key=" + pki.resolve("client-key.pem")};
+                assertEquals("OK", etcdctl("https://" + proxied.endpoint(), concat(withCertificate, "put", "secure",
+                    "yes")).strip());
+                assertEquals("secure\nyes", etcdctl("https://" + proxied.endpoint(), concat(withCertificate, "get",
+                    "secure")).strip());
+                final String refused = etcdctl("https://" + proxied.endpoint(), "--cacert=" + pki.resolve("ca.pem"),
+                    "--dial-timeout=2s", "--command-timeout=4s", "get", "secure");
+                assertFalse(refused.contains("yes"), "no client certificate, no answer: " + refused);
+            }
+        }
+    }
+
+    private static String[] concat(final String[] first, final String... rest) {
+        final String[] all = java.util.Arrays.copyOf(first, first.length + rest.length);
+        System.arraycopy(rest, 0, all, first.length, rest.length);
+        return all;
+    }
 }

@@ -40,6 +40,7 @@ final class ProxyCommands {
           --max-concurrent-streams N   streams per client connection
           --cache-max-age DURATION     Cairn: a serializable range at the latest revision is answered from the
                                        cache only while the answer is younger (default 1s; 0: never)
+          --member-sync-interval D     Cairn: how often the member list is read (default 30s; 0: never)
           --debug                      debug logging
         """;
     static final String GATEWAY_USAGE = """
@@ -100,6 +101,8 @@ final class ProxyCommands {
         long maxConcurrentStreams;
         @CommandLine.Option(names = "--cache-max-age", defaultValue = "1s")
         String cacheMaxAge;
+        @CommandLine.Option(names = "--member-sync-interval", defaultValue = "30s")
+        String memberSyncInterval;
         @CommandLine.Option(names = "--debug", arity = "0..1", fallbackValue = "true")
         boolean debug;
         @CommandLine.Option(names = {"--discovery-srv", "--discovery-srv-name", "--experimental-leasing-prefix"})
@@ -158,7 +161,8 @@ final class ProxyCommands {
                 flags.insecureSkipTlsVerify, new TlsConfig(flags.certFile, flags.keyFile, flags.trustedCaFile,
                     flags.trustedCaFile != null, flags.clientCrlFile, flags.autoTls, flags.cipherSuites),
                 flags.dataDir, flags.metricsAddr, flags.maxRecvBytes, flags.maxConcurrentStreams,
-                MemberFlags.durationMs("cache-max-age", flags.cacheMaxAge, 1_000), 30_000);
+                MemberFlags.durationMs("cache-max-age", flags.cacheMaxAge, 1_000),
+                MemberFlags.durationMs("member-sync-interval", flags.memberSyncInterval, 30_000));
         } catch (final CommandLine.ParameterException | IllegalArgumentException ex) {
             err.println("cairn grpc-proxy: " + ex.getMessage());
             err.print(PROXY_USAGE);
