@@ -141,11 +141,7 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
             return null;
         } catch (final io.grpc.StatusRuntimeException ex) {
             // etcd 3.4 puts the gRPC error's Go text in the reason: "rpc error: code = PermissionDenied desc = ...".
-            final StringBuilder code = new StringBuilder();
-            for (final String word : ex.getStatus().getCode().name().split("_")) {
-                code.append(word.charAt(0)).append(word.substring(1).toLowerCase(java.util.Locale.ROOT));
-            }
-            return "rpc error: code = " + code + " desc = " + ex.getStatus().getDescription();
+            return EtcdStatus.goText(ex.getStatus());
         }
     }
 

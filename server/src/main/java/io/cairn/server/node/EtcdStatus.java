@@ -27,6 +27,21 @@ public final class EtcdStatus {
     }
 
     /**
+     * etcd 3.4's text of a gRPC error as Go prints it ({@code rpc error: code = PermissionDenied desc = ...}): what
+     * etcd puts in a refused watch's cancel reason.
+     *
+     * @param status the error.
+     * @return its text.
+     */
+    public static String goText(final Status status) {
+        final StringBuilder code = new StringBuilder();
+        for (final String word : status.getCode().name().split("_")) {
+            code.append(word.charAt(0)).append(word.substring(1).toLowerCase(java.util.Locale.ROOT));
+        }
+        return "rpc error: code = " + code + " desc = " + status.getDescription();
+    }
+
+    /**
      * @param code a keyspace refusal ({@link MvccError}).
      * @return the gRPC status etcd answers with.
      */

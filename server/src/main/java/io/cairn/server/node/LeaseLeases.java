@@ -3,10 +3,6 @@ package io.cairn.server.node;
 import io.etcd.jetcd.api.LeaseGrpc;
 import io.grpc.MethodDescriptor;
 
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 
 /**
  * etcd 3.4's Lease/LeaseLeases, which jetcd's (older) proto lacks: the method, its messages as raw bytes (request:
@@ -21,23 +17,5 @@ public final class LeaseLeases {
         .setRequestMarshaller(RawBytes.INSTANCE).setResponseMarshaller(RawBytes.INSTANCE).build();
 
     private LeaseLeases() {
-    }
-
-    private enum RawBytes implements MethodDescriptor.Marshaller<byte[]> {
-        INSTANCE;
-
-        @Override
-        public InputStream stream(final byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(final InputStream stream) {
-            try {
-                return stream.readAllBytes();
-            } catch (final IOException ex) {
-                throw new UncheckedIOException(ex);
-            }
-        }
     }
 }

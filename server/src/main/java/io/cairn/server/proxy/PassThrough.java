@@ -12,11 +12,8 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.Status;
+import io.cairn.server.node.RawBytes;
 
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -32,21 +29,7 @@ final class PassThrough extends HandlerRegistry {
     private static final Set<String> SERVICES = Set.of("etcdserverpb.KV", "etcdserverpb.Watch", "etcdserverpb.Lease",
         "etcdserverpb.Cluster", "etcdserverpb.Maintenance", "etcdserverpb.Auth", "v3lockpb.Lock",
         "v3electionpb.Election", "grpc.health.v1.Health");
-    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(final byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(final InputStream stream) {
-            try {
-                return stream.readAllBytes();
-            } catch (final IOException ex) {
-                throw new UncheckedIOException(ex);
-            }
-        }
-    };
+    private static final MethodDescriptor.Marshaller<byte[]> BYTES = RawBytes.INSTANCE;
 
     private final Channel upstream;
     private final Set<String> refused;

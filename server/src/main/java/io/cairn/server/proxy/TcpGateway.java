@@ -161,14 +161,7 @@ public final class TcpGateway implements AutoCloseable {
 
         @Override
         public void channelRead(final ChannelHandlerContext ctx, final Object message) {
-            back.writeAndFlush(message).addListener((ChannelFutureListener)written -> {
-                if (written.isSuccess()) {
-                    ctx.channel().read();
-                } else {
-                    written.channel().close();
-                    closeAfterFlush(ctx.channel());
-                }
-            });
+            relay(ctx, back, message);
         }
 
         @Override
@@ -194,14 +187,7 @@ public final class TcpGateway implements AutoCloseable {
 
         @Override
         public void channelRead(final ChannelHandlerContext ctx, final Object message) {
-            client.writeAndFlush(message).addListener((ChannelFutureListener)written -> {
-                if (written.isSuccess()) {
-                    ctx.channel().read();
-                } else {
-                    written.channel().close();
-                    closeAfterFlush(ctx.channel());
-                }
-            });
+            relay(ctx, client, message);
         }
 
         @Override
@@ -213,6 +199,18 @@ public final class TcpGateway implements AutoCloseable {
         public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
             closeAfterFlush(ctx.channel());
         }
+    }
+
+    /** What one side read, written to the other; the side reads again once it is written. */
+    private static void relay(final ChannelHandlerContext ctx, final Channel to, final Object message) {
+        to.writeAndFlush(message).addListener((ChannelFutureListener)written -> {
+            if (written.isSuccess()) {
+                ctx.channel().read();
+            } else {
+                written.channel().close();
+                closeAfterFlush(ctx.channel());
+            }
+        });
     }
 
     private static void closeAfterFlush(final Channel channel) {

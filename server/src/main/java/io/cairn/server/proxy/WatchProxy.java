@@ -1,6 +1,7 @@
 package io.cairn.server.proxy;
 
 import com.google.protobuf.ByteString;
+import io.cairn.server.node.EtcdStatus;
 import io.etcd.jetcd.api.Event;
 import io.etcd.jetcd.api.KVGrpc;
 import io.etcd.jetcd.api.RangeRequest;
@@ -21,7 +22,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -229,7 +229,7 @@ final class WatchProxy extends WatchGrpc.WatchImplBase {
                         synchronized (WatchProxy.this) {
                             if (!ended && byId.remove(watcher.id) == watcher) {
                                 send(WatchResponse.newBuilder().setWatchId(-1).setCreated(true).setCanceled(true)
-                                    .setCancelReason(goError(error)).build());
+                                    .setCancelReason(EtcdStatus.goText(Status.fromThrowable(error))).build());
                                 nextCreate();
                             }
                         }
@@ -348,16 +348,6 @@ final class WatchProxy extends WatchGrpc.WatchImplBase {
                 }
             }
         }
-    }
-
-    /** etcd 3.4's cancel reason for a refused watch: the gRPC error's Go text. */
-    private static String goError(final Throwable error) {
-        final Status status = Status.fromThrowable(error);
-        final StringBuilder code = new StringBuilder();
-        for (final String word : status.getCode().name().split("_")) {
-            code.append(word.charAt(0)).append(word.substring(1).toLowerCase(Locale.ROOT));
-        }
-        return "rpc error: code = " + code + " desc = " + status.getDescription();
     }
 
     /** One client's watcher, and what it asked for. */
