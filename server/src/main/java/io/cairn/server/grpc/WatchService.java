@@ -33,8 +33,10 @@ import java.util.Map;
  * flow control holds the stream, a compacted start answered with {@code compact_revision} and cancelled.
  */
 public final class WatchService extends WatchGrpc.WatchImplBase {
-    private static final int FILTER_NOPUT = 0;
-    private static final int FILTER_NODELETE = 1;
+    /** etcd's WatchCreateRequest.FilterType NOPUT. */
+    public static final int FILTER_NOPUT = 0;
+    /** etcd's WatchCreateRequest.FilterType NODELETE. */
+    public static final int FILTER_NODELETE = 1;
     private static final int CREATE_FRAGMENT_FIELD = 8;
     private static final int CREATE_WATCH_ID_FIELD = 7;
     private static final int PROGRESS_REQUEST_FIELD = 3;
@@ -120,6 +122,30 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
                 end.run();
             }
         }
+    }
+
+    /**
+     * @param create a watch create request.
+     * @return the watch ID its client chose, 0 for none (etcd 3.4's watch_id, field 7, is newer than the stubs'
+     *     proto: it arrives as an unknown field).
+     */
+    public static long chosenWatchId(final WatchCreateRequest create) {
+        final var chosen = create.getUnknownFields().getField(CREATE_WATCH_ID_FIELD);
+        return chosen == null || chosen.getVarintList().isEmpty() ? 0 : chosen.getVarintList().get(0);
+    }
+
+    /**
+     * @param create a watch create request.
+     * @param filter {@link #FILTER_NOPUT} or {@link #FILTER_NODELETE}.
+     * @return whether it asks for that filter.
+     */
+    public static boolean filters(final WatchCreateRequest create, final int filter) {
+        for (final WatchCreateRequest.FilterType asked : create.getFiltersList()) {
+            if (asked.getNumber() == filter) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -210,9 +236,7 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
                         .setCreated(true).setCanceled(true).setCancelReason(refused).build());
                     return;
                 }
-                // etcd 3.4's watch_id (field 7) is newer than the stubs' proto: it arrives as an unknown field.
-                final var chosen = create.getUnknownFields().getField(CREATE_WATCH_ID_FIELD);
-                long id = chosen == null || chosen.getVarintList().isEmpty() ? 0 : chosen.getVarintList().get(0);
+                long id = chosenWatchId(create);
                 if (id == 0) {
                     while (watches.containsKey(nextId)) {
                         nextId++;
@@ -224,12 +248,8 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
                         .setCancelReason("etcdserver: duplicate watch ID").build());
                     return;
                 }
-                boolean noPut = false;
-                boolean noDelete = false;
-                for (final WatchCreateRequest.FilterType filter : create.getFiltersList()) {
-                    noPut |= filter.getNumber() == FILTER_NOPUT;
-                    noDelete |= filter.getNumber() == FILTER_NODELETE;
-                }
+                final boolean noPut = filters(create, FILTER_NOPUT);
+                final boolean noDelete = filters(create, FILTER_NODELETE);
                 send(stream, WatchResponse.newBuilder().setHeader(node.header(revision()))
                     .setWatchId(id).setCreated(true).build());
                 // etcd 3.4's fragment (field 8): a revision too large for one message may come in pieces.

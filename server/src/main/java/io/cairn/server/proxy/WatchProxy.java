@@ -1,6 +1,7 @@
 package io.cairn.server.proxy;
 
 import com.google.protobuf.ByteString;
+import io.cairn.server.grpc.WatchService;
 import io.cairn.server.node.EtcdStatus;
 import io.etcd.jetcd.api.Event;
 import io.etcd.jetcd.api.KVGrpc;
@@ -46,9 +47,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class WatchProxy extends WatchGrpc.WatchImplBase {
     private static final System.Logger LOG = System.getLogger(WatchProxy.class.getName());
-    private static final int CREATE_WATCH_ID_FIELD = 7;
-    private static final int FILTER_NOPUT = 0;
-    private static final int FILTER_NODELETE = 1;
     private static final Metadata.Key<String> HAS_LEADER =
         Metadata.Key.of("hasleader", Metadata.ASCII_STRING_MARSHALLER);
     /** Responses queued to a client that reads none: past this, its stream is ended (etcd's proxy drops it too). */
@@ -182,8 +180,7 @@ final class WatchProxy extends WatchGrpc.WatchImplBase {
                 return;
             }
             creating = true;
-            final var chosen = create.getUnknownFields().getField(CREATE_WATCH_ID_FIELD);
-            long id = chosen == null || chosen.getVarintList().isEmpty() ? 0 : chosen.getVarintList().get(0);
+            long id = WatchService.chosenWatchId(create);
             if (id == 0) {
                 while (byId.containsKey(nextId)) {
                     nextId++;
@@ -195,13 +192,9 @@ final class WatchProxy extends WatchGrpc.WatchImplBase {
                 nextCreate();
                 return;
             }
-            boolean noPut = false;
-            boolean noDelete = false;
-            for (final WatchCreateRequest.FilterType filter : create.getFiltersList()) {
-                noPut |= filter.getNumber() == FILTER_NOPUT;
-                noDelete |= filter.getNumber() == FILTER_NODELETE;
-            }
-            final Watcher watcher = new Watcher(this, id, create.getPrevKv(), noPut, noDelete,
+            final Watcher watcher = new Watcher(this, id, create.getPrevKv(),
+                WatchService.filters(create, WatchService.FILTER_NOPUT),
+                WatchService.filters(create, WatchService.FILTER_NODELETE),
                 create.getProgressNotify(), create.getStartRevision());
             byId.put(id, watcher); // the ID is taken from now on
             final ByteString key = namespace.key(create.getKey());
