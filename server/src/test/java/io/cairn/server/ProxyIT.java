@@ -444,6 +444,66 @@ class ProxyIT {
         }
     }
 
+    @Test
+    @Order(10)
+    void shouldTellWatchersThatRequireALeaderWhenTheClusterHasNone() throws Exception {
+        final ManagedChannel channel = NettyChannelBuilder.forTarget(proxy.endpoint()).usePlaintext().build();
+        try {
+            final java.util.concurrent.CompletableFuture<io.grpc.Status> required = new java.util.concurrent
+                .CompletableFuture<>();
+            final java.util.concurrent.CompletableFuture<io.grpc.Status> plain = new java.util.concurrent
+                .CompletableFuture<>();
+            final List<String> plainValues = Collections.synchronizedList(new ArrayList<>());
+            final io.grpc.Metadata hasLeader = new io.grpc.Metadata();
+            hasLeader.put(io.grpc.Metadata.Key.of("hasleader", io.grpc.Metadata.ASCII_STRING_MARSHALLER), "true");
+            for (final boolean requireLeader : new boolean[] {true, false}) {
+                io.etcd.jetcd.api.WatchGrpc.WatchStub stub = io.etcd.jetcd.api.WatchGrpc.newStub(channel);
+                if (requireLeader) {
+                    stub = stub.withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(hasLeader));
+                }
+                final java.util.concurrent.CompletableFuture<io.grpc.Status> ended = requireLeader ? required : plain;
+                stub.watch(new io.grpc.stub.StreamObserver<>() {
+                    @Override
+                    public void onNext(final io.etcd.jetcd.api.WatchResponse response) {
+                        response.getEventsList().forEach(event -> plainValues.add(requireLeader ? "required"
+                            : event.getKv().getValue().toStringUtf8()));
+                    }
+
+                    @Override
+                    public void onError(final Throwable error) {
+                        ended.complete(io.grpc.Status.fromThrowable(error));
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        ended.complete(io.grpc.Status.OK);
+                    }
+                }).onNext(io.etcd.jetcd.api.WatchRequest.newBuilder().setCreateRequest(
+                    io.etcd.jetcd.api.WatchCreateRequest.newBuilder().setKey(ByteString.copyFromUtf8("leaderless")))
+                    .build());
+            }
+            Await.until("both watch", 20, () -> metric("http://" + proxy.endpoint(), "cairn_grpc_proxy_watchers")
+                >= 2);
+            cairn.kill(0);
+            cairn.kill(1);
+            try {
+                final io.grpc.Status status = required.get(30, TimeUnit.SECONDS);
+                assertEquals(io.grpc.Status.Code.UNAVAILABLE, status.getCode(), status.toString());
+                assertEquals("etcdserver: no leader", status.getDescription());
+                assertFalse(plain.isDone(), "a watch that did not ask for a leader stays open");
+            } finally {
+                cairn.start(0);
+                cairn.start(1);
+                cairn.awaitPorts();
+            }
+            Await.until("a leader again", 30, () -> cairn.leader() >= 0);
+            assertEquals("OK", etcdctl(proxy.endpoint(), "put", "leaderless", "back").strip());
+            Await.until("the open watch sees the put after the outage", 30, () -> plainValues.contains("back"));
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
     private static String[] concat(final String[] first, final String... rest) {
         final String[] all = java.util.Arrays.copyOf(first, first.length + rest.length);
         System.arraycopy(rest, 0, all, first.length, rest.length);

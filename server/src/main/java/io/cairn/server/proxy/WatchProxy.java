@@ -106,6 +106,8 @@ final class WatchProxy extends WatchGrpc.WatchImplBase {
         private final ServerCallStreamObserver<WatchResponse> out;
         private final String token;
         private final Metadata headers;
+        /** The client asked for a leader ({@code hasleader}): told "no leader" when the cluster has none. */
+        private final boolean requireLeader;
         private final Map<Long, Watcher> byId = new HashMap<>();
         private final ArrayDeque<WatchCreateRequest> creates = new ArrayDeque<>();
         private boolean creating;
@@ -117,6 +119,7 @@ final class WatchProxy extends WatchGrpc.WatchImplBase {
             this.out = out;
             this.token = token;
             this.headers = headers;
+            this.requireLeader = headers != null && "true".equals(headers.get(HAS_LEADER));
             out.setOnReadyHandler(() -> {
                 synchronized (WatchProxy.this) {
                     unread = 0;
@@ -142,13 +145,7 @@ final class WatchProxy extends WatchGrpc.WatchImplBase {
             if (!out.isReady() && ++unread > UNREAD_MAX) {
                 LOG.log(System.Logger.Level.WARNING, "grpc-proxy: a watch client read nothing of "
                     + UNREAD_MAX + " responses; its stream is ended");
-                end();
-                try {
-                    out.onError(Status.RESOURCE_EXHAUSTED.withDescription(
-                        "grpc-proxy: watch client too slow").asRuntimeException());
-                } catch (final RuntimeException ex) {
-                    // Already closed.
-                }
+                fail(Status.RESOURCE_EXHAUSTED.withDescription("grpc-proxy: watch client too slow"));
             }
         }
 
@@ -307,6 +304,19 @@ final class WatchProxy extends WatchGrpc.WatchImplBase {
         private void detach(final Watcher watcher) {
             if (watcher.broadcast != null) {
                 watcher.broadcast.remove(watcher);
+            }
+        }
+
+        /** Ends the client's stream with an error (its watchers leave their broadcasts). */
+        void fail(final Status status) {
+            if (ended) {
+                return;
+            }
+            end();
+            try {
+                out.onError(status.asRuntimeException());
+            } catch (final RuntimeException ex) {
+                // Already closed.
             }
         }
 
@@ -617,7 +627,7 @@ final class WatchProxy extends WatchGrpc.WatchImplBase {
                     public void onError(final Throwable error) {
                         synchronized (WatchProxy.this) {
                             if (requests == self.get()) {
-                                broken(Status.fromThrowable(error).toString());
+                                broken(Status.fromThrowable(error));
                             }
                         }
                     }
@@ -626,7 +636,7 @@ final class WatchProxy extends WatchGrpc.WatchImplBase {
                     public void onCompleted() {
                         synchronized (WatchProxy.this) {
                             if (requests == self.get()) {
-                                broken("ended by the member");
+                                broken(Status.OK.withDescription("ended by the member"));
                             }
                         }
                     }
@@ -661,7 +671,7 @@ final class WatchProxy extends WatchGrpc.WatchImplBase {
         }
 
         /** The stream broke: open another after a pause, and start every broadcast again where it was. */
-        private void broken(final String why) {
+        private void broken(final Status why) {
             LOG.log(System.Logger.Level.INFO, "grpc-proxy: an upstream watch stream broke (" + why + "); "
                 + broadcasts.size() + " watches resume on another in " + backoffMs + " ms");
             final StreamObserver<WatchRequest> gone = requests;
@@ -672,6 +682,17 @@ final class WatchProxy extends WatchGrpc.WatchImplBase {
                 gone.onError(Status.CANCELLED.withDescription("grpc-proxy: stream replaced").asRuntimeException());
             } catch (final RuntimeException ex) {
                 // Already over.
+            }
+            if (why.getDescription() != null && why.getDescription().contains(EtcdStatus.NO_LEADER)) {
+                // The member has had no leader for a while (etcd's monitor): clients that asked for one are told,
+                // as their member would tell them; the others' watches wait for the cluster here.
+                for (final Broadcast broadcast : List.copyOf(broadcasts)) {
+                    for (final Watcher watcher : List.copyOf(broadcast.watchers)) {
+                        if (watcher.client.requireLeader) {
+                            watcher.client.fail(Status.UNAVAILABLE.withDescription(EtcdStatus.NO_LEADER));
+                        }
+                    }
+                }
             }
             if (broadcasts.isEmpty()) {
                 streams.remove(token);
