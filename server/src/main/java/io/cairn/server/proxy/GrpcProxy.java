@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * {@code cairn grpc-proxy start}: a stateless gRPC proxy in front of a cluster, serving the whole etcd v3 API on one
  * port (etcd's {@code etcd grpc-proxy}). Watches coalesced ({@link WatchProxy}), serializable ranges answered from a
- * cache ({@link KvProxy}, {@link RangeCache}), lease keep-alives coalesced ({@link LeaseProxy}), keys confined to a
+ * cache ({@link KvProxy}, {@link RangeCache}), writes sent to the leader ({@link LeaderRouter}), lease keep-alives
+ * coalesced ({@link LeaseProxy}), keys confined to a
  * namespace ({@link Namespace}), proxies registered and listed ({@link ProxyRegistration}), everything else relayed as
  * bytes ({@link PassThrough}); the members followed and failed over ({@link Upstream}); {@code /metrics} and
  * {@code /health} ({@link ProxyHttp}).
@@ -64,6 +65,7 @@ public final class GrpcProxy implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final EventLoopGroup loops;
     private final Upstream upstream;
+    private final LeaderRouter leader;
     private final WatchProxy watch;
     private final LeaseProxy leases;
     private final ProxyRegistration registration;
@@ -90,6 +92,11 @@ public final class GrpcProxy implements AutoCloseable {
         final Namespace namespace = new Namespace(config.namespace());
         final RangeCache cache = new RangeCache(CACHE_ENTRIES_MAX, CACHE_BYTES_MAX,
             TimeUnit.MILLISECONDS.toNanos(config.cacheMaxAgeMs()));
+        this.leader = new LeaderRouter(upstream, timer);
+        if (config.syncIntervalMs() > 0) {
+            timer.scheduleWithFixedDelay(leader::refresh, config.syncIntervalMs(), config.syncIntervalMs(),
+                TimeUnit.MILLISECONDS);
+        }
         this.watch = new WatchProxy(upstream, namespace, timer);
         this.leases = new LeaseProxy(upstream, namespace, timer);
         final ProxyMetrics metrics = new ProxyMetrics(cache, watch, leases);
@@ -108,7 +115,7 @@ public final class GrpcProxy implements AutoCloseable {
             .permitKeepAliveTime(5, TimeUnit.SECONDS).permitKeepAliveWithoutCalls(true)
             .protocolNegotiator(new ClientPortProtocols(tls == null ? null : tls.grpcServer(), http::install))
             .addService(watch)
-            .addService(new KvProxy(upstream.forwarding(), namespace, cache))
+            .addService(new KvProxy(upstream.forwarding(), namespace, cache, leader))
             .addService(leases.definition())
             .fallbackHandlerRegistry(new PassThrough(upstream.forwarding(), namespace.none() ? Set.of()
                 : Set.of("etcdserverpb.Maintenance/Snapshot")))
@@ -194,6 +201,9 @@ public final class GrpcProxy implements AutoCloseable {
         }
         if (leases != null) {
             leases.close();
+        }
+        if (leader != null) {
+            leader.close();
         }
         if (upstream != null) {
             upstream.close();

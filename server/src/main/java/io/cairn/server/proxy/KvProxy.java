@@ -30,22 +30,57 @@ final class KvProxy extends KVGrpc.KVImplBase {
     private final Channel upstream;
     private final Namespace namespace;
     private final RangeCache cache;
+    private final LeaderRouter leader;
 
     /**
      * @param upstream  the cluster, with the caller's headers.
      * @param namespace the proxy's namespace.
      * @param cache     the range cache.
+     * @param leader    where writes go.
      */
-    KvProxy(final Channel upstream, final Namespace namespace, final RangeCache cache) {
+    KvProxy(final Channel upstream, final Namespace namespace, final RangeCache cache, final LeaderRouter leader) {
         this.upstream = upstream;
         this.namespace = namespace;
         this.cache = cache;
+        this.leader = leader;
     }
 
     private KVGrpc.KVStub stub() {
+        return stub(upstream);
+    }
+
+    private static KVGrpc.KVStub stub(final Channel channel) {
         final Deadline deadline = Context.current().getDeadline();
-        final KVGrpc.KVStub stub = KVGrpc.newStub(upstream);
+        final KVGrpc.KVStub stub = KVGrpc.newStub(channel);
         return deadline == null ? stub : stub.withDeadline(deadline);
+    }
+
+    /** A write, sent to the leader; an UNAVAILABLE answer makes the router look for the leader again. */
+    private void write(final java.util.function.BiConsumer<KVGrpc.KVStub, Runnable> call) {
+        leader.whenLeader(channel -> call.accept(stub(channel), leader::suspect));
+    }
+
+    /** Tells the router when an answer says the member it went to is unavailable. */
+    private static <A> StreamObserver<A> suspecting(final StreamObserver<A> observer, final Runnable suspect) {
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(final A answer) {
+                observer.onNext(answer);
+            }
+
+            @Override
+            public void onError(final Throwable error) {
+                if (io.grpc.Status.fromThrowable(error).getCode() == io.grpc.Status.Code.UNAVAILABLE) {
+                    suspect.run();
+                }
+                observer.onError(error);
+            }
+
+            @Override
+            public void onCompleted() {
+                observer.onCompleted();
+            }
+        };
     }
 
     @Override
@@ -84,7 +119,7 @@ final class KvProxy extends KVGrpc.KVImplBase {
         }
         final Runnable touched = () -> cache.invalidate(mapped.getKey(), com.google.protobuf.ByteString.EMPTY);
         touched.run();
-        stub().put(mapped, relay(observer, namespace::strip, touched));
+        write((kv, suspect) -> kv.put(mapped, suspecting(relay(observer, namespace::strip, touched), suspect)));
     }
 
     @Override
@@ -98,7 +133,8 @@ final class KvProxy extends KVGrpc.KVImplBase {
         }
         final Runnable touched = () -> cache.invalidate(mapped.getKey(), mapped.getRangeEnd());
         touched.run();
-        stub().deleteRange(mapped, relay(observer, namespace::strip, touched));
+        write((kv, suspect) -> kv.deleteRange(mapped, suspecting(relay(observer, namespace::strip, touched),
+            suspect)));
     }
 
     @Override
@@ -112,7 +148,7 @@ final class KvProxy extends KVGrpc.KVImplBase {
         }
         final Runnable touched = () -> invalidate(mapped);
         touched.run();
-        stub().txn(mapped, relay(observer, namespace::strip, touched));
+        write((kv, suspect) -> kv.txn(mapped, suspecting(relay(observer, namespace::strip, touched), suspect)));
     }
 
     private void invalidate(final TxnRequest txn) {
@@ -133,10 +169,10 @@ final class KvProxy extends KVGrpc.KVImplBase {
 
     @Override
     public void compact(final CompactionRequest request, final StreamObserver<CompactionResponse> observer) {
-        stub().compact(request, relay(observer, response -> {
+        write((kv, suspect) -> kv.compact(request, suspecting(relay(observer, response -> {
             cache.compact(request.getRevision());
             return response;
-        }, null));
+        }, null), suspect)));
     }
 
     /** The cluster's answer (mapped) or its error, to the caller; {@code after} runs once either has come. */

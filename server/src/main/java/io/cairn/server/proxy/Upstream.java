@@ -60,6 +60,8 @@ final class Upstream implements AutoCloseable {
 
     private final ManagedChannel channel;
     private final Channel forwarding;
+    private final SslContext tls;
+    private final int maxInbound;
     private final ScheduledExecutorService sync;
     private volatile List<String> endpoints;
     private volatile NameResolver.Listener2 listener;
@@ -89,6 +91,8 @@ final class Upstream implements AutoCloseable {
             .keepAliveTime(30, TimeUnit.SECONDS)
             .keepAliveTimeout(10, TimeUnit.SECONDS);
         this.channel = (tls == null ? builder.usePlaintext() : builder.sslContext(tls)).build();
+        this.tls = tls;
+        this.maxInbound = maxInbound;
         this.forwarding = ClientInterceptors.intercept(channel, new CopyCallerHeaders());
         this.sync = Executors.newSingleThreadScheduledExecutor(runnable -> {
             final Thread thread = new Thread(runnable, "cairn-proxy-member-sync");
@@ -150,6 +154,26 @@ final class Upstream implements AutoCloseable {
      */
     Channel forwarding() {
         return forwarding;
+    }
+
+    /**
+     * @param endpoint one member's {@code host:port}.
+     * @return a channel to that member alone (the caller closes it).
+     */
+    ManagedChannel channelTo(final String endpoint) {
+        final NettyChannelBuilder builder = NettyChannelBuilder.forAddress(address(endpoint))
+            .overrideAuthority(endpoint).directExecutor().maxInboundMessageSize(maxInbound)
+            .keepAliveTime(30, TimeUnit.SECONDS)
+            .keepAliveTimeout(10, TimeUnit.SECONDS);
+        return (tls == null ? builder.usePlaintext() : builder.sslContext(tls)).build();
+    }
+
+    /**
+     * @param member a channel to one member.
+     * @return it, with the caller's headers copied onto every call.
+     */
+    Channel forwardingTo(final Channel member) {
+        return ClientInterceptors.intercept(member, new CopyCallerHeaders());
     }
 
     /**
