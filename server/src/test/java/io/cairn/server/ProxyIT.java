@@ -508,6 +508,58 @@ class ProxyIT {
         }
     }
 
+    @Test
+    @Order(11)
+    void shouldCarryEachCallersTokenAndNeverShareWhatOnlyOneMayRead() throws Exception {
+        final String p = proxy.endpoint();
+        final String[] root = {"--user", "root:rootpw"};
+        assertTrue(etcdctl(p, "user", "add", "root", "--new-user-password=rootpw", "--interactive=false")
+            .contains("User root created"));
+        assertTrue(etcdctl(p, "user", "add", "ann", "--new-user-password=annpw", "--interactive=false")
+            .contains("created"));
+        assertTrue(etcdctl(p, "user", "add", "bob", "--new-user-password=bobpw", "--interactive=false")
+            .contains("created"));
+        assertTrue(etcdctl(p, "role", "add", "reader").contains("created"));
+        assertTrue(etcdctl(p, "role", "grant-permission", "reader", "read", "a/", "--prefix=true")
+            .contains("updated"));
+        assertTrue(etcdctl(p, "user", "grant-role", "ann", "reader").contains("granted"));
+        assertTrue(etcdctl(p, "auth", "enable").contains("Authentication Enabled"));
+        try {
+            assertEquals("OK", etcdctl(p, concat(root, "put", "a/1", "secret")).strip());
+            assertEquals("OK", etcdctl(p, concat(root, "put", "b", "other")).strip());
+            final String[] ann = {"--user", "ann:annpw"};
+            final String[] bob = {"--user", "bob:bobpw"};
+            for (int i = 0; i < 2; i++) {
+                assertEquals("a/1\nsecret", etcdctl(p, concat(ann, "get", "a/1", "--consistency=s")).strip());
+            }
+            assertTrue(etcdctl(p, concat(bob, "get", "a/1", "--consistency=s")).contains("permission denied"),
+                "ann's cached answer is not bob's");
+            assertTrue(etcdctl(p, concat(ann, "get", "b")).contains("permission denied"));
+            assertTrue(etcdctl(p, "get", "a/1").contains("user name is empty"), "no token, no answer");
+            // A watch of what ann may not read is refused with etcd's reason, through the proxy's own check.
+            final String watch = watchOnce(p, "--user", "ann:annpw", "watch", "b");
+            assertTrue(watch.contains("permission denied"), watch);
+        } finally {
+            etcdctl(p, concat(root, "auth", "disable"));
+        }
+    }
+
+    /** etcdctl watch, given up to 5 s: what it printed. */
+    private static String watchOnce(final String endpoint, final String... args) throws Exception {
+        final List<String> command = new ArrayList<>(List.of(ProcessCluster.tool("etcdctl"), "--endpoints="
+            + endpoint));
+        command.addAll(List.of(args));
+        final ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().put("ETCDCTL_API", "3");
+        final Process watch = builder.start();
+        watch.getOutputStream().close();
+        if (!watch.waitFor(5, TimeUnit.SECONDS)) {
+            watch.destroyForcibly();
+            watch.waitFor(5, TimeUnit.SECONDS);
+        }
+        return new String(watch.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    }
+
     private static String[] concat(final String[] first, final String... rest) {
         final String[] all = java.util.Arrays.copyOf(first, first.length + rest.length);
         System.arraycopy(rest, 0, all, first.length, rest.length);

@@ -57,6 +57,11 @@ final class WatchProxy extends WatchGrpc.WatchImplBase {
     private final ScheduledExecutorService timer;
     private final Map<String, UpstreamStream> streams = new HashMap<>();
     private int watchers;
+    /**
+     * The newest header seen from the cluster: every answer carries one (clientv3 reads a created answer's header
+     * without checking it is there).
+     */
+    private ResponseHeader latest = ResponseHeader.getDefaultInstance();
     private final AtomicLong eventsCoalesced = new AtomicLong();
 
     /**
@@ -184,7 +189,7 @@ final class WatchProxy extends WatchGrpc.WatchImplBase {
                 }
                 id = nextId++;
             } else if (byId.containsKey(id)) {
-                send(WatchResponse.newBuilder().setWatchId(id).setCreated(true).setCanceled(true)
+                send(WatchResponse.newBuilder().setHeader(latest).setWatchId(id).setCreated(true).setCanceled(true)
                     .setCancelReason("etcdserver: duplicate watch ID").build());
                 nextCreate();
                 return;
@@ -208,6 +213,7 @@ final class WatchProxy extends WatchGrpc.WatchImplBase {
                     @Override
                     public void onNext(final io.etcd.jetcd.api.RangeResponse response) {
                         synchronized (WatchProxy.this) {
+                            latest = response.getHeader();
                             if (!ended && byId.get(watcher.id) == watcher) {
                                 attach(watcher, key, end);
                             }
@@ -218,7 +224,8 @@ final class WatchProxy extends WatchGrpc.WatchImplBase {
                     public void onError(final Throwable error) {
                         synchronized (WatchProxy.this) {
                             if (!ended && byId.remove(watcher.id) == watcher) {
-                                send(WatchResponse.newBuilder().setWatchId(-1).setCreated(true).setCanceled(true)
+                                send(WatchResponse.newBuilder().setHeader(latest).setWatchId(-1).setCreated(true)
+                                    .setCanceled(true)
                                     .setCancelReason(EtcdStatus.goText(Status.fromThrowable(error))).build());
                                 nextCreate();
                             }
@@ -644,6 +651,9 @@ final class WatchProxy extends WatchGrpc.WatchImplBase {
         }
 
         private void answer(final WatchResponse response) {
+            if (response.hasHeader()) {
+                latest = response.getHeader();
+            }
             if (response.getCreated()) {
                 final Broadcast broadcast = awaitingCreated.poll();
                 if (broadcast == null) {
