@@ -782,16 +782,26 @@ public final class ProcessCluster implements AutoCloseable {
         }
         for (final Process process : processes) {
             if (process != null) {
-                try {
-                    if (!process.waitFor(15, TimeUnit.SECONDS)) {
-                        process.destroyForcibly();
-                        process.waitFor(15, TimeUnit.SECONDS);
-                    }
-                } catch (final InterruptedException ex) {
-                    Thread.currentThread().interrupt();
-                    process.destroyForcibly();
-                }
+                stop(process);
             }
+        }
+    }
+
+    /**
+     * Stops a process by its PID: SIGTERM (a clean shutdown), SIGKILL if it still runs 15 s later.
+     *
+     * @param process a child process.
+     */
+    static void stop(final Process process) {
+        process.destroy();
+        try {
+            if (!process.waitFor(15, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(15, TimeUnit.SECONDS);
+            }
+        } catch (final InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
         }
     }
 

@@ -92,15 +92,6 @@ final class ProxyProcess implements AutoCloseable {
 
     @Override
     public void close() {
-        process.destroy();
-        try {
-            if (!process.waitFor(15, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                process.waitFor(15, TimeUnit.SECONDS);
-            }
-        } catch (final InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            process.destroyForcibly();
-        }
+        ProcessCluster.stop(process);
     }
 }

@@ -125,46 +125,46 @@ public final class CompareMain {
      * @throws Exception if a run cannot be done.
      */
     public static int run(final String[] args, final PrintStream out, final PrintStream err) throws Exception {
-        Path outDir = null;
-        String duration = "15s";
-        String warmup = "5s";
-        int rounds = 1;
-        Path cairnJar = Path.of("server/target/cairn.jar");
-        String etcd = null;
-        List<String[]> workloads = List.of(WORKLOADS);
-        long idleNs = TimeUnit.SECONDS.toNanos(20);
-        boolean tls = false;
-        boolean peerTls = false;
-        boolean auth = false;
-        for (int i = 0; i < args.length; i++) {
-            if ("--tls".equals(args[i]) || "--peer-tls".equals(args[i]) || "--auth".equals(args[i])) {
-                tls |= "--tls".equals(args[i]);
-                peerTls |= "--peer-tls".equals(args[i]);
-                auth |= "--auth".equals(args[i]);
-                continue;
-            }
-            final String value = i + 1 < args.length ? args[i + 1] : null;
-            switch (args[i]) {
-                case "--out" -> outDir = Path.of(value);
-                case "--duration" -> duration = value;
-                case "--warmup" -> warmup = value;
-                case "--rounds" -> rounds = Integer.parseInt(value);
-                case "--cairn-jar" -> cairnJar = Path.of(value);
-                case "--etcd" -> etcd = value;
-                case "--workloads" -> workloads = selectWorkloads(value);
-                case "--idle" -> idleNs = LoadConfig.parseDurationNs("--idle", value);
-                case "--help", "-h" -> {
-                    out.print(USAGE);
-                    return 0;
-                }
-                default -> {
-                    err.print("compare: unknown option " + args[i] + "\n" + USAGE);
-                    return LoadMain.EXIT_USAGE;
-                }
-            }
-            i++;
+        final SystemsOptions options = new SystemsOptions(1);
+        final class Own {
+            String duration = "15s";
+            String warmup = "5s";
+            List<String[]> workloads = List.of(WORKLOADS);
+            long idleNs = TimeUnit.SECONDS.toNanos(20);
+            boolean tls;
+            boolean peerTls;
+            boolean auth;
         }
-        if (outDir == null || !Files.isRegularFile(cairnJar)) {
+        final Own own = new Own();
+        final Integer exit = options.parse("compare", USAGE, args, (flag, value) -> {
+            switch (flag) {
+                case "--tls" -> own.tls = true;
+                case "--peer-tls" -> own.peerTls = true;
+                case "--auth" -> own.auth = true;
+                case "--duration" -> own.duration = value;
+                case "--warmup" -> own.warmup = value;
+                case "--workloads" -> own.workloads = selectWorkloads(value);
+                case "--idle" -> own.idleNs = LoadConfig.parseDurationNs("--idle", value);
+                default -> {
+                    return -1;
+                }
+            }
+            return flag.endsWith("tls") || "--auth".equals(flag) ? 0 : 1;
+        }, out, err);
+        if (exit != null) {
+            return exit;
+        }
+        final Path outDir = options.outDir;
+        final String duration = own.duration;
+        final String warmup = own.warmup;
+        final int rounds = options.rounds;
+        final Path cairnJar = options.cairnJar;
+        final List<String[]> workloads = own.workloads;
+        final long idleNs = own.idleNs;
+        final boolean tls = own.tls;
+        final boolean peerTls = own.peerTls;
+        final boolean auth = own.auth;
+        if (!options.ready()) {
             err.print("compare: --out is required and " + cairnJar + " must exist (./mvnw -DskipTests package)\n"
                 + USAGE);
             return LoadMain.EXIT_USAGE;
@@ -175,7 +175,7 @@ public final class CompareMain {
         final Security security = tls || peerTls
             ? new Security(Pki.make(data.resolve("pki")), tls, peerTls) : Security.NONE;
         final Pki pki = tls ? security.pki() : null;
-        try (Cluster etcdCluster = startEtcd(etcd == null ? tool("etcd") : etcd, data, err, security);
+        try (Cluster etcdCluster = startEtcd(options.etcdPath(), data, err, security);
             Cluster cairnCluster = startCairn(cairnJar, data, err, security)) {
             if (auth) {
                 enableAuth(etcdCluster, pki, err);

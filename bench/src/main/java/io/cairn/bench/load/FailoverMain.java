@@ -70,37 +70,37 @@ public final class FailoverMain {
      * @throws Exception if a run cannot be done.
      */
     public static int run(final String[] args, final PrintStream out, final PrintStream err) throws Exception {
-        Path outDir = null;
-        int kills = 3;
-        int writers = 48;
-        long settleNs = TimeUnit.SECONDS.toNanos(8);
-        long downNs = TimeUnit.SECONDS.toNanos(2);
-        int rounds = 1;
-        Path cairnJar = Path.of("server/target/cairn.jar");
-        String etcd = null;
-        for (int i = 0; i < args.length; i++) {
-            final String value = i + 1 < args.length ? args[i + 1] : null;
-            switch (args[i]) {
-                case "--out" -> outDir = Path.of(value);
-                case "--kills" -> kills = Integer.parseInt(value);
-                case "--writers" -> writers = Integer.parseInt(value);
-                case "--settle" -> settleNs = LoadConfig.parseDurationNs("--settle", value);
-                case "--down" -> downNs = LoadConfig.parseDurationNs("--down", value);
-                case "--rounds" -> rounds = Integer.parseInt(value);
-                case "--cairn-jar" -> cairnJar = Path.of(value);
-                case "--etcd" -> etcd = value;
-                case "--help", "-h" -> {
-                    out.print(USAGE);
-                    return 0;
-                }
+        final SystemsOptions options = new SystemsOptions(1);
+        final class Own {
+            int kills = 3;
+            int writers = 48;
+            long settleNs = TimeUnit.SECONDS.toNanos(8);
+            long downNs = TimeUnit.SECONDS.toNanos(2);
+        }
+        final Own own = new Own();
+        final Integer exit = options.parse("failover", USAGE, args, (flag, value) -> {
+            switch (flag) {
+                case "--kills" -> own.kills = Integer.parseInt(value);
+                case "--writers" -> own.writers = Integer.parseInt(value);
+                case "--settle" -> own.settleNs = LoadConfig.parseDurationNs("--settle", value);
+                case "--down" -> own.downNs = LoadConfig.parseDurationNs("--down", value);
                 default -> {
-                    err.print("failover: unknown option " + args[i] + "\n" + USAGE);
-                    return LoadMain.EXIT_USAGE;
+                    return -1;
                 }
             }
-            i++;
+            return 1;
+        }, out, err);
+        if (exit != null) {
+            return exit;
         }
-        if (outDir == null || !Files.isRegularFile(cairnJar) || kills < 1 || writers < 1) {
+        final int kills = own.kills;
+        final int writers = own.writers;
+        final long settleNs = own.settleNs;
+        final long downNs = own.downNs;
+        final Path outDir = options.outDir;
+        final int rounds = options.rounds;
+        final Path cairnJar = options.cairnJar;
+        if (!options.ready() || kills < 1 || writers < 1) {
             err.print("failover: --out is required, " + cairnJar + " must exist (./mvnw -DskipTests package),"
                 + " kills and writers at least 1\n" + USAGE);
             return LoadMain.EXIT_USAGE;
@@ -108,7 +108,7 @@ public final class FailoverMain {
         Files.createDirectories(outDir);
         final Path data = BenchDirectories.fresh("failover");
         final List<Outcome> outcomes = new ArrayList<>();
-        try (CompareMain.Cluster etcdCluster = CompareMain.startEtcd(etcd == null ? CompareMain.tool("etcd") : etcd,
+        try (CompareMain.Cluster etcdCluster = CompareMain.startEtcd(options.etcdPath(),
             data, err); CompareMain.Cluster cairnCluster = CompareMain.startCairn(cairnJar, data, err)) {
             for (int round = 1; round <= rounds; round++) {
                 final CompareMain.Cluster[] order = round % 2 == 1

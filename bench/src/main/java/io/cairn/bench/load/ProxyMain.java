@@ -98,42 +98,41 @@ public final class ProxyMain {
      * @throws Exception if a run cannot be done.
      */
     public static int run(final String[] args, final PrintStream out, final PrintStream err) throws Exception {
-        Path outDir = null;
-        int watchers = 1000;
-        int events = 200;
-        int ops = 2000;
-        int rounds = 2;
-        Path cairnJar = Path.of("server/target/cairn.jar");
-        String etcd = null;
-        for (int i = 0; i < args.length; i++) {
-            final String value = i + 1 < args.length ? args[i + 1] : null;
-            switch (args[i]) {
-                case "--out" -> outDir = Path.of(value);
-                case "--watchers" -> watchers = Integer.parseInt(value);
-                case "--events" -> events = Integer.parseInt(value);
-                case "--ops" -> ops = Integer.parseInt(value);
-                case "--rounds" -> rounds = Integer.parseInt(value);
-                case "--cairn-jar" -> cairnJar = Path.of(value);
-                case "--etcd" -> etcd = value;
-                case "--help", "-h" -> {
-                    out.print(USAGE);
-                    return 0;
-                }
+        final SystemsOptions options = new SystemsOptions(2);
+        final class Own {
+            int watchers = 1000;
+            int events = 200;
+            int ops = 2000;
+        }
+        final Own own = new Own();
+        final Integer exit = options.parse("proxy", USAGE, args, (flag, value) -> {
+            switch (flag) {
+                case "--watchers" -> own.watchers = Integer.parseInt(value);
+                case "--events" -> own.events = Integer.parseInt(value);
+                case "--ops" -> own.ops = Integer.parseInt(value);
                 default -> {
-                    err.print("proxy: unknown option " + args[i] + "\n" + USAGE);
-                    return LoadMain.EXIT_USAGE;
+                    return -1;
                 }
             }
-            i++;
+            return 1;
+        }, out, err);
+        if (exit != null) {
+            return exit;
         }
-        if (outDir == null || !Files.isRegularFile(cairnJar) || watchers < STREAMS || events < 1 || ops < 1) {
-            err.print("proxy: --out is required, " + cairnJar + " must exist (./mvnw -DskipTests package), at least "
-                + STREAMS + " watchers, one event and one op\n" + USAGE);
+        final int watchers = own.watchers;
+        final int events = own.events;
+        final int ops = own.ops;
+        final Path outDir = options.outDir;
+        final int rounds = options.rounds;
+        if (!options.ready() || watchers < STREAMS || events < 1 || ops < 1) {
+            err.print("proxy: --out is required, " + options.cairnJar + " must exist (./mvnw -DskipTests package), at"
+                + " least " + STREAMS + " watchers, one event and one op\n" + USAGE);
             return LoadMain.EXIT_USAGE;
         }
         Files.createDirectories(outDir);
         final Path data = BenchDirectories.fresh("proxy");
-        final String etcdPath = etcd == null ? CompareMain.tool("etcd") : etcd;
+        final String etcdPath = options.etcdPath();
+        final Path cairnJar = options.cairnJar;
         final List<Outcome> outcomes = new ArrayList<>();
         try (CompareMain.Cluster etcdCluster = CompareMain.startEtcd(etcdPath, data, err);
             CompareMain.Cluster cairnCluster = CompareMain.startCairn(cairnJar, data, err);

@@ -222,10 +222,23 @@ public final class HttpGateway {
      * @param ctx the deciding handler's context.
      */
     public void install(final ChannelHandlerContext ctx) {
+        installHttp(ctx, requestBytesMax, new Connection(false));
+    }
+
+    /**
+     * Puts HTTP/1.1's codec, an aggregator and {@code handler} after the deciding handler of a client-port
+     * connection ({@link ClientPortProtocols}).
+     *
+     * @param ctx             the deciding handler's context.
+     * @param requestBytesMax the largest request body.
+     * @param handler         what answers the requests.
+     */
+    public static void installHttp(final ChannelHandlerContext ctx, final int requestBytesMax,
+        final io.netty.channel.ChannelHandler handler) {
         final ChannelPipeline pipeline = ctx.pipeline();
         pipeline.addAfter(ctx.name(), "cairn-http-codec", new HttpServerCodec());
         pipeline.addAfter("cairn-http-codec", "cairn-http-aggregator", new HttpObjectAggregator(requestBytesMax));
-        pipeline.addAfter("cairn-http-aggregator", "cairn-http", new Connection(false));
+        pipeline.addAfter("cairn-http-aggregator", "cairn-http", handler);
     }
 
     /**
@@ -240,6 +253,23 @@ public final class HttpGateway {
      */
     public io.netty.channel.Channel listen(final EventLoopGroup loops, final InetSocketAddress address,
         final SslContext tls, final boolean metricsOnly) throws IOException {
+        return listenHttp(loops, address, tls, requestBytesMax, () -> new Connection(metricsOnly));
+    }
+
+    /**
+     * Opens an HTTP/1.1 listener (HTTPS with {@code tls}): codec, aggregator and a new handler per connection.
+     *
+     * @param loops           the event loops to serve it on.
+     * @param address         where to listen.
+     * @param tls             HTTPS, or null.
+     * @param requestBytesMax the largest request body.
+     * @param handler         makes each connection's handler.
+     * @return the listening channel (close it to stop).
+     * @throws IOException if the address cannot be bound.
+     */
+    public static io.netty.channel.Channel listenHttp(final EventLoopGroup loops, final InetSocketAddress address,
+        final SslContext tls, final int requestBytesMax,
+        final java.util.function.Supplier<io.netty.channel.ChannelHandler> handler) throws IOException {
         final io.netty.channel.ChannelFuture bound = new ServerBootstrap().group(loops)
             .channel(NioServerSocketChannel.class)
             .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -249,7 +279,7 @@ public final class HttpGateway {
                         connection.pipeline().addLast(tls.newHandler(connection.alloc()));
                     }
                     connection.pipeline().addLast(new HttpServerCodec(),
-                        new HttpObjectAggregator(requestBytesMax), new Connection(metricsOnly));
+                        new HttpObjectAggregator(requestBytesMax), handler.get());
                 }
             }).bind(address).awaitUninterruptibly();
         if (!bound.isSuccess()) {

@@ -230,6 +230,14 @@ public final class MemberMetrics {
      * @return the text exposition format (0.0.4) of every metric now.
      */
     public String scrape() {
+        return text(registry);
+    }
+
+    /**
+     * @param registry metrics.
+     * @return their text exposition format (0.0.4) now.
+     */
+    public static String text(final PrometheusRegistry registry) {
         final ByteArrayOutputStream out = new ByteArrayOutputStream(16 * 1024);
         try {
             PrometheusTextFormatWriter.create().write(out, registry.scrape());

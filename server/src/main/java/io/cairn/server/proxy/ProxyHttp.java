@@ -1,28 +1,22 @@
 package io.cairn.server.proxy;
 
 import io.cairn.server.http.ClientPortProtocols;
+import io.cairn.server.http.HttpGateway;
 import io.etcd.jetcd.api.KVGrpc;
 import io.etcd.jetcd.api.RangeRequest;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
@@ -39,6 +33,8 @@ import java.util.concurrent.TimeUnit;
  * etcd's proxy multiplexes them: {@link ClientPortProtocols}) and on {@code --metrics-addr}.
  */
 final class ProxyHttp {
+    /** Its requests are GETs: no body worth more. */
+    private static final int REQUEST_BYTES_MAX = 64 * 1024;
     private final ProxyMetrics metrics;
     private final Upstream upstream;
 
@@ -57,10 +53,7 @@ final class ProxyHttp {
      * @param ctx the deciding handler's context.
      */
     void install(final ChannelHandlerContext ctx) {
-        final ChannelPipeline pipeline = ctx.pipeline();
-        pipeline.addAfter(ctx.name(), "cairn-http-codec", new HttpServerCodec());
-        pipeline.addAfter("cairn-http-codec", "cairn-http-aggregator", new HttpObjectAggregator(64 * 1024));
-        pipeline.addAfter("cairn-http-aggregator", "cairn-http", new Handler());
+        HttpGateway.installHttp(ctx, REQUEST_BYTES_MAX, new Handler());
     }
 
     /**
@@ -72,22 +65,7 @@ final class ProxyHttp {
      */
     Channel listen(final EventLoopGroup loops, final InetSocketAddress address, final SslContext tls)
         throws IOException {
-        final io.netty.channel.ChannelFuture bound = new ServerBootstrap().group(loops)
-            .channel(NioServerSocketChannel.class)
-            .childHandler(new ChannelInitializer<SocketChannel>() {
-                @Override
-                protected void initChannel(final SocketChannel connection) {
-                    if (tls != null) {
-                        connection.pipeline().addLast(tls.newHandler(connection.alloc()));
-                    }
-                    connection.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(64 * 1024),
-                        new Handler());
-                }
-            }).bind(address).awaitUninterruptibly();
-        if (!bound.isSuccess()) {
-            throw new IOException("cannot listen on " + address + ": " + bound.cause().getMessage(), bound.cause());
-        }
-        return bound.channel();
+        return HttpGateway.listenHttp(loops, address, tls, REQUEST_BYTES_MAX, Handler::new);
     }
 
     /** One connection's requests. */

@@ -2,14 +2,9 @@ package io.cairn.server.proxy;
 
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
-import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.function.DoubleSupplier;
 
 /**
@@ -55,12 +50,6 @@ final class ProxyMetrics {
      * @return the text format.
      */
     String scrape() {
-        final ByteArrayOutputStream out = new ByteArrayOutputStream(16 * 1024);
-        try {
-            PrometheusTextFormatWriter.create().write(out, registry.scrape());
-        } catch (final IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
-        return out.toString(StandardCharsets.UTF_8);
+        return io.cairn.server.http.MemberMetrics.text(registry);
     }
 }
