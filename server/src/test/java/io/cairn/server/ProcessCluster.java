@@ -618,6 +618,19 @@ public final class ProcessCluster implements AutoCloseable {
         etcdEnvironments.put(i, environment);
     }
 
+    /** Has a JVM print its threads to its standard output (its log): what a member that hangs was doing. */
+    private static void printThreads(final Process process) {
+        try {
+            final Process quit = new ProcessBuilder("kill", "-QUIT", Long.toString(process.pid())).start();
+            quit.waitFor(5, TimeUnit.SECONDS);
+            Await.sleep(1_000); // the dump is written by the JVM's signal thread
+        } catch (final IOException ex) {
+            System.err.println("could not print the threads of " + process.pid() + ": " + ex);
+        } catch (final InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /**
      * Waits until every running member accepts connections on its client port (and its HTTP port, for Cairn).
      */
@@ -630,7 +643,9 @@ public final class ProcessCluster implements AutoCloseable {
                     break;
                 } catch (final IOException ex) {
                     if (System.nanoTime() > deadline) {
-                        throw new IllegalStateException("member " + names[i] + " did not open its client port");
+                        printThreads(processes[i]);
+                        throw new IllegalStateException("member " + names[i] + " did not open its client port (its"
+                            + " threads are printed in its log, " + logs + ")");
                     }
                     Await.sleep(50);
                 }

@@ -6,11 +6,13 @@ import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.bytes.BytesStore;
 import net.openhft.chronicle.bytes.MappedBytesStore;
 import net.openhft.chronicle.bytes.SyncMode;
+import net.openhft.chronicle.core.values.LongValue;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.queue.RollCycle;
 import net.openhft.chronicle.queue.RollCycles;
 import net.openhft.chronicle.queue.TailerDirection;
+import net.openhft.chronicle.queue.impl.TableStore;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
 import net.openhft.chronicle.queue.rollcycles.TestRollCycles;
@@ -34,6 +36,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The WAL on Chronicle Queue. Chronicle only appends, so the Raft operations it lacks are built above it: every
@@ -225,6 +229,7 @@ public final class ChronicleWal implements Wal {
         try {
             dropUnwrittenTableStore(directory);
             wal = new ChronicleWal(config, lockChannel, lock, false);
+            wal.releaseLeftLocks();
         } catch (final RuntimeException ex) {
             lock.release();
             lockChannel.close();
@@ -281,6 +286,34 @@ public final class ChronicleWal implements Wal {
      */
     public int fileCount() {
         return cycles.size();
+    }
+
+    /**
+     * Chronicle's own write and append locks live in its table store and name their holder by process id. A process
+     * killed while appending leaves one held; Chronicle frees it at open only if no process with that id is alive,
+     * and otherwise waits 15 s and fails ("Couldn't acquire write lock"). Process ids are reused (32,768 of them on
+     * a stock Linux, shared with threads), so a member killed once could be refused for good. This process holds
+     * {@value #LOCK_FILE}, so it is the WAL's only writer: any Chronicle lock still held is left by a dead one and is
+     * released here, before the first append.
+     */
+    private void releaseLeftLocks() {
+        final TableStore<?> store = queue.metaStore();
+        final List<String> keys = new ArrayList<>();
+        store.forEachKey(keys, (found, key, value) -> {
+            if (key.toString().endsWith(".lock")) {
+                found.add(key.toString());
+            }
+        });
+        for (final String key : keys) {
+            try (LongValue holder = store.acquireValueFor(key)) {
+                final long pid = holder.getVolatileValue();
+                if (pid != Long.MIN_VALUE) {
+                    holder.setOrderedValue(Long.MIN_VALUE);
+                    LOG.log(System.Logger.Level.WARNING, "released Chronicle's " + key + " in " + config.directory()
+                        + ", left held by process " + pid + " (this process owns the WAL through " + LOCK_FILE + ")");
+                }
+            }
+        }
     }
 
     /**

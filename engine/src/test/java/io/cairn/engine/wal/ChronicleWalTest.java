@@ -1,6 +1,10 @@
 package io.cairn.engine.wal;
 
 import io.cairn.engine.check.InvariantViolation;
+import net.openhft.chronicle.core.values.LongValue;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import net.openhft.chronicle.queue.impl.single.TableStoreWriteLock;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
@@ -104,6 +108,33 @@ class ChronicleWalTest {
             }));
             assertEquals(42, seen[0]);
             assertFalse(wal.read(151, (index, term, type, buffer, offset, length) -> { }));
+        }
+    }
+
+    @Test
+    void shouldOpenWhenChroniclesLocksNameAProcessThatIsAliveButNotTheOwner() throws IOException {
+        // A member SIGKILLed while appending leaves Chronicle's locks naming its pid; once that pid is reused
+        // Chronicle takes the holder for alive and refused the next open after 15 s, for as long as it lived.
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            appendRange(wal, 1, 10, 1);
+            wal.sync();
+        }
+        try (SingleChronicleQueue queue = SingleChronicleQueueBuilder.binary(dir.resolve("wal")).build()) {
+            for (final String key : List.of("chronicle.write.lock", TableStoreWriteLock.APPEND_LOCK_KEY)) {
+                try (LongValue holder = queue.metaStore().acquireValueFor(key)) {
+                    holder.setVolatileValue(1); // init: alive as long as the machine is
+                }
+            }
+        }
+        final long started = System.nanoTime();
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            appendRange(wal, 11, 20, 1);
+            wal.sync();
+            assertEquals(20, wal.lastIndex());
+        }
+        assertTrue(System.nanoTime() - started < 5_000_000_000L, "the open waited for a lock the WAL's owner holds");
+        try (ChronicleWal wal = ChronicleWal.open(config())) {
+            assertEquals(expected(1, 20, 1), readAll(wal));
         }
     }
 
