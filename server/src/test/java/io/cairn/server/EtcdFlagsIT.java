@@ -1,6 +1,5 @@
 package io.cairn.server;
 
-import io.cairn.engine.JavaChild;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -74,8 +73,8 @@ class EtcdFlagsIT {
 
     private Process start(final String name, final List<String> args, final Map<String, String> env)
         throws IOException {
-        final List<String> command = new ArrayList<>(JavaChild.command(List.of("-Xmx256m"),
-            "io.cairn.server.cli.CairnCommand", List.of("member")));
+        final List<String> command = new ArrayList<>(CairnChild.command(List.of("-Xmx256m"),
+            List.of("member")));
         command.addAll(args);
         final ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
             .redirectOutput(dir.resolve(name + ".log").toFile());

@@ -52,7 +52,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * members' keyspace hashes must agree, and the members' own corruption check (every second here) must have compared
  * them and found no difference.
  *
- * <p>CI runs 12 leader kills, 5 partitions, 3 follower kills, 2 pauses ({@code -Dcairn.faults.leaderKills=N} and
+ * <p>CI runs 6 leader kills, 3 partitions, 2 follower kills, 1 pause ({@code -Dcairn.faults.leaderKills=N} and
  * {@code .partitions}, {@code .followerKills}, {@code .pauses} change them;
  * {@code -Dcairn.faults.serializableReads=true} plants a bug, local reads, that the check must catch). Long mode:
  * {@code ./mvnw -pl server verify -Dit.test=FaultIT -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false
@@ -62,10 +62,10 @@ class FaultIT {
     private static final int CLIENTS = 4;
     private static final int KEYS = 32;
     private static final String PREFIX = "fault/";
-    private static final int LEADER_KILLS = Integer.getInteger("cairn.faults.leaderKills", 12);
-    private static final int PARTITIONS = Integer.getInteger("cairn.faults.partitions", 5);
-    private static final int FOLLOWER_KILLS = Integer.getInteger("cairn.faults.followerKills", 3);
-    private static final int PAUSES = Integer.getInteger("cairn.faults.pauses", 2);
+    private static final int LEADER_KILLS = Integer.getInteger("cairn.faults.leaderKills", 6);
+    private static final int PARTITIONS = Integer.getInteger("cairn.faults.partitions", 3);
+    private static final int FOLLOWER_KILLS = Integer.getInteger("cairn.faults.followerKills", 2);
+    private static final int PAUSES = Integer.getInteger("cairn.faults.pauses", 1);
     private static final long MINUTES = Long.getLong("cairn.faults.minutes", 0);
     /** A deliberate bug, to show the check can fail: reads served locally (serializable) are not linearizable. */
     private static final boolean SERIALIZABLE_READS = Boolean.getBoolean("cairn.faults.serializableReads");

@@ -2,7 +2,6 @@ package io.cairn.server;
 
 import io.cairn.embedded.cluster.EtcdIds;
 import io.cairn.embedded.cluster.Topology;
-import io.cairn.engine.JavaChild;
 import io.etcd.jetcd.api.HashKVRequest;
 import io.etcd.jetcd.api.MaintenanceGrpc;
 import io.etcd.jetcd.api.StatusRequest;
@@ -572,10 +571,9 @@ public final class ProcessCluster implements AutoCloseable {
             args.addAll(List.of("--listen-client-urls", clientScheme + "://" + hosts[i] + ":" + clientPorts[i],
                 "--listen-peer-urls", peerUrl(i)));
         }
-        final List<String> command = new ArrayList<>(JavaChild.command(List.of(
+        final List<String> command = new ArrayList<>(CairnChild.command(List.of(
             "-Dio.netty.leakDetection.level=simple", // members turn it off unless asked: tests ask
-            "-Dcairn.transport.partitionFile=" + partitionFile(i), "-Xmx256m"), "io.cairn.server.cli.CairnCommand",
-            args));
+            "-Dcairn.transport.partitionFile=" + partitionFile(i), "-Xmx256m"), args));
         if (Files.exists(bootIdFile(i))) {
             command.add(1, "-Dcairn.bootIdFile=" + bootIdFile(i));
         }

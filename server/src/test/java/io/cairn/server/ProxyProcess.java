@@ -1,6 +1,5 @@
 package io.cairn.server;
 
-import io.cairn.engine.JavaChild;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -56,7 +55,7 @@ final class ProxyProcess implements AutoCloseable {
         final int port = ProcessCluster.freeTcpPort();
         final List<String> args = new ArrayList<>(List.of(kind, "start", "--listen-addr", "127.0.0.1:" + port));
         args.addAll(List.of(flags));
-        return new ProxyProcess(JavaChild.command(List.of("-Xmx256m"), "io.cairn.server.cli.CairnCommand", args),
+        return new ProxyProcess(CairnChild.command(List.of("-Xmx256m"), args),
             port, logs.resolve(name + ".log"));
     }
 

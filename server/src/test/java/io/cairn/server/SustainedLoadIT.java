@@ -40,7 +40,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * restarted members catch up (by log or by snapshot), memory stays bounded and nothing acknowledged is lost. Method:
  * three {@code cairn member} processes ({@code --snapshot-count 2000}); the maximum put rate is measured first (8 s,
  * 64 puts in flight), then puts go out at 80 % of it, at a fixed rate, spread over the live members, for the run's
- * length (60 s in CI; {@code -Dcairn.load.seconds=N} for longer); every 20 s one member — the leader one time in
+ * length (40 s in CI; {@code -Dcairn.load.seconds=N} for longer); every 20 s one member — the leader one time in
  * two — is SIGKILLed and restarted 2 s later, and the time until its applied index is within 1,000 of the leader's
  * is its catch-up time; every 30 s the history is compacted up to the revision of 30 s before, as deployments do.
  * Every 5-s window must acknowledge writes; the run must acknowledge at least 60 % of the target
@@ -53,7 +53,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * under 1 GiB; at the end every acknowledged key is on every member.
  */
 class SustainedLoadIT {
-    private static final long SECONDS = Long.getLong("cairn.load.seconds", 60);
+    private static final long SECONDS = Long.getLong("cairn.load.seconds", 40);
     private static final int IN_FLIGHT_MAX = 256;
     private static final long OWN_MAX_KIB = 512L << 10;
     private static final long WAL_MAX_KIB = 256L << 10;
