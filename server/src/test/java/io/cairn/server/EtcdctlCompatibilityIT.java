@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -325,9 +326,11 @@ class EtcdctlCompatibilityIT {
 
     @Test
     @Order(5)
+    @EnabledIfSystemProperty(named = "cairn.checkPerf", matches = "true")
     void shouldPassEtcdctlCheckPerfSmallLoad() throws Exception {
         // etcd's own acceptance check: 60 s of 150 writes/s from 50 clients; throughput within 90%, slowest request
-        // under 500 ms, standard deviation under 100 ms. Throughput and deviation must pass. The slowest request is
+        // under 500 ms, standard deviation under 100 ms. A measurement more than a test, and a fixed minute: run with
+        // -Dcairn.checkPerf=true (./test leaves it out). Throughput and deviation must pass. The slowest request is
         // printed, not required: in a cluster's first minute on two shared cores one request in ~9,000 still takes
         // about 0.5 s (it failed one CI run in three at 0.51 s), cause not found yet — the README says so.
         final List<String> command = List.of(ProcessCluster.tool("etcdctl"), "--endpoints=" + cairn.endpoints(),
