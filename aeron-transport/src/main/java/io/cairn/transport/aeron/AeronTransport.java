@@ -1,6 +1,7 @@
 package io.cairn.transport.aeron;
 
 import io.aeron.Aeron;
+import io.aeron.CncFileDescriptor;
 import io.aeron.CommonContext;
 import io.aeron.ExclusivePublication;
 import io.aeron.FragmentAssembler;
@@ -15,6 +16,7 @@ import io.cairn.consensus.loop.IdleDefaults;
 import io.cairn.engine.check.Check;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
+import org.agrona.IoUtil;
 import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.IdleStrategy;
@@ -23,6 +25,9 @@ import org.agrona.concurrent.UnsafeBuffer;
 import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32C;
@@ -59,6 +64,11 @@ public final class AeronTransport implements Transport, AutoCloseable {
     private static final long WARNING_INTERVAL_NS = TimeUnit.SECONDS.toNanos(5);
     /** A driver directory is stale only once untouched and without a live driver heartbeat for this long. */
     static final long STALE_AFTER_MS = 10_000;
+    /**
+     * Beside the embedded drivers' directories: locked while a member cleans stale ones and launches its own (an
+     * empty file, never deleted: a lock file deleted while another process opens it would lock nothing).
+     */
+    static final String TURN_FILE = "cairn-aeron.lock";
 
     private final AeronTransportConfig config;
     /** The receive window (and socket buffer): 4 MiB, or what the OS allows (net.core.rmem_max), at least 128 KiB. */
@@ -153,7 +163,23 @@ public final class AeronTransport implements Transport, AutoCloseable {
      * Directories of dead drivers are deleted first.
      */
     private static MediaDriver launchEmbeddedDriver(final String directory, final AeronTransportConfig config) {
-        cleanStaleDirectories(new File(directory).getParentFile(), new File(directory));
+        final File own = new File(directory);
+        // Members on one machine take turns to clean and launch: one never deletes a directory another is making.
+        synchronized (AeronTransport.class) { // a file lock is the process's: threads of one JVM queue here
+            try (FileChannel turn = FileChannel.open(new File(own.getParentFile(), TURN_FILE).toPath(),
+                StandardOpenOption.CREATE, StandardOpenOption.WRITE); FileLock held = turn.lock()) {
+                cleanStaleDirectories(own.getParentFile(), own);
+                return launchDriver(directory, config);
+            } catch (final IOException ex) {
+                // Not ours to lock (another user's file, a read-only directory): leave other directories alone.
+                LOG.log(System.Logger.Level.DEBUG, "no turn file in {0} ({1}): stale directories kept",
+                    own.getParent(), ex);
+                return launchDriver(directory, config);
+            }
+        }
+    }
+
+    private static MediaDriver launchDriver(final String directory, final AeronTransportConfig config) {
         return MediaDriver.launch(new MediaDriver.Context()
             .aeronDirectoryName(directory)
             .threadingMode(ThreadingMode.INVOKER)
@@ -217,6 +243,18 @@ public final class AeronTransport implements Transport, AutoCloseable {
      * @return directories deleted.
      */
     static int cleanStaleDirectories(final File parent, final File own) {
+        return cleanStaleDirectories(parent, own, STALE_AFTER_MS);
+    }
+
+    /**
+     * {@link #cleanStaleDirectories(File, File)} with another idea of stale (tests).
+     *
+     * @param parent      where embedded directories live.
+     * @param own         this node's directory (skipped).
+     * @param staleAfterMs how old a directory and a driver's heartbeat must be.
+     * @return directories deleted.
+     */
+    static int cleanStaleDirectories(final File parent, final File own, final long staleAfterMs) {
         final File[] candidates = parent == null ? null : parent.listFiles(
             file -> file.isDirectory() && file.getName().startsWith(AeronTransportConfig.DIRECTORY_PREFIX));
         int deleted = 0;
@@ -224,8 +262,8 @@ public final class AeronTransport implements Transport, AutoCloseable {
             return 0;
         }
         for (final File candidate : candidates) {
-            if (candidate.equals(own) || recentlyTouched(candidate)
-                || CommonContext.isDriverActive(candidate, STALE_AFTER_MS, message -> { })) {
+            if (candidate.equals(own) || recentlyTouched(candidate, staleAfterMs) || mayBeAlive(candidate,
+                staleAfterMs)) {
                 continue;
             }
             final File[] files = candidate.listFiles();
@@ -243,10 +281,37 @@ public final class AeronTransport implements Transport, AutoCloseable {
         return deleted;
     }
 
+    /**
+     * Whether a directory's driver may still run: the process its {@code cnc.dat} names exists (a reused id keeps a
+     * dead one's directory, never the reverse), or its heartbeat is fresh. The heartbeat alone is not enough: an
+     * embedded driver beats only when its member's loop runs it, and an idle loop sleeps (found when a member starting
+     * in one test deleted the directory of a live, idle member of another).
+     */
+    private static boolean mayBeAlive(final File candidate, final long staleAfterMs) {
+        final File cnc = new File(candidate, CncFileDescriptor.CNC_FILE);
+        try {
+            if (cnc.length() >= CncFileDescriptor.META_DATA_LENGTH) {
+                final java.nio.MappedByteBuffer mapped = IoUtil.mapExistingFile(cnc, "CnC file");
+                final long pid;
+                try {
+                    pid = new UnsafeBuffer(mapped).getLong(CncFileDescriptor.pidOffset(0));
+                } finally {
+                    IoUtil.unmap(mapped);
+                }
+                if (pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                    return true;
+                }
+            }
+            return CommonContext.isDriverActive(candidate, staleAfterMs, message -> { });
+        } catch (final RuntimeException ex) {
+            return true; // unreadable or half made: not ours to judge
+        }
+    }
+
     // A driver another process is launching right now has no (or a not yet valid) cnc.dat: not stale.
-    private static boolean recentlyTouched(final File candidate) {
+    private static boolean recentlyTouched(final File candidate, final long staleAfterMs) {
         final long newest = Math.max(candidate.lastModified(), new File(candidate, "cnc.dat").lastModified());
-        return System.currentTimeMillis() - newest < STALE_AFTER_MS;
+        return System.currentTimeMillis() - newest < staleAfterMs;
     }
 
     private static boolean deleteTree(final File file) {

@@ -251,7 +251,7 @@ class AeronTransportTest {
     }
 
     @Test
-    void shouldDeleteStaleDriverDirectoriesOnly() throws IOException {
+    void shouldDeleteStaleDriverDirectoriesOnly() throws IOException, InterruptedException {
         final File stale = dir.resolve(AeronTransportConfig.DIRECTORY_PREFIX + "9-1").toFile();
         final File other = dir.resolve("someone-else").toFile();
         Files.createDirectories(stale.toPath().resolve("publications"));
@@ -269,5 +269,13 @@ class AeronTransportTest {
         final File liveDirectory = new File(live.aeronDirectory());
         AeronTransport.cleanStaleDirectories(liveDirectory.getParentFile(), null);
         assertTrue(liveDirectory.exists(), "a live driver's directory stays");
+        // A driver beats only when its member's loop runs it, and an idle loop sleeps: with its heartbeat and files
+        // older than the limit, its process, alive, still keeps its directory.
+        Thread.sleep(1_500);
+        final long older = System.currentTimeMillis() - 5_000;
+        assertTrue(new File(liveDirectory, "cnc.dat").setLastModified(older));
+        assertTrue(liveDirectory.setLastModified(older));
+        AeronTransport.cleanStaleDirectories(liveDirectory.getParentFile(), null, 1_000);
+        assertTrue(new File(liveDirectory, "cnc.dat").exists(), "a live but idle driver's directory stays");
     }
 }
