@@ -28,6 +28,10 @@ public final class StoreFiles {
     /** LMDB's reader table beside it (rebuilt on open; stale after a file is replaced). */
     static final String LOCK_FILE = "lock.mdb";
 
+    static {
+        LmdbLibrary.prepare(); // before lmdbjava copies its library out (on the first environment)
+    }
+
     private StoreFiles() {
     }
 
