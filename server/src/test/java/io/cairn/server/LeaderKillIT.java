@@ -26,15 +26,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Goal: what an etcd client was told is written stays written when the leader process dies, again and again, and when a
  * member is frozen (SIGSTOP) and thawed. Method: three {@code cairn member} processes; four writer threads put unique
  * keys through the etcd gRPC API to all members in turn (followers forward), recording each acknowledged key; the
- * leader (found by Maintenance.Status) is SIGKILLed by PID and restarted from its data directory, four times
+ * leader (found by Maintenance.Status) is SIGKILLed by PID and restarted from its data directory, three times
  * (-Dcairn.leaderKill.kills=N), and a follower is paused for 3 s; then every member must serve every acknowledged key
  * by a linearizable read, the members' keyspaces must hash the same, and the members' own corruption check (every
  * second here) must have found no difference. Every wait is bounded; every process is stopped by PID.
  */
 @Timeout(300)
 class LeaderKillIT {
-    /** Leader kills ({@code -Dcairn.leaderKill.kills}, 4 in {@code ./test}); a follower pauses after half. */
-    private static final int KILLS = Integer.getInteger("cairn.leaderKill.kills", 4);
+    /** Leader kills ({@code -Dcairn.leaderKill.kills}, 3 in {@code ./test}); a follower pauses after half. */
+    private static final int KILLS = Integer.getInteger("cairn.leaderKill.kills", 3);
     private static final int WRITERS = 4;
 
     @TempDir
