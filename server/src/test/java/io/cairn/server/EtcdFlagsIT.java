@@ -242,8 +242,10 @@ class EtcdFlagsIT {
     @Test
     void shouldElectFasterWithAShorterElectionTimeout() throws Exception {
         // etcd's defaults (heartbeat 100 ms, election 1000 ms) against 20 ms and 200 ms: a follower may not
-        // campaign before its election timeout, so the default cluster takes at least a second to replace its leader,
-        // and the tuned one takes a fraction of it.
+        // campaign before its election timeout, counted in 100-ms ticks from the last heartbeat it heard — up to a
+        // heartbeat before the kill, and the first tick comes up to a tick early — so the default cluster takes at
+        // least 800 ms to replace its leader (937 ms in one CI run, which a 1,000-ms bound failed), and the tuned one
+        // a fraction of it.
         final long defaultMs;
         try (ProcessCluster defaults = ProcessCluster.startCairn(dir.resolve("defaults"), "EtcdFlagsIT-defaults", 3)) {
             defaultMs = failoverMs(defaults);
@@ -256,7 +258,7 @@ class EtcdFlagsIT {
         }
         System.out.println("EtcdFlagsIT: a new leader " + defaultMs + " ms after the leader's death with etcd's"
             + " timings, " + tunedMs + " ms with --heartbeat-interval 20 --election-timeout 200");
-        assertTrue(defaultMs >= 1_000, "the default election timeout is 1 s: " + defaultMs + " ms");
+        assertTrue(defaultMs >= 800, "the default election timeout is 1 s: " + defaultMs + " ms");
         assertTrue(tunedMs < defaultMs, "tuned " + tunedMs + " ms against " + defaultMs + " ms");
     }
 
